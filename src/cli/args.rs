@@ -1,0 +1,181 @@
+//! Command-line arguments (clap). Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Stateless desired-state provisioner for the Neurocipher platform's AWS environments.
+///
+/// AWS itself is the state: every resource carries ManagedBy=nc-provision, nc:env and nc:id
+/// tags. Configuration comes from the standard AWS SDK chain (AWS_PROFILE, AWS_REGION,
+/// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, credentials).
+#[derive(Debug, Parser)]
+#[command(name = "nc-provision", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Directory holding the environment specs (<env>.toml).
+    #[arg(long, global = true, default_value = "specs", value_name = "DIR")]
+    pub specs: PathBuf,
+    /// More output: -v prints the AWS call table, -vv debug logs.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Steps run at once during apply.
+    #[arg(long, global = true, default_value_t = crate::exec::DEFAULT_PARALLELISM, value_name = "N")]
+    pub parallelism: usize,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec without calling AWS.
+    Validate(EnvArgs),
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the account match the spec.
+    Apply(ApplyArgs),
+    /// Report how the live account differs from the spec (exit 2 when it does).
+    Drift(DriftArgs),
+    /// Repair drift, once (for cron) or in a loop.
+    Reconcile(ReconcileArgs),
+    /// Disaster recovery.
+    #[command(subcommand)]
+    Dr(DrCommand),
+}
+
+/// Disaster-recovery subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DrCommand {
+    /// Rebuild the environment's regional resources in the DR region.
+    Rebuild(RebuildArgs),
+}
+
+/// The environment to work on.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Terraform-style text.
+    #[default]
+    Human,
+    /// The stable JSON document described in the README.
+    Json,
+}
+
+/// `plan` arguments.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region (default: the spec's primary region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Save the plan for `apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there are changes (0 none, 1 error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan to take over same-named resources that are not ours.
+    #[arg(long)]
+    pub adopt: bool,
+}
+
+/// `apply` arguments.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region (default: the spec's primary region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Apply a reviewed plan saved by `plan --out` (required for prod).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Carry out planned deletions.
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// Take over same-named resources that are not ours (tags them).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Bound on a single wait for a slow resource, e.g. `20m`.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "20m", value_name = "DURATION")]
+    pub wait_timeout: Duration,
+}
+
+/// `drift` arguments.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region (default: the spec's primary region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `reconcile` arguments.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region (default: the spec's primary region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Run once (for cron): exit 0 no drift, 2 drift repaired, 1 error.
+    #[arg(
+        long,
+        conflicts_with = "interval",
+        required_unless_present = "interval"
+    )]
+    pub once: bool,
+    /// Run in a loop every DURATION (with jitter), one JSON line per run, until SIGTERM.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub interval: Option<Duration>,
+    /// Carry out deletions of resources no longer in the spec.
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `dr rebuild` arguments.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region to rebuild in (default: the spec's DR region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}

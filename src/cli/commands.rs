@@ -1,0 +1,422 @@
+//! The commands: each resolves its settings, drives the engine and decides the exit status.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::args::{
+    ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, PlanArgs, RebuildArgs,
+    ReconcileArgs,
+};
+use super::{ExitStatus, output};
+use crate::engine::Session;
+use crate::exec::{ExecOptions, Progress, Report, StepStatus};
+use crate::plan::{DiffOptions, Plan, PlanMode, SavedPlan, render, staleness};
+
+/// The recovery-time objective of DR-001.
+const RTO: Duration = Duration::from_secs(4 * 3600);
+/// Environments whose apply needs a reviewed, saved plan.
+const REVIEWED_ENVS: [&str; 1] = ["prod"];
+
+pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
+    match &cli.command {
+        Command::Validate(args) => validate(cli, args),
+        Command::Plan(args) => plan(cli, args).await,
+        Command::Apply(args) => apply(cli, args).await,
+        Command::Drift(args) => drift(cli, args).await,
+        Command::Reconcile(args) => reconcile(cli, args).await,
+        Command::Dr(DrCommand::Rebuild(args)) => rebuild(cli, args).await,
+    }
+}
+
+fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
+    let spec = crate::spec::load(&cli.specs, &args.env)?;
+    output::data(&format!("{}: valid", spec.path.display()));
+    Ok(ExitStatus::Success)
+}
+
+async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Session> {
+    Ok(Session::open(&cli.specs, env, region).await?)
+}
+
+fn show_plan(cli: &Cli, plan: &Plan, session: &Session, format: Format) {
+    let calls = session.calls();
+    match format {
+        Format::Human => output::data(&render::human_plan(plan, &calls)),
+        Format::Json => output::json(&render::plan_json(plan, &calls)),
+    }
+    if cli.verbose > 0 {
+        output::note(cli.quiet, &output::call_table(&calls));
+    }
+}
+
+async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    let session = open(cli, &args.env, args.region.as_deref()).await?;
+    let plan = session
+        .plan(PlanMode::Normal, DiffOptions { adopt: args.adopt })
+        .await?;
+    show_plan(cli, &plan, &session, args.format);
+    if let Some(path) = &args.out {
+        let saved = SavedPlan::from_plan(&plan, render::plan_json(&plan, &session.calls()));
+        let text = serde_json::to_string_pretty(&saved)?;
+        std::fs::write(path, text)
+            .with_context(|| format!("writing the plan to {}", path.display()))?;
+        output::note(
+            cli.quiet,
+            &format!(
+                "Saved the plan to {}. Apply it with: nc-provision apply --env {} --plan {}",
+                path.display(),
+                args.env,
+                path.display()
+            ),
+        );
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn read_saved(path: &Path) -> anyhow::Result<SavedPlan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the saved plan {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a saved nc-provision plan", path.display()))
+}
+
+async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    if REVIEWED_ENVS.contains(&args.env.as_str()) && args.plan.is_none() {
+        bail!(
+            "apply --env {env} requires a reviewed plan: run `nc-provision plan --env {env} --out {env}.plan`, review it, then `nc-provision apply --env {env} --plan {env}.plan`",
+            env = args.env
+        );
+    }
+    let saved = args.plan.as_deref().map(read_saved).transpose()?;
+    if let Some(saved) = &saved
+        && saved.env != args.env
+    {
+        bail!(
+            "the saved plan is for environment {}, not {}",
+            saved.env,
+            args.env
+        );
+    }
+    let region = args
+        .region
+        .as_deref()
+        .or_else(|| saved.as_ref().map(|saved| saved.region.as_str()));
+    let session = open(cli, &args.env, region).await?;
+    let plan = session
+        .plan(PlanMode::Normal, DiffOptions { adopt: args.adopt })
+        .await?;
+    if let Some(saved) = &saved {
+        let stale = staleness(saved, &plan);
+        if !stale.is_empty() {
+            let mut message = String::from(
+                "the saved plan is stale; nothing was changed. What changed since it was made:\n",
+            );
+            for item in &stale {
+                message.push_str(&format!("  - {}: {}\n", item.id, item.how));
+            }
+            message.push_str("Make a new plan, review it, and apply that.");
+            bail!(message);
+        }
+    }
+    if args.format == Format::Human {
+        show_plan(cli, &plan, &session, Format::Human);
+    }
+    let conflicts = plan.conflicts();
+    if !conflicts.is_empty() {
+        let mut message =
+            String::from("apply refuses while resources are in conflict; nothing was changed:\n");
+        for change in conflicts {
+            message.push_str(&format!(
+                "  - {} ({}): {}\n",
+                change.id,
+                change.name,
+                change.reason.as_deref().unwrap_or("conflict")
+            ));
+        }
+        bail!(message.trim_end().to_string());
+    }
+    if !plan.changes.iter().any(|change| change.action.is_change()) {
+        finish_apply(cli, args.format, &session, &plan, &Report::default());
+        return Ok(ExitStatus::Success);
+    }
+    if saved.is_none() && !args.auto_approve && !confirm(&args.env)? {
+        bail!("apply cancelled; nothing was changed");
+    }
+    let options = ExecOptions {
+        parallelism: cli.parallelism,
+        allow_destroy: args.allow_destroy,
+        wait_timeout: args.wait_timeout,
+        ..ExecOptions::default()
+    };
+    let report = session
+        .apply(&plan, options, &Progress::new(cli.quiet))
+        .await;
+    finish_apply(cli, args.format, &session, &plan, &report);
+    Ok(if report.failed() {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Asks on the terminal; refuses when there is none.
+fn confirm(env: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "apply needs confirmation but stdin is not a terminal: pass --auto-approve, or apply a reviewed plan with --plan FILE"
+        );
+    }
+    eprint!("\nDo you want to apply these changes to {env}? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn report_json(plan: &Plan, report: &Report, session: &Session) -> serde_json::Value {
+    let (done, failed, skipped) = report.counts();
+    serde_json::json!({
+        "format_version": render::JSON_FORMAT_VERSION,
+        "env": plan.target.env,
+        "region": plan.target.region,
+        "account_id": plan.target.account_id,
+        "plan": render::plan_json(plan, &session.calls()),
+        "steps": report.steps,
+        "summary": plan.summary(),
+        "result": {"done": done, "failed": failed, "skipped": skipped, "ok": !report.failed()},
+        "api_calls": session.calls().to_json(),
+    })
+}
+
+fn finish_apply(cli: &Cli, format: Format, session: &Session, plan: &Plan, report: &Report) {
+    match format {
+        Format::Json => output::json(&report_json(plan, report, session)),
+        Format::Human => {
+            let mut text = String::new();
+            for step in &report.steps {
+                let outcome = match &step.status {
+                    StepStatus::Done => "done".to_string(),
+                    StepStatus::Failed(why) => format!("FAILED: {why}"),
+                    StepStatus::Skipped(why) => format!("skipped: {why}"),
+                };
+                text.push_str(&format!(
+                    "{} {} ({:.1}s): {outcome}\n",
+                    step.action.name(),
+                    step.id,
+                    step.duration_ms as f64 / 1000.0
+                ));
+            }
+            let (done, failed, skipped) = report.counts();
+            text.push_str(&format!(
+                "\nApply {}: {done} done, {failed} failed, {skipped} skipped. AWS API calls: {} ({} writes).",
+                if report.failed() { "failed" } else { "complete" },
+                session.calls().total(),
+                session.calls().writes()
+            ));
+            output::data(&text);
+        }
+    }
+    if cli.verbose > 0 {
+        output::note(cli.quiet, &output::call_table(&session.calls()));
+    }
+}
+
+async fn drift(cli: &Cli, args: &DriftArgs) -> anyhow::Result<ExitStatus> {
+    let session = open(cli, &args.env, args.region.as_deref()).await?;
+    let plan = session
+        .plan(PlanMode::Drift, DiffOptions::default())
+        .await?;
+    show_plan(cli, &plan, &session, args.format);
+    Ok(if plan.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// One reconcile pass: drift found → repaired. Returns the status and a JSON summary line.
+async fn reconcile_once(
+    cli: &Cli,
+    args: &ReconcileArgs,
+) -> anyhow::Result<(ExitStatus, serde_json::Value)> {
+    let started = Instant::now();
+    let session = open(cli, &args.env, args.region.as_deref()).await?;
+    let plan = session
+        .plan(PlanMode::Drift, DiffOptions::default())
+        .await?;
+    let conflicts = plan.conflicts().len();
+    let drifted: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|change| change.action.is_change())
+        .map(|change| change.id.to_string())
+        .collect();
+    let report = if drifted.is_empty() {
+        Report::default()
+    } else {
+        let options = ExecOptions {
+            parallelism: cli.parallelism,
+            allow_destroy: args.allow_destroy,
+            ..ExecOptions::default()
+        };
+        session.apply(&plan, options, &Progress::new(true)).await
+    };
+    let (done, failed, skipped) = report.counts();
+    let status = if report.failed() || conflicts > 0 {
+        ExitStatus::Error
+    } else if drifted.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Changes
+    };
+    let line = serde_json::json!({
+        "env": plan.target.env,
+        "region": plan.target.region,
+        "drifted": drifted,
+        "conflicts": conflicts,
+        "repaired": done,
+        "failed": failed,
+        "skipped": skipped,
+        "ok": status != ExitStatus::Error,
+        "elapsed_ms": started.elapsed().as_millis() as u64,
+        "api_calls": session.calls().to_json(),
+    });
+    if args.format == Format::Human && args.interval.is_none() {
+        show_plan(cli, &plan, &session, Format::Human);
+        if !drifted.is_empty() {
+            finish_apply(cli, Format::Human, &session, &plan, &report);
+        }
+    }
+    Ok((status, line))
+}
+
+async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus> {
+    let Some(interval) = args.interval else {
+        let (status, line) = reconcile_once(cli, args).await?;
+        if args.format == Format::Json {
+            output::json_line(&line);
+        }
+        return Ok(status);
+    };
+    let mut failures: u32 = 0;
+    loop {
+        let line = match reconcile_once(cli, args).await {
+            Ok((status, line)) => {
+                failures = if status == ExitStatus::Error {
+                    failures + 1
+                } else {
+                    0
+                };
+                line
+            }
+            Err(error) => {
+                failures += 1;
+                serde_json::json!({"env": args.env, "ok": false, "error": format!("{error:#}")})
+            }
+        };
+        output::json_line(&line);
+        // Back off on repeated errors (up to 8× the interval), with ±10% jitter.
+        let factor = 2u32.saturating_pow(failures.min(3));
+        let base = interval.saturating_mul(factor);
+        let jitter = base.mul_f64(fastrand::f64() * 0.2 - 0.1 + 1.0);
+        tokio::select! {
+            () = tokio::time::sleep(jitter) => {}
+            () = shutdown_signal() => {
+                output::note(cli.quiet, "reconcile: stopping on signal");
+                return Ok(ExitStatus::Success);
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let spec = crate::spec::load(&cli.specs, &args.env)?;
+    let region = match (&args.region, &spec.environment.dr_region) {
+        (Some(region), _) | (None, Some(region)) => region.clone(),
+        (None, None) => bail!(
+            "environment {} has no dr_region in its spec; pass --region",
+            args.env
+        ),
+    };
+    let session = open(cli, &args.env, Some(&region)).await?;
+    let plan = session
+        .plan(PlanMode::Normal, DiffOptions::default())
+        .await?;
+    if args.format == Format::Human {
+        show_plan(cli, &plan, &session, Format::Human);
+    }
+    if !plan.conflicts().is_empty() {
+        bail!(
+            "dr rebuild refuses: {} resources in {region} are in conflict (see the plan)",
+            plan.conflicts().len()
+        );
+    }
+    let options = ExecOptions {
+        parallelism: cli.parallelism,
+        ..ExecOptions::default()
+    };
+    let report = session
+        .apply(&plan, options, &Progress::new(cli.quiet))
+        .await;
+    let readiness = session
+        .plan(PlanMode::Normal, DiffOptions::default())
+        .await?;
+    let ready = !report.failed() && !readiness.has_changes();
+    let elapsed = started.elapsed();
+    match args.format {
+        Format::Json => output::json(&serde_json::json!({
+            "env": args.env,
+            "region": region,
+            "report": report_json(&plan, &report, &session),
+            "elapsed_seconds": elapsed.as_secs(),
+            "rto_seconds": RTO.as_secs(),
+            "ready": ready,
+        })),
+        Format::Human => {
+            finish_apply(cli, Format::Human, &session, &plan, &report);
+            output::data(&format!(
+                "\nDR rebuild of {} in {region}: {} after {}s (RTO {}h, {:.2}% used).",
+                args.env,
+                if ready { "READY" } else { "NOT READY" },
+                elapsed.as_secs(),
+                RTO.as_secs() / 3600,
+                elapsed.as_secs_f64() * 100.0 / RTO.as_secs_f64()
+            ));
+        }
+    }
+    Ok(if ready {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Error
+    })
+}

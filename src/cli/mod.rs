@@ -1,0 +1,66 @@
+//! The command line: arguments, settings, commands and output. The only place that prints and
+//! the only place that decides exit codes.
+
+pub mod args;
+mod commands;
+mod output;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+pub use args::Cli;
+
+/// How the process ends (Terraform's convention, which users know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: success, no changes pending.
+    Success,
+    /// 1: error (bad spec, AWS error, failed step, refusal).
+    Error,
+    /// 2: changes pending or drift found (or repaired, for `reconcile --once`).
+    Changes,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::Error => ExitCode::from(1),
+            ExitStatus::Changes => ExitCode::from(2),
+        }
+    }
+}
+
+/// Runs the parsed command line and returns the exit status; errors are printed here, once.
+pub async fn run(cli: Cli) -> ExitStatus {
+    init_tracing(&cli);
+    match commands::dispatch(&cli).await {
+        Ok(status) => status,
+        Err(error) => {
+            output::error(&error);
+            ExitStatus::Error
+        }
+    }
+}
+
+fn init_tracing(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let terminal = std::io::stderr().is_terminal();
+    let default = match (cli.quiet, cli.verbose, terminal) {
+        (true, _, _) => "error",
+        (false, 0, true) => "warn",
+        (false, 0, false) | (false, 1, _) => "warn,nc_provision=info",
+        (false, _, _) => "info,nc_provision=debug",
+    };
+    let filter =
+        EnvFilter::try_from_env("NC_PROVISION_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Structured JSON lines when nobody watches a terminal; readable text otherwise.
+    let _ = if terminal {
+        builder.with_target(false).try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+}

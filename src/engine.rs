@@ -1,0 +1,132 @@
+//! The pipeline of DESIGN.md, end to end: spec → target (STS) → desired graph → observe →
+//! diff → plan, and plan → execute → report. The CLI drives it; tests can too.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::calls::CallStats;
+use crate::exec::{self, ExecOptions, Progress, Report};
+use crate::model::DesiredGraph;
+use crate::modules;
+use crate::plan::{self, DiffOptions, Plan, PlanMode, Target};
+use crate::providers::{self, Aws, ProviderError, Providers};
+use crate::spec::{self, Spec, SpecErrors};
+
+/// Regions the organisation allows.
+pub const ALLOWED_REGIONS: [&str; 2] = ["us-east-1", "ca-central-1"];
+
+/// Why a session could not be opened or a plan made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec is invalid (no AWS call was made).
+    #[error(transparent)]
+    Spec(#[from] SpecErrors),
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] ProviderError),
+    /// The credentials belong to another account than the spec pins.
+    #[error(
+        "the spec pins account {pinned} but the credentials are for account {actual}; refusing to touch it"
+    )]
+    WrongAccount {
+        /// Account in the spec.
+        pinned: String,
+        /// Account of the credentials.
+        actual: String,
+    },
+    /// A region outside the allowed list.
+    #[error("region {0} is not allowed: expected one of us-east-1, ca-central-1")]
+    RegionNotAllowed(String),
+    /// The desired graph is malformed (a bug).
+    #[error("internal error in the desired graph: {0}")]
+    Graph(#[from] crate::model::GraphError),
+}
+
+/// An open session: a valid spec, the target account and region, and the providers.
+pub struct Session {
+    /// The spec.
+    pub spec: Spec,
+    /// Account and region.
+    pub target: Target,
+    /// The desired graph for the target.
+    pub graph: DesiredGraph,
+    /// The AWS configuration and call counter.
+    pub aws: Aws,
+    providers: Providers,
+}
+
+impl Session {
+    /// Loads and validates the spec (no AWS call before it is valid), then resolves the
+    /// account with STS and checks the account pin. `region` overrides the spec's region.
+    ///
+    /// # Errors
+    /// Invalid spec, disallowed region, STS failure, or wrong account.
+    pub async fn open(specs_dir: &Path, env: &str, region: Option<&str>) -> Result<Session, Error> {
+        let spec = spec::load(specs_dir, env)?;
+        let region = region.unwrap_or(&spec.environment.region).to_string();
+        if !ALLOWED_REGIONS.contains(&region.as_str()) {
+            return Err(Error::RegionNotAllowed(region));
+        }
+        let aws = Aws::load(&region).await;
+        let account_id = providers::caller_account(&aws).await?;
+        if let Some(pinned) = &spec.environment.account_id
+            && pinned != &account_id
+        {
+            return Err(Error::WrongAccount {
+                pinned: pinned.clone(),
+                actual: account_id,
+            });
+        }
+        let target = Target {
+            env: spec.environment.name.as_str().to_string(),
+            primary_region: region == spec.environment.region,
+            region,
+            account_id,
+        };
+        let graph = modules::expand(&spec, &target)?;
+        let providers = Providers::aws(&aws);
+        Ok(Session {
+            spec,
+            target,
+            graph,
+            aws,
+            providers,
+        })
+    }
+
+    /// Observes the account and computes the plan.
+    ///
+    /// # Errors
+    /// An AWS read failed.
+    pub async fn plan(&self, mode: PlanMode, options: DiffOptions) -> Result<Plan, Error> {
+        let started = Instant::now();
+        let observation = self
+            .providers
+            .observe(self.graph.resources(), &self.target.env)
+            .await?;
+        let changes = plan::diff(&self.graph, &observation, options);
+        tracing::info!(
+            resources = self.graph.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "observed"
+        );
+        Ok(Plan {
+            target: self.target.clone(),
+            spec_digest: self.spec.digest.clone(),
+            mode,
+            changes,
+            observation,
+        })
+    }
+
+    /// Carries out a plan.
+    pub async fn apply(&self, plan: &Plan, options: ExecOptions, progress: &Progress) -> Report {
+        exec::execute(plan, &self.graph, &self.providers, options, progress).await
+    }
+
+    /// The AWS calls made so far in this session.
+    #[must_use]
+    pub fn calls(&self) -> CallStats {
+        self.aws.counter.snapshot()
+    }
+}

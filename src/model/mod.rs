@@ -1,0 +1,29 @@
+//! The property model: desired resources, observed resources and the desired graph.
+//!
+//! Pure data, no SDK types: modules build it from the spec, providers fill the observed side,
+//! and the diff compares the two.
+
+mod graph;
+mod resource;
+mod value;
+
+pub use graph::{DesiredGraph, GraphError};
+pub use resource::{LogicalId, Observation, Observed, Outputs, Owner, Resource};
+pub use value::{Props, Ref, Value};
+
+/// The attribute holding a resource's tags.
+pub const TAGS: &str = "tags";
+/// The tag naming the tool that manages a resource.
+pub const TAG_MANAGED_BY: &str = "ManagedBy";
+/// The value of [`TAG_MANAGED_BY`] on everything the tool owns.
+pub const MANAGER: &str = "nc-provision";
+/// The tag naming the environment that owns a resource.
+pub const TAG_ENV: &str = "nc:env";
+/// The tag holding a resource's logical id.
+pub const TAG_ID: &str = "nc:id";
+
+/// Whether a tag key is AWS's own (`aws:` prefix): never written, never diffed.
+#[must_use]
+pub fn is_aws_tag(key: &str) -> bool {
+    key.starts_with("aws:")
+}

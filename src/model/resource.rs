@@ -1,0 +1,237 @@
+//! Desired and observed resources.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::value::{Props, Value};
+
+/// A stable logical id such as `kms.key.data` or `data.bucket.raw`. It is written to the
+/// `nc:id` tag of every resource the tool creates, so it never changes between runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LogicalId(pub String);
+
+impl LogicalId {
+    /// Builds an id from its dotted text.
+    #[must_use]
+    pub fn new(text: impl Into<String>) -> LogicalId {
+        LogicalId(text.into())
+    }
+
+    /// The dotted text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LogicalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Named outputs of a live resource (`arn`, `id`, ...), read by references.
+pub type Outputs = BTreeMap<String, String>;
+
+/// What the spec wants one resource to be.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// Stable logical id.
+    pub id: LogicalId,
+    /// Resource kind, e.g. `kms_key`; selects the provider.
+    pub kind: &'static str,
+    /// The physical name the resource is found by (bucket name, alias, table name).
+    pub name: String,
+    /// Desired attributes, all observed and diffed.
+    pub props: Props,
+    /// Inputs used only when creating (e.g. a KMS deletion window); never diffed.
+    pub create_inputs: Props,
+    /// Attributes whose change cannot be made in place and forces a replacement.
+    pub replace_on: &'static [&'static str],
+    /// Resources this one needs to exist first.
+    pub depends_on: Vec<LogicalId>,
+    /// Data-bearing: never deleted or replaced by the tool (shown as retained).
+    pub retain: bool,
+    /// Global (IAM): shared by every region of the account.
+    pub global: bool,
+}
+
+impl Resource {
+    /// A resource with no attributes yet; the module expanders fill it in.
+    #[must_use]
+    pub fn new(id: &str, kind: &'static str, name: impl Into<String>) -> Resource {
+        Resource {
+            id: LogicalId::new(id),
+            kind,
+            name: name.into(),
+            props: Props::new(),
+            create_inputs: Props::new(),
+            replace_on: &[],
+            depends_on: Vec::new(),
+            retain: false,
+            global: false,
+        }
+    }
+
+    /// Sets a desired attribute.
+    #[must_use]
+    pub fn prop(mut self, name: &str, value: impl Into<Value>) -> Resource {
+        self.props.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Sets a create-only input.
+    #[must_use]
+    pub fn create_input(mut self, name: &str, value: impl Into<Value>) -> Resource {
+        self.create_inputs.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Adds a dependency.
+    #[must_use]
+    pub fn after(mut self, id: &LogicalId) -> Resource {
+        if !self.depends_on.contains(id) {
+            self.depends_on.push(id.clone());
+        }
+        self
+    }
+
+    /// Marks the resource as data-bearing (never deleted).
+    #[must_use]
+    pub fn retained(mut self) -> Resource {
+        self.retain = true;
+        self
+    }
+
+    /// Declares the attributes that force replacement.
+    #[must_use]
+    pub fn replace_on(mut self, attributes: &'static [&'static str]) -> Resource {
+        self.replace_on = attributes;
+        self
+    }
+
+    /// A string attribute's value, if set and resolved.
+    #[must_use]
+    pub fn str_prop(&self, name: &str) -> Option<&str> {
+        self.props.get(name).and_then(Value::as_str)
+    }
+
+    /// A boolean attribute's value, if set.
+    #[must_use]
+    pub fn bool_prop(&self, name: &str) -> Option<bool> {
+        self.props.get(name).and_then(Value::as_bool)
+    }
+
+    /// An integer attribute's value, if set.
+    #[must_use]
+    pub fn int_prop(&self, name: &str) -> Option<i64> {
+        self.props.get(name).and_then(Value::as_int)
+    }
+
+    /// The desired tags (the `tags` attribute).
+    #[must_use]
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        self.props
+            .get(super::TAGS)
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Who a live resource belongs to, read from its tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "owner", content = "env")]
+pub enum Owner {
+    /// Tagged `ManagedBy=nc-provision` and `nc:env` of this environment.
+    Ours,
+    /// Managed by nc-provision for another environment.
+    OtherEnv(String),
+    /// Not tagged as ours: a conflict unless adopted.
+    Foreign,
+}
+
+impl Owner {
+    /// Reads ownership from a resource's tags for environment `env`.
+    #[must_use]
+    pub fn from_tags(tags: &BTreeMap<String, String>, env: &str) -> Owner {
+        let managed = tags.get(super::TAG_MANAGED_BY).map(String::as_str) == Some(super::MANAGER);
+        match (managed, tags.get(super::TAG_ENV)) {
+            (true, Some(tag_env)) if tag_env == env => Owner::Ours,
+            (true, Some(tag_env)) => Owner::OtherEnv(tag_env.clone()),
+            _ => Owner::Foreign,
+        }
+    }
+}
+
+/// The live state of one resource, normalised into the desired property model.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// The logical id it was matched to (by name, or by its `nc:id` tag).
+    pub id: LogicalId,
+    /// Resource kind.
+    pub kind: &'static str,
+    /// The AWS identifier (key id, bucket name, table name).
+    pub physical_id: String,
+    /// Observed attributes under the same names as the desired ones.
+    pub props: Props,
+    /// Outputs other resources may reference (`arn`, `key_id`, ...).
+    pub outputs: Outputs,
+    /// Ownership, from the tags.
+    pub owner: Owner,
+    /// Data-bearing kind: never deleted by the tool.
+    pub retain: bool,
+}
+
+impl Observed {
+    /// A stable digest of everything observed, recorded in saved plans to detect staleness.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let document = self.to_json();
+        let mut hasher = Sha256::new();
+        hasher.update(document.to_string().as_bytes());
+        format!("sha256:{}", hex::encode(hasher.finalize()))
+    }
+
+    /// The observation as JSON (props, outputs, owner), as saved plans record it.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        let props: serde_json::Map<String, serde_json::Value> = self
+            .props
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_json()))
+            .collect();
+        serde_json::json!({
+            "physical_id": self.physical_id,
+            "props": props,
+            "outputs": self.outputs,
+            "owner": self.owner,
+        })
+    }
+}
+
+/// Everything the providers found for one plan.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// Live resources matched to desired logical ids.
+    pub found: BTreeMap<LogicalId, Observed>,
+    /// Live resources of ours (this environment) that the spec no longer contains.
+    pub orphans: Vec<Observed>,
+}
+
+impl Observation {
+    /// Adds another provider's findings.
+    pub fn merge(&mut self, other: Observation) {
+        self.found.extend(other.found);
+        self.orphans.extend(other.orphans);
+    }
+
+    /// Records a live resource under its logical id.
+    pub fn insert(&mut self, observed: Observed) {
+        self.found.insert(observed.id.clone(), observed);
+    }
+}

@@ -1,0 +1,103 @@
+//! Module expanders: pure functions from the spec to desired resources, one file per module
+//! of REFERENCE.md. No SDK types here.
+
+mod data;
+mod kms;
+
+use crate::model::{
+    DesiredGraph, GraphError, LogicalId, MANAGER, TAG_ENV, TAG_ID, TAG_MANAGED_BY, Value,
+};
+use crate::plan::Target;
+use crate::spec::Spec;
+
+pub use kms::{DATA_KEY, LOGS_KEY};
+
+/// Everything the spec asks for in `target`'s region, as a checked graph.
+///
+/// # Errors
+/// A malformed graph (a bug in an expander).
+pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> {
+    let context = Context { spec, target };
+    let mut resources = Vec::new();
+    resources.extend(kms::expand(&context));
+    resources.extend(data::expand(&context));
+    DesiredGraph::new(resources)
+}
+
+/// What every expander reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The validated spec.
+    pub spec: &'a Spec,
+    /// Account and region.
+    pub target: &'a Target,
+}
+
+impl Context<'_> {
+    /// The environment name.
+    #[must_use]
+    pub fn env(&self) -> &str {
+        self.spec.environment.name.as_str()
+    }
+
+    /// The tags every resource carries: the spec's required tags with `ManagedBy=nc-provision`,
+    /// plus `nc:env` and `nc:id`.
+    #[must_use]
+    pub fn tags(&self, id: &str) -> Value {
+        let mut tags = self.spec.tags.clone();
+        tags.insert(TAG_MANAGED_BY.to_string(), MANAGER.to_string());
+        tags.insert(TAG_ENV.to_string(), self.env().to_string());
+        tags.insert(TAG_ID.to_string(), id.to_string());
+        Value::Map(tags)
+    }
+
+    /// A globally unique name: in the primary region the base name, elsewhere the base name
+    /// with a deterministic regional suffix (S3 bucket names are global).
+    #[must_use]
+    pub fn global_name(&self, base: &str) -> String {
+        if self.target.primary_region {
+            base.to_string()
+        } else {
+            format!("{base}-{}", region_code(&self.target.region))
+        }
+    }
+
+    /// The root principal ARN of the account.
+    #[must_use]
+    pub fn account_root(&self) -> String {
+        format!("arn:aws:iam::{}:root", self.target.account_id)
+    }
+}
+
+/// A short code for a region: `us-east-1` → `use1`, `ca-central-1` → `cac1`.
+#[must_use]
+pub fn region_code(region: &str) -> String {
+    let mut code = String::new();
+    for (index, part) in region.split('-').enumerate() {
+        match index {
+            0 => code.push_str(part),
+            _ => match part.parse::<u32>() {
+                Ok(number) => code.push_str(&number.to_string()),
+                Err(_) => code.extend(part.chars().next()),
+            },
+        }
+    }
+    code
+}
+
+/// A logical id from its dotted text.
+#[must_use]
+pub fn id(text: &str) -> LogicalId {
+    LogicalId::new(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_codes_are_short_and_distinct() {
+        assert_eq!(region_code("us-east-1"), "use1");
+        assert_eq!(region_code("ca-central-1"), "cac1");
+    }
+}

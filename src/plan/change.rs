@@ -1,0 +1,54 @@
+//! Planned changes: per resource an action and per attribute a before → after.
+
+use serde::Serialize;
+
+use super::Action;
+use crate::model::{LogicalId, Value};
+
+/// One attribute's change.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttrChange {
+    /// Attribute name.
+    pub name: String,
+    /// Live value; `None` when the resource or attribute does not exist yet.
+    pub before: Option<Value>,
+    /// Desired value; `None` when it is removed (delete).
+    pub after: Option<Value>,
+    /// This attribute cannot change in place (it is why the resource is replaced).
+    pub forces_replace: bool,
+}
+
+/// The plan for one resource.
+///
+/// Invariants: `Create` has only `after` values; `Delete` and `Retain` only `before`;
+/// `Update`/`Replace`/`Adopt` list exactly the attributes that differ; `NoOp` lists none.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceChange {
+    /// Logical id.
+    pub id: LogicalId,
+    /// Resource kind.
+    pub kind: &'static str,
+    /// Physical name (bucket name, alias, table name).
+    pub name: String,
+    /// What apply does.
+    pub action: Action,
+    /// Why, for people; never used to decide anything at apply time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The attribute changes.
+    pub attributes: Vec<AttrChange>,
+    /// Resources this one depends on.
+    pub depends_on: Vec<LogicalId>,
+    /// A global (IAM) resource, shared by every region.
+    pub global: bool,
+}
+
+impl ResourceChange {
+    /// Whether any attribute of this change is only known after apply.
+    #[must_use]
+    pub fn has_unknowns(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|attribute| attribute.after.as_ref().is_some_and(Value::is_unknown))
+    }
+}

@@ -1,0 +1,130 @@
+//! Plans: the pure diff, the plan document, saved plans and their staleness check.
+//!
+//! Computing a plan never formats anything; rendering lives in [`render`] and never decides.
+
+mod action;
+mod change;
+mod diff;
+pub mod render;
+mod saved;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use action::Action;
+pub use change::{AttrChange, ResourceChange};
+pub use diff::{DiffOptions, diff, resolve};
+pub use saved::{SavedPlan, StaleResource, staleness};
+
+use crate::model::{LogicalId, Observation};
+
+/// Whether changes are presented as a plan or as drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMode {
+    /// `plan` / `apply`: changes the spec asks for.
+    Normal,
+    /// `drift` / `reconcile`: the same changes, reported as drift of the live account.
+    Drift,
+}
+
+/// Where a plan was made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Environment name.
+    pub env: String,
+    /// Region observed and changed.
+    pub region: String,
+    /// AWS account id (from STS).
+    pub account_id: String,
+    /// Whether the region is the environment's primary region (global resources are
+    /// created only there).
+    pub primary_region: bool,
+}
+
+/// A complete plan for one environment and region.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Where.
+    pub target: Target,
+    /// `sha256:` digest of the spec file.
+    pub spec_digest: String,
+    /// Plan or drift.
+    pub mode: PlanMode,
+    /// One change per desired resource, then orphans.
+    pub changes: Vec<ResourceChange>,
+    /// The observation the plan was computed from.
+    pub observation: Observation,
+}
+
+/// Counts of changes per action.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Resources to create.
+    pub create: usize,
+    /// Resources to update in place.
+    pub update: usize,
+    /// Resources to replace.
+    pub replace: usize,
+    /// Resources to delete.
+    pub delete: usize,
+    /// Foreign resources to adopt.
+    pub adopt: usize,
+    /// Foreign resources in the way (apply refuses).
+    pub conflict: usize,
+    /// Data-bearing resources kept although no longer in the spec.
+    pub retain: usize,
+    /// Resources already as desired.
+    pub no_op: usize,
+}
+
+impl Plan {
+    /// Counts per action.
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.changes {
+            let counter = match change.action {
+                Action::Create => &mut summary.create,
+                Action::Update => &mut summary.update,
+                Action::Replace => &mut summary.replace,
+                Action::Delete => &mut summary.delete,
+                Action::Adopt => &mut summary.adopt,
+                Action::Conflict => &mut summary.conflict,
+                Action::Retain => &mut summary.retain,
+                Action::NoOp => &mut summary.no_op,
+            };
+            *counter += 1;
+        }
+        summary
+    }
+
+    /// Whether anything differs between the spec and the account (exit status 2).
+    #[must_use]
+    pub fn has_changes(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|change| change.action.is_change() || change.action == Action::Conflict)
+    }
+
+    /// The changes apply refuses to carry out.
+    #[must_use]
+    pub fn conflicts(&self) -> Vec<&ResourceChange> {
+        self.changes
+            .iter()
+            .filter(|change| change.action == Action::Conflict)
+            .collect()
+    }
+
+    /// Fingerprints of every observed resource, as a saved plan records them.
+    #[must_use]
+    pub fn fingerprints(&self) -> BTreeMap<LogicalId, String> {
+        self.observation
+            .found
+            .values()
+            .chain(&self.observation.orphans)
+            .map(|observed| (observed.id.clone(), observed.fingerprint()))
+            .collect()
+    }
+}

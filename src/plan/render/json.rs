@@ -1,0 +1,47 @@
+//! The stable JSON document of `plan`, `drift` and `apply --format json` (see the README).
+
+use crate::calls::CallStats;
+use crate::plan::{AttrChange, Plan, ResourceChange};
+
+/// Version of the JSON output format; bumped only on incompatible changes.
+pub const JSON_FORMAT_VERSION: &str = "1";
+
+/// The plan as JSON: target, changes with per-attribute before/after, `summary`, `api_calls`.
+#[must_use]
+pub fn plan_json(plan: &Plan, calls: &CallStats) -> serde_json::Value {
+    serde_json::json!({
+        "format_version": JSON_FORMAT_VERSION,
+        "mode": plan.mode,
+        "env": plan.target.env,
+        "region": plan.target.region,
+        "account_id": plan.target.account_id,
+        "spec_digest": plan.spec_digest,
+        "changes": plan.changes.iter().map(change_json).collect::<Vec<_>>(),
+        "has_changes": plan.has_changes(),
+        "summary": plan.summary(),
+        "api_calls": calls.to_json(),
+    })
+}
+
+fn change_json(change: &ResourceChange) -> serde_json::Value {
+    serde_json::json!({
+        "id": change.id,
+        "kind": change.kind,
+        "name": change.name,
+        "action": change.action,
+        "reason": change.reason,
+        "global": change.global,
+        "depends_on": change.depends_on,
+        "attributes": change.attributes.iter().map(attribute_json).collect::<Vec<_>>(),
+    })
+}
+
+fn attribute_json(attribute: &AttrChange) -> serde_json::Value {
+    serde_json::json!({
+        "name": attribute.name,
+        "before": attribute.before.as_ref().map(crate::model::Value::to_json),
+        "after": attribute.after.as_ref().map(crate::model::Value::to_json),
+        "after_unknown": attribute.after.as_ref().is_some_and(crate::model::Value::is_unknown),
+        "forces_replace": attribute.forces_replace,
+    })
+}

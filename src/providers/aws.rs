@@ -1,0 +1,348 @@
+//! The SDK edge's shared parts: configuration, the call-counting interceptor, and error
+//! classification. Nothing outside `providers` sees an SDK type.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::calls::CallStats;
+
+/// Attempts per AWS call (adaptive retry mode: throttling slows the client down).
+pub const MAX_ATTEMPTS: u32 = 6;
+/// The environment switch that removes retry back-off (tests only).
+pub const NO_RETRY_DELAY_ENV: &str = "NC_PROVISION_NO_RETRY_DELAY";
+
+/// Counts every HTTP request the SDK sends, per service and operation (retries included).
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    counts: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+}
+
+impl CallCounter {
+    /// A snapshot of the counts so far.
+    #[must_use]
+    pub fn snapshot(&self) -> CallStats {
+        let by_operation = match self.counts.lock() {
+            Ok(counts) => counts.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        CallStats { by_operation }
+    }
+
+    fn record(&self, service: &str, operation: &str) {
+        let mut counts = match self.counts.lock() {
+            Ok(counts) => counts,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *counts
+            .entry((service.to_string(), operation.to_string()))
+            .or_insert(0) += 1;
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "nc-provision-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        match cfg.load::<Metadata>() {
+            Some(metadata) => self.record(metadata.service(), metadata.name()),
+            None => self.record("unknown", "unknown"),
+        }
+        Ok(())
+    }
+}
+
+/// The loaded AWS configuration for one region, with the shared call counter.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    /// The SDK configuration (credentials, region, endpoint, retries).
+    pub config: SdkConfig,
+    /// Counts every request made through clients built here.
+    pub counter: CallCounter,
+    /// Whether an endpoint override is in effect (emulators): S3 then uses path-style.
+    pub endpoint_overridden: bool,
+}
+
+impl Aws {
+    /// Loads the standard SDK chain (environment, profile, credentials) for `region`, with
+    /// adaptive retries and bounded timeouts.
+    pub async fn load(region: &str) -> Aws {
+        let no_delay = std::env::var_os(NO_RETRY_DELAY_ENV).is_some();
+        let retry = if no_delay {
+            RetryConfig::adaptive()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(1))
+                .with_max_backoff(Duration::from_millis(5))
+        } else {
+            RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
+        };
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .retry_config(retry)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .load()
+            .await;
+        let endpoint_overridden = config.endpoint_url().is_some()
+            || std::env::vars_os()
+                .any(|(name, _)| name.to_string_lossy().starts_with("AWS_ENDPOINT_URL"));
+        Aws {
+            config,
+            counter: CallCounter::default(),
+            endpoint_overridden,
+        }
+    }
+
+    /// The region this configuration targets.
+    #[must_use]
+    pub fn region(&self) -> String {
+        self.config
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// A KMS client that counts its calls.
+    #[must_use]
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// An S3 client that counts its calls (path-style against an overridden endpoint).
+    #[must_use]
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.config)
+                .force_path_style(self.endpoint_overridden)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// A DynamoDB client that counts its calls.
+    #[must_use]
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// An STS client that counts its calls.
+    #[must_use]
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+}
+
+/// How an AWS error should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Rate limited; the SDK's adaptive retry already backed off.
+    Throttled,
+    /// Network or server trouble; safe to retry.
+    Transient,
+    /// The resource does not exist.
+    NotFound,
+    /// A just-created principal or resource is not visible yet (eventual consistency).
+    Propagation,
+    /// Anything else: a real failure.
+    Fatal,
+}
+
+const THROTTLING_CODES: [&str; 8] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+];
+
+const NOT_FOUND_CODES: [&str; 8] = [
+    "NotFoundException",
+    "NoSuchBucket",
+    "NoSuchTagSet",
+    "NoSuchBucketPolicy",
+    "NoSuchPublicAccessBlockConfiguration",
+    "ServerSideEncryptionConfigurationNotFoundError",
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+];
+
+/// Classifies an error code (and whether the SDK saw a transport failure).
+#[must_use]
+pub fn classify_code(code: Option<&str>, transport_failure: bool) -> ErrorClass {
+    if transport_failure {
+        return ErrorClass::Transient;
+    }
+    match code {
+        Some(code) if THROTTLING_CODES.contains(&code) => ErrorClass::Throttled,
+        Some(code) if NOT_FOUND_CODES.contains(&code) || code.ends_with(".NotFound") => {
+            ErrorClass::NotFound
+        }
+        Some(
+            "InternalError" | "InternalFailure" | "ServiceUnavailable" | "InternalServerError",
+        ) => ErrorClass::Transient,
+        _ => ErrorClass::Fatal,
+    }
+}
+
+/// A failed AWS call, naming the action and the resource.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{action} on {resource} failed: {message}")]
+pub struct ProviderError {
+    /// The AWS action, e.g. `kms:CreateKey`.
+    pub action: String,
+    /// The resource acted on (name or id).
+    pub resource: String,
+    /// How to handle it.
+    pub class: ErrorClass,
+    /// AWS's error code, when there is one.
+    pub code: Option<String>,
+    /// AWS's message (or the transport error).
+    pub message: String,
+}
+
+impl ProviderError {
+    /// A failure that did not come from an AWS response (e.g. a wait that timed out).
+    #[must_use]
+    pub fn local(action: &str, resource: &str, message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            action: action.to_string(),
+            resource: resource.to_string(),
+            class: ErrorClass::Fatal,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// Whether AWS said the resource does not exist.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        self.class == ErrorClass::NotFound
+    }
+}
+
+/// Converts an SDK error into a [`ProviderError`] for `action` on `resource`.
+pub fn aws_error<E>(action: &str, resource: &str, error: SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let transport_failure = matches!(
+        error,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    );
+    let status = error
+        .raw_response()
+        .map(|response| response.status().as_u16());
+    let code = error.code().map(str::to_string);
+    let message = match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&error)
+        ),
+    };
+    let mut class = classify_code(code.as_deref(), transport_failure);
+    if class == ErrorClass::Fatal && status.is_some_and(|status| status >= 500) {
+        class = ErrorClass::Transient;
+    }
+    if class == ErrorClass::Fatal && code.is_none() && status == Some(404) {
+        class = ErrorClass::NotFound;
+    }
+    ProviderError {
+        action: action.to_string(),
+        resource: resource.to_string(),
+        class,
+        code,
+        message,
+    }
+}
+
+/// Turns a NotFound error into `Ok(None)`.
+///
+/// # Errors
+/// Any error other than NotFound.
+pub fn found<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_codes() {
+        let cases = [
+            (
+                "throttling",
+                Some("ThrottlingException"),
+                false,
+                ErrorClass::Throttled,
+            ),
+            (
+                "ec2 not found",
+                Some("InvalidVpcID.NotFound"),
+                false,
+                ErrorClass::NotFound,
+            ),
+            (
+                "s3 no such bucket",
+                Some("NoSuchBucket"),
+                false,
+                ErrorClass::NotFound,
+            ),
+            ("transport", None, true, ErrorClass::Transient),
+            (
+                "access denied",
+                Some("AccessDenied"),
+                false,
+                ErrorClass::Fatal,
+            ),
+        ];
+        for (reason, code, transport, expected) in cases {
+            assert_eq!(classify_code(code, transport), expected, "{reason}");
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! DynamoDB tables: on-demand billing, SSE with a customer key, point-in-time recovery,
+//! deletion protection and tags.
+//!
+//! Observe: per table DescribeTable, then DescribeContinuousBackups and ListTagsOfResource
+//! concurrently. Tables are data-bearing: never deleted or replaced.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    PointInTimeRecoveryStatus, ScalarAttributeType, SseSpecification, SseType, TableDescription,
+    TableStatus, Tag,
+};
+
+use super::aws::{aws_error, found};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches, wait};
+use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::plan::AttrChange;
+
+const KINDS: &[&str] = &["dynamodb_table"];
+/// How often a table's status is polled while it is created or updated.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The DynamoDB provider.
+pub struct DynamoDbProvider {
+    client: Client,
+}
+
+impl DynamoDbProvider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> DynamoDbProvider {
+        DynamoDbProvider {
+            client: aws.dynamodb(),
+        }
+    }
+
+    async fn describe(&self, table: &str) -> Result<Option<TableDescription>, ProviderError> {
+        let output = found(
+            self.client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:DescribeTable", table, error)),
+        )?;
+        Ok(output.and_then(|output| output.table().cloned()))
+    }
+
+    async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
+        let mut tags = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_tags_of_resource()
+                .resource_arn(arn)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:ListTagsOfResource", arn, error))?;
+            tags.extend(
+                page.tags()
+                    .iter()
+                    .map(|tag| (tag.key().to_string(), tag.value().to_string())),
+            );
+            match page.next_token() {
+                Some(next) => token = Some(next.to_string()),
+                None => return Ok(tags),
+            }
+        }
+    }
+
+    async fn observe_table(
+        &self,
+        resource: &Resource,
+        env: &str,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let table = resource.name.as_str();
+        let Some(description) = self.describe(table).await? else {
+            return Ok(None);
+        };
+        let arn = description.table_arn().unwrap_or_default().to_string();
+        let backups = async {
+            self.client
+                .describe_continuous_backups()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:DescribeContinuousBackups", table, error))
+        };
+        let (backups, tags) = tokio::join!(backups, self.tags(&arn));
+        let mut props = Props::new();
+        props.insert(
+            "billing_mode".into(),
+            Value::str(
+                description
+                    .billing_mode_summary()
+                    .and_then(|summary| summary.billing_mode())
+                    .map_or("PROVISIONED", BillingMode::as_str),
+            ),
+        );
+        props.insert(
+            "partition_key".into(),
+            Value::Str(key_attribute(&description, &KeyType::Hash)),
+        );
+        props.insert(
+            "sort_key".into(),
+            Value::Str(key_attribute(&description, &KeyType::Range)),
+        );
+        let sse = description.sse_description();
+        props.insert(
+            "sse_type".into(),
+            Value::str(
+                sse.and_then(|sse| sse.sse_type())
+                    .map_or("DEFAULT", SseType::as_str),
+            ),
+        );
+        props.insert(
+            "sse_kms_key".into(),
+            Value::str(
+                sse.and_then(|sse| sse.kms_master_key_arn())
+                    .unwrap_or_default(),
+            ),
+        );
+        let recovery = backups?
+            .continuous_backups_description()
+            .and_then(|backups| backups.point_in_time_recovery_description().cloned());
+        let enabled = recovery
+            .as_ref()
+            .and_then(|r| r.point_in_time_recovery_status())
+            == Some(&PointInTimeRecoveryStatus::Enabled);
+        props.insert("point_in_time_recovery".into(), Value::Bool(enabled));
+        match recovery.as_ref().and_then(|r| r.recovery_period_in_days()) {
+            Some(days) => {
+                props.insert("pitr_recovery_period_days".into(), Value::from(days));
+            }
+            // AWS always reports the period when PITR is on; LocalStack never does. Absent,
+            // it cannot differ from what was set, so it is taken as desired.
+            None if enabled => {
+                if let Some(days) = resource.props.get("pitr_recovery_period_days") {
+                    props.insert("pitr_recovery_period_days".into(), days.clone());
+                }
+            }
+            None => {}
+        }
+        props.insert(
+            "deletion_protection".into(),
+            Value::Bool(description.deletion_protection_enabled().unwrap_or(false)),
+        );
+        let tags: BTreeMap<String, String> = tags?.into_iter().collect();
+        let owner = Owner::from_tags(&tags, env);
+        props.insert("tags".into(), tags_value(tags));
+        Ok(Some(Observed {
+            id: resource.id.clone(),
+            kind: resource.kind,
+            physical_id: table.to_string(),
+            props,
+            outputs: outputs(table, &arn),
+            owner,
+            retain: true,
+        }))
+    }
+
+    /// Waits until the table is ACTIVE; returns its description.
+    async fn wait_active(
+        &self,
+        table: &str,
+        ctx: &StepCtx,
+    ) -> Result<TableDescription, ProviderError> {
+        wait::until(
+            ctx,
+            "dynamodb:DescribeTable",
+            &format!("table {table} to become ACTIVE"),
+            POLL_INTERVAL,
+            || async {
+                let description = self.describe(table).await?;
+                Ok(description.filter(|d| d.table_status() == Some(&TableStatus::Active)))
+            },
+        )
+        .await
+    }
+
+    async fn update_table(
+        &self,
+        table: &str,
+        action: &str,
+        ctx: &StepCtx,
+        build: impl FnOnce(
+            aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
+        ) -> aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
+    ) -> Result<(), ProviderError> {
+        build(self.client.update_table().table_name(table))
+            .send()
+            .await
+            .map_err(|error| aws_error(action, table, error))?;
+        self.wait_active(table, ctx).await?;
+        Ok(())
+    }
+
+    async fn put_recovery(&self, resource: &Resource, ctx: &StepCtx) -> Result<(), ProviderError> {
+        let table = resource.name.as_str();
+        let enabled = resource
+            .bool_prop("point_in_time_recovery")
+            .unwrap_or(false);
+        let specification = PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(enabled)
+            .set_recovery_period_in_days(
+                resource
+                    .int_prop("pitr_recovery_period_days")
+                    .and_then(|days| i32::try_from(days).ok())
+                    .filter(|_| enabled),
+            )
+            .build()
+            .map_err(|error| {
+                ProviderError::local("dynamodb:UpdateContinuousBackups", table, error.to_string())
+            })?;
+        // Right after creation AWS may answer ContinuousBackupsUnavailableException for a while.
+        wait::until(
+            ctx,
+            "dynamodb:UpdateContinuousBackups",
+            "continuous backups to become available",
+            POLL_INTERVAL,
+            || async {
+                let result = self
+                    .client
+                    .update_continuous_backups()
+                    .table_name(table)
+                    .point_in_time_recovery_specification(specification.clone())
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(Some(())),
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_continuous_backups_unavailable_exception()) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(error) => Err(aws_error("dynamodb:UpdateContinuousBackups", table, error)),
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// `name:type` of the key attribute with `key_type`, or empty when the table has none.
+fn key_attribute(description: &TableDescription, key_type: &KeyType) -> String {
+    description
+        .key_schema()
+        .iter()
+        .find(|element| element.key_type() == key_type)
+        .map(|element| {
+            let name = element.attribute_name();
+            let kind = description
+                .attribute_definitions()
+                .iter()
+                .find(|definition| definition.attribute_name() == name)
+                .map_or("S", |definition| definition.attribute_type().as_str());
+            format!("{name}:{kind}")
+        })
+        .unwrap_or_default()
+}
+
+fn outputs(table: &str, arn: &str) -> Outputs {
+    let mut outputs = Outputs::new();
+    outputs.insert("name".into(), table.to_string());
+    outputs.insert("arn".into(), arn.to_string());
+    outputs
+}
+
+fn sse(resource: &Resource) -> SseSpecification {
+    SseSpecification::builder()
+        .enabled(true)
+        .sse_type(SseType::Kms)
+        .set_kms_master_key_id(resource.str_prop("sse_kms_key").map(str::to_string))
+        .build()
+}
+
+fn dynamo_tags(pairs: Vec<(String, String)>, table: &str) -> Result<Vec<Tag>, ProviderError> {
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| {
+                    ProviderError::local("dynamodb:TagResource", table, error.to_string())
+                })
+        })
+        .collect()
+}
+
+/// Key schema and attribute definitions from `name:type` attributes.
+fn key_schema(
+    resource: &Resource,
+) -> Result<(Vec<KeySchemaElement>, Vec<AttributeDefinition>), ProviderError> {
+    let mut schema = Vec::new();
+    let mut definitions = Vec::new();
+    for (attribute, key_type) in [
+        ("partition_key", KeyType::Hash),
+        ("sort_key", KeyType::Range),
+    ] {
+        let Some((name, kind)) = resource
+            .str_prop(attribute)
+            .and_then(|text| text.split_once(':'))
+        else {
+            continue;
+        };
+        let local = |error: aws_smithy_types::error::operation::BuildError| {
+            ProviderError::local("dynamodb:CreateTable", &resource.name, error.to_string())
+        };
+        schema.push(
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+                .map_err(local)?,
+        );
+        definitions.push(
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(kind))
+                .build()
+                .map_err(local)?,
+        );
+    }
+    Ok((schema, definitions))
+}
+
+#[async_trait]
+impl Provider for DynamoDbProvider {
+    fn kinds(&self) -> &'static [&'static str] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let reads = desired
+            .iter()
+            .map(|resource| self.observe_table(resource, env));
+        let mut observation = Observation::default();
+        for observed in futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            observation.insert(observed);
+        }
+        Ok(observation)
+    }
+
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let table = resource.name.as_str();
+        let (schema, definitions) = key_schema(resource)?;
+        let created = self
+            .client
+            .create_table()
+            .table_name(table)
+            .set_key_schema(Some(schema))
+            .set_attribute_definitions(Some(definitions))
+            .billing_mode(BillingMode::PayPerRequest)
+            .sse_specification(sse(resource))
+            .deletion_protection_enabled(resource.bool_prop("deletion_protection").unwrap_or(false))
+            .set_tags(Some(dynamo_tags(super::tag_pairs(resource), table)?))
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                ctx.note("table already exists; waiting for it");
+            }
+            Err(error) => return Err(aws_error("dynamodb:CreateTable", table, error)),
+        }
+        let description = self.wait_active(table, ctx).await?;
+        if resource.bool_prop("point_in_time_recovery") == Some(true) {
+            self.put_recovery(resource, ctx).await?;
+        }
+        Ok(outputs(table, description.table_arn().unwrap_or_default()))
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        changes: &[AttrChange],
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let table = resource.name.as_str();
+        // One kind of change per UpdateTable call, as DynamoDB requires.
+        if touches(changes, "billing_mode") {
+            self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
+                call.billing_mode(BillingMode::PayPerRequest)
+            })
+            .await?;
+        }
+        if touches(changes, "sse_type") || touches(changes, "sse_kms_key") {
+            let specification = sse(resource);
+            self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
+                call.sse_specification(specification)
+            })
+            .await?;
+        }
+        if touches(changes, "deletion_protection") {
+            let protect = resource.bool_prop("deletion_protection").unwrap_or(false);
+            self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
+                call.deletion_protection_enabled(protect)
+            })
+            .await?;
+        }
+        if touches(changes, "point_in_time_recovery")
+            || touches(changes, "pitr_recovery_period_days")
+        {
+            self.put_recovery(resource, ctx).await?;
+        }
+        let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
+        if touches(changes, "tags") {
+            let (remove, set) = tag_delta(resource, observed);
+            if !remove.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("dynamodb:UntagResource", table, error))?;
+            }
+            if !set.is_empty() {
+                self.client
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(dynamo_tags(set, table)?))
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("dynamodb:TagResource", table, error))?;
+            }
+        }
+        Ok(observed.outputs.clone())
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        Err(ProviderError::local(
+            "dynamodb:DeleteTable",
+            &observed.physical_id,
+            "tables are data-bearing and never deleted by nc-provision",
+        ))
+    }
+}

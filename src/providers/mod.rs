@@ -1,0 +1,201 @@
+//! The per-service SDK edge: one provider per AWS service, each observing its resources in
+//! batches and carrying out create / update / delete.
+//!
+//! Providers follow one contract: `observe` never mutates; every mutating call is idempotent
+//! (tags in the create call, lookup before create, NotFound on delete is success), so a re-run
+//! after any failure converges.
+
+pub mod aws;
+mod dynamodb;
+mod kms;
+mod s3;
+mod sts;
+pub mod wait;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::model::{LogicalId, Observation, Observed, Outputs, Resource, TAGS, Value};
+use crate::plan::AttrChange;
+
+pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
+pub use sts::caller_account;
+
+/// What a provider is told about the step it runs.
+#[derive(Clone)]
+pub struct StepCtx {
+    /// The resource being changed.
+    pub id: LogicalId,
+    /// Environment name.
+    pub env: String,
+    /// Reports progress of long waits (spinner on a terminal, log lines otherwise).
+    pub progress: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Upper bound for waits on slow resources.
+    pub wait_timeout: Duration,
+}
+
+impl StepCtx {
+    /// Reports what a step is waiting for.
+    pub fn note(&self, message: &str) {
+        (self.progress)(message);
+    }
+}
+
+impl std::fmt::Debug for StepCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepCtx")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One AWS service's resources.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The resource kinds this provider owns.
+    fn kinds(&self) -> &'static [&'static str];
+
+    /// Reads the live state of `desired` (and of orphans of environment `env`), in as few
+    /// calls as the API allows. Never mutates.
+    async fn observe(&self, desired: &[&Resource], env: &str)
+    -> Result<Observation, ProviderError>;
+
+    /// Creates `resource` (references resolved), tagged in the create call; returns its outputs.
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError>;
+
+    /// Changes the listed attributes of a live resource in place; returns its outputs.
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        changes: &[AttrChange],
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError>;
+
+    /// Deletes a live resource; NotFound counts as done.
+    async fn delete(&self, observed: &Observed, ctx: &StepCtx) -> Result<(), ProviderError>;
+}
+
+/// Every provider, by kind.
+#[derive(Clone)]
+pub struct Providers {
+    by_kind: BTreeMap<&'static str, Arc<dyn Provider>>,
+}
+
+impl Providers {
+    /// The AWS providers, sharing `aws`'s configuration and call counter.
+    #[must_use]
+    pub fn aws(aws: &Aws) -> Providers {
+        let list: Vec<Arc<dyn Provider>> = vec![
+            Arc::new(kms::KmsProvider::new(aws)),
+            Arc::new(s3::S3Provider::new(aws)),
+            Arc::new(dynamodb::DynamoDbProvider::new(aws)),
+        ];
+        Providers::from_list(list)
+    }
+
+    /// A registry of the given providers (tests use fakes).
+    #[must_use]
+    pub fn from_list(list: Vec<Arc<dyn Provider>>) -> Providers {
+        let mut by_kind = BTreeMap::new();
+        for provider in list {
+            for kind in provider.kinds() {
+                by_kind.insert(*kind, Arc::clone(&provider));
+            }
+        }
+        Providers { by_kind }
+    }
+
+    /// The provider of `kind`.
+    #[must_use]
+    pub fn for_kind(&self, kind: &str) -> Option<Arc<dyn Provider>> {
+        self.by_kind.get(kind).cloned()
+    }
+
+    /// Observes every desired resource, each provider concurrently with the others.
+    ///
+    /// # Errors
+    /// The first provider that failed, or a kind no provider owns.
+    pub async fn observe(
+        &self,
+        desired: &[Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let mut groups: Vec<(Arc<dyn Provider>, Vec<&Resource>)> = Vec::new();
+        for resource in desired {
+            let Some(provider) = self.for_kind(resource.kind) else {
+                return Err(ProviderError::local(
+                    "observe",
+                    resource.id.as_str(),
+                    format!("no provider for kind {}", resource.kind),
+                ));
+            };
+            match groups
+                .iter_mut()
+                .find(|(existing, _)| Arc::ptr_eq(existing, &provider))
+            {
+                Some((_, members)) => members.push(resource),
+                None => groups.push((provider, vec![resource])),
+            }
+        }
+        let results = futures::future::join_all(
+            groups
+                .iter()
+                .map(|(provider, members)| provider.observe(members, env)),
+        )
+        .await;
+        let mut observation = Observation::default();
+        for result in results {
+            observation.merge(result?);
+        }
+        Ok(observation)
+    }
+}
+
+/// The desired tags of a resource as (key, value) pairs.
+#[must_use]
+pub fn tag_pairs(resource: &Resource) -> Vec<(String, String)> {
+    resource.tags().into_iter().collect()
+}
+
+/// Tags read from AWS, without AWS's own `aws:` tags, as an attribute value.
+#[must_use]
+pub fn tags_value(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
+    Value::Map(
+        pairs
+            .into_iter()
+            .filter(|(key, _)| !crate::model::is_aws_tag(key))
+            .collect(),
+    )
+}
+
+/// Whether a change list touches the attribute `name`.
+#[must_use]
+pub fn touches(changes: &[AttrChange], name: &str) -> bool {
+    changes.iter().any(|change| change.name == name)
+}
+
+/// Tag keys to remove and pairs to set, to move live tags to the desired ones.
+#[must_use]
+pub fn tag_delta(resource: &Resource, observed: &Observed) -> (Vec<String>, Vec<(String, String)>) {
+    let desired = resource.tags();
+    let live = observed
+        .props
+        .get(TAGS)
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    let remove = live
+        .keys()
+        .filter(|key| !desired.contains_key(*key))
+        .cloned()
+        .collect();
+    let set = desired
+        .into_iter()
+        .filter(|(key, value)| live.get(key) != Some(value))
+        .collect();
+    (remove, set)
+}

@@ -1,0 +1,464 @@
+//! S3 buckets: versioning, SSE-KMS with a bucket key, the four public-access blocks, the
+//! bucket policy and tags.
+//!
+//! Observe: one ListBuckets for existence of all, then per bucket GetBucketVersioning,
+//! GetBucketEncryption, GetPublicAccessBlock, GetBucketPolicy and GetBucketTagging,
+//! concurrently. Buckets are data-bearing: never deleted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+    VersioningConfiguration,
+};
+
+use super::aws::{aws_error, found};
+use super::{Aws, Provider, ProviderError, StepCtx, tags_value, touches};
+use crate::model::{
+    LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, Value,
+};
+use crate::plan::AttrChange;
+
+const KINDS: &[&str] = &["s3_bucket"];
+
+/// The public-access-block attributes, in AWS's order.
+const ACCESS_BLOCKS: [&str; 4] = [
+    "block_public_acls",
+    "ignore_public_acls",
+    "block_public_policy",
+    "restrict_public_buckets",
+];
+
+/// The S3 provider.
+pub struct S3Provider {
+    client: Client,
+    region: String,
+}
+
+/// A bucket listed by ListBuckets.
+struct Listed {
+    region: Option<String>,
+}
+
+impl S3Provider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> S3Provider {
+        S3Provider {
+            client: aws.s3(),
+            region: aws.region(),
+        }
+    }
+
+    async fn list(&self) -> Result<BTreeMap<String, Listed>, ProviderError> {
+        let mut buckets = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_buckets()
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|error| aws_error("s3:ListBuckets", "buckets", error))?;
+            for bucket in page.buckets() {
+                if let Some(name) = bucket.name() {
+                    buckets.insert(
+                        name.to_string(),
+                        Listed {
+                            region: bucket.bucket_region().map(str::to_string),
+                        },
+                    );
+                }
+            }
+            match page.continuation_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(buckets),
+            }
+        }
+    }
+
+    async fn tags(&self, bucket: &str) -> Result<Vec<(String, String)>, ProviderError> {
+        let tagging = found(
+            self.client
+                .get_bucket_tagging()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|error| aws_error("s3:GetBucketTagging", bucket, error)),
+        )?;
+        Ok(tagging
+            .map(|output| {
+                output
+                    .tag_set()
+                    .iter()
+                    .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Reads every attribute of one bucket.
+    async fn observe_bucket(
+        &self,
+        id: LogicalId,
+        bucket: &str,
+        env: &str,
+    ) -> Result<Observed, ProviderError> {
+        let client = &self.client;
+        let versioning = async {
+            client
+                .get_bucket_versioning()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|error| aws_error("s3:GetBucketVersioning", bucket, error))
+        };
+        let encryption = async {
+            found(
+                client
+                    .get_bucket_encryption()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("s3:GetBucketEncryption", bucket, error)),
+            )
+        };
+        let access_block = async {
+            found(
+                client
+                    .get_public_access_block()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("s3:GetPublicAccessBlock", bucket, error)),
+            )
+        };
+        let policy = async {
+            found(
+                client
+                    .get_bucket_policy()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("s3:GetBucketPolicy", bucket, error)),
+            )
+        };
+        let (versioning, encryption, access_block, policy, tags) = tokio::join!(
+            versioning,
+            encryption,
+            access_block,
+            policy,
+            self.tags(bucket)
+        );
+        let mut props = Props::new();
+        let status = versioning?
+            .status()
+            .map_or("Disabled", BucketVersioningStatus::as_str)
+            .to_string();
+        props.insert("versioning".into(), Value::Str(status));
+        let rule = encryption?.and_then(|output| {
+            output
+                .server_side_encryption_configuration()
+                .and_then(|configuration| configuration.rules().first().cloned())
+        });
+        let default = rule
+            .as_ref()
+            .and_then(ServerSideEncryptionRule::apply_server_side_encryption_by_default);
+        props.insert(
+            "sse_algorithm".into(),
+            Value::str(default.map_or("none", |d| d.sse_algorithm().as_str())),
+        );
+        props.insert(
+            "sse_kms_key".into(),
+            Value::str(
+                default
+                    .and_then(|d| d.kms_master_key_id())
+                    .unwrap_or_default(),
+            ),
+        );
+        props.insert(
+            "bucket_key".into(),
+            Value::Bool(
+                rule.as_ref()
+                    .and_then(ServerSideEncryptionRule::bucket_key_enabled)
+                    .unwrap_or(false),
+            ),
+        );
+        let blocks =
+            access_block?.and_then(|output| output.public_access_block_configuration().cloned());
+        let flags = blocks.map_or([false; 4], |b| {
+            [
+                b.block_public_acls().unwrap_or(false),
+                b.ignore_public_acls().unwrap_or(false),
+                b.block_public_policy().unwrap_or(false),
+                b.restrict_public_buckets().unwrap_or(false),
+            ]
+        });
+        for (name, flag) in ACCESS_BLOCKS.iter().zip(flags) {
+            props.insert((*name).to_string(), Value::Bool(flag));
+        }
+        if let Some(text) = policy?.as_ref().and_then(|output| output.policy()) {
+            let document = crate::policy::parse(text).map_err(|error| {
+                ProviderError::local(
+                    "s3:GetBucketPolicy",
+                    bucket,
+                    format!("unreadable bucket policy: {error}"),
+                )
+            })?;
+            props.insert("policy".into(), Value::Policy(document));
+        }
+        let tags: BTreeMap<String, String> = tags?.into_iter().collect();
+        let owner = Owner::from_tags(&tags, env);
+        props.insert("tags".into(), tags_value(tags));
+        Ok(Observed {
+            id,
+            kind: KINDS[0],
+            physical_id: bucket.to_string(),
+            props,
+            outputs: outputs(bucket),
+            owner,
+            retain: true,
+        })
+    }
+
+    async fn put_versioning(&self, bucket: &str) -> Result<(), ProviderError> {
+        self.client
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutBucketVersioning", bucket, error))?;
+        Ok(())
+    }
+
+    async fn put_encryption(&self, resource: &Resource) -> Result<(), ProviderError> {
+        let bucket = resource.name.as_str();
+        let local = |error: aws_smithy_types::error::operation::BuildError| {
+            ProviderError::local("s3:PutBucketEncryption", bucket, error.to_string())
+        };
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(
+                resource.str_prop("sse_algorithm").unwrap_or("aws:kms"),
+            ))
+            .set_kms_master_key_id(resource.str_prop("sse_kms_key").map(str::to_string))
+            .build()
+            .map_err(local)?;
+        let configuration = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(default)
+                    .bucket_key_enabled(resource.bool_prop("bucket_key").unwrap_or(false))
+                    .build(),
+            )
+            .build()
+            .map_err(local)?;
+        self.client
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(configuration)
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutBucketEncryption", bucket, error))?;
+        Ok(())
+    }
+
+    async fn put_access_block(&self, resource: &Resource) -> Result<(), ProviderError> {
+        let bucket = resource.name.as_str();
+        let flag = |name: &str| resource.bool_prop(name).unwrap_or(true);
+        self.client
+            .put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(flag(ACCESS_BLOCKS[0]))
+                    .ignore_public_acls(flag(ACCESS_BLOCKS[1]))
+                    .block_public_policy(flag(ACCESS_BLOCKS[2]))
+                    .restrict_public_buckets(flag(ACCESS_BLOCKS[3]))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutPublicAccessBlock", bucket, error))?;
+        Ok(())
+    }
+
+    async fn put_policy(&self, resource: &Resource) -> Result<(), ProviderError> {
+        let bucket = resource.name.as_str();
+        let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) else {
+            return Ok(());
+        };
+        self.client
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutBucketPolicy", bucket, error))?;
+        Ok(())
+    }
+
+    async fn put_tags(&self, resource: &Resource) -> Result<(), ProviderError> {
+        let bucket = resource.name.as_str();
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(s3_tags(resource)?))
+            .build()
+            .map_err(|error| {
+                ProviderError::local("s3:PutBucketTagging", bucket, error.to_string())
+            })?;
+        self.client
+            .put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutBucketTagging", bucket, error))?;
+        Ok(())
+    }
+}
+
+fn outputs(bucket: &str) -> Outputs {
+    let mut outputs = Outputs::new();
+    outputs.insert("name".into(), bucket.to_string());
+    outputs.insert("arn".into(), format!("arn:aws:s3:::{bucket}"));
+    outputs
+}
+
+fn s3_tags(resource: &Resource) -> Result<Vec<Tag>, ProviderError> {
+    super::tag_pairs(resource)
+        .into_iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| {
+                    ProviderError::local("s3:CreateBucket", &resource.name, error.to_string())
+                })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Provider for S3Provider {
+    fn kinds(&self) -> &'static [&'static str] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let listed = self.list().await?;
+        let wanted: BTreeSet<&str> = desired
+            .iter()
+            .map(|resource| resource.name.as_str())
+            .collect();
+        let reads = desired
+            .iter()
+            .filter(|resource| listed.contains_key(&resource.name))
+            .map(|resource| self.observe_bucket(resource.id.clone(), &resource.name, env));
+        let mut observation = Observation::default();
+        for observed in futures::future::try_join_all(reads).await? {
+            observation.insert(observed);
+        }
+        // Buckets of ours in this region that the spec no longer has (shown as retained).
+        let prefix = format!("nc-dp-{env}-");
+        let candidates = listed.iter().filter(|(name, bucket)| {
+            name.starts_with(&prefix)
+                && !wanted.contains(name.as_str())
+                && bucket.region.as_deref() == Some(self.region.as_str())
+        });
+        for (name, _) in candidates {
+            let tags: BTreeMap<String, String> = self.tags(name).await?.into_iter().collect();
+            if Owner::from_tags(&tags, env) == Owner::Ours
+                && let Some(id) = tags.get(TAG_ID)
+            {
+                let mut observed = self.observe_bucket(LogicalId::new(id), name, env).await?;
+                observed.retain = true;
+                observation.orphans.push(observed);
+            }
+        }
+        Ok(observation)
+    }
+
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let bucket = resource.name.as_str();
+        let mut configuration =
+            CreateBucketConfiguration::builder().set_tags(Some(s3_tags(resource)?));
+        if self.region != "us-east-1" {
+            configuration = configuration
+                .location_constraint(BucketLocationConstraint::from(self.region.as_str()));
+        }
+        let created = self
+            .client
+            .create_bucket()
+            .bucket(bucket)
+            .create_bucket_configuration(configuration.build())
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you()) =>
+            {
+                ctx.note("bucket already exists in this account; configuring it");
+            }
+            Err(error) => return Err(aws_error("s3:CreateBucket", bucket, error)),
+        }
+        self.put_access_block(resource).await?;
+        self.put_encryption(resource).await?;
+        self.put_versioning(bucket).await?;
+        self.put_policy(resource).await?;
+        Ok(outputs(bucket))
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        _observed: &Observed,
+        changes: &[AttrChange],
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let bucket = resource.name.as_str();
+        if touches(changes, "tags") {
+            self.put_tags(resource).await?;
+        }
+        if ACCESS_BLOCKS.iter().any(|name| touches(changes, name)) {
+            self.put_access_block(resource).await?;
+        }
+        if ["sse_algorithm", "sse_kms_key", "bucket_key"]
+            .iter()
+            .any(|name| touches(changes, name))
+        {
+            self.put_encryption(resource).await?;
+        }
+        if touches(changes, "versioning") {
+            self.put_versioning(bucket).await?;
+        }
+        if touches(changes, "policy") {
+            self.put_policy(resource).await?;
+        }
+        Ok(outputs(bucket))
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        Err(ProviderError::local(
+            "s3:DeleteBucket",
+            &observed.physical_id,
+            "buckets are data-bearing and never deleted by nc-provision",
+        ))
+    }
+}

@@ -1,0 +1,699 @@
+//! Builds a [`Spec`] from a spec file's text, collecting every error in the file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use toml::de::DeTable;
+
+use super::error::{SpecErrorKind, SpecErrors};
+use super::model::{
+    DataSpec, EnvName, Environment, IamSpec, KmsSpec, LockRetention, ObservabilitySpec, Spec,
+    TableSpec, VpcSpec,
+};
+use super::reader::{At, Reader, Table};
+use super::rules::{self, Problem};
+
+/// Top-level tables.
+const TOP: [&str; 7] = [
+    "environment",
+    "tags",
+    "vpc",
+    "iam",
+    "kms",
+    "data",
+    "observability",
+];
+
+/// Tags every environment must carry.
+pub(super) const REQUIRED_TAGS: [&str; 4] = ["Environment", "Project", "ManagedBy", "Owner"];
+/// Tags prod must carry in addition.
+pub(super) const PROD_TAGS: [&str; 2] = ["CostCenter", "Compliance"];
+/// The `ManagedBy` value of everything this tool owns.
+pub(super) const MANAGED_BY: &str = "nc-provision";
+
+/// `sha256:<hex>` of `bytes`.
+pub(super) fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Parses and validates a spec file's text; `path` names it in errors and its stem must be the
+/// environment's name.
+pub(super) fn build(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
+    let mut r = Reader::new(path, text);
+    let (doc, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        r.syntax(syntax);
+        return Err(fail(r));
+    }
+    let root = r.root(&doc);
+    r.unknown_keys(&root, &TOP);
+
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let stem_env = EnvName::parse(&stem);
+
+    let environment = r
+        .table(&root, "environment", true)
+        .and_then(|t| environment(&mut r, &t, &stem, stem_env));
+    // The environment the file is for: its name, else what the spec says (for `parse` on a
+    // file whose name is not an environment); drives the per-environment checks.
+    let env = stem_env.or(environment.as_ref().map(|e| e.name));
+    let tags = r.table(&root, "tags", true).map(|t| tags(&mut r, &t, env));
+    let vpc = r.table(&root, "vpc", true).and_then(|t| vpc(&mut r, &t));
+    let iam = r.table(&root, "iam", true).and_then(|t| iam(&mut r, &t));
+    let kms = r.table(&root, "kms", true).and_then(|t| kms(&mut r, &t));
+    let data = r
+        .table(&root, "data", true)
+        .and_then(|t| data(&mut r, &t, env));
+    let observability = r
+        .table(&root, "observability", true)
+        .and_then(|t| observability(&mut r, &t));
+
+    if !r.errors.is_empty() {
+        return Err(fail(r));
+    }
+    let (
+        Some(environment),
+        Some(tags),
+        Some(vpc),
+        Some(iam),
+        Some(kms),
+        Some(data),
+        Some(observability),
+    ) = (environment, tags, vpc, iam, kms, data, observability)
+    else {
+        // Every `None` above comes with a recorded error; this is a safety net.
+        r.error(SpecErrorKind::InvalidValue, 0..0, "", "invalid spec", None);
+        return Err(fail(r));
+    };
+    Ok(Spec {
+        path: path.to_path_buf(),
+        digest: digest(text.as_bytes()),
+        environment,
+        tags,
+        vpc,
+        iam,
+        kms,
+        data,
+        observability,
+    })
+}
+
+fn fail(r: Reader) -> SpecErrors {
+    match SpecErrors::from_vec(r.errors) {
+        Some(errors) => errors,
+        None => SpecErrors::single(super::error::SpecError::bare(
+            SpecErrorKind::InvalidValue,
+            "invalid spec".to_string(),
+            None,
+        )),
+    }
+}
+
+fn environment(
+    r: &mut Reader,
+    t: &Table<'_, '_>,
+    stem: &str,
+    stem_env: Option<EnvName>,
+) -> Option<Environment> {
+    r.unknown_keys(t, &["name", "region", "dr_region", "account_id"]);
+    let name = r.string(t, "name", true);
+    let region = r.string(t, "region", true);
+    let dr_region = r.string(t, "dr_region", false);
+    let account_id = r.string(t, "account_id", false);
+
+    let name = name.and_then(|n| {
+        let env = r.check(&n, |s| rules::env_name(s))?;
+        if env.as_str() != stem {
+            r.problem(
+                n.span.clone(),
+                Problem::new(
+                    format!(
+                        "environment.name {:?} does not match the file name {stem}.toml",
+                        n.value
+                    ),
+                    Some(format!(
+                        "the spec for {env} is {env}.toml and `--env` picks the file by name; \
+                         set name = \"{stem}\" or rename the file"
+                    )),
+                ),
+            );
+            return None;
+        }
+        Some(env)
+    });
+    let env = stem_env.or(name);
+
+    let region_ok = region
+        .as_ref()
+        .and_then(|reg| r.check(reg, |s| rules::region(s)));
+    if let Some(dr) = &dr_region
+        && r.check(dr, |s| rules::region(s)).is_some()
+        && let Some(reg) = &region
+        && region_ok.is_some()
+        && dr.value == reg.value
+    {
+        r.problem(
+            dr.span.clone(),
+            Problem::new(
+                format!(
+                    "dr_region {:?} is the same as region: the DR region must be a different \
+                     region",
+                    dr.value
+                ),
+                Some("the DR region is ca-central-1 when the primary is us-east-1".to_string()),
+            ),
+        );
+    }
+    if dr_region.is_none() && env == Some(EnvName::Prod) {
+        r.error(
+            SpecErrorKind::MissingKey,
+            t.span.clone(),
+            "dr_region is missing here",
+            "missing required key \"environment.dr_region\" (string) in [environment]: prod has \
+             a disaster-recovery region",
+            Some("add `dr_region = \"ca-central-1\"` (DR-001: warm standby, 4 h RTO)".to_string()),
+        );
+    }
+    if let Some(id) = &account_id {
+        r.check(id, |s| rules::account_id(s));
+    }
+    Some(Environment {
+        name: name?,
+        region: region_ok.and(region)?.value,
+        dr_region: dr_region.map(|d| d.value),
+        account_id: account_id.map(|a| a.value),
+    })
+}
+
+fn tags(r: &mut Reader, t: &Table<'_, '_>, env: Option<EnvName>) -> BTreeMap<String, String> {
+    let entries = r.string_entries(t);
+    let mut required: Vec<&str> = REQUIRED_TAGS.to_vec();
+    if env == Some(EnvName::Prod) {
+        required.extend(PROD_TAGS);
+    }
+    let present: Vec<&str> = entries.iter().map(|(k, _)| k.value.as_str()).collect();
+    for tag in &required {
+        if present.contains(tag) {
+            continue;
+        }
+        let close = present
+            .iter()
+            .copied()
+            .find(|p| rules::did_you_mean(p, &[tag]).is_some());
+        let hint = match close {
+            Some(p) => format!("found {p:?}; tag keys are case-sensitive: write {tag:?}"),
+            None if PROD_TAGS.contains(tag) => format!(
+                "prod also needs CostCenter and Compliance (REFERENCE: CostCenter = \
+                 \"engineering\", Compliance = \"soc2 iso27001\"); add `{tag} = \"...\"` to [tags]"
+            ),
+            None => format!(
+                "every environment needs {}; add `{tag} = \"...\"` to [tags]",
+                REQUIRED_TAGS.join(", ")
+            ),
+        };
+        let scope = if PROD_TAGS.contains(tag) {
+            " (required in prod)"
+        } else {
+            ""
+        };
+        r.error(
+            SpecErrorKind::MissingKey,
+            t.span.clone(),
+            format!("{tag} is missing here"),
+            format!("missing required tag {tag:?} in [tags]{scope}"),
+            Some(hint),
+        );
+    }
+    for (k, v) in &entries {
+        tag_syntax(r, k, v);
+        match k.value.as_str() {
+            "Environment" => {
+                if let Some(env) = env
+                    && v.value != env.as_str()
+                {
+                    r.problem(
+                        v.span.clone(),
+                        Problem::new(
+                            format!(
+                                "tags.Environment {:?} does not match the environment \"{env}\"",
+                                v.value
+                            ),
+                            Some(format!("set Environment = \"{env}\"")),
+                        ),
+                    );
+                }
+            }
+            "ManagedBy" if v.value != MANAGED_BY => r.problem(
+                v.span.clone(),
+                Problem::new(
+                    format!("tags.ManagedBy {:?}: expected {MANAGED_BY:?}", v.value),
+                    Some(format!(
+                        "nc-provision manages these resources and recognises its own by \
+                         ManagedBy = \"{MANAGED_BY}\" (the seed's \"terraform\" no longer applies)"
+                    )),
+                ),
+            ),
+            _ => {}
+        }
+    }
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.value, v.value))
+        .collect()
+}
+
+/// AWS tag rules: key 1..=128 letters, digits, spaces and `_ . : / = + - @`, value up to 256
+/// characters; `aws:` is reserved by AWS and `nc:` by this tool.
+///
+/// Values are held to the same character set: the seeds' `Compliance = "soc2,iso27001"` has a
+/// comma, which EC2 and KMS accept but IAM, S3 and DynamoDB reject (S3 answers `InvalidTag`),
+/// and every resource carries every required tag.
+fn tag_syntax(r: &mut Reader, k: &At<String>, v: &At<String>) {
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+    let lower = k.value.to_ascii_lowercase();
+    if lower.starts_with("aws:") || lower.starts_with("nc:") {
+        r.error(
+            SpecErrorKind::InvalidValue,
+            k.span.clone(),
+            "reserved",
+            format!("tag key {:?} uses a reserved prefix", k.value),
+            Some(
+                "aws: is reserved by AWS, and nc: by nc-provision (it sets nc:env and nc:id \
+                 itself)"
+                    .to_string(),
+            ),
+        );
+    } else if k.value.is_empty() || k.value.chars().count() > 128 || !k.value.chars().all(allowed) {
+        r.error(
+            SpecErrorKind::InvalidValue,
+            k.span.clone(),
+            "invalid tag key",
+            format!(
+                "invalid tag key {:?}: expected 1 to 128 letters, digits, spaces or _ . : / = + - @",
+                k.value
+            ),
+            None,
+        );
+    }
+    let len = v.value.chars().count();
+    if !v.value.chars().all(allowed) {
+        let suggestion: String = v
+            .value
+            .chars()
+            .map(|c| if allowed(c) { c } else { ' ' })
+            .collect();
+        r.error(
+            SpecErrorKind::InvalidValue,
+            v.span.clone(),
+            "invalid tag value",
+            format!(
+                "invalid value {:?} for tag {:?}: expected letters, digits, spaces or _ . : / = + - @",
+                v.value, k.value
+            ),
+            Some(format!(
+                "S3, DynamoDB and IAM reject other characters in tag values; write {suggestion:?}"
+            )),
+        );
+    } else if len > 256 {
+        r.problem(
+            v.span.clone(),
+            Problem::new(
+                format!(
+                    "value of tag {:?} is {len} characters long: expected at most 256",
+                    k.value
+                ),
+                None,
+            ),
+        );
+    }
+}
+
+fn vpc(r: &mut Reader, t: &Table<'_, '_>) -> Option<VpcSpec> {
+    r.unknown_keys(
+        t,
+        &[
+            "cidr",
+            "az_count",
+            "enable_nat_gateway",
+            "single_nat_gateway",
+            "enable_vpc_endpoints",
+            "enable_flow_logs",
+            "flow_logs_retention_days",
+        ],
+    );
+    let cidr = r
+        .string(t, "cidr", true)
+        .and_then(|c| {
+            let net = r.check(&c, |s| rules::cidr(s))?;
+            Some(At {
+                value: net,
+                span: c.span,
+            })
+        })
+        .and_then(|c| {
+            r.check(&c, |&n| rules::vpc_prefix(n))?;
+            Some(c)
+        });
+    let az_count = r.int_in::<u8>(
+        t,
+        "az_count",
+        true,
+        (1, 6),
+        Some("REFERENCE: dev 1, stg and prod 2 (a /16 holds two AZs of three /19 tiers)"),
+    );
+    let az_count = match (&cidr, az_count) {
+        (Some(c), Some(az)) => {
+            let net = c.value;
+            r.check(&az, |&n| rules::subnet_fit(net, n)).map(|()| az)
+        }
+        (_, az) => az,
+    };
+    let enable_nat_gateway = r.boolean(t, "enable_nat_gateway", true);
+    let single_nat_gateway = r.boolean(t, "single_nat_gateway", true);
+    let enable_vpc_endpoints = r.boolean(t, "enable_vpc_endpoints", true);
+    let enable_flow_logs = r.boolean(t, "enable_flow_logs", true);
+    let flow = retention(r, t, "flow_logs_retention_days");
+    Some(VpcSpec {
+        cidr: cidr?.value,
+        az_count: az_count?.value,
+        enable_nat_gateway: enable_nat_gateway?.value,
+        single_nat_gateway: single_nat_gateway?.value,
+        enable_vpc_endpoints: enable_vpc_endpoints?.value,
+        enable_flow_logs: enable_flow_logs?.value,
+        flow_logs_retention_days: flow?,
+    })
+}
+
+/// A required CloudWatch Logs retention value.
+fn retention(r: &mut Reader, t: &Table<'_, '_>, key: &str) -> Option<i32> {
+    let v = r.integer(t, key, true)?;
+    r.check(&v, |&n| rules::retention_days(key, n))?;
+    i32::try_from(v.value).ok()
+}
+
+fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
+    r.unknown_keys(
+        t,
+        &[
+            "security_account_id",
+            "logs_account_id",
+            "enable_github_oidc",
+            "github_org",
+            "github_repo",
+            "human_session_hours",
+            "human_mfa_required",
+            "service_session_hours",
+        ],
+    );
+    let account = |r: &mut Reader, key: &str| {
+        let v = r.string(t, key, true)?;
+        r.check(&v, |s| rules::account_id(s))?;
+        Some(v.value)
+    };
+    let security_account_id = account(r, "security_account_id");
+    let logs_account_id = account(r, "logs_account_id");
+    let enable_github_oidc = r.boolean(t, "enable_github_oidc", true);
+    let github = |r: &mut Reader, key: &str, repo: bool| {
+        let v = r.string(t, key, false);
+        let checked = v
+            .as_ref()
+            .and_then(|v| r.check(v, |s| rules::github_name(s, repo)));
+        (v.is_some(), checked.and(v).map(|v| v.value))
+    };
+    let (org_present, github_org) = github(r, "github_org", false);
+    let (repo_present, github_repo) = github(r, "github_repo", true);
+    if let Some(oidc) = &enable_github_oidc
+        && oidc.value
+    {
+        let span = t
+            .key_span("enable_github_oidc")
+            .unwrap_or(oidc.span.clone());
+        for (present, key) in [(org_present, "github_org"), (repo_present, "github_repo")] {
+            if !present {
+                r.error(
+                    SpecErrorKind::MissingKey,
+                    span.clone(),
+                    format!("{key} is required by this"),
+                    format!(
+                        "missing key \"iam.{key}\" (string): required when enable_github_oidc = \
+                         true"
+                    ),
+                    Some(
+                        "the deploy role trusts only repo:{github_org}/{github_repo}:*; add \
+                         github_org = \"neurocipher-io\" and github_repo = \
+                         \"neurocipher-platform\", or set enable_github_oidc = false"
+                            .to_string(),
+                    ),
+                );
+            }
+        }
+    }
+    let hours = "IAM allows sessions of 1 to 12 hours";
+    let human_session_hours = r.int_in::<u8>(t, "human_session_hours", true, (1, 12), Some(hours));
+    let human_mfa_required = r.boolean(t, "human_mfa_required", true);
+    let service_session_hours =
+        r.int_in::<u8>(t, "service_session_hours", true, (1, 12), Some(hours));
+    let oidc = enable_github_oidc?.value;
+    if oidc && (github_org.is_none() || github_repo.is_none()) {
+        return None;
+    }
+    if (org_present && github_org.is_none()) || (repo_present && github_repo.is_none()) {
+        return None;
+    }
+    Some(IamSpec {
+        security_account_id: security_account_id?,
+        logs_account_id: logs_account_id?,
+        enable_github_oidc: oidc,
+        github_org,
+        github_repo,
+        human_session_hours: human_session_hours?.value,
+        human_mfa_required: human_mfa_required?.value,
+        service_session_hours: service_session_hours?.value,
+    })
+}
+
+fn kms(r: &mut Reader, t: &Table<'_, '_>) -> Option<KmsSpec> {
+    r.unknown_keys(t, &["enable_key_rotation", "deletion_window_days"]);
+    let enable_key_rotation = r.boolean(t, "enable_key_rotation", true);
+    let deletion_window_days = r.int_in::<i32>(
+        t,
+        "deletion_window_days",
+        true,
+        (7, 30),
+        Some("AWS KMS schedules key deletion 7 to 30 days out (REFERENCE: dev 7, stg and prod 30)"),
+    );
+    Some(KmsSpec {
+        enable_key_rotation: enable_key_rotation?.value,
+        deletion_window_days: deletion_window_days?.value,
+    })
+}
+
+fn data(r: &mut Reader, t: &Table<'_, '_>, env: Option<EnvName>) -> Option<DataSpec> {
+    r.unknown_keys(t, &["buckets", "documents_table"]);
+    let buckets = r.string_array(t, "buckets", true).and_then(|list| {
+        let mut ok = true;
+        let mut seen: Vec<&str> = Vec::new();
+        for b in &list.value {
+            if let Some(env) = env
+                && r.check(b, |s| rules::bucket_suffix(env.as_str(), s))
+                    .is_none()
+            {
+                ok = false;
+            }
+            if seen.contains(&b.value.as_str()) {
+                ok = false;
+                r.problem(
+                    b.span.clone(),
+                    Problem::new(
+                        format!("duplicate bucket suffix {:?} in data.buckets", b.value),
+                        Some("list each bucket once".to_string()),
+                    ),
+                );
+            }
+            seen.push(&b.value);
+        }
+        ok.then(|| list.value.into_iter().map(|b| b.value).collect::<Vec<_>>())
+    });
+    let table = r
+        .table(t, "documents_table", true)
+        .and_then(|t| documents_table(r, &t));
+    Some(DataSpec {
+        buckets: buckets?,
+        documents_table: table?,
+    })
+}
+
+fn documents_table(r: &mut Reader, t: &Table<'_, '_>) -> Option<TableSpec> {
+    r.unknown_keys(
+        t,
+        &[
+            "point_in_time_recovery",
+            "backup_retention_days",
+            "deletion_protection",
+        ],
+    );
+    let pitr = r.boolean(t, "point_in_time_recovery", true);
+    let backup = r.int_in::<i32>(
+        t,
+        "backup_retention_days",
+        false,
+        (1, 35),
+        Some("DynamoDB point-in-time recovery keeps 1 to 35 days"),
+    );
+    let deletion_protection = r.boolean(t, "deletion_protection", true);
+    let pitr = pitr?.value;
+    let backup_present = t.has("backup_retention_days");
+    if pitr && !backup_present {
+        r.error(
+            SpecErrorKind::MissingKey,
+            t.span.clone(),
+            "backup_retention_days is missing here",
+            "missing key \"data.documents_table.backup_retention_days\" (integer): required when \
+             point_in_time_recovery = true",
+            Some("add `backup_retention_days = <1..=35>` (REFERENCE: stg 7, prod 30)".to_string()),
+        );
+        return None;
+    }
+    if !pitr && let Some(b) = &backup {
+        r.problem(
+            b.span.clone(),
+            Problem::new(
+                "backup_retention_days is set but point_in_time_recovery is false",
+                Some(
+                    "the retention is PITR's recovery period: remove it or set \
+                     point_in_time_recovery = true"
+                        .to_string(),
+                ),
+            ),
+        );
+        return None;
+    }
+    if backup_present && backup.is_none() {
+        return None;
+    }
+    Some(TableSpec {
+        point_in_time_recovery: pitr,
+        backup_retention_days: backup.map(|b| b.value),
+        deletion_protection: deletion_protection?.value,
+    })
+}
+
+fn observability(r: &mut Reader, t: &Table<'_, '_>) -> Option<ObservabilitySpec> {
+    r.unknown_keys(
+        t,
+        &[
+            "log_retention_days",
+            "audit_log_retention_days",
+            "trail_retention_days",
+            "trail_retention_years",
+            "logs_bucket_name",
+            "alert_email",
+            "ops_email",
+            "enable_guardduty",
+            "guardduty_finding_publishing_frequency",
+            "enable_config_rules",
+            "enable_security_hub",
+        ],
+    );
+    let log_retention_days = retention(r, t, "log_retention_days");
+    let audit_log_retention_days = retention(r, t, "audit_log_retention_days");
+    let trail_retention = trail_retention(r, t);
+    let logs_bucket_name = r.string(t, "logs_bucket_name", true).and_then(|b| {
+        r.check(&b, |s| rules::s3_bucket_name(s))?;
+        Some(b.value)
+    });
+    let email = |r: &mut Reader, key: &str, required: bool| {
+        let v = r.string(t, key, required)?;
+        r.check(&v, |s| rules::email(s)).map(|()| v.value)
+    };
+    let alert_email = email(r, "alert_email", true);
+    let ops_present = t.has("ops_email");
+    let ops_email = email(r, "ops_email", false);
+    let enable_guardduty = r.boolean(t, "enable_guardduty", true);
+    let frequency = r
+        .string(t, "guardduty_finding_publishing_frequency", true)
+        .and_then(|f| {
+            r.check(&f, |s| rules::guardduty_frequency(s))?;
+            Some(f.value)
+        });
+    let enable_config_rules = r.boolean(t, "enable_config_rules", true);
+    let enable_security_hub = r.boolean(t, "enable_security_hub", true);
+    if ops_present && ops_email.is_none() {
+        return None;
+    }
+    Some(ObservabilitySpec {
+        log_retention_days: log_retention_days?,
+        audit_log_retention_days: audit_log_retention_days?,
+        trail_retention: trail_retention?,
+        logs_bucket_name: logs_bucket_name?,
+        alert_email: alert_email?,
+        ops_email,
+        enable_guardduty: enable_guardduty?.value,
+        guardduty_finding_publishing_frequency: frequency?,
+        enable_config_rules: enable_config_rules?.value,
+        enable_security_hub: enable_security_hub?.value,
+    })
+}
+
+/// Exactly one of `trail_retention_days` (1..=36500) and `trail_retention_years` (1..=100),
+/// the S3 Object Lock limits.
+fn trail_retention(r: &mut Reader, t: &Table<'_, '_>) -> Option<LockRetention> {
+    let days = r.int_in::<i32>(
+        t,
+        "trail_retention_days",
+        false,
+        (1, 36500),
+        Some("S3 Object Lock default retention is 1 to 36500 days"),
+    );
+    let years = r.int_in::<i32>(
+        t,
+        "trail_retention_years",
+        false,
+        (1, 100),
+        Some("S3 Object Lock default retention is 1 to 100 years"),
+    );
+    match (
+        t.key_span("trail_retention_days"),
+        t.key_span("trail_retention_years"),
+    ) {
+        (Some(d), Some(y)) => {
+            // Point at whichever of the two comes second in the file.
+            let span = if d.start > y.start { d } else { y };
+            r.error(
+                SpecErrorKind::InvalidValue,
+                span,
+                "second retention",
+                "both trail_retention_days and trail_retention_years are set: expected exactly \
+                 one",
+                Some(
+                    "keep one: trail_retention_years for whole years (prod: 7), \
+                     trail_retention_days otherwise"
+                        .to_string(),
+                ),
+            );
+            None
+        }
+        (None, None) => {
+            r.error(
+                SpecErrorKind::MissingKey,
+                t.span.clone(),
+                "trail retention is missing here",
+                "missing key \"observability.trail_retention_days\" or \
+                 \"observability.trail_retention_years\" (integer) in [observability]",
+                Some(
+                    "the trail bucket's Object Lock retention: add trail_retention_days = <days> \
+                     or trail_retention_years = <years> (prod keeps CloudTrail logs 7 years)"
+                        .to_string(),
+                ),
+            );
+            None
+        }
+        (Some(_), None) => days.map(|d| LockRetention::Days(d.value)),
+        (None, Some(_)) => years.map(|y| LockRetention::Years(y.value)),
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the built binary against the local AWS (LocalStack, moto), read back
+//! with the SDK directly. Start the emulators first (`make test` does).
+
+mod common;
+mod data_slice;
+mod ownership;
+mod saved_plans;
+mod specs;
