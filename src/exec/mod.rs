@@ -306,6 +306,16 @@ fn resolved(
                 .map(|item| resolve(item, outputs))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::List),
+            Value::Concat(parts) => {
+                let mut joined = String::new();
+                for part in parts {
+                    match resolve(part, outputs)? {
+                        Value::Str(text) => joined.push_str(&text),
+                        other => return Err(format!("cannot join {other:?} into a string")),
+                    }
+                }
+                Ok(Value::Str(joined))
+            }
             other => Ok(other.clone()),
         }
     }

@@ -106,7 +106,9 @@ fn references(resource: &Resource) -> BTreeSet<LogicalId> {
             Value::Ref(reference) => {
                 found.insert(reference.id.clone());
             }
-            Value::List(items) => items.iter().for_each(|item| walk(item, found)),
+            Value::List(items) | Value::Concat(items) => {
+                items.iter().for_each(|item| walk(item, found));
+            }
             _ => {}
         }
     }

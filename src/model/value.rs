@@ -25,6 +25,9 @@ pub enum Value {
     /// An output of another resource (e.g. the data key's ARN), resolved at plan time when that
     /// resource exists and at apply time otherwise.
     Ref(Ref),
+    /// A string joined from parts, some of them references (e.g. a log group named after a VPC
+    /// id): resolved to a `Str` once every reference is known.
+    Concat(Vec<Value>),
     /// A value only known once an upstream resource has been created.
     Unknown,
 }
@@ -102,7 +105,7 @@ impl Value {
     /// Whether the value is not known until apply (an unresolved reference or `Unknown`).
     #[must_use]
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Ref(_) | Value::Unknown)
+        matches!(self, Value::Ref(_) | Value::Concat(_) | Value::Unknown)
     }
 
     /// Semantic equality: policies compare as documents, everything else structurally.
@@ -136,6 +139,9 @@ impl Value {
             Value::Policy(document) => document.clone(),
             Value::Ref(reference) => {
                 serde_json::json!({ "ref": format!("{}.{}", reference.id, reference.output) })
+            }
+            Value::Concat(parts) => {
+                serde_json::json!({ "concat": parts.iter().map(Value::to_json).collect::<Vec<_>>() })
             }
             Value::Unknown => serde_json::json!({ "unknown": true }),
         }

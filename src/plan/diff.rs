@@ -34,6 +34,16 @@ fn resolve_value(value: &Value, observation: &Observation) -> Value {
                 .map(|item| resolve_value(item, observation))
                 .collect(),
         ),
+        Value::Concat(parts) => {
+            let mut joined = String::new();
+            for part in parts {
+                match resolve_value(part, observation) {
+                    Value::Str(text) => joined.push_str(&text),
+                    _ => return Value::Unknown,
+                }
+            }
+            Value::Str(joined)
+        }
         other => other.clone(),
     }
 }

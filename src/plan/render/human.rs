@@ -228,6 +228,6 @@ pub fn render_value(value: &Value) -> String {
                 .join(", ")
         ),
         Value::Policy(document) => document.to_string(),
-        Value::Ref(_) | Value::Unknown => "(known after apply)".to_string(),
+        Value::Ref(_) | Value::Concat(_) | Value::Unknown => "(known after apply)".to_string(),
     }
 }
