@@ -165,6 +165,16 @@ impl Aws {
                 .build(),
         )
     }
+
+    /// An IAM client that counts its calls.
+    #[must_use]
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
 }
 
 /// How an AWS error should be handled.

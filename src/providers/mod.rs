@@ -7,6 +7,7 @@
 
 pub mod aws;
 mod dynamodb;
+pub mod iam;
 mod kms;
 mod s3;
 mod sts;
@@ -93,6 +94,7 @@ impl Providers {
             Arc::new(kms::KmsProvider::new(aws)),
             Arc::new(s3::S3Provider::new(aws)),
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
+            Arc::new(iam::IamProvider::new(aws)),
         ];
         Providers::from_list(list)
     }
