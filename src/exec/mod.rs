@@ -316,6 +316,19 @@ fn resolved(
                 }
                 Ok(Value::Str(joined))
             }
+            Value::Policy(document) => {
+                let lookup = |reference: &crate::model::Ref| {
+                    outputs
+                        .get(&reference.id)
+                        .and_then(|produced| produced.get(&reference.output))
+                        .cloned()
+                };
+                crate::model::substitute_refs(document, &lookup)
+                    .map(Value::Policy)
+                    .map_err(|reference| {
+                        format!("{}.{} is not available", reference.id, reference.output)
+                    })
+            }
             other => Ok(other.clone()),
         }
     }

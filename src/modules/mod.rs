@@ -2,6 +2,7 @@
 //! of REFERENCE.md. No SDK types here.
 
 mod data;
+mod iam;
 mod kms;
 
 use crate::model::{
@@ -21,6 +22,7 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     let mut resources = Vec::new();
     resources.extend(kms::expand(&context));
     resources.extend(data::expand(&context));
+    resources.extend(iam::expand(&context));
     DesiredGraph::new(resources)
 }
 

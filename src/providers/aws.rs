@@ -175,6 +175,28 @@ impl Aws {
                 .build(),
         )
     }
+
+    /// An S3 Control client that counts its calls. Against an overridden endpoint it keeps the
+    /// host as given (the standard rules would prefix it with the account id).
+    #[must_use]
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        let mut builder = aws_sdk_s3control::config::Builder::from(&self.config)
+            .interceptor(self.counter.clone());
+        if self.endpoint_overridden {
+            builder = builder.endpoint_resolver(super::s3control::KeepHostResolver::default());
+        }
+        aws_sdk_s3control::Client::from_conf(builder.build())
+    }
+
+    /// An IAM Access Analyzer client that counts its calls.
+    #[must_use]
+    pub fn accessanalyzer(&self) -> aws_sdk_accessanalyzer::Client {
+        aws_sdk_accessanalyzer::Client::from_conf(
+            aws_sdk_accessanalyzer::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
 }
 
 /// How an AWS error should be handled.

@@ -15,7 +15,9 @@ use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touche
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, TAG_ENV, TAG_ID, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["kms_key"];
+const KEY_KIND: &str = "kms_key";
+const POLICY_KIND: &str = "kms_key_policy";
+const KINDS: &[&str] = &[KEY_KIND, POLICY_KIND];
 
 /// The KMS provider.
 pub struct KmsProvider {
@@ -255,12 +257,59 @@ fn kms_tags(pairs: Vec<(String, String)>, key: &str) -> Result<Vec<Tag>, Provide
         .collect()
 }
 
-fn policy_text(resource: &Resource) -> Option<String> {
-    resource
-        .props
+fn policy_text(props: &crate::model::Props) -> Option<String> {
+    props
         .get("policy")
         .and_then(Value::as_policy)
         .map(serde_json::Value::to_string)
+}
+
+impl KmsProvider {
+    async fn put_policy(&self, key_id: &str, policy: String) -> Result<(), ProviderError> {
+        self.client
+            .put_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .policy(policy)
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:PutKeyPolicy", key_id, error))?;
+        Ok(())
+    }
+
+    /// Puts a `kms_key_policy` on the key its `key_id` names.
+    async fn apply_key_policy(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
+        let key_id = resource.str_prop("key_id").ok_or_else(|| {
+            ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no key_id")
+        })?;
+        let policy = policy_text(&resource.props).ok_or_else(|| {
+            ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no policy")
+        })?;
+        self.put_policy(key_id, policy).await?;
+        let mut outputs = Outputs::new();
+        outputs.insert("key_id".into(), key_id.to_string());
+        Ok(outputs)
+    }
+}
+
+/// The `kms_key_policy` observation of a key already observed (same GetKeyPolicy answer).
+fn observe_policy(resource: &Resource, key: &Observed) -> Observed {
+    let mut props = BTreeMap::new();
+    props.insert("key_id".to_string(), Value::str(key.physical_id.clone()));
+    if let Some(policy) = key.props.get("policy") {
+        props.insert("policy".to_string(), policy.clone());
+    }
+    let mut outputs = Outputs::new();
+    outputs.insert("key_id".into(), key.physical_id.clone());
+    Observed {
+        id: resource.id.clone(),
+        kind: POLICY_KIND,
+        physical_id: key.physical_id.clone(),
+        props,
+        outputs,
+        owner: key.owner.clone(),
+        retain: false,
+    }
 }
 
 #[async_trait]
@@ -275,6 +324,16 @@ impl Provider for KmsProvider {
         env: &str,
     ) -> Result<Observation, ProviderError> {
         let aliases = self.aliases().await?;
+        let policies: Vec<&Resource> = desired
+            .iter()
+            .copied()
+            .filter(|resource| resource.kind == POLICY_KIND)
+            .collect();
+        let desired: Vec<&Resource> = desired
+            .iter()
+            .copied()
+            .filter(|resource| resource.kind == KEY_KIND)
+            .collect();
         let missing = desired
             .iter()
             .any(|resource| !aliases.contains_key(&resource.name));
@@ -298,16 +357,30 @@ impl Provider for KmsProvider {
                 observation.insert(observed);
             }
         }
+        // Each key policy is read from its key's observation (the key it references).
+        for policy in policies {
+            let key = match policy.props.get("key_id") {
+                Some(Value::Ref(reference)) => observation.found.get(&reference.id),
+                _ => None,
+            };
+            if let Some(key) = key {
+                let observed = observe_policy(policy, key);
+                observation.insert(observed);
+            }
+        }
         Ok(observation)
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if resource.kind == POLICY_KIND {
+            return self.apply_key_policy(resource).await;
+        }
         let alias = resource.name.as_str();
         let tags = kms_tags(super::tag_pairs(resource), alias)?;
         let created = self
             .client
             .create_key()
-            .set_policy(policy_text(resource))
+            .set_policy(policy_text(&resource.create_inputs))
             .description(resource.str_prop("description").unwrap_or_default())
             .key_usage(KeyUsageType::EncryptDecrypt)
             .key_spec(KeySpec::SymmetricDefault)
@@ -339,6 +412,9 @@ impl Provider for KmsProvider {
         changes: &[AttrChange],
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
+        if resource.kind == POLICY_KIND {
+            return self.apply_key_policy(resource).await;
+        }
         let key_id = observed.physical_id.as_str();
         if touches(changes, "key_state") {
             let state = observed.props.get("key_state").and_then(Value::as_str);
@@ -370,16 +446,9 @@ impl Provider for KmsProvider {
                 .map_err(|error| aws_error("kms:UpdateKeyDescription", key_id, error))?;
         }
         if touches(changes, "policy")
-            && let Some(policy) = policy_text(resource)
+            && let Some(policy) = policy_text(&resource.props)
         {
-            self.client
-                .put_key_policy()
-                .key_id(key_id)
-                .policy_name("default")
-                .policy(policy)
-                .send()
-                .await
-                .map_err(|error| aws_error("kms:PutKeyPolicy", key_id, error))?;
+            self.put_policy(key_id, policy).await?;
         }
         if touches(changes, "rotation") {
             self.set_rotation(key_id, resource.bool_prop("rotation") == Some(true))
@@ -410,6 +479,10 @@ impl Provider for KmsProvider {
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        if observed.kind == POLICY_KIND {
+            // A key always has a policy; dropping it from the spec leaves the key's as it is.
+            return Ok(());
+        }
         Err(ProviderError::local(
             "kms:ScheduleKeyDeletion",
             &observed.physical_id,

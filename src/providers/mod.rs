@@ -5,11 +5,14 @@
 //! (tags in the create call, lookup before create, NotFound on delete is success), so a re-run
 //! after any failure converges.
 
+pub mod accessanalyzer;
 pub mod aws;
 mod dynamodb;
 pub mod iam;
+mod iam_account;
 mod kms;
 mod s3;
+pub mod s3control;
 mod sts;
 pub mod wait;
 
@@ -95,6 +98,9 @@ impl Providers {
             Arc::new(s3::S3Provider::new(aws)),
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
             Arc::new(iam::IamProvider::new(aws)),
+            Arc::new(iam_account::IamAccountProvider::new(aws)),
+            Arc::new(s3control::S3ControlProvider::new(aws)),
+            Arc::new(accessanalyzer::AccessAnalyzerProvider::new(aws)),
         ];
         Providers::from_list(list)
     }
