@@ -3,6 +3,8 @@
 
 mod common;
 mod data_slice;
+mod dr;
 mod ownership;
 mod saved_plans;
+mod schedule;
 mod specs;
