@@ -8,6 +8,7 @@
 pub mod aws;
 mod dynamodb;
 mod kms;
+pub mod lock;
 mod s3;
 mod sts;
 pub mod wait;
@@ -22,7 +23,7 @@ use crate::model::{LogicalId, Observation, Observed, Outputs, Resource, TAGS, Va
 use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
-pub use sts::caller_account;
+pub use sts::{Caller, caller};
 
 /// What a provider is told about the step it runs.
 #[derive(Clone)]
