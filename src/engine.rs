@@ -52,6 +52,8 @@ pub struct Session {
     pub graph: DesiredGraph,
     /// The AWS configuration and call counter.
     pub aws: Aws,
+    /// Who runs this session (STS).
+    pub caller: providers::Caller,
     providers: Providers,
 }
 
@@ -68,7 +70,8 @@ impl Session {
             return Err(Error::RegionNotAllowed(region));
         }
         let aws = Aws::load(&region).await;
-        let account_id = providers::caller_account(&aws).await?;
+        let caller = providers::caller(&aws).await?;
+        let account_id = caller.account.clone();
         if let Some(pinned) = &spec.environment.account_id
             && pinned != &account_id
         {
@@ -90,6 +93,7 @@ impl Session {
             target,
             graph,
             aws,
+            caller,
             providers,
         })
     }

@@ -411,3 +411,6 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
         Action::NoOp | Action::Conflict | Action::Retain => Ok(Outputs::new()),
     }
 }
+
+#[cfg(test)]
+mod tests;

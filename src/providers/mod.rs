@@ -11,6 +11,7 @@ mod dynamodb;
 pub mod iam;
 mod iam_account;
 mod kms;
+pub mod lock;
 mod s3;
 pub mod s3control;
 mod sts;
@@ -26,7 +27,7 @@ use crate::model::{LogicalId, Observation, Observed, Outputs, Resource, TAGS, Va
 use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
-pub use sts::caller_account;
+pub use sts::{Caller, caller};
 
 /// What a provider is told about the step it runs.
 #[derive(Clone)]

@@ -3,6 +3,9 @@
 
 mod common;
 mod data_slice;
+mod dr;
+mod lock;
 mod ownership;
 mod saved_plans;
+mod schedule;
 mod specs;
