@@ -108,7 +108,11 @@ impl Session {
             .providers
             .observe(self.graph.resources(), &self.target.env)
             .await?;
-        let changes = plan::diff(&self.graph, &observation, options);
+        let mut changes = plan::diff(&self.graph, &observation, options);
+        if !self.target.primary_region {
+            // Global (IAM) resources are verified read-only outside the primary region.
+            plan::pin_global(&mut changes, &self.graph, &self.spec.environment.region);
+        }
         tracing::info!(
             resources = self.graph.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -31,6 +31,12 @@ impl KmsProvider {
         KmsProvider { client: aws.kms() }
     }
 
+    /// A provider over a given client (tests use mocked clients).
+    #[must_use]
+    pub fn with_client(client: Client) -> KmsProvider {
+        KmsProvider { client }
+    }
+
     /// Alias name → target key id, for every alias of the account and region.
     async fn aliases(&self) -> Result<BTreeMap<String, String>, ProviderError> {
         let mut aliases = BTreeMap::new();
@@ -490,5 +496,157 @@ impl Provider for KmsProvider {
             &observed.physical_id,
             "KMS keys are data-bearing and never deleted by nc-provision",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use aws_sdk_kms::operation::create_alias::CreateAliasOutput;
+    use aws_sdk_kms::operation::create_key::CreateKeyOutput;
+    use aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput;
+    use aws_sdk_kms::operation::put_key_policy::PutKeyPolicyOutput;
+    use aws_sdk_kms::types::KeyMetadata;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::exec::retry::{RetryPolicy, with_retry};
+    use crate::model::LogicalId;
+    use crate::providers::ErrorClass;
+
+    /// What KMS answers while a role named in the policy has not propagated yet.
+    const NOT_YET: &str = r#"{"__type":"MalformedPolicyDocumentException","message":"Policy contains a statement with one or more invalid principals."}"#;
+
+    fn ctx() -> StepCtx {
+        StepCtx {
+            id: LogicalId::new("kms.key_policy.data"),
+            env: "stg".into(),
+            progress: Arc::new(|_| {}),
+            wait_timeout: Duration::from_secs(60),
+        }
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(16),
+            deadline: Duration::from_secs(180),
+        }
+    }
+
+    fn key_policy() -> Resource {
+        Resource::new("kms.key_policy.data", POLICY_KIND, "alias/nc-dp-data-stg")
+            .prop("key_id", "key-1")
+            .prop(
+                "policy",
+                Value::Policy(serde_json::json!({"Statement": [{"Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:role/nc/LambdaETLRole"},
+                    "Action": "kms:Decrypt", "Resource": "*"}]})),
+            )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn put_key_policy_is_retried_until_the_new_role_propagates() {
+        let put = mock!(aws_sdk_kms::Client::put_key_policy)
+            .sequence()
+            .http_status(400, Some(NOT_YET.to_string()))
+            .times(2)
+            .output(|| PutKeyPolicyOutput::builder().build())
+            .build();
+        let provider =
+            KmsProvider::with_client(mock_client!(aws_sdk_kms, RuleMode::Sequential, [&put]));
+        let resource = key_policy();
+        let context = ctx();
+        let (result, attempts) =
+            with_retry(policy(), || provider.create(&resource, &context)).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(attempts, 3);
+        assert_eq!(put.num_calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn create_key_is_retried_until_the_principal_propagates() {
+        let create = mock!(aws_sdk_kms::Client::create_key)
+            .sequence()
+            .http_status(400, Some(NOT_YET.to_string()))
+            .times(2)
+            .output(|| {
+                CreateKeyOutput::builder()
+                    .key_metadata(
+                        KeyMetadata::builder()
+                            .key_id("key-1")
+                            .arn("arn:aws:kms:us-east-1:123456789012:key/key-1")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .build();
+        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation)
+            .then_output(|| EnableKeyRotationOutput::builder().build());
+        let alias = mock!(aws_sdk_kms::Client::create_alias)
+            .then_output(|| CreateAliasOutput::builder().build());
+        let provider = KmsProvider::with_client(mock_client!(
+            aws_sdk_kms,
+            RuleMode::MatchAny,
+            [&create, &rotation, &alias]
+        ));
+        let resource = Resource::new("kms.key.data", KEY_KIND, "alias/nc-dp-data-stg")
+            .prop("rotation", true)
+            .create_input("policy", key_policy().props["policy"].clone());
+        let context = ctx();
+        let (result, attempts) =
+            with_retry(policy(), || provider.create(&resource, &context)).await;
+        assert_eq!(result.unwrap()["key_id"], "key-1");
+        assert_eq!(attempts, 3);
+        assert_eq!(create.num_calls(), 3);
+        assert_eq!(alias.num_calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_principal_that_never_propagates_gives_up_in_bounded_time_with_a_clear_message() {
+        let put = mock!(aws_sdk_kms::Client::put_key_policy)
+            .sequence()
+            .http_status(400, Some(NOT_YET.to_string()))
+            .repeatedly()
+            .build();
+        let provider =
+            KmsProvider::with_client(mock_client!(aws_sdk_kms, RuleMode::Sequential, [&put]));
+        let resource = key_policy();
+        let context = ctx();
+        let started = tokio::time::Instant::now();
+        let (result, attempts) =
+            with_retry(policy(), || provider.create(&resource, &context)).await;
+        let error = result.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Propagation);
+        assert_eq!(attempts, 8, "bounded by max_attempts");
+        assert!(
+            started.elapsed() <= Duration::from_secs(180),
+            "bounded by the deadline"
+        );
+        assert!(
+            error.message.contains("invalid principals"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("gave up after 8 attempts"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("never became visible"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("kms:PutKeyPolicy on key-1 failed"),
+            "{error}"
+        );
     }
 }
