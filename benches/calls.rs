@@ -107,6 +107,11 @@ fn copy_specs(target: &Path, tag: &str) -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
     for env in ["dev", "stg", "prod"] {
         let text = std::fs::read_to_string(root.join(format!("{env}.toml")))?;
+        // No emulator serves IAM Access Analyzer.
+        let text = text.replace(
+            "service_session_hours = 12",
+            "service_session_hours = 12\nenable_access_analyzer = false",
+        );
         let text = text.replace(
             "buckets = [\"raw\", \"norm\"]",
             &format!("buckets = [\"raw-{tag}\", \"norm-{tag}\"]"),

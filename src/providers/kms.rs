@@ -32,6 +32,7 @@ impl KmsProvider {
     }
 
     /// A provider over a given client (tests use mocked clients).
+    #[cfg(test)]
     #[must_use]
     pub fn with_client(client: Client) -> KmsProvider {
         KmsProvider { client }

@@ -4,6 +4,7 @@
 mod common;
 mod data_slice;
 mod dr;
+mod iam;
 mod lock;
 mod ownership;
 mod saved_plans;
