@@ -258,12 +258,41 @@ fn statement_summary(statement: &serde_json::Value) -> String {
             text
         }
     };
-    format!(
-        "{} {} on {}",
-        field("Effect"),
-        field("Action"),
-        field("Resource")
-    )
+    let mut summary = format!("{} {}", field("Effect"), field("Action"));
+    let resource = field("Resource");
+    if !resource.is_empty() {
+        summary.push_str(&format!(" on {resource}"));
+    }
+    let principal = statement
+        .get("Principal")
+        .and_then(serde_json::Value::as_object)
+        .map(|kinds| {
+            kinds
+                .iter()
+                .map(|(kind, ids)| format!("{kind} {}", ids_text(ids)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    if !principal.is_empty() {
+        summary.push_str(&format!(" for {principal}"));
+    }
+    summary
+}
+
+fn ids_text(ids: &serde_json::Value) -> String {
+    match ids {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map_or_else(|| item.to_string(), str::to_string)
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn render_statement_change(
