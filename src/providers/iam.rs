@@ -38,6 +38,8 @@ pub const POLICY_KIND: &str = "iam_policy";
 pub const INLINE_PREFIX: &str = "inline_policy.";
 
 const KINDS: &[&str] = &[ROLE_KIND, POLICY_KIND];
+/// IAM's error code for a name already taken.
+const ALREADY_EXISTS: &str = "EntityAlreadyExists";
 /// IAM keeps at most five versions of a managed policy.
 const MAX_POLICY_VERSIONS: usize = 5;
 
@@ -181,17 +183,43 @@ impl IamProvider {
             .set_tags(Some(iam_tags(super::tag_pairs(resource), name)?))
             .send()
             .await
-            .map_err(|error| aws_error("iam:CreateRole", name, error))?;
+            .map_err(|error| propagating(aws_error("iam:CreateRole", name, error)));
+        let mut outputs = Outputs::new();
+        match created {
+            Ok(created) => {
+                if let Some(role) = created.role() {
+                    outputs.insert("arn".into(), role.arn().to_string());
+                    outputs.insert("role_id".into(), role.role_id().to_string());
+                }
+            }
+            // A retried step whose first attempt made the role: carry on if it is ours.
+            Err(error) if error.code.as_deref() == Some(ALREADY_EXISTS) => {
+                let role = self
+                    .client
+                    .get_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("iam:GetRole", name, error))?;
+                let role = role.role().ok_or(error.clone())?;
+                let tags: BTreeMap<String, String> = role
+                    .tags()
+                    .iter()
+                    .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+                    .collect();
+                if tags.get(TAG_ID).map(String::as_str) != Some(resource.id.as_str()) {
+                    return Err(error);
+                }
+                outputs.insert("arn".into(), role.arn().to_string());
+                outputs.insert("role_id".into(), role.role_id().to_string());
+            }
+            Err(error) => return Err(error),
+        }
         for arn in string_list(resource, "managed_policies") {
             self.attach(name, &arn).await?;
         }
         for (policy_name, document) in inline_policies(&resource.props) {
             self.put_inline(name, &policy_name, &document).await?;
-        }
-        let mut outputs = Outputs::new();
-        if let Some(role) = created.role() {
-            outputs.insert("arn".into(), role.arn().to_string());
-            outputs.insert("role_id".into(), role.role_id().to_string());
         }
         outputs.insert("name".into(), name.to_string());
         Ok(outputs)
@@ -204,7 +232,7 @@ impl IamProvider {
             .policy_arn(arn)
             .send()
             .await
-            .map_err(|error| aws_error("iam:AttachRolePolicy", role, error))?;
+            .map_err(|error| propagating(aws_error("iam:AttachRolePolicy", role, error)))?;
         Ok(())
     }
 
@@ -277,7 +305,7 @@ impl IamProvider {
                         .send()
                         .await
                         .map_err(|error| {
-                            aws_error("iam:PutRolePermissionsBoundary", name, error)
+                            propagating(aws_error("iam:PutRolePermissionsBoundary", name, error))
                         })?;
                 }
                 None => {
@@ -410,10 +438,42 @@ impl IamProvider {
             .set_tags(Some(iam_tags(super::tag_pairs(resource), name)?))
             .send()
             .await
-            .map_err(|error| aws_error("iam:CreatePolicy", name, error))?;
+            .map_err(|error| aws_error("iam:CreatePolicy", name, error));
         let mut outputs = Outputs::new();
-        if let Some(arn) = created.policy().and_then(|policy| policy.arn()) {
-            outputs.insert("arn".into(), arn.to_string());
+        match created {
+            Ok(created) => {
+                if let Some(arn) = created.policy().and_then(|policy| policy.arn()) {
+                    outputs.insert("arn".into(), arn.to_string());
+                }
+            }
+            // A retried step whose first attempt made the policy: carry on if it is ours.
+            Err(error) if error.code.as_deref() == Some(ALREADY_EXISTS) => {
+                let path = resource.str_prop("path").unwrap_or("/");
+                let listed = self
+                    .client
+                    .list_policies()
+                    .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                    .path_prefix(path)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("iam:ListPolicies", name, error))?;
+                let Some(arn) = listed
+                    .policies()
+                    .iter()
+                    .find(|policy| policy.policy_name() == Some(name))
+                    .and_then(|policy| policy.arn())
+                    .map(str::to_string)
+                else {
+                    return Err(error);
+                };
+                let tags: BTreeMap<String, String> =
+                    self.policy_tags(&arn).await?.into_iter().collect();
+                if tags.get(TAG_ID).map(String::as_str) != Some(resource.id.as_str()) {
+                    return Err(error);
+                }
+                outputs.insert("arn".into(), arn);
+            }
+            Err(error) => return Err(error),
         }
         outputs.insert("name".into(), name.to_string());
         Ok(outputs)
@@ -505,6 +565,16 @@ impl IamProvider {
         )?;
         Ok(())
     }
+}
+
+/// A policy or role just created may not be visible to the next IAM call yet: for the calls
+/// that name one (CreateRole's boundary, AttachRolePolicy, PutRolePermissionsBoundary), IAM's
+/// NoSuchEntity is eventual consistency, retried for a bounded time, not "gone".
+fn propagating(mut error: ProviderError) -> ProviderError {
+    if error.class == super::ErrorClass::NotFound {
+        error.class = super::ErrorClass::Propagation;
+    }
+    error
 }
 
 /// Observes one role from its details (and ListRoles' extras).
@@ -1058,6 +1128,70 @@ mod tests {
 
     /// IAM's answer when a trust policy names a principal it cannot see yet.
     const INVALID_PRINCIPAL: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>MalformedPolicyDocument</Code><Message>Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:role/nc/Fresh\"</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+
+    const NO_SUCH_POLICY: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>Policy arn:aws:iam::123456789012:policy/nc/pb-etl does not exist or is not attachable.</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+    const ALREADY: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>EntityAlreadyExists</Code><Message>Role with name LambdaETLRole already exists.</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+
+    fn made_role() -> Role {
+        Role::builder()
+            .path("/nc/")
+            .role_name("LambdaETLRole")
+            .role_id("AROAEXAMPLE")
+            .arn(format!("arn:aws:iam::{ACCOUNT}:role/nc/LambdaETLRole"))
+            .create_date(aws_smithy_types::DateTime::from_secs(0))
+            .set_tags(Some(iam_tag_list("iam.role.etl")))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retried_create_finds_the_role_its_first_attempt_made_and_finishes_it() {
+        let create = mock!(aws_sdk_iam::Client::create_role)
+            .sequence()
+            .output(|| CreateRoleOutput::builder().role(made_role()).build())
+            .http_status(400, Some(ALREADY.to_string()))
+            .build();
+        let get = mock!(aws_sdk_iam::Client::get_role).then_output(|| {
+            aws_sdk_iam::operation::get_role::GetRoleOutput::builder()
+                .role(made_role())
+                .build()
+        });
+        // The boundary policy made a moment ago is not attachable yet, then it is.
+        let attach = mock!(aws_sdk_iam::Client::attach_role_policy)
+            .sequence()
+            .http_status(404, Some(NO_SUCH_POLICY.to_string()))
+            .output(|| AttachRolePolicyOutput::builder().build())
+            .times(2)
+            .build();
+        let put = mock!(aws_sdk_iam::Client::put_role_policy).then_output(|| {
+            aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput::builder().build()
+        });
+        let provider = IamProvider::with_client(mock_client!(
+            aws_sdk_iam,
+            RuleMode::MatchAny,
+            [&create, &get, &attach, &put]
+        ));
+        let role = desired().remove(1);
+        let ctx = StepCtx {
+            id: role.id.clone(),
+            env: "stg".into(),
+            progress: Arc::new(|_| {}),
+            wait_timeout: Duration::from_secs(1),
+        };
+        let policy = RetryPolicy {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(16),
+            deadline: Duration::from_secs(180),
+        };
+        let (result, attempts) = with_retry(policy, || provider.create(&role, &ctx)).await;
+        assert_eq!(result.unwrap()["role_id"], "AROAEXAMPLE");
+        assert_eq!(attempts, 2);
+        assert_eq!(create.num_calls(), 2);
+        assert_eq!(get.num_calls(), 1);
+        assert_eq!(attach.num_calls(), 3);
+        assert_eq!(put.num_calls(), 1);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn create_role_is_retried_while_a_trusted_principal_propagates() {
