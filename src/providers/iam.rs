@@ -544,6 +544,48 @@ impl IamProvider {
 
     async fn delete_policy(&self, observed: &Observed) -> Result<(), ProviderError> {
         let arn = observed.physical_id.as_str();
+        // Release it from the roles that attach it or use it as their boundary first.
+        for usage in [
+            aws_sdk_iam::types::PolicyUsageType::PermissionsPolicy,
+            aws_sdk_iam::types::PolicyUsageType::PermissionsBoundary,
+        ] {
+            let entities = self
+                .client
+                .list_entities_for_policy()
+                .policy_arn(arn)
+                .entity_filter(EntityType::Role)
+                .policy_usage_filter(usage.clone())
+                .send()
+                .await
+                .map_err(|error| aws_error("iam:ListEntitiesForPolicy", arn, error));
+            let Some(entities) = found(entities)? else {
+                return Ok(());
+            };
+            for role in entities.policy_roles().iter().filter_map(|r| r.role_name()) {
+                let released = match usage {
+                    aws_sdk_iam::types::PolicyUsageType::PermissionsBoundary => self
+                        .client
+                        .delete_role_permissions_boundary()
+                        .role_name(role)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|error| {
+                            aws_error("iam:DeleteRolePermissionsBoundary", role, error)
+                        }),
+                    _ => self
+                        .client
+                        .detach_role_policy()
+                        .role_name(role)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|error| aws_error("iam:DetachRolePolicy", role, error)),
+                };
+                found(released)?;
+            }
+        }
         for version in observed_list(observed, "policy_versions") {
             found(
                 self.client
@@ -856,6 +898,47 @@ impl Provider for IamProvider {
                 observation
                     .orphans
                     .push(observe_role(LogicalId::new(logical), role, &extras, env));
+            }
+        }
+        // Policies under a desired path that no desired policy names: ours (by tag) are
+        // orphans. In the steady state there are none, so this costs no call.
+        let policy_paths: Vec<&str> = desired
+            .iter()
+            .filter(|resource| resource.kind == POLICY_KIND)
+            .filter_map(|resource| resource.str_prop("path"))
+            .filter(|path| *path != "/")
+            .collect();
+        let desired_policies: Vec<&str> = desired
+            .iter()
+            .filter(|resource| resource.kind == POLICY_KIND)
+            .map(|resource| resource.name.as_str())
+            .collect();
+        let strays: Vec<&ManagedPolicyDetail> = details
+            .policies
+            .iter()
+            .filter(|(name, policy)| {
+                !desired_policies.contains(&name.as_str())
+                    && policy_paths.contains(&policy.path().unwrap_or("/"))
+            })
+            .map(|(_, policy)| policy)
+            .collect();
+        let stray_tags = futures::future::try_join_all(
+            strays
+                .iter()
+                .map(|policy| self.policy_tags(policy.arn().unwrap_or_default())),
+        )
+        .await?;
+        for (policy, tags) in strays.into_iter().zip(stray_tags) {
+            let map: BTreeMap<String, String> = tags.iter().cloned().collect();
+            if let Some(logical) = our_id(&map, env)
+                && !desired_ids.contains(&logical.as_str())
+            {
+                observation.orphans.push(observe_policy(
+                    LogicalId::new(logical),
+                    policy,
+                    tags,
+                    env,
+                ));
             }
         }
         let tagged = futures::future::try_join_all(policy_lookups.into_iter().map(

@@ -1,8 +1,9 @@
 //! IAM account-level settings: OpenID Connect providers and the account password policy.
 //!
-//! Observe: ListOpenIDConnectProviders, then GetOpenIDConnectProvider only for the desired
-//! hosts (url, client ids, tags); GetAccountPasswordPolicy. The password policy is an account
-//! singleton without tags: it is always treated as ours (an attribute of the account).
+//! Observe: ListOpenIDConnectProviders, then GetOpenIDConnectProvider for each provider (url,
+//! client ids, tags: the desired ones, and any other to find ours the spec dropped);
+//! GetAccountPasswordPolicy. The password policy is an account singleton without tags: it is
+//! always treated as ours (an attribute of the account).
 //!
 //! `iam_oidc_provider` props: `url` (host, no scheme), `client_ids` (sorted), `tags`; create
 //! input `thumbprints`. Outputs `arn`.
@@ -287,29 +288,36 @@ impl Provider for IamAccountProvider {
             .copied()
             .filter(|resource| resource.kind == OIDC_KIND)
             .collect();
-        let arns: Vec<String> = if oidc.is_empty() {
-            Vec::new()
-        } else {
-            self.client
-                .list_open_id_connect_providers()
-                .send()
-                .await
-                .map_err(|error| aws_error("iam:ListOpenIDConnectProviders", "account", error))?
-                .open_id_connect_provider_list()
-                .iter()
-                .filter_map(|entry| entry.arn().map(str::to_string))
-                .collect()
-        };
+        // Listed even when none is desired, so that one the spec dropped is found (orphan).
+        let arns: Vec<String> = self
+            .client
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|error| aws_error("iam:ListOpenIDConnectProviders", "account", error))?
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|entry| entry.arn().map(str::to_string))
+            .collect();
         let mut lookups = Vec::new();
+        let mut matched = Vec::new();
         for resource in &oidc {
             let host = resource.str_prop("url").unwrap_or(&resource.name);
             if let Some(arn) = arns
                 .iter()
                 .find(|arn| arn.ends_with(&format!(":oidc-provider/{host}")))
             {
+                matched.push(arn.clone());
                 lookups.push(self.observe_oidc(resource, arn, env));
             }
         }
+        // Providers no desired resource names: read their tags to find ours (orphans).
+        let stray = Resource::new("iam.oidc.unknown", OIDC_KIND, "");
+        let strays = futures::future::try_join_all(
+            arns.iter()
+                .filter(|arn| !matched.contains(arn))
+                .map(|arn| self.observe_oidc(&stray, arn, env)),
+        );
         let password = async {
             match desired
                 .iter()
@@ -319,10 +327,27 @@ impl Provider for IamAccountProvider {
                 None => Ok(None),
             }
         };
-        let (providers, password) = tokio::join!(futures::future::try_join_all(lookups), password);
+        let (providers, password, strays) =
+            tokio::join!(futures::future::try_join_all(lookups), password, strays);
         let mut observation = Observation::default();
         for observed in providers?.into_iter().flatten() {
             observation.insert(observed);
+        }
+        let desired_ids: Vec<&str> = desired.iter().map(|r| r.id.as_str()).collect();
+        for mut observed in strays?.into_iter().flatten() {
+            let tags = observed
+                .props
+                .get("tags")
+                .and_then(Value::as_map)
+                .cloned()
+                .unwrap_or_default();
+            if observed.owner == Owner::Ours
+                && let Some(logical) = tags.get(crate::model::TAG_ID)
+                && !desired_ids.contains(&logical.as_str())
+            {
+                observed.id = crate::model::LogicalId::new(logical.clone());
+                observation.orphans.push(observed);
+            }
         }
         if let Some(observed) = password? {
             observation.insert(observed);

@@ -529,3 +529,54 @@ async fn iam_drift_shows_with_attribute_detail_and_apply_repairs_it() {
         "the extra inline policy is gone"
     );
 }
+
+#[tokio::test]
+async fn turning_github_oidc_off_deletes_its_provider_and_role_only_with_allow_destroy() {
+    let tag = crate::common::tag();
+    let world = World::with_bucket_tag(Some(&tag));
+    world
+        .run(&["apply", "--env", "stg", "--auto-approve"])
+        .expect_code(0);
+    world.edit_spec("stg", |text| {
+        text.replace("enable_github_oidc = true", "enable_github_oidc = false")
+    });
+    let (code, plan, stderr) = world.json(&["plan", "--env", "stg", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{plan:#}\n{stderr}");
+    for id in ["iam.oidc.github", "iam.role.github-deploy"] {
+        assert_eq!(change(&plan, id)["action"], "delete", "{id}: {plan:#}");
+    }
+    assert_eq!(plan["summary"]["delete"], 2, "{plan:#}");
+
+    // Without --allow-destroy nothing is deleted.
+    world
+        .run(&["apply", "--env", "stg", "--auto-approve"])
+        .expect_code(0);
+    let iam = aws_sdk_iam::Client::new(&world.sdk("us-east-1").await);
+    let providers = iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .expect("oidc");
+    assert_eq!(providers.open_id_connect_provider_list().len(), 1);
+
+    let (code, report, stderr) =
+        world.json(&["apply", "--env", "stg", "--auto-approve", "--allow-destroy"]);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    let providers = iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .expect("oidc");
+    assert!(providers.open_id_connect_provider_list().is_empty());
+    assert!(
+        iam.get_role()
+            .role_name("GitHubDeployRole")
+            .send()
+            .await
+            .is_err(),
+        "the deploy role is gone"
+    );
+    world
+        .run(&["plan", "--env", "stg", "--detailed-exitcode"])
+        .expect_code(0);
+}
