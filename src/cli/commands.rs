@@ -10,7 +10,7 @@ use super::args::{
     ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, PlanArgs, RebuildArgs,
     ReconcileArgs,
 };
-use super::{ExitStatus, output};
+use super::{ExitStatus, output, signals};
 use crate::engine::Session;
 use crate::exec::{ExecOptions, Progress, Report, StepStatus};
 use crate::plan::{DiffOptions, Plan, PlanMode, SavedPlan, render, staleness};
@@ -318,6 +318,7 @@ async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus
         return Ok(status);
     };
     let mut failures: u32 = 0;
+    signals::listen();
     loop {
         let line = match reconcile_once(cli, args).await {
             Ok((status, line)) => {
@@ -334,39 +335,21 @@ async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus
             }
         };
         output::json_line(&line);
+        if signals::requested() {
+            output::note(cli.quiet, "reconcile: stopping on signal");
+            return Ok(ExitStatus::Success);
+        }
         // Back off on repeated errors (up to 8× the interval), with ±10% jitter.
         let factor = 2u32.saturating_pow(failures.min(3));
         let base = interval.saturating_mul(factor);
         let jitter = base.mul_f64(fastrand::f64() * 0.2 - 0.1 + 1.0);
         tokio::select! {
             () = tokio::time::sleep(jitter) => {}
-            () = shutdown_signal() => {
+            () = signals::shutdown() => {
                 output::note(cli.quiet, "reconcile: stopping on signal");
                 return Ok(ExitStatus::Success);
             }
         }
-    }
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -493,9 +476,14 @@ impl Locked {
         }
         let progress = Progress::new(self.quiet);
         let started = Instant::now();
-        let (report, interrupted) = tokio::select! {
-            report = session.apply(&fresh, self.options, &progress) => (report, false),
-            () = shutdown_signal() => (Report::default(), true),
+        signals::listen();
+        let (report, interrupted) = if signals::requested() {
+            (Report::default(), true)
+        } else {
+            tokio::select! {
+                report = session.apply(&fresh, self.options, &progress) => (report, false),
+                () = signals::shutdown() => (Report::default(), true),
+            }
         };
         let outcome = if interrupted {
             "interrupted"

@@ -4,6 +4,7 @@
 pub mod args;
 mod commands;
 mod output;
+mod signals;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
