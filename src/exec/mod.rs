@@ -408,7 +408,7 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
             input.provider.delete(observed, ctx).await?;
             Ok(Outputs::new())
         }
-        Action::NoOp | Action::Conflict | Action::Retain => Ok(Outputs::new()),
+        Action::NoOp | Action::Conflict | Action::Retain | Action::Skip => Ok(Outputs::new()),
     }
 }
 

@@ -228,6 +228,9 @@ pub struct Observation {
     pub found: BTreeMap<LogicalId, Observed>,
     /// Live resources of ours (this environment) that the spec no longer contains.
     pub orphans: Vec<Observed>,
+    /// Desired resources whose service the endpoint does not implement (an emulator), with
+    /// the reason: planned as `skip`, never created.
+    pub unsupported: BTreeMap<LogicalId, String>,
 }
 
 impl Observation {
@@ -235,6 +238,7 @@ impl Observation {
     pub fn merge(&mut self, other: Observation) {
         self.found.extend(other.found);
         self.orphans.extend(other.orphans);
+        self.unsupported.extend(other.unsupported);
     }
 
     /// Records a live resource under its logical id.

@@ -22,11 +22,14 @@ pub enum Action {
     Conflict,
     /// Ours, not in the spec (or needing replacement), but data-bearing: kept as it is.
     Retain,
+    /// The endpoint does not implement this resource's API (an emulator): neither read nor
+    /// changed.
+    Skip,
 }
 
 impl Action {
     /// Every action, in display order.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Create,
         Action::Update,
         Action::Replace,
@@ -34,6 +37,7 @@ impl Action {
         Action::Adopt,
         Action::Conflict,
         Action::Retain,
+        Action::Skip,
         Action::NoOp,
     ];
 
@@ -49,6 +53,7 @@ impl Action {
             Action::Adopt => "<=",
             Action::Conflict => "!",
             Action::Retain => "#",
+            Action::Skip => "?",
         }
     }
 
@@ -64,6 +69,7 @@ impl Action {
             Action::Adopt => "adopt",
             Action::Conflict => "conflict",
             Action::Retain => "retain",
+            Action::Skip => "skip",
         }
     }
 

@@ -90,6 +90,11 @@ fn diff_resource(
         depends_on: resource.depends_on.clone(),
         global: resource.global,
     };
+    if let Some(why) = observation.unsupported.get(&resource.id) {
+        change.action = Action::Skip;
+        change.reason = Some(format!("not available at this endpoint: {why}"));
+        return change;
+    }
     let Some(observed) = observation.found.get(&resource.id) else {
         change.action = Action::Create;
         change.attributes = desired
@@ -351,6 +356,26 @@ mod tests {
             let changes = diff(&graph, &observation, DiffOptions { adopt: true });
             assert_eq!(changes[0].action, expected, "{reason}");
         }
+    }
+
+    #[test]
+    fn resources_of_an_unimplemented_api_are_skipped_not_created() {
+        let key = key();
+        let graph = DesiredGraph::new(vec![key.clone()]).unwrap();
+        let mut observation = Observation::default();
+        observation
+            .unsupported
+            .insert(key.id.clone(), "kms:ListAliases: 501".into());
+        let changes = diff(&graph, &observation, DiffOptions::default());
+        assert_eq!(changes[0].action, Action::Skip);
+        assert!(!changes[0].action.is_change());
+        assert!(
+            changes[0]
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("501")
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn pin_global(changes: &mut [ResourceChange], graph: &DesiredGraph, primary_
                 .is_some_and(|value| names_regional(value, graph))
         };
         match change.action {
-            Action::NoOp | Action::Conflict | Action::Retain | Action::Delete => {}
+            Action::NoOp | Action::Conflict | Action::Retain | Action::Delete | Action::Skip => {}
             Action::Create => {
                 change.action = Action::Conflict;
                 change.reason = Some(format!(

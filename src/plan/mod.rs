@@ -79,6 +79,8 @@ pub struct Summary {
     pub retain: usize,
     /// Resources already as desired.
     pub no_op: usize,
+    /// Resources whose API the endpoint does not implement (emulators only).
+    pub skip: usize,
 }
 
 impl Plan {
@@ -96,6 +98,7 @@ impl Plan {
                 Action::Conflict => &mut summary.conflict,
                 Action::Retain => &mut summary.retain,
                 Action::NoOp => &mut summary.no_op,
+                Action::Skip => &mut summary.skip,
             };
             *counter += 1;
         }

@@ -211,6 +211,9 @@ pub enum ErrorClass {
     NotFound,
     /// A just-created principal or resource is not visible yet (eventual consistency).
     Propagation,
+    /// The endpoint does not implement the API at all (an emulator without the service:
+    /// HTTP 501, or LocalStack's "not yet been emulated"). Real AWS never answers this.
+    Unsupported,
     /// Anything else: a real failure.
     Fatal,
 }
@@ -346,6 +349,13 @@ where
         ),
     };
     let mut class = classify_code(code.as_deref(), transport_failure);
+    let not_emulated = error.message().is_some_and(|message| {
+        message.contains("not yet been emulated")
+            || message.contains("not included in your current license plan")
+    });
+    if status == Some(501) || not_emulated {
+        class = ErrorClass::Unsupported;
+    }
     if class == ErrorClass::Fatal && is_propagation(code.as_deref(), error.message()) {
         class = ErrorClass::Propagation;
     }

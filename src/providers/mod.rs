@@ -157,8 +157,19 @@ impl Providers {
         )
         .await;
         let mut observation = Observation::default();
-        for result in results {
-            observation.merge(result?);
+        for ((_, members), result) in groups.iter().zip(results) {
+            match result {
+                Ok(found) => observation.merge(found),
+                Err(error) if error.class == ErrorClass::Unsupported => {
+                    tracing::warn!("{error}: these resources are skipped at this endpoint");
+                    for resource in members {
+                        observation
+                            .unsupported
+                            .insert(resource.id.clone(), error.to_string());
+                    }
+                }
+                Err(error) => return Err(error),
+            }
         }
         Ok(observation)
     }

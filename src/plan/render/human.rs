@@ -72,6 +72,13 @@ pub fn render_plan(plan: &Plan, calls: &CallStats) -> String {
         summary.retain,
         summary.conflict
     );
+    if summary.skip > 0 {
+        let _ = writeln!(
+            out,
+            "{} resources skipped: their API is not available at this endpoint.",
+            summary.skip
+        );
+    }
     let _ = writeln!(out, "AWS API calls: {}", calls.total());
     out
 }
@@ -85,6 +92,7 @@ fn describe_action(action: Action) -> &'static str {
         Action::Adopt => "adopt (tag as managed, then update)",
         Action::Conflict => "conflict: exists but is not ours (apply refuses)",
         Action::Retain => "retain: data-bearing, never deleted",
+        Action::Skip => "skip: not available at this endpoint (emulator)",
         Action::NoOp => "no change",
     }
 }
@@ -100,6 +108,7 @@ fn headline(change: &ResourceChange, mode: PlanMode) -> String {
         (Action::Adopt, _) => "will be adopted",
         (Action::Conflict, _) => "is in conflict",
         (Action::Retain, _) => "will be retained",
+        (Action::Skip, _) => "is skipped",
         (Action::NoOp, _) => "is unchanged",
     };
     let global = if change.global { ", global" } else { "" };
