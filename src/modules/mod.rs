@@ -3,6 +3,7 @@
 
 mod data;
 mod kms;
+mod observability;
 
 use crate::model::{
     DesiredGraph, GraphError, LogicalId, MANAGER, TAG_ENV, TAG_ID, TAG_MANAGED_BY, Value,
@@ -21,6 +22,7 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     let mut resources = Vec::new();
     resources.extend(kms::expand(&context));
     resources.extend(data::expand(&context));
+    resources.extend(observability::expand(&context));
     DesiredGraph::new(resources)
 }
 

@@ -293,10 +293,12 @@ impl Provider for KmsProvider {
                 .map(|(key, alias)| self.observe_key(resource, key, alias, env))
         });
         let mut observation = Observation::default();
-        for observed in futures::future::try_join_all(lookups).await? {
-            if let Some(observed) = observed {
-                observation.insert(observed);
-            }
+        for observed in futures::future::try_join_all(lookups)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            observation.insert(observed);
         }
         Ok(observation)
     }

@@ -8,6 +8,7 @@
 pub mod aws;
 mod dynamodb;
 mod kms;
+mod logs;
 mod s3;
 mod sts;
 pub mod wait;
@@ -93,6 +94,7 @@ impl Providers {
             Arc::new(kms::KmsProvider::new(aws)),
             Arc::new(s3::S3Provider::new(aws)),
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
+            Arc::new(logs::LogsProvider::new(aws)),
         ];
         Providers::from_list(list)
     }

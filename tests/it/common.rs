@@ -235,3 +235,23 @@ pub fn changed_attributes(change: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// How many changes of a plan (or of an apply report's plan) have `action` and an id starting
+/// with one of `prefixes`: tests of one slice count only their own resources.
+pub fn count_actions(document: &serde_json::Value, action: &str, prefixes: &[&str]) -> usize {
+    let changes = document["changes"]
+        .as_array()
+        .or_else(|| document["plan"]["changes"].as_array());
+    changes
+        .map(|changes| {
+            changes
+                .iter()
+                .filter(|change| change["action"] == action)
+                .filter(|change| {
+                    let id = change["id"].as_str().unwrap_or_default();
+                    prefixes.iter().any(|prefix| id.starts_with(prefix))
+                })
+                .count()
+        })
+        .unwrap_or_default()
+}

@@ -3,6 +3,7 @@
 
 mod common;
 mod data_slice;
+mod observability;
 mod ownership;
 mod saved_plans;
 mod specs;
