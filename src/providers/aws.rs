@@ -166,6 +166,16 @@ impl Aws {
         )
     }
 
+    /// An IAM client that counts its calls.
+    #[must_use]
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// A CloudWatch Logs client that counts its calls.
     #[must_use]
     pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {

@@ -7,6 +7,7 @@
 
 pub mod aws;
 mod dynamodb;
+pub mod iam;
 mod kms;
 mod logs;
 mod s3;
@@ -94,6 +95,7 @@ impl Providers {
             Arc::new(kms::KmsProvider::new(aws)),
             Arc::new(s3::S3Provider::new(aws)),
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
+            Arc::new(iam::IamProvider::new(aws)),
             Arc::new(logs::LogsProvider::new(aws)),
         ];
         Providers::from_list(list)
