@@ -1,22 +1,28 @@
-//! CloudWatch Logs log groups: retention, KMS encryption and tags.
+//! CloudWatch Logs: log groups (retention, KMS encryption, tags) and metric filters.
 //!
 //! Observe: one DescribeLogGroups per distinct name prefix (the `name_prefix` prop, or the group
 //! name itself), then ListTagsForResource per matched group, concurrently. A group whose name is
 //! only known at apply time (a `Concat` of references, e.g. a flow-log group named after the VPC
 //! id) is found under its prefix by its `nc:id` tag. Log groups hold log data: they are retained,
 //! never deleted by the tool.
+//!
+//! Metric filters (`log_metric_filter`) have no tags: they are sub-resources of their log group,
+//! named `nc-<env>-...`, observed with one DescribeMetricFilters per log group.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
 use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, TAG_ID, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["log_group"];
+const KINDS: &[&str] = &["log_group", FILTER_KIND];
+/// Kind of a metric filter on a log group.
+const FILTER_KIND: &str = "log_metric_filter";
 
 /// The CloudWatch Logs provider (log groups).
 pub struct LogsProvider {
@@ -239,6 +245,77 @@ impl Provider for LogsProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
+        let (filters, groups): (Vec<&Resource>, Vec<&Resource>) = desired
+            .iter()
+            .copied()
+            .partition(|resource| resource.kind == FILTER_KIND);
+        let (mut observation, filters) = tokio::join!(
+            self.observe_groups(&groups, env),
+            self.observe_filters(&filters, env)
+        );
+        if let Ok(observation) = &mut observation {
+            observation.merge(filters?);
+        }
+        observation
+    }
+
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if resource.kind == FILTER_KIND {
+            return self.put_filter(resource).await;
+        }
+        self.create_group(resource, ctx).await
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        changes: &[AttrChange],
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        if resource.kind == FILTER_KIND {
+            return self.put_filter(resource).await;
+        }
+        self.update_group(resource, observed, changes).await
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        if observed.kind == FILTER_KIND {
+            let group = observed
+                .props
+                .get("log_group")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let result = self
+                .client
+                .delete_metric_filter()
+                .log_group_name(group)
+                .filter_name(&observed.physical_id)
+                .send()
+                .await
+                .map_err(|error| {
+                    aws_error("logs:DeleteMetricFilter", &observed.physical_id, error)
+                });
+            found(result)?;
+            return Ok(());
+        }
+        Err(ProviderError::local(
+            "logs:DeleteLogGroup",
+            &observed.physical_id,
+            "log groups hold log data and are never deleted by nc-provision",
+        ))
+    }
+}
+
+impl LogsProvider {
+    async fn observe_groups(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        if desired.is_empty() {
+            return Ok(Observation::default());
+        }
         let prefixes = distinct_prefixes(desired.iter().map(|resource| prefix_of(resource)));
         let lists = futures::future::try_join_all(prefixes.iter().map(|p| self.list(p))).await?;
         let groups: BTreeMap<String, Listed> = lists
@@ -309,7 +386,11 @@ impl Provider for LogsProvider {
         Ok(observation)
     }
 
-    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+    async fn create_group(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
         let name = resolved_name(resource);
         let tags: HashMap<String, String> = super::tag_pairs(resource).into_iter().collect();
         let kms_key = resource
@@ -345,12 +426,11 @@ impl Provider for LogsProvider {
         Ok(outputs(&name, &arn))
     }
 
-    async fn update(
+    async fn update_group(
         &self,
         resource: &Resource,
         observed: &Observed,
         changes: &[AttrChange],
-        _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let name = observed.physical_id.clone();
         if touches(changes, "retention_days") {
@@ -386,14 +466,122 @@ impl Provider for LogsProvider {
         Ok(observed.outputs.clone())
     }
 
-    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        Err(ProviderError::local(
-            "logs:DeleteLogGroup",
-            &observed.physical_id,
-            "log groups hold log data and are never deleted by nc-provision",
-        ))
+    /// Metric filters, one DescribeMetricFilters per log group they sit on.
+    async fn observe_filters(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let groups: BTreeSet<String> = desired
+            .iter()
+            .filter_map(|resource| resource.str_prop("log_group"))
+            .map(str::to_string)
+            .collect();
+        let lists =
+            futures::future::try_join_all(groups.iter().map(|group| self.filters(group))).await?;
+        let by_name: BTreeMap<&str, &Resource> = desired
+            .iter()
+            .map(|resource| (resource.name.as_str(), *resource))
+            .collect();
+        let ours = format!("nc-{env}-");
+        let mut observation = Observation::default();
+        for filter in lists.into_iter().flatten() {
+            let (group, name) = (&filter.0, &filter.1);
+            let mut props = BTreeMap::new();
+            props.insert("log_group".to_string(), Value::str(group));
+            props.insert("pattern".to_string(), Value::str(&filter.2));
+            props.insert("metric_name".to_string(), Value::str(&filter.3));
+            props.insert("metric_namespace".to_string(), Value::str(&filter.4));
+            props.insert("metric_value".to_string(), Value::str(&filter.5));
+            let mut outputs = Outputs::new();
+            outputs.insert("name".into(), name.clone());
+            let (id, orphan) = match by_name.get(name.as_str()) {
+                Some(resource) => (resource.id.clone(), false),
+                None if name.starts_with(&ours) => (LogicalId::new(format!("filter:{name}")), true),
+                None => continue,
+            };
+            let observed = Observed {
+                id,
+                kind: FILTER_KIND,
+                physical_id: name.clone(),
+                props,
+                outputs,
+                owner: Owner::Ours,
+                retain: false,
+            };
+            if orphan {
+                observation.orphans.push(observed);
+            } else {
+                observation.insert(observed);
+            }
+        }
+        Ok(observation)
+    }
+
+    /// (group, name, pattern, metric name, namespace, value) of every filter on `group`.
+    async fn filters(&self, group: &str) -> Result<Vec<FilterRow>, ProviderError> {
+        let mut rows = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let result = self
+                .client
+                .describe_metric_filters()
+                .log_group_name(group)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|error| aws_error("logs:DescribeMetricFilters", group, error));
+            let Some(page) = found(result)? else {
+                return Ok(rows);
+            };
+            for filter in page.metric_filters() {
+                let transformation = filter.metric_transformations().first();
+                rows.push((
+                    group.to_string(),
+                    filter.filter_name().unwrap_or_default().to_string(),
+                    filter.filter_pattern().unwrap_or_default().to_string(),
+                    transformation.map_or("", |t| t.metric_name()).to_string(),
+                    transformation
+                        .map_or("", |t| t.metric_namespace())
+                        .to_string(),
+                    transformation.map_or("", |t| t.metric_value()).to_string(),
+                ));
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(rows),
+            }
+        }
+    }
+
+    /// PutMetricFilter is an upsert: create and update are the same call.
+    async fn put_filter(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
+        let name = resource.name.as_str();
+        let transformation = MetricTransformation::builder()
+            .metric_name(resource.str_prop("metric_name").unwrap_or_default())
+            .metric_namespace(resource.str_prop("metric_namespace").unwrap_or_default())
+            .metric_value(resource.str_prop("metric_value").unwrap_or("1"))
+            .build()
+            .map_err(|error| {
+                ProviderError::local("logs:PutMetricFilter", name, error.to_string())
+            })?;
+        self.client
+            .put_metric_filter()
+            .log_group_name(resource.str_prop("log_group").unwrap_or_default())
+            .filter_name(name)
+            .filter_pattern(resource.str_prop("pattern").unwrap_or_default())
+            .metric_transformations(transformation)
+            .send()
+            .await
+            .map_err(|error| aws_error("logs:PutMetricFilter", name, error))?;
+        let mut outputs = Outputs::new();
+        outputs.insert("name".into(), name.to_string());
+        Ok(outputs)
     }
 }
+
+/// One metric filter as listed: group, name, pattern, metric name, namespace, value.
+type FilterRow = (String, String, String, String, String, String);
 
 #[cfg(test)]
 mod tests {

@@ -6,11 +6,13 @@
 //! after any failure converges.
 
 pub mod aws;
+mod cloudwatch;
 mod dynamodb;
 pub mod iam;
 mod kms;
 mod logs;
 mod s3;
+mod sns;
 mod sts;
 pub mod wait;
 
@@ -24,6 +26,7 @@ use crate::model::{LogicalId, Observation, Observed, Outputs, Resource, TAGS, Va
 use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
+pub use cloudwatch::{owner_marker as alarm_owner_marker, threshold_text as alarm_threshold_text};
 pub use sts::caller_account;
 
 /// What a provider is told about the step it runs.
@@ -97,6 +100,8 @@ impl Providers {
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
             Arc::new(iam::IamProvider::new(aws)),
             Arc::new(logs::LogsProvider::new(aws)),
+            Arc::new(sns::SnsProvider::new(aws)),
+            Arc::new(cloudwatch::CloudWatchProvider::new(aws)),
         ];
         Providers::from_list(list)
     }
