@@ -3,8 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
 use super::{Context, kms};
 use crate::model::{LogicalId, Resource, Value};
+use crate::spec::LockRetention;
 
 /// Kind of a CloudWatch Logs log group with retention, KMS key and tags.
 pub const LOG_GROUP_KIND: &str = "log_group";
@@ -36,6 +39,8 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
             observability.audit_log_retention_days,
         ),
     ];
+    resources.extend(trail_buckets(context));
+    resources.extend(services(context));
     resources.extend(topics(context));
     resources.extend(alarms(context));
     resources
@@ -468,5 +473,497 @@ fn alarms(context: &Context<'_>) -> Vec<Resource> {
             .map(|def| alarm(context, def, ALERT_TOPIC)),
     );
     resources.extend(warning.into_iter().map(|def| alarm(context, def, warnings)));
+    resources
+}
+
+/// Kind of an S3 bucket (the data module's kind, with the optional Object Lock and logging).
+pub const BUCKET_KIND: &str = "s3_bucket";
+/// Logical id of the trail bucket (Object Lock, COMPLIANCE).
+pub const TRAIL_BUCKET: &str = "observability.bucket.trail";
+/// Logical id of the server-access-log bucket of the trail bucket (CIS 3.6).
+pub const ACCESS_LOG_BUCKET: &str = "observability.bucket.access-logs";
+/// The prefix AWS Config delivers under in the trail bucket.
+pub const CONFIG_PREFIX: &str = "config";
+
+/// The trail's name (one per account and environment).
+#[must_use]
+pub fn trail_name(context: &Context<'_>) -> String {
+    format!("nc-dp-{}-trail", context.env())
+}
+
+/// The trail's ARN, as CloudTrail will name it (the bucket policy's SourceArn condition).
+fn trail_arn(context: &Context<'_>) -> String {
+    format!(
+        "arn:aws:cloudtrail:{}:{}:trail/{}",
+        context.target.region,
+        context.target.account_id,
+        trail_name(context)
+    )
+}
+
+/// The trail bucket's name: per environment, account and region (bucket names are global, and
+/// an Object-Lock bucket can never be deleted early, so the name must never collide).
+#[must_use]
+pub fn trail_bucket_name(context: &Context<'_>) -> String {
+    context.global_name(&format!(
+        "nc-dp-{}-trail-{}",
+        context.env(),
+        context.target.account_id
+    ))
+}
+
+/// The access-log bucket's name.
+#[must_use]
+pub fn access_log_bucket_name(context: &Context<'_>) -> String {
+    context.global_name(&format!(
+        "nc-dp-{}-access-logs-{}",
+        context.env(),
+        context.target.account_id
+    ))
+}
+
+fn bucket_arns(bucket: &str) -> (String, String) {
+    (
+        format!("arn:aws:s3:::{bucket}"),
+        format!("arn:aws:s3:::{bucket}/*"),
+    )
+}
+
+fn deny_insecure_transport(bucket: &str) -> serde_json::Value {
+    let (arn, objects) = bucket_arns(bucket);
+    json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, objects],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    })
+}
+
+/// TLS only; CloudTrail may check the ACL and write its logs (conditioned on the trail's ARN);
+/// AWS Config may check the bucket and deliver under `config/`.
+fn trail_bucket_policy(context: &Context<'_>, bucket: &str) -> serde_json::Value {
+    let (arn, _) = bucket_arns(bucket);
+    let account = &context.target.account_id;
+    let trail = trail_arn(context);
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            deny_insecure_transport(bucket),
+            {
+                "Sid": "AWSCloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:GetBucketAcl",
+                "Resource": arn,
+                "Condition": {"StringEquals": {"aws:SourceArn": trail}}
+            },
+            {
+                "Sid": "AWSCloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": format!("{arn}/AWSLogs/{account}/*"),
+                "Condition": {"StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": trail
+                }}
+            },
+            {
+                "Sid": "AWSConfigBucketCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "config.amazonaws.com"},
+                "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                "Resource": arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}}
+            },
+            {
+                "Sid": "AWSConfigDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "config.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": format!("{arn}/{CONFIG_PREFIX}/AWSLogs/{account}/Config/*"),
+                "Condition": {"StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceAccount": account
+                }}
+            }
+        ]
+    })
+}
+
+/// TLS only; S3's logging service may write access logs of the trail bucket.
+fn access_log_bucket_policy(
+    context: &Context<'_>,
+    bucket: &str,
+    source: &str,
+) -> serde_json::Value {
+    let (_, objects) = bucket_arns(bucket);
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            deny_insecure_transport(bucket),
+            {
+                "Sid": "S3ServerAccessLogsPolicy",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": format!("arn:aws:s3:::{source}")},
+                    "StringEquals": {"aws:SourceAccount": context.target.account_id}
+                }
+            }
+        ]
+    })
+}
+
+fn blocked(resource: Resource) -> Resource {
+    resource
+        .prop("block_public_acls", true)
+        .prop("ignore_public_acls", true)
+        .prop("block_public_policy", true)
+        .prop("restrict_public_buckets", true)
+}
+
+/// The trail bucket (Object Lock COMPLIANCE, SSE-KMS with the logs key, access logging) and
+/// its access-log bucket (SSE-S3: S3 server access logging cannot write to SSE-KMS buckets).
+fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
+    let trail_bucket = trail_bucket_name(context);
+    let log_bucket = access_log_bucket_name(context);
+    let logs_key = LogicalId::new(kms::LOGS_KEY);
+    let retention = match context.spec.observability.trail_retention {
+        LockRetention::Days(days) => format!("{days} days"),
+        LockRetention::Years(years) => format!("{years} years"),
+    };
+    let access_logs = blocked(Resource::new(
+        ACCESS_LOG_BUCKET,
+        BUCKET_KIND,
+        log_bucket.clone(),
+    ))
+    .prop("versioning", "Enabled")
+    .prop("sse_algorithm", "AES256")
+    .prop("bucket_key", false)
+    .prop(
+        "policy",
+        Value::Policy(access_log_bucket_policy(
+            context,
+            &log_bucket,
+            &trail_bucket,
+        )),
+    )
+    .prop("tags", context.tags(ACCESS_LOG_BUCKET))
+    .retained();
+    let trail = blocked(Resource::new(
+        TRAIL_BUCKET,
+        BUCKET_KIND,
+        trail_bucket.clone(),
+    ))
+    .prop("versioning", "Enabled")
+    .prop("sse_algorithm", "aws:kms")
+    .prop("sse_kms_key", Value::reference(&logs_key, "arn"))
+    .prop("bucket_key", true)
+    .prop("object_lock", "Enabled")
+    .prop("object_lock_mode", "COMPLIANCE")
+    .prop("object_lock_retention", retention)
+    .prop("logging_target", log_bucket)
+    .prop("logging_prefix", format!("{trail_bucket}/"))
+    .prop(
+        "policy",
+        Value::Policy(trail_bucket_policy(context, &trail_bucket)),
+    )
+    .prop("tags", context.tags(TRAIL_BUCKET))
+    .after(&logs_key)
+    .after(&LogicalId::new(ACCESS_LOG_BUCKET))
+    .retained();
+    vec![access_logs, trail]
+}
+
+/// Kind of an IAM role (the iam provider's).
+pub const ROLE_KIND: &str = "iam_role";
+/// Kind of a CloudTrail trail.
+pub const TRAIL_KIND: &str = "cloudtrail_trail";
+/// Kind of the region's GuardDuty detector.
+pub const DETECTOR_KIND: &str = "guardduty_detector";
+/// Kind of the region's AWS Config recorder (with its delivery channel and status).
+pub const RECORDER_KIND: &str = "config_recorder";
+/// Kind of a managed AWS Config rule.
+pub const RULE_KIND: &str = "config_rule";
+/// Kind of the region's Security Hub.
+pub const HUB_KIND: &str = "securityhub_hub";
+
+/// Logical id of the trail.
+pub const TRAIL: &str = "observability.trail";
+/// Logical id of the role CloudTrail delivers to CloudWatch Logs with.
+pub const TRAIL_ROLE: &str = "observability.role.cloudtrail-logs";
+/// Logical id of the role AWS Config records with.
+pub const CONFIG_ROLE: &str = "observability.role.config";
+/// Logical id of the GuardDuty detector.
+pub const DETECTOR: &str = "observability.guardduty.detector";
+/// Logical id of the Config recorder.
+pub const RECORDER: &str = "observability.config.recorder";
+/// Logical id of Security Hub.
+pub const HUB: &str = "observability.securityhub";
+
+/// The managed Config rules of REFERENCE.md: (rule, managed rule identifier, parameters).
+/// AWS has no managed rule with the identifier `IAM_USER_NO_ACCESS_KEY`: the platform's
+/// `iam-user-no-access-key` is AWS's `iam-user-unused-credentials-check` with CIS 1.12's 45 days
+/// (the tool creates no users and no access keys, so any key is out of band and flagged).
+pub const CONFIG_RULES: [(&str, &str, &str); 7] = [
+    (
+        "iam-user-no-access-key",
+        "IAM_USER_UNUSED_CREDENTIALS_CHECK",
+        r#"{"maxCredentialUsageAge":"45"}"#,
+    ),
+    (
+        "iam-password-policy",
+        "IAM_PASSWORD_POLICY",
+        r#"{"MaxPasswordAge":"90","MinimumPasswordLength":"14","PasswordReusePrevention":"24","RequireLowercaseCharacters":"true","RequireNumbers":"true","RequireSymbols":"true","RequireUppercaseCharacters":"true"}"#,
+    ),
+    (
+        "s3-bucket-public-read-prohibited",
+        "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+        "",
+    ),
+    (
+        "s3-bucket-server-side-encryption-enabled",
+        "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED",
+        "",
+    ),
+    ("vpc-flow-logs-enabled", "VPC_FLOW_LOGS_ENABLED", ""),
+    ("cloudtrail-enabled", "CLOUD_TRAIL_ENABLED", ""),
+    ("iam-root-access-key-check", "IAM_ROOT_ACCESS_KEY_CHECK", ""),
+];
+
+fn service_role(
+    context: &Context<'_>,
+    id: &str,
+    name: &str,
+    service: &str,
+    managed: &[&str],
+    inline: (&str, serde_json::Value),
+    description: &str,
+) -> Resource {
+    let mut managed: Vec<Value> = managed.iter().map(|arn| Value::str(*arn)).collect();
+    managed.sort_by(|left, right| left.as_str().cmp(&right.as_str()));
+    let mut role = Resource::new(id, ROLE_KIND, name)
+        .prop("path", "/nc/")
+        .prop(
+            "assume_role_policy",
+            Value::Policy(json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": context.target.account_id}}
+                }]
+            })),
+        )
+        .prop("max_session_seconds", 3600)
+        .prop("permissions_boundary", "")
+        .prop("managed_policies", Value::List(managed))
+        .prop(
+            "inline_policy_names",
+            Value::List(vec![Value::str(inline.0)]),
+        )
+        .prop(
+            &format!("inline_policy.{}", inline.0),
+            Value::Policy(inline.1),
+        )
+        .prop(
+            "description",
+            format!("{description} ({}; managed by nc-provision)", context.env()),
+        )
+        .prop("tags", context.tags(id))
+        .replace_on(&["path"]);
+    role.global = true;
+    role
+}
+
+/// The roles CloudTrail (delivery to the trail log group) and AWS Config (recording, delivery
+/// to the trail bucket) assume.
+fn roles(context: &Context<'_>) -> Vec<Resource> {
+    let account = &context.target.account_id;
+    let region = &context.target.region;
+    let group = format!("{}audit/cloudtrail", log_prefix(context));
+    let env = context.env();
+    let trail_role = service_role(
+        context,
+        TRAIL_ROLE,
+        &format!("nc-{env}-cloudtrail-logs"),
+        "cloudtrail.amazonaws.com",
+        &[],
+        (
+            "deliver-to-cloudwatch-logs",
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DeliverTrailEvents",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": format!("arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:*")
+                }]
+            }),
+        ),
+        "CloudTrail delivery to the trail log group",
+    );
+    let bucket = trail_bucket_name(context);
+    let config_role = service_role(
+        context,
+        CONFIG_ROLE,
+        &format!("nc-{env}-config-recorder"),
+        "config.amazonaws.com",
+        &["arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"],
+        (
+            "deliver-to-trail-bucket",
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DeliverConfigHistory",
+                        "Effect": "Allow",
+                        "Action": "s3:PutObject",
+                        "Resource": format!("arn:aws:s3:::{bucket}/{CONFIG_PREFIX}/AWSLogs/{account}/*"),
+                        "Condition": {"StringLike": {"s3:x-amz-acl": "bucket-owner-full-control"}}
+                    },
+                    {
+                        "Sid": "CheckTrailBucket",
+                        "Effect": "Allow",
+                        "Action": "s3:GetBucketAcl",
+                        "Resource": format!("arn:aws:s3:::{bucket}")
+                    },
+                    {
+                        "Sid": "EncryptWithTheLogsKeyThroughS3",
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")}}
+                    }
+                ]
+            }),
+        ),
+        "AWS Config recorder",
+    );
+    vec![trail_role, config_role]
+}
+
+/// The multi-region trail: management events, S3 data events (CIS 3.10/3.11), log-file
+/// validation, KMS with the logs key, to the trail bucket and the trail log group.
+fn trail(context: &Context<'_>) -> Resource {
+    let logs_key = LogicalId::new(kms::LOGS_KEY);
+    let group = LogicalId::new(TRAIL_LOG_GROUP);
+    let role = LogicalId::new(TRAIL_ROLE);
+    let bucket = LogicalId::new(TRAIL_BUCKET);
+    Resource::new(TRAIL, TRAIL_KIND, context.global_name(&trail_name(context)))
+        .prop("s3_bucket", trail_bucket_name(context))
+        .prop("multi_region", true)
+        .prop("global_service_events", true)
+        .prop("log_file_validation", true)
+        .prop("kms_key", Value::reference(&logs_key, "arn"))
+        .prop(
+            "cloudwatch_log_group_arn",
+            Value::Concat(vec![Value::reference(&group, "arn"), Value::str(":*")]),
+        )
+        .prop("cloudwatch_role_arn", Value::reference(&role, "arn"))
+        .prop("logging", true)
+        .prop("management_events", "All")
+        .prop(
+            "data_events",
+            Value::List(vec![Value::str("AWS::S3::Object=arn:aws:s3:All")]),
+        )
+        .prop("tags", context.tags(TRAIL))
+        .after(&logs_key)
+        .after(&group)
+        .after(&role)
+        .after(&bucket)
+}
+
+fn detector(context: &Context<'_>) -> Resource {
+    Resource::new(DETECTOR, DETECTOR_KIND, "detector")
+        .prop("enabled", true)
+        .prop(
+            "frequency",
+            context
+                .spec
+                .observability
+                .guardduty_finding_publishing_frequency
+                .clone(),
+        )
+        .prop("tags", context.tags(DETECTOR))
+}
+
+/// The recorder (all supported resources; global resources in the primary region only), its
+/// delivery channel into the trail bucket's `config/` prefix, and the managed rules.
+fn config(context: &Context<'_>) -> Vec<Resource> {
+    let role = LogicalId::new(CONFIG_ROLE);
+    let recorder = Resource::new(RECORDER, RECORDER_KIND, "default")
+        .prop("role_arn", Value::reference(&role, "arn"))
+        .prop("all_supported", true)
+        .prop("include_global", context.target.primary_region)
+        .prop("delivery_bucket", trail_bucket_name(context))
+        .prop("delivery_prefix", CONFIG_PREFIX)
+        .prop("recording", true)
+        .after(&role)
+        .after(&LogicalId::new(TRAIL_BUCKET));
+    let mut resources = vec![recorder];
+    if context.spec.observability.enable_config_rules {
+        for (rule, identifier, parameters) in CONFIG_RULES {
+            let id = format!("observability.config.rule.{rule}");
+            resources.push(
+                Resource::new(&id, RULE_KIND, format!("nc-{}-{rule}", context.env()))
+                    .prop("source_identifier", identifier)
+                    .prop("input_parameters", parameters)
+                    .prop(
+                        "description",
+                        format!("{rule} (CIS baseline; managed by nc-provision)"),
+                    )
+                    .create_input("tags", context.tags(&id))
+                    .after(&LogicalId::new(RECORDER)),
+            );
+        }
+    }
+    resources
+}
+
+/// The Security Hub standards of the region: CIS AWS Foundations (v1.4.0, the newest Security
+/// Hub offers at or below the benchmark's v1.5) and AWS Foundational Security Best Practices.
+#[must_use]
+pub fn hub_standards(region: &str) -> Vec<String> {
+    vec![
+        format!(
+            "arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
+        ),
+        format!("arn:aws:securityhub:{region}::standards/cis-aws-foundations-benchmark/v/1.4.0"),
+    ]
+}
+
+fn security_hub(context: &Context<'_>) -> Resource {
+    Resource::new(HUB, HUB_KIND, "hub")
+        .prop(
+            "standards",
+            Value::List(
+                hub_standards(&context.target.region)
+                    .into_iter()
+                    .map(Value::Str)
+                    .collect(),
+            ),
+        )
+        .create_input("tags", context.tags(HUB))
+}
+
+/// The audit and detection services: roles, trail, detector, Config, Security Hub.
+fn services(context: &Context<'_>) -> Vec<Resource> {
+    let observability = &context.spec.observability;
+    let mut resources = roles(context);
+    resources.push(trail(context));
+    if observability.enable_guardduty {
+        resources.push(detector(context));
+    }
+    resources.extend(config(context));
+    if observability.enable_security_hub {
+        resources.push(security_hub(context));
+    }
     resources
 }

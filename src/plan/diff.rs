@@ -4,6 +4,11 @@ use crate::model::{DesiredGraph, Observation, Observed, Owner, Props, Resource, 
 
 use super::{Action, AttrChange, ResourceChange};
 
+/// An observed attribute a provider sets when the desired change is one AWS refuses (e.g.
+/// shortening a COMPLIANCE Object Lock retention): its text is the reason, and the plan shows a
+/// conflict instead of an update.
+pub const REFUSED: &str = "nc:refused";
+
 /// Choices that change how differences become actions.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DiffOptions {
@@ -122,6 +127,11 @@ fn diff_resource(
         }
     }
     if change.attributes.is_empty() {
+        return change;
+    }
+    if let Some(Value::Str(reason)) = observed.props.get(REFUSED) {
+        change.action = Action::Conflict;
+        change.reason = Some(format!("{}: {reason}", observed.physical_id));
         return change;
     }
     let forced: Vec<&str> = change

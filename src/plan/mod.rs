@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub use action::Action;
 pub use change::{AttrChange, ResourceChange};
-pub use diff::{DiffOptions, diff, resolve};
+pub use diff::{DiffOptions, REFUSED, diff, resolve};
 pub use saved::{SavedPlan, StaleResource, staleness};
 
 use crate::model::{LogicalId, Observation};

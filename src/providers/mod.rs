@@ -6,12 +6,16 @@
 //! after any failure converges.
 
 pub mod aws;
+mod cloudtrail;
 mod cloudwatch;
+mod config;
 mod dynamodb;
+mod guardduty;
 pub mod iam;
 mod kms;
 mod logs;
 mod s3;
+pub mod securityhub;
 mod sns;
 mod sts;
 pub mod wait;
@@ -102,6 +106,10 @@ impl Providers {
             Arc::new(logs::LogsProvider::new(aws)),
             Arc::new(sns::SnsProvider::new(aws)),
             Arc::new(cloudwatch::CloudWatchProvider::new(aws)),
+            Arc::new(cloudtrail::CloudTrailProvider::new(aws)),
+            Arc::new(guardduty::GuardDutyProvider::new(aws)),
+            Arc::new(config::ConfigProvider::new(aws)),
+            Arc::new(securityhub::SecurityHubProvider::new(aws)),
         ];
         Providers::from_list(list)
     }
