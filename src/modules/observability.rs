@@ -967,3 +967,160 @@ fn services(context: &Context<'_>) -> Vec<Resource> {
     }
     resources
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Target;
+
+    fn expanded(env: &str, region: &str) -> Vec<Resource> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let spec = crate::spec::load(&dir, env).expect("shipped spec");
+        let target = Target {
+            env: env.to_string(),
+            region: region.to_string(),
+            account_id: "123456789012".to_string(),
+            primary_region: region == spec.environment.region,
+        };
+        expand(&Context {
+            spec: &spec,
+            target: &target,
+        })
+    }
+
+    fn find<'a>(resources: &'a [Resource], id: &str) -> &'a Resource {
+        resources
+            .iter()
+            .find(|resource| resource.id.as_str() == id)
+            .unwrap_or_else(|| panic!("{id} is expanded"))
+    }
+
+    fn count(resources: &[Resource], kind: &str) -> usize {
+        resources.iter().filter(|r| r.kind == kind).count()
+    }
+
+    #[test]
+    fn stg_has_every_piece_of_the_baseline() {
+        let resources = expanded("stg", "us-east-1");
+        assert_eq!(count(&resources, LOG_GROUP_KIND), 3);
+        assert_eq!(count(&resources, TOPIC_KIND), 2);
+        assert_eq!(
+            count(&resources, FILTER_KIND),
+            19,
+            "15 CIS + 4 platform filters"
+        );
+        assert_eq!(
+            count(&resources, ALARM_KIND),
+            26,
+            "15 CIS + 7 critical + 4 warnings"
+        );
+        assert_eq!(count(&resources, RULE_KIND), 7);
+        assert_eq!(count(&resources, BUCKET_KIND), 2);
+        assert_eq!(count(&resources, ROLE_KIND), 2);
+        for kind in [TRAIL_KIND, DETECTOR_KIND, RECORDER_KIND, HUB_KIND] {
+            assert_eq!(count(&resources, kind), 1, "{kind}");
+        }
+        let bucket = find(&resources, TRAIL_BUCKET);
+        assert_eq!(bucket.name, "nc-dp-stg-trail-123456789012");
+        assert_eq!(bucket.str_prop("object_lock_retention"), Some("30 days"));
+        assert_eq!(bucket.str_prop("object_lock_mode"), Some("COMPLIANCE"));
+        assert!(bucket.retain, "the trail bucket is never deleted");
+        assert!(find(&resources, TRAIL_LOG_GROUP).retain);
+        let recorder = find(&resources, RECORDER);
+        assert_eq!(recorder.bool_prop("include_global"), Some(true));
+    }
+
+    #[test]
+    fn prod_keeps_seven_years_pages_security_and_sends_warnings_to_ops() {
+        let resources = expanded("prod", "us-east-1");
+        let bucket = find(&resources, TRAIL_BUCKET);
+        assert_eq!(bucket.str_prop("object_lock_retention"), Some("7 years"));
+        assert_eq!(
+            find(&resources, DETECTOR).str_prop("frequency"),
+            Some("FIFTEEN_MINUTES")
+        );
+        assert_eq!(
+            find(&resources, TRAIL_LOG_GROUP).int_prop("retention_days"),
+            Some(731)
+        );
+        assert_eq!(
+            find(&resources, OPS_LOG_GROUP).int_prop("retention_days"),
+            Some(90)
+        );
+        let target = |id: &str| match find(&resources, id).props.get("alarm_actions") {
+            Some(Value::List(items)) => items.clone(),
+            other => panic!("{id}: {other:?}"),
+        };
+        let alerts = vec![Value::reference(&LogicalId::new(ALERT_TOPIC), "arn")];
+        let ops = vec![Value::reference(&LogicalId::new(OPS_TOPIC), "arn")];
+        assert_eq!(
+            target("observability.alarm.cis-4-3-root-account-usage"),
+            alerts
+        );
+        assert_eq!(target("observability.alarm.lambda-error-rate"), alerts);
+        assert_eq!(
+            target("observability.alarm.lambda-duration-near-timeout"),
+            ops
+        );
+        assert_eq!(target("observability.alarm.log-ingestion-lag"), ops);
+    }
+
+    #[test]
+    fn dev_has_no_ops_topic_and_no_config_rules() {
+        let resources = expanded("dev", "us-east-1");
+        assert_eq!(count(&resources, TOPIC_KIND), 1);
+        assert_eq!(count(&resources, RULE_KIND), 0);
+        assert_eq!(
+            count(&resources, RECORDER_KIND),
+            1,
+            "the recorder runs everywhere"
+        );
+        let warning = find(&resources, "observability.alarm.s3-access-denied");
+        assert_eq!(
+            warning.props.get("alarm_actions"),
+            Some(&Value::List(vec![Value::reference(
+                &LogicalId::new(ALERT_TOPIC),
+                "arn"
+            )]))
+        );
+    }
+
+    #[test]
+    fn the_dr_region_records_no_global_resources_and_names_its_buckets_regionally() {
+        let resources = expanded("prod", "ca-central-1");
+        assert_eq!(
+            find(&resources, RECORDER).bool_prop("include_global"),
+            Some(false)
+        );
+        assert_eq!(
+            find(&resources, TRAIL_BUCKET).name,
+            "nc-dp-prod-trail-123456789012-cac1"
+        );
+        assert_eq!(find(&resources, TRAIL).name, "nc-dp-prod-trail-cac1");
+    }
+
+    #[test]
+    fn every_cis_filter_lists_the_benchmark_event_names() {
+        let patterns: BTreeMap<&str, &str> = CIS_FILTERS
+            .iter()
+            .map(|(control, _, pattern)| (*control, *pattern))
+            .collect();
+        for (control, names) in [
+            ("4.4", 16),
+            ("4.5", 5),
+            ("4.8", 9),
+            ("4.10", 6),
+            ("4.11", 6),
+            ("4.12", 6),
+            ("4.13", 7),
+            ("4.14", 11),
+            ("4.15", 18),
+        ] {
+            assert_eq!(
+                patterns[control].matches("$.eventName =").count(),
+                names,
+                "CIS {control}"
+            );
+        }
+    }
+}

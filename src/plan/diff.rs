@@ -372,4 +372,19 @@ mod tests {
         assert_eq!(changes[0].action, Action::Retain);
         assert_eq!(changes[1].action, Action::Delete);
     }
+
+    #[test]
+    fn a_change_the_provider_says_aws_refuses_is_a_conflict_with_its_reason() {
+        let resource = Resource::new("observability.bucket.trail", "s3_bucket", "t")
+            .prop("object_lock_retention", "5 years")
+            .retained();
+        let graph = DesiredGraph::new(vec![resource.clone()]).expect("graph");
+        let mut live = props(&[("object_lock_retention", "7 years".into())]);
+        live.insert(REFUSED.into(), Value::str("cannot be shortened"));
+        let mut observation = Observation::default();
+        observation.insert(observed(&resource, live, Owner::Ours));
+        let changes = diff(&graph, &observation, DiffOptions::default());
+        assert_eq!(changes[0].action, Action::Conflict);
+        assert_eq!(changes[0].reason.as_deref(), Some("t: cannot be shortened"));
+    }
 }

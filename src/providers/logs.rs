@@ -477,8 +477,43 @@ impl LogsProvider {
             .filter_map(|resource| resource.str_prop("log_group"))
             .map(str::to_string)
             .collect();
-        let lists =
-            futures::future::try_join_all(groups.iter().map(|group| self.filters(group))).await?;
+        // A filter whose log group is named after an output not known yet (e.g. the VPC's
+        // flow-log group) is looked up by its metric instead.
+        let metrics: BTreeSet<(String, String)> = desired
+            .iter()
+            .filter(|resource| resource.str_prop("log_group").is_none())
+            .map(|resource| {
+                (
+                    resource
+                        .str_prop("metric_name")
+                        .unwrap_or_default()
+                        .to_string(),
+                    resource
+                        .str_prop("metric_namespace")
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect();
+        let by_group = futures::future::try_join_all(
+            groups.iter().map(|group| self.filters(Some(group), None)),
+        );
+        let by_metric = futures::future::try_join_all(
+            metrics
+                .iter()
+                .map(|(name, namespace)| self.filters(None, Some((name, namespace)))),
+        );
+        let (by_group, by_metric) = tokio::join!(by_group, by_metric);
+        let mut seen = BTreeSet::new();
+        let lists: Vec<Vec<FilterRow>> = by_group?
+            .into_iter()
+            .chain(by_metric?)
+            .map(|rows| {
+                rows.into_iter()
+                    .filter(|row| seen.insert((row.0.clone(), row.1.clone())))
+                    .collect()
+            })
+            .collect();
         let by_name: BTreeMap<&str, &Resource> = desired
             .iter()
             .map(|resource| (resource.name.as_str(), *resource))
@@ -518,26 +553,38 @@ impl LogsProvider {
         Ok(observation)
     }
 
-    /// (group, name, pattern, metric name, namespace, value) of every filter on `group`.
-    async fn filters(&self, group: &str) -> Result<Vec<FilterRow>, ProviderError> {
+    /// (group, name, pattern, metric name, namespace, value) of every filter on `group`, or
+    /// of every filter publishing `metric` (name, namespace).
+    async fn filters(
+        &self,
+        group: Option<&str>,
+        metric: Option<(&str, &str)>,
+    ) -> Result<Vec<FilterRow>, ProviderError> {
         let mut rows = Vec::new();
         let mut token: Option<String> = None;
+        let target = group.or(metric.map(|(name, _)| name)).unwrap_or_default();
         loop {
             let result = self
                 .client
                 .describe_metric_filters()
-                .log_group_name(group)
+                .set_log_group_name(group.map(str::to_string))
+                .set_metric_name(metric.map(|(name, _)| name.to_string()))
+                .set_metric_namespace(metric.map(|(_, namespace)| namespace.to_string()))
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|error| aws_error("logs:DescribeMetricFilters", group, error));
+                .map_err(|error| aws_error("logs:DescribeMetricFilters", target, error));
             let Some(page) = found(result)? else {
                 return Ok(rows);
             };
             for filter in page.metric_filters() {
                 let transformation = filter.metric_transformations().first();
                 rows.push((
-                    group.to_string(),
+                    filter
+                        .log_group_name()
+                        .or(group)
+                        .unwrap_or_default()
+                        .to_string(),
                     filter.filter_name().unwrap_or_default().to_string(),
                     filter.filter_pattern().unwrap_or_default().to_string(),
                     transformation.map_or("", |t| t.metric_name()).to_string(),

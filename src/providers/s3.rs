@@ -689,3 +689,16 @@ impl Provider for S3Provider {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_compares_in_days() {
+        assert_eq!(retention_days("30 days"), Some(30));
+        assert_eq!(retention_days("7 years"), Some(2555));
+        assert_eq!(retention_days("1 year"), Some(365));
+        assert_eq!(retention_days(""), None);
+    }
+}

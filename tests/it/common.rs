@@ -66,7 +66,7 @@ impl World {
             std::fs::write(specs.join(format!("{env}.toml")), text).expect("write spec");
         }
         let account = fresh_account();
-        let moto = Moto::start();
+        let moto = Moto::start(&account);
         if let Some(moto) = &moto {
             // Emulator glue: moto's CreateTrail checks that the trail bucket exists in moto's
             // own S3, while the tool creates it on LocalStack. The trail buckets of every
@@ -308,9 +308,10 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts moto on a free port (the binary from `NC_TEST_MOTO_SERVER`, or the one
-    /// `localstack/install.sh` installs); `None` when there is none (the shared moto is used).
-    pub fn start() -> Option<Moto> {
+    /// Starts moto on a free port, answering as `account` (so that ARNs match the LocalStack
+    /// account of the world), with the binary from `NC_TEST_MOTO_SERVER` or the one
+    /// `localstack/install.sh` installs; `None` when there is none (the shared moto is used).
+    pub fn start(account: &str) -> Option<Moto> {
         let binary = std::env::var_os("NC_TEST_MOTO_SERVER")
             .map(PathBuf::from)
             .or_else(|| {
@@ -332,6 +333,7 @@ impl Moto {
         }
         let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ACCOUNT_ID", account)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

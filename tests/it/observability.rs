@@ -650,7 +650,7 @@ async fn prod_keeps_trail_logs_seven_years_and_refuses_a_shorter_retention() {
 }
 
 #[tokio::test]
-async fn object_lock_is_turned_on_in_place_and_dev_warnings_go_to_the_alert_topic() {
+async fn object_lock_turns_on_in_place_the_detector_is_reused_and_dev_warnings_page_alerts() {
     let world = World::with_bucket_tag(Some(&crate::common::tag()));
     // The dev trail bucket exists without Object Lock (created before the tool managed it).
     let s3 = world.s3().await;
@@ -661,7 +661,6 @@ async fn object_lock_is_turned_on_in_place_and_dev_warnings_go_to_the_alert_topi
         ("ManagedBy", "nc-provision"),
         ("Owner", "platform-engineering"),
         ("nc:env", "dev"),
-        ("nc:id", "observability.bucket.trail"),
     ];
     s3.create_bucket()
         .bucket(&bucket)
@@ -674,6 +673,7 @@ async fn object_lock_is_turned_on_in_place_and_dev_warnings_go_to_the_alert_topi
             aws_sdk_s3::types::Tagging::builder()
                 .set_tag_set(Some(
                     tags.iter()
+                        .chain([("nc:id", "observability.bucket.trail")].iter())
                         .map(|(k, v)| {
                             aws_sdk_s3::types::Tag::builder()
                                 .key(*k)
@@ -689,6 +689,18 @@ async fn object_lock_is_turned_on_in_place_and_dev_warnings_go_to_the_alert_topi
         .send()
         .await
         .expect("tags");
+    // The region already has a GuardDuty detector (AWS allows one): it is found, never
+    // duplicated; not tagged as ours, it is a conflict until --adopt.
+    let guardduty = aws_sdk_guardduty::Client::new(&world.moto_sdk("us-east-1").await);
+    let foreign = guardduty
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .expect("existing detector")
+        .detector_id()
+        .expect("id")
+        .to_string();
     let (code, plan, stderr) = world.json(&["plan", "--env", "dev", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{plan:#}\n{stderr}");
     let bucket_change = change(&plan, "observability.bucket.trail");
@@ -697,8 +709,49 @@ async fn object_lock_is_turned_on_in_place_and_dev_warnings_go_to_the_alert_topi
         "never a replacement: {bucket_change:#}"
     );
     assert!(changed_attributes(bucket_change).contains(&"object_lock".to_string()));
+    let detector_change = change(&plan, "observability.guardduty.detector");
+    assert_eq!(detector_change["action"], "conflict", "{detector_change:#}");
+    assert!(
+        detector_change["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains(&foreign)),
+        "{detector_change:#}"
+    );
+    // moto has no GuardDuty TagResource (404), so --adopt cannot tag it here: the test swaps
+    // in a detector that is already ours, with another frequency, and checks it is reused.
+    guardduty
+        .delete_detector()
+        .detector_id(&foreign)
+        .send()
+        .await
+        .expect("delete the foreign detector");
+    let mut ours = guardduty
+        .create_detector()
+        .enable(true)
+        .finding_publishing_frequency(
+            aws_sdk_guardduty::types::FindingPublishingFrequency::OneHour,
+        );
+    for (key, value) in tags {
+        ours = ours.tags(key, value);
+    }
+    let ours = ours
+        .tags("nc:id", "observability.guardduty.detector")
+        .send()
+        .await
+        .expect("our detector")
+        .detector_id()
+        .expect("id")
+        .to_string();
+    let (code, plan, stderr) = world.json(&["plan", "--env", "dev", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{plan:#}\n{stderr}");
+    let detector_change = change(&plan, "observability.guardduty.detector");
+    assert_eq!(detector_change["action"], "update", "{detector_change:#}");
+    assert_eq!(changed_attributes(detector_change), vec!["frequency"]);
     let (code, report, stderr) = world.json(&["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(code, 0, "{report:#}\n{stderr}");
+    let (id, frequency, _) = detector(&world).await;
+    assert_eq!(id, ours, "the region's detector was reused");
+    assert_eq!(frequency, "SIX_HOURS");
     check_trail_bucket(&world, "dev", Some(7), None).await;
     world
         .run(&["plan", "--env", "dev", "--detailed-exitcode"])
