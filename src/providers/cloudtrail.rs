@@ -240,6 +240,24 @@ impl CloudTrailProvider {
     }
 }
 
+/// CloudTrail checks the delivery role, the bucket policy and the key policy when the trail is
+/// created or changed; right after those were written, IAM and the policies may not have
+/// propagated yet: those refusals are retried as propagation delays.
+fn propagation(mut error: ProviderError) -> ProviderError {
+    if matches!(
+        error.code.as_deref(),
+        Some(
+            "InvalidCloudWatchLogsRoleArnException"
+                | "InvalidCloudWatchLogsLogGroupArnException"
+                | "InsufficientS3BucketPolicyException"
+                | "InsufficientEncryptionPolicyException"
+        )
+    ) {
+        error.class = super::ErrorClass::Propagation;
+    }
+    error
+}
+
 fn outputs(name: &str, arn: &str) -> Outputs {
     let mut outputs = Outputs::new();
     outputs.insert("name".into(), name.to_string());
@@ -312,7 +330,13 @@ impl Provider for CloudTrailProvider {
             {
                 name.to_string()
             }
-            Err(error) => return Err(aws_error("cloudtrail:CreateTrail", name, error)),
+            Err(error) => {
+                return Err(propagation(aws_error(
+                    "cloudtrail:CreateTrail",
+                    name,
+                    error,
+                )));
+            }
         };
         self.put_selectors(resource, name).await?;
         if resource.bool_prop("logging") != Some(false) {
@@ -349,7 +373,7 @@ impl Provider for CloudTrailProvider {
                 )
                 .send()
                 .await
-                .map_err(|error| aws_error("cloudtrail:UpdateTrail", trail, error))?;
+                .map_err(|error| propagation(aws_error("cloudtrail:UpdateTrail", trail, error)))?;
         }
         if touches(changes, "management_events") || touches(changes, "data_events") {
             self.put_selectors(resource, trail).await?;

@@ -32,6 +32,18 @@ pub struct ConfigProvider {
     client: Client,
 }
 
+/// Config checks the recorder's role and the bucket policy when they are set; right after they
+/// were written they may not have propagated yet: those refusals are retried.
+fn propagation(mut error: ProviderError) -> ProviderError {
+    if matches!(
+        error.code.as_deref(),
+        Some("InvalidRoleException" | "InsufficientDeliveryPolicyException")
+    ) {
+        error.class = super::ErrorClass::Propagation;
+    }
+    error
+}
+
 fn outputs(name: &str) -> Outputs {
     let mut outputs = Outputs::new();
     outputs.insert("name".into(), name.to_string());
@@ -172,7 +184,9 @@ impl ConfigProvider {
             .configuration_recorder(recorder)
             .send()
             .await
-            .map_err(|error| aws_error("config:PutConfigurationRecorder", name, error))?;
+            .map_err(|error| {
+                propagation(aws_error("config:PutConfigurationRecorder", name, error))
+            })?;
         Ok(())
     }
 
@@ -192,7 +206,7 @@ impl ConfigProvider {
             )
             .send()
             .await
-            .map_err(|error| aws_error("config:PutDeliveryChannel", name, error))?;
+            .map_err(|error| propagation(aws_error("config:PutDeliveryChannel", name, error)))?;
         Ok(())
     }
 

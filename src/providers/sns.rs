@@ -3,7 +3,9 @@
 //! Observe: one ListTopics for all, then per desired topic GetTopicAttributes,
 //! ListSubscriptionsByTopic and ListTagsForResource, concurrently. An e-mail subscription waiting
 //! for its confirmation (`PendingConfirmation`) counts as present: that is the normal state until
-//! someone clicks the link, not drift.
+//! someone clicks the link, not drift. A confirmed subscription the spec does not name is drift,
+//! and apply unsubscribes it; a pending one cannot be removed (AWS expires it after three days),
+//! so an unwanted pending subscription is not reported.
 
 use std::collections::BTreeMap;
 
@@ -69,7 +71,8 @@ impl SnsProvider {
         }
     }
 
-    async fn subscriptions(&self, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
+    /// (protocol, endpoint, subscription ARN or `PendingConfirmation`) of a topic.
+    async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscribed>, ProviderError> {
         let mut subscriptions = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -85,7 +88,14 @@ impl SnsProvider {
                 if let (Some(protocol), Some(endpoint)) =
                     (subscription.protocol(), subscription.endpoint())
                 {
-                    subscriptions.push((protocol.to_string(), endpoint.to_string()));
+                    subscriptions.push((
+                        protocol.to_string(),
+                        endpoint.to_string(),
+                        subscription
+                            .subscription_arn()
+                            .unwrap_or(PENDING)
+                            .to_string(),
+                    ));
                 }
             }
             match page.next_token() {
@@ -129,9 +139,13 @@ impl SnsProvider {
             .iter()
             .map(|tag| (tag.key().to_string(), tag.value().to_string()))
             .collect();
+        let wanted = desired_subscriptions(resource);
         let mut entries: Vec<String> = subscriptions?
             .into_iter()
-            .map(|(protocol, endpoint)| format!("{protocol}:{endpoint}"))
+            .filter(|(protocol, endpoint, arn)| {
+                is_confirmed(arn) || wanted_contains(&wanted, protocol, endpoint)
+            })
+            .map(|(protocol, endpoint, _)| format!("{protocol}:{endpoint}"))
             .collect();
         entries.sort();
         entries.dedup();
@@ -178,17 +192,29 @@ impl SnsProvider {
         Ok(())
     }
 
-    /// Subscribes every desired endpoint that is not yet subscribed (pending ones included).
-    async fn subscribe_missing(
+    /// Subscribes every desired endpoint that is not yet subscribed (pending ones included),
+    /// and unsubscribes confirmed subscriptions the spec does not name.
+    async fn reconcile_subscriptions(
         &self,
         resource: &Resource,
         arn: &str,
-        live: &[(String, String)],
+        live: &[Subscribed],
     ) -> Result<(), ProviderError> {
-        for (protocol, endpoint) in desired_subscriptions(resource) {
+        let wanted = desired_subscriptions(resource);
+        for (protocol, endpoint, subscription) in live {
+            if is_confirmed(subscription) && !wanted_contains(&wanted, protocol, endpoint) {
+                self.client
+                    .unsubscribe()
+                    .subscription_arn(subscription)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("sns:Unsubscribe", subscription, error))?;
+            }
+        }
+        for (protocol, endpoint) in wanted {
             if live
                 .iter()
-                .any(|(p, e)| *p == protocol && e.eq_ignore_ascii_case(&endpoint))
+                .any(|(p, e, _)| *p == protocol && e.eq_ignore_ascii_case(&endpoint))
             {
                 continue;
             }
@@ -203,6 +229,22 @@ impl SnsProvider {
         }
         Ok(())
     }
+}
+
+/// What SNS says of a subscription that waits for its confirmation.
+const PENDING: &str = "PendingConfirmation";
+
+/// One subscription: protocol, endpoint, subscription ARN (or [`PENDING`]).
+type Subscribed = (String, String, String);
+
+fn is_confirmed(subscription_arn: &str) -> bool {
+    subscription_arn.starts_with("arn:")
+}
+
+fn wanted_contains(wanted: &[(String, String)], protocol: &str, endpoint: &str) -> bool {
+    wanted
+        .iter()
+        .any(|(p, e)| p == protocol && e.eq_ignore_ascii_case(endpoint))
 }
 
 fn outputs(name: &str, arn: &str) -> Outputs {
@@ -273,7 +315,7 @@ impl Provider for SnsProvider {
             .map_err(|error| aws_error("sns:CreateTopic", name, error))?;
         let arn = created.topic_arn().unwrap_or_default().to_string();
         let live = self.subscriptions(&arn).await?;
-        self.subscribe_missing(resource, &arn, &live).await?;
+        self.reconcile_subscriptions(resource, &arn, &live).await?;
         Ok(outputs(name, &arn))
     }
 
@@ -303,7 +345,7 @@ impl Provider for SnsProvider {
         }
         if touches(changes, "subscriptions") {
             let live = self.subscriptions(arn).await?;
-            self.subscribe_missing(resource, arn, &live).await?;
+            self.reconcile_subscriptions(resource, arn, &live).await?;
         }
         if touches(changes, "tags") {
             let (remove, set) = tag_delta(resource, observed);

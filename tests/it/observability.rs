@@ -412,9 +412,9 @@ async fn stg_observability_applies_reads_back_replans_and_repairs_drift() {
     .await;
 
     let logs_key = logs_key_arn(&world, "stg").await;
-    let topics = topics(&world).await;
-    let (alerts, alerts_key, alerts_subs) = &topics["nc-stg-security-alerts"];
-    let (ops, ops_key, ops_subs) = &topics["nc-stg-operations"];
+    let live_topics = topics(&world).await;
+    let (alerts, alerts_key, alerts_subs) = &live_topics["nc-stg-security-alerts"];
+    let (ops, ops_key, ops_subs) = &live_topics["nc-stg-operations"];
     assert_eq!(alerts_key, &logs_key);
     assert_eq!(ops_key, &logs_key);
     assert_eq!(
@@ -540,8 +540,30 @@ async fn stg_observability_applies_reads_back_replans_and_repairs_drift() {
         .await
         .expect("remove the alarm's action");
 
+    let sns = aws_sdk_sns::Client::new(&world.sdk("us-east-1").await);
+    let intruder = sns
+        .subscribe()
+        .topic_arn(alerts)
+        .protocol("email")
+        .endpoint("intruder@example.com")
+        .return_subscription_arn(true)
+        .send()
+        .await
+        .expect("extra subscription");
+    let confirmed = intruder
+        .subscription_arn()
+        .is_some_and(|arn| arn.starts_with("arn:"));
+
     let (code, plan, stderr) = world.json(&["plan", "--env", "stg", "--detailed-exitcode"]);
     assert_eq!(code, 2, "{plan:#}\n{stderr}");
+    if confirmed {
+        let topic = change(&plan, "observability.topic.security-alerts");
+        assert_eq!(
+            changed_attributes(topic),
+            vec!["subscriptions"],
+            "{topic:#}"
+        );
+    }
     let expect = [
         ("observability.trail", "update", vec!["logging"]),
         (
@@ -583,6 +605,11 @@ async fn stg_observability_applies_reads_back_replans_and_repairs_drift() {
     assert_eq!(
         alarms(&world, "stg").await["nc-stg-kms-access-denied"],
         vec![alerts.clone()]
+    );
+    assert_eq!(
+        topics(&world).await["nc-stg-security-alerts"].2,
+        vec!["email:stg-alerts@neurocipher.io".to_string()],
+        "the out-of-band subscription was removed (confirmed: {confirmed})"
     );
 }
 
