@@ -783,10 +783,11 @@ fn service_role(
 }
 
 /// The roles CloudTrail (delivery to the trail log group) and AWS Config (recording, delivery
-/// to the trail bucket) assume.
+/// to the trail bucket) assume. IAM is global: the policies cover every region of the
+/// environment (the DR region's trail bucket carries a regional suffix), so that a plan in
+/// any region sees the same role.
 fn roles(context: &Context<'_>) -> Vec<Resource> {
     let account = &context.target.account_id;
-    let region = &context.target.region;
     let group = format!("{}audit/cloudtrail", log_prefix(context));
     let env = context.env();
     let trail_role = service_role(
@@ -803,13 +804,14 @@ fn roles(context: &Context<'_>) -> Vec<Resource> {
                     "Sid": "DeliverTrailEvents",
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": format!("arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:*")
+                    "Resource": format!("arn:aws:logs:*:{account}:log-group:{group}:log-stream:*")
                 }]
             }),
         ),
         "CloudTrail delivery to the trail log group",
     );
-    let bucket = trail_bucket_name(context);
+    // The primary region's bucket name is a prefix of the DR region's (`…-cac1`).
+    let bucket = format!("nc-dp-{env}-trail-{account}*");
     let config_role = service_role(
         context,
         CONFIG_ROLE,
@@ -839,7 +841,7 @@ fn roles(context: &Context<'_>) -> Vec<Resource> {
                         "Effect": "Allow",
                         "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                         "Resource": "*",
-                        "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")}}
+                        "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}
                     }
                 ]
             }),
