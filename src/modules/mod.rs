@@ -23,6 +23,7 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     resources.extend(kms::expand(&context));
     resources.extend(data::expand(&context));
     resources.extend(observability::expand(&context));
+    observability::link(&context, &mut resources);
     DesiredGraph::new(resources)
 }
 

@@ -1,5 +1,22 @@
 //! The observability module: log groups (operational and audit), the audit trail with its
-//! Object-Lock bucket, GuardDuty, AWS Config, Security Hub, SNS topics and CloudWatch alarms.
+//! Object-Lock bucket, GuardDuty, AWS Config, Security Hub, SNS topics and CloudWatch alarms,
+//! with the CIS v1.5 extras of REFERENCE.md (3.6 access logging, 3.10/3.11 S3 data events,
+//! 4.1–4.15 metric filters and alarms).
+//!
+//! Names and choices:
+//! - log groups `/nc/{env}/audit/cloudtrail` (audit retention), `/nc/{env}/operations`
+//!   (operational), `/nc/{env}/security/guardduty-findings` (audit), all with the logs key;
+//! - trail bucket `nc-dp-{env}-trail-{account}` and access-log bucket
+//!   `nc-dp-{env}-access-logs-{account}` (regional suffix in the DR region): bucket names are
+//!   global and an Object-Lock bucket can never be deleted early, so the account id keeps the
+//!   name from ever colliding. The access-log bucket uses SSE-S3: S3 server access logging
+//!   cannot deliver to an SSE-KMS bucket;
+//! - trail `nc-dp-{env}-trail`, topics `nc-{env}-security-alerts` / `nc-{env}-operations`,
+//!   alarms, metric filters and Config rules `nc-{env}-…` (one prefix each: one batched read);
+//! - critical alarms and the CIS alarms go to the security-alerts topic, warnings to the
+//!   operations topic (to security-alerts where there is no ops e-mail, i.e. dev);
+//! - GuardDuty findings reach their log group through an EventBridge rule that this module does
+//!   not create (the project has no EventBridge SDK crate): the filter and alarm are ready.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +61,47 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
     resources.extend(topics(context));
     resources.extend(alarms(context));
     resources
+}
+
+/// The vpc module's flow-log groups are found by this `name_prefix`.
+pub const FLOW_LOG_PREFIX: &str = "/aws/vpc/flow-logs/";
+/// The metric filter counting REJECT records of the default flow-log format.
+pub const REJECT_PATTERN: &str = "[version, account, eni, source, destination, srcport, destport, protocol, packets, bytes, windowstart, windowend, action=\"REJECT\", flowlogstatus]";
+
+/// Links the module to the other modules' resources once every module has expanded: the
+/// rejected-traffic metric filter goes on each flow-log group of the vpc module (a `log_group`
+/// whose `name_prefix` is [`FLOW_LOG_PREFIX`]; its name may only be known at apply time, as it
+/// carries the VPC id).
+pub fn link(context: &Context<'_>, resources: &mut Vec<Resource>) {
+    let groups: Vec<(LogicalId, Value)> = resources
+        .iter()
+        .filter(|r| r.kind == LOG_GROUP_KIND && r.str_prop("name_prefix") == Some(FLOW_LOG_PREFIX))
+        .filter_map(|r| {
+            r.props
+                .get("group_name")
+                .map(|name| (r.id.clone(), name.clone()))
+        })
+        .collect();
+    for (index, (group_id, group_name)) in groups.into_iter().enumerate() {
+        let suffix = if index == 0 {
+            String::new()
+        } else {
+            format!("-{index}")
+        };
+        let id = format!("observability.filter.rejected-flow-traffic{suffix}");
+        let filter = Resource::new(
+            &id,
+            FILTER_KIND,
+            format!("nc-{}-rejected-flow-traffic{suffix}", context.env()),
+        )
+        .prop("log_group", group_name)
+        .prop("pattern", REJECT_PATTERN)
+        .prop("metric_name", "rejected-flow-traffic")
+        .prop("metric_namespace", namespace(context))
+        .prop("metric_value", "1")
+        .after(&group_id);
+        resources.push(filter);
+    }
 }
 
 /// The prefix of every log group of the module: one DescribeLogGroups lists them all.
@@ -1099,6 +1157,40 @@ mod tests {
             "nc-dp-prod-trail-123456789012-cac1"
         );
         assert_eq!(find(&resources, TRAIL).name, "nc-dp-prod-trail-cac1");
+    }
+
+    #[test]
+    fn the_rejected_traffic_filter_goes_on_the_vpc_flow_log_group() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let spec = crate::spec::load(&dir, "stg").expect("shipped spec");
+        let target = Target {
+            env: "stg".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            primary_region: true,
+        };
+        let context = Context {
+            spec: &spec,
+            target: &target,
+        };
+        let name = Value::Concat(vec![
+            Value::str(FLOW_LOG_PREFIX),
+            Value::reference(&LogicalId::new("vpc.vpc"), "id"),
+        ]);
+        let mut resources = vec![
+            Resource::new("vpc.flow_logs.group", LOG_GROUP_KIND, "pending")
+                .prop("group_name", name.clone())
+                .prop("name_prefix", FLOW_LOG_PREFIX),
+        ];
+        link(&context, &mut resources);
+        let filter = find(&resources, "observability.filter.rejected-flow-traffic");
+        assert_eq!(filter.props.get("log_group"), Some(&name));
+        assert!(
+            filter
+                .depends_on
+                .contains(&LogicalId::new("vpc.flow_logs.group"))
+        );
+        assert_eq!(filter.str_prop("metric_namespace"), Some("NC/stg/Security"));
     }
 
     #[test]
