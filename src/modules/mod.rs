@@ -4,6 +4,7 @@
 mod data;
 mod iam;
 mod kms;
+mod observability;
 
 use crate::model::{
     DesiredGraph, GraphError, LogicalId, MANAGER, TAG_ENV, TAG_ID, TAG_MANAGED_BY, Value,
@@ -23,6 +24,8 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     resources.extend(kms::expand(&context));
     resources.extend(data::expand(&context));
     resources.extend(iam::expand(&context));
+    resources.extend(observability::expand(&context));
+    observability::link(&context, &mut resources);
     DesiredGraph::new(resources)
 }
 
