@@ -22,7 +22,13 @@ setup: emulators-install build  ## install the emulators and build the binary
 build:                        ## build the binary (debug profile; see Cargo.toml)
 	$(CARGO) build --locked
 
+# Emulator glue: moto (serving CloudTrail) checks that the trail bucket exists in moto's own S3,
+# while nc-provision creates it on LocalStack; so its name (account 000000000000, the default
+# emulator account) is created in moto's S3 first. Real AWS needs nothing of the kind.
+MOTO_URL ?= http://127.0.0.1:$(or $(NC_MOTO_PORT),4567)
+
 run: setup emulators-start    ## plan and apply $(ENV) on the local AWS
+	@curl -fsS -o /dev/null -X PUT "$(MOTO_URL)/nc-dp-$(ENV)-trail-000000000000" || true
 	@eval "$$(localstack/env.sh)" && \
 	  $(BIN) plan --env $(ENV) && \
 	  $(BIN) apply --env $(ENV) --auto-approve && \

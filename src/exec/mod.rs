@@ -229,6 +229,11 @@ pub async fn execute(
                 let elapsed = started.elapsed();
                 let (status, produced) = match result {
                     Ok(produced) => (StepStatus::Done, Some(produced)),
+                    // The endpoint (an emulator) does not implement this API at all.
+                    Err(error) if error.class == crate::providers::ErrorClass::Unsupported => (
+                        StepStatus::Skipped(format!("not available at this endpoint: {error}")),
+                        None,
+                    ),
                     Err(error) => (StepStatus::Failed(error.to_string()), None),
                 };
                 step_progress.finish(

@@ -410,7 +410,7 @@ where
         .raw_response()
         .map(|response| response.status().as_u16());
     let code = error.code().map(str::to_string);
-    let message = match (error.code(), error.message()) {
+    let mut message = match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
         _ => format!(
@@ -423,8 +423,22 @@ where
         message.contains("not yet been emulated")
             || message.contains("not included in your current license plan")
     });
-    if status == Some(501) || not_emulated {
+    // An HTML "404 Not Found" page instead of an AWS error document: the endpoint has no
+    // route for this operation at all (an emulator; AWS answers every operation it has).
+    let html_not_found = status == Some(404)
+        && code.is_none()
+        && error.raw_response().is_some_and(|response| {
+            response.body().bytes().is_some_and(|body| {
+                let head = String::from_utf8_lossy(&body[..body.len().min(64)]).to_lowercase();
+                head.trim_start().starts_with("<!doctype html")
+                    || head.trim_start().starts_with("<html")
+            })
+        });
+    if status == Some(501) || not_emulated || html_not_found {
         class = ErrorClass::Unsupported;
+        if html_not_found {
+            message = "the endpoint has no such operation (HTTP 404 page)".to_string();
+        }
     }
     if class == ErrorClass::Fatal && is_propagation(code.as_deref(), error.message()) {
         class = ErrorClass::Propagation;
