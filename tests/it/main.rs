@@ -4,6 +4,7 @@
 mod common;
 mod data_slice;
 mod dr;
+mod emulator_gaps;
 mod iam;
 mod lock;
 mod observability;
