@@ -39,6 +39,10 @@ fn main() {
             return;
         }
         let account = format!("4{:011}", fastrand::u64(0..100_000_000_000));
+        // Emulator glue: moto (CloudTrail, GuardDuty) is one account for everyone, so it starts
+        // empty for each scenario, and CreateTrail checks the trail bucket in moto's own S3.
+        moto_request(&moto, "POST", "/moto-api/reset");
+        moto_request(&moto, "PUT", &format!("/nc-dp-{env}-trail-{account}"));
         let run = |args: &[&str]| -> (serde_json::Value, Duration) {
             let started = Instant::now();
             let output = Command::new(env!("CARGO_BIN_EXE_nc-provision"))
@@ -101,6 +105,24 @@ fn main() {
     println!(
         "\napply = API calls of apply from an empty account (plan + steps); no-change = calls of a plan right after."
     );
+}
+
+/// One unsigned request to moto (its management API, or a path-style S3 bucket PUT).
+fn moto_request(base: &str, method: &str, path: &str) {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        eprintln!("moto is not reachable at {base}");
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let mut response = String::new();
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let _ = stream.read_to_string(&mut response);
+    }
 }
 
 fn copy_specs(target: &Path, tag: &str) -> std::io::Result<()> {
