@@ -41,6 +41,9 @@ pub struct Target {
     /// Whether the region is the environment's primary region (global resources are
     /// created only there).
     pub primary_region: bool,
+    /// The region's availability zones in use, sorted by name (DescribeAvailabilityZones,
+    /// resolved once before expansion so that the expanders stay pure).
+    pub availability_zones: Vec<String>,
 }
 
 /// A complete plan for one environment and region.

@@ -7,6 +7,7 @@
 
 pub mod aws;
 mod dynamodb;
+mod ec2;
 mod kms;
 mod s3;
 mod sts;
@@ -22,6 +23,7 @@ use crate::model::{LogicalId, Observation, Observed, Outputs, Resource, TAGS, Va
 use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
+pub use ec2::availability_zones;
 pub use sts::caller_account;
 
 /// What a provider is told about the step it runs.
@@ -93,6 +95,7 @@ impl Providers {
             Arc::new(kms::KmsProvider::new(aws)),
             Arc::new(s3::S3Provider::new(aws)),
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
+            Arc::new(ec2::Ec2Provider::new(aws)),
         ];
         Providers::from_list(list)
     }

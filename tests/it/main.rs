@@ -6,3 +6,4 @@ mod data_slice;
 mod ownership;
 mod saved_plans;
 mod specs;
+mod vpc;
