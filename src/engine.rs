@@ -66,6 +66,8 @@ pub struct Session {
     pub graph: DesiredGraph,
     /// The AWS configuration and call counter.
     pub aws: Aws,
+    /// Who runs this session (STS).
+    pub caller: providers::Caller,
     providers: Providers,
 }
 
@@ -98,7 +100,8 @@ impl Session {
         if !ALLOWED_REGIONS.contains(&region.as_str()) {
             return Err(Error::RegionNotAllowed(region));
         }
-        let account_id = providers::caller_account(&aws).await?;
+        let caller = providers::caller(&aws).await?;
+        let account_id = caller.account.clone();
         if let Some(pinned) = &spec.environment.account_id
             && pinned != &account_id
         {
@@ -130,6 +133,7 @@ impl Session {
             target,
             graph,
             aws,
+            caller,
             providers,
         })
     }
@@ -144,7 +148,11 @@ impl Session {
             .providers
             .observe(self.graph.resources(), &self.target.env)
             .await?;
-        let changes = plan::diff(&self.graph, &observation, options);
+        let mut changes = plan::diff(&self.graph, &observation, options);
+        if !self.target.primary_region {
+            // Global (IAM) resources are verified read-only outside the primary region.
+            plan::pin_global(&mut changes, &self.graph, &self.spec.environment.region);
+        }
         tracing::info!(
             resources = self.graph.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -123,6 +123,9 @@ pub struct ApplyArgs {
     /// Bound on a single wait for a slow resource, e.g. `20m`.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "20m", value_name = "DURATION")]
     pub wait_timeout: Duration,
+    /// How long to wait for another apply of the same environment and region to finish.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s", value_name = "DURATION")]
+    pub lock_timeout: Duration,
 }
 
 /// `drift` arguments.

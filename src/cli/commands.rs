@@ -14,6 +14,7 @@ use super::{ExitStatus, output};
 use crate::engine::Session;
 use crate::exec::{ExecOptions, Progress, Report, StepStatus};
 use crate::plan::{DiffOptions, Plan, PlanMode, SavedPlan, render, staleness};
+use crate::providers::lock::{self, LockTable};
 
 /// The recovery-time objective of DR-001.
 const RTO: Duration = Duration::from_secs(4 * 3600);
@@ -155,9 +156,14 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         wait_timeout: args.wait_timeout,
         ..ExecOptions::default()
     };
-    let report = session
-        .apply(&plan, options, &Progress::new(cli.quiet))
-        .await;
+    let run = Locked {
+        command: "apply",
+        options,
+        adopt: args.adopt,
+        lock_timeout: args.lock_timeout,
+        quiet: cli.quiet,
+    };
+    let (plan, report) = run.execute(&session, plan).await?;
     finish_apply(cli, args.format, &session, &plan, &report);
     Ok(if report.failed() {
         ExitStatus::Error
@@ -258,15 +264,21 @@ async fn reconcile_once(
         .filter(|change| change.action.is_change())
         .map(|change| change.id.to_string())
         .collect();
-    let report = if drifted.is_empty() {
-        Report::default()
+    let (plan, report) = if drifted.is_empty() || conflicts > 0 {
+        (plan, Report::default())
     } else {
-        let options = ExecOptions {
-            parallelism: cli.parallelism,
-            allow_destroy: args.allow_destroy,
-            ..ExecOptions::default()
+        let run = Locked {
+            command: "reconcile",
+            options: ExecOptions {
+                parallelism: cli.parallelism,
+                allow_destroy: args.allow_destroy,
+                ..ExecOptions::default()
+            },
+            adopt: false,
+            lock_timeout: Duration::ZERO,
+            quiet: true,
         };
-        session.apply(&plan, options, &Progress::new(true)).await
+        run.execute(&session, plan).await?
     };
     let (done, failed, skipped) = report.counts();
     let status = if report.failed() || conflicts > 0 {
@@ -381,13 +393,17 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
             plan.conflicts().len()
         );
     }
-    let options = ExecOptions {
-        parallelism: cli.parallelism,
-        ..ExecOptions::default()
+    let run = Locked {
+        command: "dr rebuild",
+        options: ExecOptions {
+            parallelism: cli.parallelism,
+            ..ExecOptions::default()
+        },
+        adopt: false,
+        lock_timeout: Duration::ZERO,
+        quiet: cli.quiet,
     };
-    let report = session
-        .apply(&plan, options, &Progress::new(cli.quiet))
-        .await;
+    let (plan, report) = run.execute(&session, plan).await?;
     let readiness = session
         .plan(PlanMode::Normal, DiffOptions::default())
         .await?;
@@ -419,4 +435,103 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Error
     })
+}
+
+/// A run of steps under the environment's lease, with an audit record.
+struct Locked {
+    command: &'static str,
+    options: ExecOptions,
+    adopt: bool,
+    lock_timeout: Duration,
+    quiet: bool,
+}
+
+impl Locked {
+    /// Takes the lease, re-plans under it (refusing if the account moved since `shown` was
+    /// made), runs the steps (stopping cleanly on SIGINT/SIGTERM), writes the audit record and
+    /// releases the lease. Nothing is locked or written when `shown` has no changes.
+    async fn execute(&self, session: &Session, shown: Plan) -> anyhow::Result<(Plan, Report)> {
+        if !shown.changes.iter().any(|change| change.action.is_change()) {
+            return Ok((shown, Report::default()));
+        }
+        let table = LockTable::new(&session.aws);
+        let key = format!("{}/{}", session.target.env, session.target.region);
+        let lease = table
+            .acquire(
+                &key,
+                &lock::owner_id(&session.caller.arn),
+                self.lock_timeout,
+            )
+            .await?;
+        let outcome = self.run(session, &shown, &table, &key).await;
+        lease.release().await;
+        outcome
+    }
+
+    async fn run(
+        &self,
+        session: &Session,
+        shown: &Plan,
+        table: &LockTable,
+        key: &str,
+    ) -> anyhow::Result<(Plan, Report)> {
+        let fresh = session
+            .plan(shown.mode, DiffOptions { adopt: self.adopt })
+            .await?;
+        let moved = staleness(
+            &SavedPlan::from_plan(shown, serde_json::Value::Null),
+            &fresh,
+        );
+        if !moved.is_empty() {
+            let mut message = String::from(
+                "the account changed after the plan was shown; nothing was changed:\n",
+            );
+            for item in &moved {
+                message.push_str(&format!("  - {}: {}\n", item.id, item.how));
+            }
+            bail!(message.trim_end().to_string());
+        }
+        let progress = Progress::new(self.quiet);
+        let started = Instant::now();
+        let (report, interrupted) = tokio::select! {
+            report = session.apply(&fresh, self.options, &progress) => (report, false),
+            () = shutdown_signal() => (Report::default(), true),
+        };
+        let outcome = if interrupted {
+            "interrupted"
+        } else if report.failed() {
+            "failed"
+        } else {
+            "ok"
+        };
+        let record = serde_json::json!({
+            "command": self.command,
+            "who": session.caller.arn,
+            "account_id": session.target.account_id,
+            "env": session.target.env,
+            "region": session.target.region,
+            "spec_digest": fresh.spec_digest,
+            "plan_digest": plan_digest(&fresh),
+            "summary": fresh.summary(),
+            "steps": report.steps,
+            "outcome": outcome,
+            "elapsed_ms": started.elapsed().as_millis() as u64,
+        });
+        if let Err(error) = table.audit(key, &record).await {
+            tracing::warn!("could not write the audit record: {error}");
+        }
+        if interrupted {
+            bail!(
+                "interrupted by a signal: steps in flight were abandoned and the lease released; re-run to converge"
+            );
+        }
+        Ok((fresh, report))
+    }
+}
+
+/// A digest of a plan's changes, recorded in the audit trail.
+fn plan_digest(plan: &Plan) -> String {
+    use sha2::{Digest, Sha256};
+    let changes = serde_json::to_string(&plan.changes).unwrap_or_default();
+    format!("sha256:{}", hex::encode(Sha256::digest(changes.as_bytes())))
 }

@@ -77,7 +77,16 @@ where
                 backoff = (backoff * 2).min(policy.max_backoff);
             }
             Err(mut error) => {
-                if attempts > 1 {
+                if attempts > 1 && error.class == ErrorClass::Propagation {
+                    error.message = format!(
+                        "{} (gave up after {attempts} attempts in {}s: a just-created IAM \
+                         principal never became visible to this service; IAM is eventually \
+                         consistent, so re-run apply in a minute, and check that the role or \
+                         policy named in the error exists)",
+                        error.message,
+                        started.elapsed().as_secs()
+                    );
+                } else if attempts > 1 {
                     error.message = format!(
                         "{} (gave up after {attempts} attempts in {}s)",
                         error.message,

@@ -109,6 +109,13 @@ fn references(resource: &Resource) -> BTreeSet<LogicalId> {
             Value::List(items) | Value::Concat(items) => {
                 items.iter().for_each(|item| walk(item, found));
             }
+            Value::Policy(document) => {
+                found.extend(
+                    super::value::policy_refs(document)
+                        .into_iter()
+                        .map(|reference| reference.id),
+                );
+            }
             _ => {}
         }
     }

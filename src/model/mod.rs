@@ -9,7 +9,7 @@ mod value;
 
 pub use graph::{DesiredGraph, GraphError};
 pub use resource::{LogicalId, Observation, Observed, Outputs, Owner, Resource};
-pub use value::{Props, Ref, Value};
+pub use value::{Props, Ref, Value, policy_ref, policy_refs, substitute_refs};
 
 /// The attribute holding a resource's tags.
 pub const TAGS: &str = "tags";

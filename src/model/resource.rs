@@ -106,6 +106,13 @@ impl Resource {
         self
     }
 
+    /// Marks the resource as global (IAM): created and changed only from the primary region.
+    #[must_use]
+    pub fn global(mut self) -> Resource {
+        self.global = true;
+        self
+    }
+
     /// Declares the attributes that force replacement.
     #[must_use]
     pub fn replace_on(mut self, attributes: &'static [&'static str]) -> Resource {

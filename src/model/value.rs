@@ -102,10 +102,15 @@ impl Value {
         }
     }
 
-    /// Whether the value is not known until apply (an unresolved reference or `Unknown`).
+    /// Whether the value is not known until apply (an unresolved reference, a policy with an
+    /// unresolved placeholder, or `Unknown`).
     #[must_use]
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Ref(_) | Value::Concat(_) | Value::Unknown)
+        match self {
+            Value::Ref(_) | Value::Concat(_) | Value::Unknown => true,
+            Value::Policy(document) => !policy_refs(document).is_empty(),
+            _ => false,
+        }
     }
 
     /// Semantic equality: policies compare as documents, everything else structurally.
@@ -148,6 +153,99 @@ impl Value {
     }
 }
 
+/// Opening of a reference placeholder inside a policy document.
+const PLACEHOLDER_OPEN: &str = "{{ref:";
+/// Closing of a reference placeholder inside a policy document.
+const PLACEHOLDER_CLOSE: &str = "}}";
+
+/// The placeholder text for `output` of resource `id` inside a [`Value::Policy`] document
+/// (e.g. a key ARN in a permission boundary, a role ARN in a key policy). It may stand alone
+/// or inside a longer string; the graph turns it into a dependency, the plan resolves it like
+/// a [`Value::Ref`], and a document with an unresolved placeholder is [`Value::Unknown`].
+#[must_use]
+pub fn policy_ref(id: &LogicalId, output: &str) -> String {
+    format!("{PLACEHOLDER_OPEN}{id}#{output}{PLACEHOLDER_CLOSE}")
+}
+
+/// Every reference placeholder in a policy document.
+#[must_use]
+pub fn policy_refs(document: &serde_json::Value) -> Vec<Ref> {
+    let mut found = Vec::new();
+    walk_strings(document, &mut |text| {
+        let mut rest = text;
+        while let Some((reference, after)) = next_placeholder(rest) {
+            found.push(reference.1);
+            rest = after;
+        }
+    });
+    found
+}
+
+/// The document with every placeholder replaced by `lookup`'s answer; `Err` names the first
+/// reference `lookup` could not answer.
+///
+/// # Errors
+/// A reference without a value.
+pub fn substitute_refs(
+    document: &serde_json::Value,
+    lookup: &dyn Fn(&Ref) -> Option<String>,
+) -> Result<serde_json::Value, Ref> {
+    match document {
+        serde_json::Value::String(text) => {
+            let mut out = String::new();
+            let mut rest = text.as_str();
+            while let Some(((before, reference), after)) = next_placeholder(rest) {
+                out.push_str(before);
+                out.push_str(&lookup(&reference).ok_or(reference)?);
+                rest = after;
+            }
+            out.push_str(rest);
+            Ok(serde_json::Value::String(out))
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|item| substitute_refs(item, lookup))
+            .collect::<Result<Vec<_>, _>>()
+            .map(serde_json::Value::Array),
+        serde_json::Value::Object(fields) => {
+            let mut out = serde_json::Map::new();
+            for (key, value) in fields {
+                out.insert(key.clone(), substitute_refs(value, lookup)?);
+            }
+            Ok(serde_json::Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// The text before the next placeholder, the reference, and the text after it.
+fn next_placeholder(text: &str) -> Option<((&str, Ref), &str)> {
+    let start = text.find(PLACEHOLDER_OPEN)?;
+    let inner_start = start + PLACEHOLDER_OPEN.len();
+    let length = text[inner_start..].find(PLACEHOLDER_CLOSE)?;
+    let inner = &text[inner_start..inner_start + length];
+    let (id, output) = inner.rsplit_once('#')?;
+    let reference = Ref {
+        id: LogicalId::new(id),
+        output: output.to_string(),
+    };
+    Some((
+        (&text[..start], reference),
+        &text[inner_start + length + PLACEHOLDER_CLOSE.len()..],
+    ))
+}
+
+fn walk_strings(document: &serde_json::Value, visit: &mut dyn FnMut(&str)) {
+    match document {
+        serde_json::Value::String(text) => visit(text),
+        serde_json::Value::Array(items) => items.iter().for_each(|item| walk_strings(item, visit)),
+        serde_json::Value::Object(fields) => {
+            fields.values().for_each(|value| walk_strings(value, visit));
+        }
+        _ => {}
+    }
+}
+
 impl Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_json().serialize(serializer)
@@ -186,3 +284,31 @@ impl From<String> for Value {
 
 /// A resource's attributes by name, in a stable order.
 pub type Props = BTreeMap<String, Value>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_placeholders_are_found_and_substituted() {
+        let key = LogicalId::new("kms.key.data");
+        let role = LogicalId::new("iam.role.etl");
+        let document = serde_json::json!({"Statement": [{
+            "Resource": [policy_ref(&key, "arn")],
+            "Principal": {"AWS": format!("x-{}-y", policy_ref(&role, "arn"))}
+        }]});
+        let refs = policy_refs(&document);
+        assert_eq!(refs.len(), 2);
+        let lookup = |reference: &Ref| Some(format!("<{}>", reference.id));
+        let resolved = substitute_refs(&document, &lookup).unwrap();
+        assert_eq!(resolved["Statement"][0]["Resource"][0], "<kms.key.data>");
+        assert_eq!(
+            resolved["Statement"][0]["Principal"]["AWS"],
+            "x-<iam.role.etl>-y"
+        );
+        assert!(policy_refs(&resolved).is_empty());
+        let missing = substitute_refs(&document, &|_| None).unwrap_err();
+        assert_eq!(missing.id, key);
+        assert!(Value::Policy(document).is_unknown());
+    }
+}

@@ -2,6 +2,7 @@
 //! of REFERENCE.md. No SDK types here.
 
 mod data;
+mod iam;
 mod kms;
 pub mod vpc;
 
@@ -22,6 +23,7 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     let mut resources = Vec::new();
     resources.extend(kms::expand(&context));
     resources.extend(data::expand(&context));
+    resources.extend(iam::expand(&context));
     resources.extend(vpc::expand(&context));
     DesiredGraph::new(resources)
 }

@@ -65,6 +65,16 @@ fn resolve_value(
             }
             Value::Str(joined)
         }
+        Value::Policy(document) => {
+            let lookup = |reference: &crate::model::Ref| {
+                observation
+                    .found
+                    .get(&reference.id)
+                    .and_then(|observed| observed.outputs.get(&reference.output))
+                    .cloned()
+            };
+            crate::model::substitute_refs(document, &lookup).map_or(Value::Unknown, Value::Policy)
+        }
         other => other.clone(),
     }
 }

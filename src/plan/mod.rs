@@ -5,6 +5,7 @@
 mod action;
 mod change;
 mod diff;
+mod global;
 pub mod render;
 mod saved;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 pub use action::Action;
 pub use change::{AttrChange, ResourceChange};
 pub use diff::{DiffOptions, diff, resolve};
+pub use global::pin_global;
 pub use saved::{SavedPlan, StaleResource, staleness};
 
 use crate::model::{LogicalId, Observation};

@@ -74,6 +74,8 @@ fn normalize_statement(statement: &Value) -> Value {
     for (key, value) in fields {
         let normalized = match key.as_str() {
             "Sid" => continue,
+            // AWS drops an empty condition block.
+            "Condition" if value.as_object().is_some_and(Map::is_empty) => continue,
             "Action" | "NotAction" => lowercase_list(value),
             "Resource" | "NotResource" => string_list(value),
             "Principal" | "NotPrincipal" => normalize_principal(value),
@@ -120,11 +122,21 @@ fn scalar_text(value: &Value) -> String {
 
 /// `"*"` and `{"AWS": "*"}` are one principal; a bare account id is its root ARN.
 fn normalize_principal(value: &Value) -> Value {
+    let anyone = || {
+        let mut map = Map::new();
+        map.insert("AWS".into(), Value::String("*".into()));
+        map
+    };
     let map = match value {
-        Value::String(text) if text == "*" => {
-            let mut map = Map::new();
-            map.insert("AWS".into(), Value::String("*".into()));
-            map
+        Value::String(text) if text == "*" => anyone(),
+        // `{"*": "*"}` is what some tools write; AWS stores it as `"*"`.
+        Value::Object(map)
+            if map.len() == 1
+                && map
+                    .get("*")
+                    .is_some_and(|ids| string_list(ids) == json_star()) =>
+        {
+            anyone()
         }
         Value::Object(map) => map.clone(),
         other => return other.clone(),
@@ -160,6 +172,10 @@ fn normalize_principal(value: &Value) -> Value {
     Value::Object(canonical.into_iter().collect())
 }
 
+fn json_star() -> Value {
+    Value::Array(vec![Value::String("*".into())])
+}
+
 /// Operators keep their case; context keys are case-insensitive; values become string lists.
 fn normalize_condition(value: &Value) -> Value {
     let Value::Object(operators) = value else {
@@ -189,71 +205,192 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const ROOT: &str = "arn:aws:iam::123456789012:root";
+    const ROLE: &str = "arn:aws:iam::123456789012:role/nc/LambdaETLRole";
+
+    fn encoded(document: &Value) -> Value {
+        Value::String(
+            percent_encoding::utf8_percent_encode(
+                &document.to_string(),
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string(),
+        )
+    }
+
+    /// The shapes AWS hands back for a policy we wrote (IAM GetAccountAuthorizationDetails,
+    /// GetRolePolicy, KMS GetKeyPolicy, S3 GetBucketPolicy), and the perpetual diffs the
+    /// Terraform AWS provider met with them. Each must compare equal to what was written.
     #[test]
-    fn equivalent_forms_compare_equal() {
-        let desired = json!({
+    fn aws_returned_shapes_compare_equal() {
+        let written = json!({
             "Version": "2012-10-17",
+            "Id": "nc-dp-data-stg",
             "Statement": [
-                {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": ROOT},
                  "Action": ["kms:*"], "Resource": ["*"]},
+                {"Sid": "Roles", "Effect": "Allow", "Principal": {"AWS": [ROLE, ROOT]},
+                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                 "Condition": {"StringEquals": {"kms:EncryptionContext:app": "neurocipher-pipeline"}}},
                 {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
                  "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"],
-                 "Condition": {"Bool": {"aws:SecureTransport": false}}}
+                 "Condition": {"Bool": {"aws:SecureTransport": false},
+                               "NumericLessThan": {"s3:TlsVersion": 1.2}}}
             ]
         });
-        let cases = [
+        let cases: Vec<(&str, Value)> = vec![
             (
-                "reordered statements, collapsed lists, account-id principal, stringified bool, no Sid",
-                json!({
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["s3:*"],
-                         "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
-                         "Condition": {"Bool": {"aws:securetransport": "false"}}},
-                        {"Effect": "Allow", "Principal": {"AWS": "123456789012"},
-                         "Action": "KMS:*", "Resource": "*"}
-                    ]
-                }),
+                "URL-encoded document (GetAccountAuthorizationDetails, GetRolePolicy)",
+                encoded(&written),
             ),
             (
-                "URL-encoded document as a string",
-                Value::String(
-                    percent_encoding::utf8_percent_encode(
-                        &desired.to_string(),
-                        percent_encoding::NON_ALPHANUMERIC,
-                    )
-                    .to_string(),
-                ),
+                "pretty-printed text with other whitespace (KMS GetKeyPolicy; tf #9786)",
+                Value::String(serde_json::to_string_pretty(&written).unwrap()),
+            ),
+            (
+                "statements reordered, Sid and Id dropped (tf #6956)",
+                json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                     "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"],
+                     "Condition": {"Bool": {"aws:SecureTransport": "false"},
+                                   "NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+                    {"Effect": "Allow", "Principal": {"AWS": [ROOT, ROLE]},
+                     "Action": ["kms:GenerateDataKey*", "kms:Decrypt", "kms:Encrypt"], "Resource": "*",
+                     "Condition": {"StringEquals": {"kms:EncryptionContext:app": "neurocipher-pipeline"}}},
+                    {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}
+                ]}),
+            ),
+            (
+                "actions reordered inside a statement (tf #23288, #28834)",
+                json!({"Version": "2012-10-17", "Statement": [
+                    {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"},
+                    {"Sid": "Roles", "Effect": "Allow", "Principal": {"AWS": [ROOT, ROLE]},
+                     "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt"], "Resource": "*",
+                     "Condition": {"StringEquals": {"kms:EncryptionContext:app": ["neurocipher-pipeline"]}}},
+                    {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["s3:*"],
+                     "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                     "Condition": {"Bool": {"aws:SecureTransport": ["false"]},
+                                   "NumericLessThan": {"s3:TlsVersion": "1.2"}}}
+                ]}),
+            ),
+            (
+                "principals reordered, account id for the root ARN, `{\"*\": \"*\"}` for `*` (tf #29401, #9335)",
+                json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "kms:*", "Resource": "*"},
+                    {"Effect": "Allow", "Principal": {"AWS": [ROLE, "123456789012"]},
+                     "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                     "Condition": {"StringEquals": {"kms:encryptioncontext:app": "neurocipher-pipeline"}}},
+                    {"Effect": "Deny", "Principal": {"*": "*"}, "Action": "s3:*",
+                     "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"],
+                     "Condition": {"Bool": {"aws:securetransport": "false"},
+                                   "NumericLessThan": {"s3:tlsversion": "1.2"}}}
+                ]}),
+            ),
+            (
+                "action case and duplicates, empty Sid (tf #6956)",
+                json!({"Version": "2012-10-17", "Statement": [
+                    {"Sid": "", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": ["KMS:*", "kms:*"], "Resource": "*"},
+                    {"Sid": "", "Effect": "Allow", "Principal": {"AWS": [ROLE, ROOT, ROLE]},
+                     "Action": ["KMS:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"], "Resource": ["*", "*"],
+                     "Condition": {"StringEquals": {"kms:EncryptionContext:app": "neurocipher-pipeline"}}},
+                    {"Sid": "", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                     "Resource": ["arn:aws:s3:::b/*", "arn:aws:s3:::b"],
+                     "Condition": {"Bool": {"aws:SecureTransport": "false"},
+                                   "NumericLessThan": {"s3:TlsVersion": 1.2}}}
+                ]}),
             ),
         ];
         for (reason, observed) in cases {
-            assert!(equivalent(&desired, &observed), "{reason}");
+            assert!(
+                equivalent(&written, &observed),
+                "{reason}:\n{}\nvs\n{}",
+                normalize(&written),
+                normalize(&observed)
+            );
+        }
+    }
+
+    #[test]
+    fn trust_policy_shapes_compare_equal() {
+        let written = json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]});
+        let cases = [
+            (
+                "a single statement object instead of a list (tf #10784)",
+                json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+                    "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}}),
+            ),
+            (
+                "an empty condition block dropped, Sid added",
+                json!({"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole",
+                    "Condition": {}}]}),
+            ),
+            (
+                "URL-encoded (GetAccountAuthorizationDetails)",
+                encoded(&written),
+            ),
+        ];
+        for (reason, observed) in cases {
+            assert!(equivalent(&written, &observed), "{reason}");
         }
     }
 
     #[test]
     fn real_changes_are_detected() {
         let base = json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:Decrypt", "Resource": "*"}]});
-        let cases = [
+            {"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:EncryptionContext:app": "neurocipher-pipeline"}}}]});
+        let with = |change: &dyn Fn(&mut Value)| {
+            let mut changed = base.clone();
+            change(&mut changed["Statement"][0]);
+            changed
+        };
+        let cases: Vec<(&str, Value)> = vec![
             (
                 "added action",
-                json!({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": ["kms:Decrypt", "kms:Encrypt"], "Resource": "*"}]}),
+                with(&|s| s["Action"] = json!(["kms:Decrypt", "kms:Encrypt"])),
             ),
-            (
-                "effect flipped",
-                json!({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:Decrypt", "Resource": "*"}]}),
-            ),
+            ("effect flipped", with(&|s| s["Effect"] = json!("Deny"))),
             (
                 "other account",
-                json!({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "kms:Decrypt", "Resource": "*"}]}),
+                with(&|s| s["Principal"] = json!({"AWS": "arn:aws:iam::999999999999:root"})),
+            ),
+            (
+                "role deleted and recreated: AWS shows its unique id instead of the ARN",
+                with(&|s| s["Principal"] = json!({"AWS": "AROAEXAMPLEUNIQUEID1"})),
+            ),
+            (
+                "condition value changed",
+                with(&|s| {
+                    s["Condition"] = json!({"StringEquals": {"kms:EncryptionContext:app": "other"}})
+                }),
+            ),
+            (
+                "condition removed",
+                with(&|s| {
+                    s.as_object_mut().unwrap().remove("Condition");
+                }),
+            ),
+            (
+                "resource narrowed",
+                with(&|s| s["Resource"] = json!("arn:aws:kms:us-east-1:123456789012:key/k")),
+            ),
+            (
+                "resource value case (ARNs are case-sensitive)",
+                with(&|s| s["Resource"] = json!("ARN:*")),
             ),
         ];
         for (reason, other) in cases {
             assert!(!equivalent(&base, &other), "{reason}");
+            assert!(
+                !equivalent(&encoded(&base), &other),
+                "{reason} (against the encoded form)"
+            );
         }
+        let added = json!({"Version": "2012-10-17", "Statement": [base["Statement"][0].clone(),
+            {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}]});
+        assert!(!equivalent(&base, &added), "added statement");
     }
 }

@@ -166,6 +166,38 @@ impl Aws {
         )
     }
 
+    /// An IAM client that counts its calls.
+    #[must_use]
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// An S3 Control client that counts its calls. Against an overridden endpoint it keeps the
+    /// host as given (the standard rules would prefix it with the account id).
+    #[must_use]
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
+        let mut builder = aws_sdk_s3control::config::Builder::from(&self.config)
+            .interceptor(self.counter.clone());
+        if self.endpoint_overridden {
+            builder = builder.endpoint_resolver(super::s3control::KeepHostResolver::default());
+        }
+        aws_sdk_s3control::Client::from_conf(builder.build())
+    }
+
+    /// An IAM Access Analyzer client that counts its calls.
+    #[must_use]
+    pub fn accessanalyzer(&self) -> aws_sdk_accessanalyzer::Client {
+        aws_sdk_accessanalyzer::Client::from_conf(
+            aws_sdk_accessanalyzer::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// An EC2 client that counts its calls.
     #[must_use]
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
@@ -233,6 +265,39 @@ pub fn classify_code(code: Option<&str>, transport_failure: bool) -> ErrorClass 
     }
 }
 
+/// Phrases of error messages that mean "a principal just made is not visible yet".
+const PROPAGATION_PHRASES: [&str; 6] = [
+    "principal",
+    "cannot be assumed",
+    "unable to assume",
+    "not authorized to perform: sts:assumerole",
+    "role does not exist",
+    "role is not valid",
+];
+
+/// Whether an error is IAM eventual consistency: a role or policy just created is not yet
+/// usable by KMS (`MalformedPolicyDocumentException` naming a principal), by IAM trust
+/// policies (`MalformedPolicyDocument` "Invalid principal"), or by other services
+/// (`InvalidParameter*` "cannot be assumed", CloudTrail's role errors). These are retried with
+/// back-off for a bounded time.
+#[must_use]
+pub fn is_propagation(code: Option<&str>, message: Option<&str>) -> bool {
+    let message = message.unwrap_or_default().to_lowercase();
+    let mentions = |phrases: &[&str]| phrases.iter().any(|phrase| message.contains(phrase));
+    match code {
+        Some("MalformedPolicyDocumentException" | "MalformedPolicyDocument") => {
+            mentions(&["principal"])
+        }
+        Some("InvalidCloudWatchLogsRoleArnException" | "InsufficientDeliveryPolicyException") => {
+            true
+        }
+        Some(code) if code.starts_with("InvalidParameter") || code == "InvalidInput" => {
+            mentions(&PROPAGATION_PHRASES)
+        }
+        _ => false,
+    }
+}
+
 /// A failed AWS call, naming the action and the resource.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{action} on {resource} failed: {message}")]
@@ -291,6 +356,9 @@ where
         ),
     };
     let mut class = classify_code(code.as_deref(), transport_failure);
+    if class == ErrorClass::Fatal && is_propagation(code.as_deref(), error.message()) {
+        class = ErrorClass::Propagation;
+    }
     if class == ErrorClass::Fatal && status.is_some_and(|status| status >= 500) {
         class = ErrorClass::Transient;
     }
@@ -353,6 +421,59 @@ mod tests {
         ];
         for (reason, code, transport, expected) in cases {
             assert_eq!(classify_code(code, transport), expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn classifies_iam_propagation() {
+        let cases = [
+            (
+                "KMS: a role just made is not a valid principal yet",
+                Some("MalformedPolicyDocumentException"),
+                Some("Policy contains a statement with one or more invalid principals."),
+                true,
+            ),
+            (
+                "KMS: a real syntax error is fatal",
+                Some("MalformedPolicyDocumentException"),
+                Some(
+                    "The new key policy will not allow you to update the key policy in the future.",
+                ),
+                false,
+            ),
+            (
+                "IAM trust policy naming a new role",
+                Some("MalformedPolicyDocument"),
+                Some("Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/nc/X\""),
+                true,
+            ),
+            (
+                "Lambda: role cannot be assumed yet",
+                Some("InvalidParameterValueException"),
+                Some("The role defined for the function cannot be assumed by Lambda."),
+                true,
+            ),
+            (
+                "EC2 flow logs: unable to assume the delivery role",
+                Some("InvalidParameter"),
+                Some("Unable to assume given IAM role."),
+                true,
+            ),
+            (
+                "a plain invalid parameter is fatal",
+                Some("InvalidParameterValue"),
+                Some("Value (foo) for parameter cidrBlock is invalid."),
+                false,
+            ),
+            (
+                "access denied is fatal",
+                Some("AccessDenied"),
+                Some("principal"),
+                false,
+            ),
+        ];
+        for (reason, code, message, expected) in cases {
+            assert_eq!(is_propagation(code, message), expected, "{reason}");
         }
     }
 }

@@ -3069,7 +3069,11 @@ mod tests {
         let orphans: Vec<&str> = observation.orphans.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(
             orphans,
-            ["vpc.subnet.app-a~subnet-a2", "vpc.subnet.app-c", "vpc.rt.app-a"],
+            [
+                "vpc.subnet.app-a~subnet-a2",
+                "vpc.subnet.app-c",
+                "vpc.rt.app-a"
+            ],
             "a duplicate, and resources of ours the spec does not have"
         );
         let vpc = &observation.found[&LogicalId::new("vpc.main")];

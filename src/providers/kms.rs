@@ -15,7 +15,9 @@ use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touche
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, TAG_ENV, TAG_ID, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["kms_key"];
+const KEY_KIND: &str = "kms_key";
+const POLICY_KIND: &str = "kms_key_policy";
+const KINDS: &[&str] = &[KEY_KIND, POLICY_KIND];
 
 /// The KMS provider.
 pub struct KmsProvider {
@@ -27,6 +29,13 @@ impl KmsProvider {
     #[must_use]
     pub fn new(aws: &Aws) -> KmsProvider {
         KmsProvider { client: aws.kms() }
+    }
+
+    /// A provider over a given client (tests use mocked clients).
+    #[cfg(test)]
+    #[must_use]
+    pub fn with_client(client: Client) -> KmsProvider {
+        KmsProvider { client }
     }
 
     /// Alias name → target key id, for every alias of the account and region.
@@ -255,12 +264,59 @@ fn kms_tags(pairs: Vec<(String, String)>, key: &str) -> Result<Vec<Tag>, Provide
         .collect()
 }
 
-fn policy_text(resource: &Resource) -> Option<String> {
-    resource
-        .props
+fn policy_text(props: &crate::model::Props) -> Option<String> {
+    props
         .get("policy")
         .and_then(Value::as_policy)
         .map(serde_json::Value::to_string)
+}
+
+impl KmsProvider {
+    async fn put_policy(&self, key_id: &str, policy: String) -> Result<(), ProviderError> {
+        self.client
+            .put_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .policy(policy)
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:PutKeyPolicy", key_id, error))?;
+        Ok(())
+    }
+
+    /// Puts a `kms_key_policy` on the key its `key_id` names.
+    async fn apply_key_policy(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
+        let key_id = resource.str_prop("key_id").ok_or_else(|| {
+            ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no key_id")
+        })?;
+        let policy = policy_text(&resource.props).ok_or_else(|| {
+            ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no policy")
+        })?;
+        self.put_policy(key_id, policy).await?;
+        let mut outputs = Outputs::new();
+        outputs.insert("key_id".into(), key_id.to_string());
+        Ok(outputs)
+    }
+}
+
+/// The `kms_key_policy` observation of a key already observed (same GetKeyPolicy answer).
+fn observe_policy(resource: &Resource, key: &Observed) -> Observed {
+    let mut props = BTreeMap::new();
+    props.insert("key_id".to_string(), Value::str(key.physical_id.clone()));
+    if let Some(policy) = key.props.get("policy") {
+        props.insert("policy".to_string(), policy.clone());
+    }
+    let mut outputs = Outputs::new();
+    outputs.insert("key_id".into(), key.physical_id.clone());
+    Observed {
+        id: resource.id.clone(),
+        kind: POLICY_KIND,
+        physical_id: key.physical_id.clone(),
+        props,
+        outputs,
+        owner: key.owner.clone(),
+        retain: false,
+    }
 }
 
 #[async_trait]
@@ -275,6 +331,16 @@ impl Provider for KmsProvider {
         env: &str,
     ) -> Result<Observation, ProviderError> {
         let aliases = self.aliases().await?;
+        let policies: Vec<&Resource> = desired
+            .iter()
+            .copied()
+            .filter(|resource| resource.kind == POLICY_KIND)
+            .collect();
+        let desired: Vec<&Resource> = desired
+            .iter()
+            .copied()
+            .filter(|resource| resource.kind == KEY_KIND)
+            .collect();
         let missing = desired
             .iter()
             .any(|resource| !aliases.contains_key(&resource.name));
@@ -293,8 +359,21 @@ impl Provider for KmsProvider {
                 .map(|(key, alias)| self.observe_key(resource, key, alias, env))
         });
         let mut observation = Observation::default();
-        for observed in futures::future::try_join_all(lookups).await? {
-            if let Some(observed) = observed {
+        for observed in futures::future::try_join_all(lookups)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            observation.insert(observed);
+        }
+        // Each key policy is read from its key's observation (the key it references).
+        for policy in policies {
+            let key = match policy.props.get("key_id") {
+                Some(Value::Ref(reference)) => observation.found.get(&reference.id),
+                _ => None,
+            };
+            if let Some(key) = key {
+                let observed = observe_policy(policy, key);
                 observation.insert(observed);
             }
         }
@@ -302,12 +381,15 @@ impl Provider for KmsProvider {
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if resource.kind == POLICY_KIND {
+            return self.apply_key_policy(resource).await;
+        }
         let alias = resource.name.as_str();
         let tags = kms_tags(super::tag_pairs(resource), alias)?;
         let created = self
             .client
             .create_key()
-            .set_policy(policy_text(resource))
+            .set_policy(policy_text(&resource.create_inputs))
             .description(resource.str_prop("description").unwrap_or_default())
             .key_usage(KeyUsageType::EncryptDecrypt)
             .key_spec(KeySpec::SymmetricDefault)
@@ -339,6 +421,9 @@ impl Provider for KmsProvider {
         changes: &[AttrChange],
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
+        if resource.kind == POLICY_KIND {
+            return self.apply_key_policy(resource).await;
+        }
         let key_id = observed.physical_id.as_str();
         if touches(changes, "key_state") {
             let state = observed.props.get("key_state").and_then(Value::as_str);
@@ -370,16 +455,9 @@ impl Provider for KmsProvider {
                 .map_err(|error| aws_error("kms:UpdateKeyDescription", key_id, error))?;
         }
         if touches(changes, "policy")
-            && let Some(policy) = policy_text(resource)
+            && let Some(policy) = policy_text(&resource.props)
         {
-            self.client
-                .put_key_policy()
-                .key_id(key_id)
-                .policy_name("default")
-                .policy(policy)
-                .send()
-                .await
-                .map_err(|error| aws_error("kms:PutKeyPolicy", key_id, error))?;
+            self.put_policy(key_id, policy).await?;
         }
         if touches(changes, "rotation") {
             self.set_rotation(key_id, resource.bool_prop("rotation") == Some(true))
@@ -410,10 +488,166 @@ impl Provider for KmsProvider {
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        if observed.kind == POLICY_KIND {
+            // A key always has a policy; dropping it from the spec leaves the key's as it is.
+            return Ok(());
+        }
         Err(ProviderError::local(
             "kms:ScheduleKeyDeletion",
             &observed.physical_id,
             "KMS keys are data-bearing and never deleted by nc-provision",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use aws_sdk_kms::operation::create_alias::CreateAliasOutput;
+    use aws_sdk_kms::operation::create_key::CreateKeyOutput;
+    use aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput;
+    use aws_sdk_kms::operation::put_key_policy::PutKeyPolicyOutput;
+    use aws_sdk_kms::types::KeyMetadata;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::exec::retry::{RetryPolicy, with_retry};
+    use crate::model::LogicalId;
+    use crate::providers::ErrorClass;
+
+    /// What KMS answers while a role named in the policy has not propagated yet.
+    const NOT_YET: &str = r#"{"__type":"MalformedPolicyDocumentException","message":"Policy contains a statement with one or more invalid principals."}"#;
+
+    fn ctx() -> StepCtx {
+        StepCtx {
+            id: LogicalId::new("kms.key_policy.data"),
+            env: "stg".into(),
+            progress: Arc::new(|_| {}),
+            wait_timeout: Duration::from_secs(60),
+        }
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 8,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(16),
+            deadline: Duration::from_secs(180),
+        }
+    }
+
+    fn key_policy() -> Resource {
+        Resource::new("kms.key_policy.data", POLICY_KIND, "alias/nc-dp-data-stg")
+            .prop("key_id", "key-1")
+            .prop(
+                "policy",
+                Value::Policy(serde_json::json!({"Statement": [{"Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:role/nc/LambdaETLRole"},
+                    "Action": "kms:Decrypt", "Resource": "*"}]})),
+            )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn put_key_policy_is_retried_until_the_new_role_propagates() {
+        let put = mock!(aws_sdk_kms::Client::put_key_policy)
+            .sequence()
+            .http_status(400, Some(NOT_YET.to_string()))
+            .times(2)
+            .output(|| PutKeyPolicyOutput::builder().build())
+            .build();
+        let provider =
+            KmsProvider::with_client(mock_client!(aws_sdk_kms, RuleMode::Sequential, [&put]));
+        let resource = key_policy();
+        let context = ctx();
+        let (result, attempts) =
+            with_retry(policy(), || provider.create(&resource, &context)).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(attempts, 3);
+        assert_eq!(put.num_calls(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn create_key_is_retried_until_the_principal_propagates() {
+        let create = mock!(aws_sdk_kms::Client::create_key)
+            .sequence()
+            .http_status(400, Some(NOT_YET.to_string()))
+            .times(2)
+            .output(|| {
+                CreateKeyOutput::builder()
+                    .key_metadata(
+                        KeyMetadata::builder()
+                            .key_id("key-1")
+                            .arn("arn:aws:kms:us-east-1:123456789012:key/key-1")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .build();
+        let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation)
+            .then_output(|| EnableKeyRotationOutput::builder().build());
+        let alias = mock!(aws_sdk_kms::Client::create_alias)
+            .then_output(|| CreateAliasOutput::builder().build());
+        let provider = KmsProvider::with_client(mock_client!(
+            aws_sdk_kms,
+            RuleMode::MatchAny,
+            [&create, &rotation, &alias]
+        ));
+        let resource = Resource::new("kms.key.data", KEY_KIND, "alias/nc-dp-data-stg")
+            .prop("rotation", true)
+            .create_input("policy", key_policy().props["policy"].clone());
+        let context = ctx();
+        let (result, attempts) =
+            with_retry(policy(), || provider.create(&resource, &context)).await;
+        assert_eq!(result.unwrap()["key_id"], "key-1");
+        assert_eq!(attempts, 3);
+        assert_eq!(create.num_calls(), 3);
+        assert_eq!(alias.num_calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_principal_that_never_propagates_gives_up_in_bounded_time_with_a_clear_message() {
+        let put = mock!(aws_sdk_kms::Client::put_key_policy)
+            .sequence()
+            .http_status(400, Some(NOT_YET.to_string()))
+            .repeatedly()
+            .build();
+        let provider =
+            KmsProvider::with_client(mock_client!(aws_sdk_kms, RuleMode::Sequential, [&put]));
+        let resource = key_policy();
+        let context = ctx();
+        let started = tokio::time::Instant::now();
+        let (result, attempts) =
+            with_retry(policy(), || provider.create(&resource, &context)).await;
+        let error = result.unwrap_err();
+        assert_eq!(error.class, ErrorClass::Propagation);
+        assert_eq!(attempts, 8, "bounded by max_attempts");
+        assert!(
+            started.elapsed() <= Duration::from_secs(180),
+            "bounded by the deadline"
+        );
+        assert!(
+            error.message.contains("invalid principals"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("gave up after 8 attempts"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("never became visible"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("kms:PutKeyPolicy on key-1 failed"),
+            "{error}"
+        );
     }
 }

@@ -5,11 +5,16 @@
 //! (tags in the create call, lookup before create, NotFound on delete is success), so a re-run
 //! after any failure converges.
 
+pub mod accessanalyzer;
 pub mod aws;
 mod dynamodb;
 mod ec2;
+pub mod iam;
+mod iam_account;
 mod kms;
+pub mod lock;
 mod s3;
+pub mod s3control;
 mod sts;
 pub mod wait;
 
@@ -24,7 +29,7 @@ use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
 pub use ec2::availability_zones;
-pub use sts::caller_account;
+pub use sts::{Caller, caller};
 
 /// What a provider is told about the step it runs.
 #[derive(Clone)]
@@ -95,6 +100,10 @@ impl Providers {
             Arc::new(kms::KmsProvider::new(aws)),
             Arc::new(s3::S3Provider::new(aws)),
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
+            Arc::new(iam::IamProvider::new(aws)),
+            Arc::new(iam_account::IamAccountProvider::new(aws)),
+            Arc::new(s3control::S3ControlProvider::new(aws)),
+            Arc::new(accessanalyzer::AccessAnalyzerProvider::new(aws)),
             Arc::new(ec2::Ec2Provider::new(aws)),
         ];
         Providers::from_list(list)

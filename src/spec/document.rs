@@ -408,6 +408,7 @@ fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
             "human_session_hours",
             "human_mfa_required",
             "service_session_hours",
+            "enable_access_analyzer",
         ],
     );
     let account = |r: &mut Reader, key: &str| {
@@ -458,6 +459,9 @@ fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
     let human_mfa_required = r.boolean(t, "human_mfa_required", true);
     let service_session_hours =
         r.int_in::<u8>(t, "service_session_hours", true, (1, 12), Some(hours));
+    let enable_access_analyzer = r
+        .boolean(t, "enable_access_analyzer", false)
+        .is_none_or(|flag| flag.value);
     let oidc = enable_github_oidc?.value;
     if oidc && (github_org.is_none() || github_repo.is_none()) {
         return None;
@@ -474,6 +478,7 @@ fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
         human_session_hours: human_session_hours?.value,
         human_mfa_required: human_mfa_required?.value,
         service_session_hours: service_session_hours?.value,
+        enable_access_analyzer,
     })
 }
 

@@ -129,6 +129,9 @@ pub struct IamSpec {
     pub human_mfa_required: bool,
     /// `service_session_hours`: 1..=12 (12).
     pub service_session_hours: u8,
+    /// `enable_access_analyzer` (optional, default true): an account IAM Access Analyzer in
+    /// each region applied.
+    pub enable_access_analyzer: bool,
 }
 
 /// `[kms]`: inputs of the kms module.

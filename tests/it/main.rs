@@ -3,7 +3,11 @@
 
 mod common;
 mod data_slice;
+mod dr;
+mod iam;
+mod lock;
 mod ownership;
 mod saved_plans;
+mod schedule;
 mod specs;
 mod vpc;

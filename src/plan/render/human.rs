@@ -199,25 +199,145 @@ fn render_attribute(out: &mut String, attribute: &AttrChange, width: usize) {
     }
 }
 
-/// Statement-level difference of two policies, after normalisation.
+/// Statement-level difference of two policies, after normalisation: statements only in the
+/// live policy (`-`), only in the desired one (`+`), and pairs that differ in a few fields
+/// (`~`, with per-field and per-element changes such as one added action).
 fn render_policy_diff(out: &mut String, before: &serde_json::Value, after: &serde_json::Value) {
-    let statements = |document: &serde_json::Value| -> Vec<String> {
+    let statements = |document: &serde_json::Value| -> Vec<serde_json::Value> {
         crate::policy::normalize(document)
             .get("Statement")
             .and_then(serde_json::Value::as_array)
-            .map(|items| items.iter().map(serde_json::Value::to_string).collect())
+            .cloned()
             .unwrap_or_default()
     };
     let old = statements(before);
     let new = statements(after);
-    for statement in &old {
-        if !new.contains(statement) {
-            let _ = writeln!(out, "          - {statement}");
+    let mut removed: Vec<&serde_json::Value> = old.iter().filter(|s| !new.contains(s)).collect();
+    let added: Vec<&serde_json::Value> = new.iter().filter(|s| !old.contains(s)).collect();
+    let mut unpaired_added = Vec::new();
+    for statement in added {
+        // Pair with the removed statement that differs in the fewest fields (at most two).
+        let best = removed
+            .iter()
+            .enumerate()
+            .map(|(index, candidate)| (index, differing_fields(candidate, statement).len()))
+            .filter(|(_, count)| *count <= 2)
+            .min_by_key(|(_, count)| *count);
+        match best {
+            Some((index, _)) => {
+                let previous = removed.remove(index);
+                render_statement_change(out, previous, statement);
+            }
+            None => unpaired_added.push(statement),
         }
     }
-    for statement in &new {
-        if !old.contains(statement) {
-            let _ = writeln!(out, "          + {statement}");
+    for statement in removed {
+        let _ = writeln!(out, "          - statement {statement}");
+    }
+    for statement in unpaired_added {
+        let _ = writeln!(out, "          + statement {statement}");
+    }
+}
+
+fn differing_fields<'a>(left: &'a serde_json::Value, right: &'a serde_json::Value) -> Vec<&'a str> {
+    let keys: BTreeSet<&str> = left
+        .as_object()
+        .into_iter()
+        .chain(right.as_object())
+        .flat_map(|fields| fields.keys().map(String::as_str))
+        .collect();
+    keys.into_iter()
+        .filter(|key| left.get(*key) != right.get(*key))
+        .collect()
+}
+
+/// One statement's summary line: effect, actions and resources, shortened.
+fn statement_summary(statement: &serde_json::Value) -> String {
+    let field = |name: &str| {
+        let text = statement
+            .get(name)
+            .map(|value| match value {
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .map_or_else(|| item.to_string(), str::to_string)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default();
+        if text.len() > 60 {
+            format!("{}...", text.chars().take(57).collect::<String>())
+        } else {
+            text
+        }
+    };
+    let mut summary = format!("{} {}", field("Effect"), field("Action"));
+    let resource = field("Resource");
+    if !resource.is_empty() {
+        summary.push_str(&format!(" on {resource}"));
+    }
+    let principal = statement
+        .get("Principal")
+        .and_then(serde_json::Value::as_object)
+        .map(|kinds| {
+            kinds
+                .iter()
+                .map(|(kind, ids)| format!("{kind} {}", ids_text(ids)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    if !principal.is_empty() {
+        summary.push_str(&format!(" for {principal}"));
+    }
+    summary
+}
+
+fn ids_text(ids: &serde_json::Value) -> String {
+    match ids {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map_or_else(|| item.to_string(), str::to_string)
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn render_statement_change(
+    out: &mut String,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) {
+    let _ = writeln!(out, "          ~ statement ({})", statement_summary(before));
+    for field in differing_fields(before, after) {
+        match (before.get(field), after.get(field)) {
+            (Some(serde_json::Value::Array(old)), Some(serde_json::Value::Array(new))) => {
+                for item in old.iter().filter(|item| !new.contains(item)) {
+                    let _ = writeln!(out, "              - {field} {item}");
+                }
+                for item in new.iter().filter(|item| !old.contains(item)) {
+                    let _ = writeln!(out, "              + {field} {item}");
+                }
+            }
+            (Some(old), Some(new)) => {
+                let _ = writeln!(out, "              ~ {field} = {old} -> {new}");
+            }
+            (Some(old), None) => {
+                let _ = writeln!(out, "              - {field} = {old}");
+            }
+            (None, Some(new)) => {
+                let _ = writeln!(out, "              + {field} = {new}");
+            }
+            (None, None) => {}
         }
     }
 }
@@ -246,5 +366,34 @@ pub fn render_value(value: &Value) -> String {
         ),
         Value::Policy(document) => document.to_string(),
         Value::Ref(_) | Value::Concat(_) | Value::Unknown => "(known after apply)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod policy_diff_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_added_action_is_shown_as_one_line_of_a_changed_statement() {
+        let before = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "A", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]});
+        let after = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*", "Resource": "*"},
+            {"Sid": "A", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::b/*"},
+            {"Effect": "Allow", "Action": "logs:PutLogEvents", "Principal": {"Service": "logs.amazonaws.com"}, "Resource": "*"}]});
+        let mut out = String::new();
+        render_policy_diff(&mut out, &before, &after);
+        assert!(
+            out.contains("~ statement (Allow s3:getobject on arn:aws:s3:::b/*)"),
+            "{out}"
+        );
+        assert!(out.contains("+ Action \"s3:putobject\""), "{out}");
+        assert!(out.contains("+ statement "), "{out}");
+        assert!(
+            !out.contains("Deny"),
+            "the unchanged statement is not shown: {out}"
+        );
     }
 }

@@ -1,0 +1,173 @@
+//! S3 Control: the account-level S3 Block Public Access (CIS 2.1.5).
+//!
+//! Observe: one GetPublicAccessBlock for the account. The setting has no tags; it is an
+//! attribute of the account and always treated as ours.
+//!
+//! `s3_account_public_access_block` (name = account id) props: `block_public_acls`,
+//! `ignore_public_acls`, `block_public_policy`, `restrict_public_buckets`.
+
+use async_trait::async_trait;
+use aws_sdk_s3control::Client;
+use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
+use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
+
+use super::aws::{aws_error, found};
+use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::plan::AttrChange;
+
+const KIND: &str = "s3_account_public_access_block";
+const KINDS: &[&str] = &[KIND];
+const FLAGS: [&str; 4] = [
+    "block_public_acls",
+    "ignore_public_acls",
+    "block_public_policy",
+    "restrict_public_buckets",
+];
+
+/// Resolves S3 Control to an overridden endpoint as it is. The standard rules put
+/// `<account-id>.` before the host (`123456789012.s3-control...`), which does not resolve for a
+/// local emulator; this keeps the host and signs for `s3` in the client's region.
+#[derive(Debug, Default)]
+pub struct KeepHostResolver {
+    standard: aws_sdk_s3control::config::endpoint::DefaultResolver,
+}
+
+impl ResolveEndpoint for KeepHostResolver {
+    fn resolve_endpoint<'a>(&'a self, params: &'a Params) -> EndpointFuture<'a> {
+        match params.endpoint() {
+            Some(url) => EndpointFuture::ready(Ok(Endpoint::builder()
+                .url(url.to_string())
+                .auth_scheme(
+                    aws_smithy_types::endpoint::EndpointAuthScheme::with_capacity("sigv4", 3)
+                        .put("disableDoubleEncoding", true)
+                        .put("signingName", "s3".to_string())
+                        .put(
+                            "signingRegion",
+                            params.region().unwrap_or("us-east-1").to_string(),
+                        ),
+                )
+                .build())),
+            None => self.standard.resolve_endpoint(params),
+        }
+    }
+}
+
+/// The S3 Control provider.
+pub struct S3ControlProvider {
+    client: Client,
+}
+
+impl S3ControlProvider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> S3ControlProvider {
+        S3ControlProvider {
+            client: aws.s3control(),
+        }
+    }
+
+    async fn put(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
+        let account = resource.name.as_str();
+        let flag = |name: &str| resource.bool_prop(name);
+        self.client
+            .put_public_access_block()
+            .account_id(account)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .set_block_public_acls(flag(FLAGS[0]))
+                    .set_ignore_public_acls(flag(FLAGS[1]))
+                    .set_block_public_policy(flag(FLAGS[2]))
+                    .set_restrict_public_buckets(flag(FLAGS[3]))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutAccountPublicAccessBlock", account, error))?;
+        Ok(Outputs::new())
+    }
+}
+
+#[async_trait]
+impl Provider for S3ControlProvider {
+    fn kinds(&self) -> &'static [&'static str] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        _env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let mut observation = Observation::default();
+        for resource in desired {
+            let account = resource.name.as_str();
+            let answer = found(
+                self.client
+                    .get_public_access_block()
+                    .account_id(account)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("s3:GetAccountPublicAccessBlock", account, error)),
+            )?;
+            let Some(configuration) =
+                answer.and_then(|answer| answer.public_access_block_configuration().cloned())
+            else {
+                continue;
+            };
+            let values = [
+                configuration.block_public_acls(),
+                configuration.ignore_public_acls(),
+                configuration.block_public_policy(),
+                configuration.restrict_public_buckets(),
+            ];
+            let props: Props = FLAGS
+                .iter()
+                .zip(values)
+                .map(|(name, value)| ((*name).to_string(), Value::Bool(value.unwrap_or(false))))
+                .collect();
+            observation.insert(Observed {
+                id: resource.id.clone(),
+                kind: KIND,
+                physical_id: account.to_string(),
+                props,
+                outputs: Outputs::new(),
+                owner: Owner::Ours,
+                retain: false,
+            });
+        }
+        Ok(observation)
+    }
+
+    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        self.put(resource).await
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        _observed: &Observed,
+        _changes: &[AttrChange],
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        self.put(resource).await
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        found(
+            self.client
+                .delete_public_access_block()
+                .account_id(&observed.physical_id)
+                .send()
+                .await
+                .map_err(|error| {
+                    aws_error(
+                        "s3:DeleteAccountPublicAccessBlock",
+                        &observed.physical_id,
+                        error,
+                    )
+                }),
+        )?;
+        Ok(())
+    }
+}

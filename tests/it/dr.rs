@@ -1,0 +1,118 @@
+//! `dr rebuild`: the regional resources appear in the DR region, with regional bucket names,
+//! and the rebuild ends ready (a re-plan there is no-change).
+
+use crate::common::World;
+
+#[tokio::test]
+async fn dr_rebuild_creates_the_regional_half_in_ca_central_1() {
+    let tag = crate::common::tag();
+    let world = World::with_bucket_tag(Some(&tag));
+    // Global IAM is managed from the primary region: apply it first.
+    world
+        .run(&["apply", "--env", "stg", "--auto-approve"])
+        .expect_code(0);
+    let (code, report, stderr) = world.json(&["dr", "rebuild", "--env", "stg"]);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    assert_eq!(report["region"], "ca-central-1");
+    assert_eq!(report["ready"], true, "{report:#}");
+    assert!(report["elapsed_seconds"].as_u64().is_some());
+
+    let sdk = world.sdk("ca-central-1").await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = kms
+        .describe_key()
+        .key_id("alias/nc-dp-data-stg")
+        .send()
+        .await
+        .expect("data key in the DR region");
+    let arn = key
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .unwrap_or_default()
+        .to_string();
+    assert!(arn.contains(":ca-central-1:"), "{arn}");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("nc-dp-stg-raw-{tag}-cac1");
+    let location = s3
+        .get_bucket_location()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("DR bucket");
+    assert_eq!(
+        location.location_constraint().map(|c| c.as_str()),
+        Some("ca-central-1")
+    );
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    dynamodb
+        .describe_table()
+        .table_name("nc-dp-stg-documents")
+        .send()
+        .await
+        .expect("table in the DR region");
+
+    // The primary region was not touched, and no global resource was duplicated or changed.
+    let (code, primary, _) = world.json(&["plan", "--env", "stg", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{primary:#}");
+    assert_eq!(
+        primary["summary"]["no_op"],
+        crate::common::resource_count("stg"),
+        "{primary:#}"
+    );
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let roles = iam
+        .list_roles()
+        .path_prefix("/nc/")
+        .send()
+        .await
+        .expect("roles");
+    let mut names: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).collect();
+    let count = names.len();
+    names.dedup();
+    assert_eq!(names.len(), count, "no duplicated roles: {names:?}");
+    world
+        .run(&[
+            "plan",
+            "--env",
+            "stg",
+            "--region",
+            "ca-central-1",
+            "--detailed-exitcode",
+        ])
+        .expect_code(0);
+}
+
+#[tokio::test]
+async fn dr_rebuild_refuses_when_the_primary_region_never_made_the_global_iam() {
+    let tag = crate::common::tag();
+    let world = World::with_bucket_tag(Some(&tag));
+    let (code, plan, _) = world.json(&["plan", "--env", "stg", "--region", "ca-central-1"]);
+    assert_eq!(code, 0);
+    let role = crate::common::change(&plan, "iam.role.lambda-etl");
+    assert_eq!(role["action"], "conflict", "{role:#}");
+    assert_eq!(role["global"], true, "{role:#}");
+    let reason = role["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("managed from the primary region us-east-1; apply there first"),
+        "{reason}"
+    );
+    let key = crate::common::change(&plan, "kms.key.data");
+    assert_eq!(
+        key["action"], "create",
+        "regional resources are still planned"
+    );
+    let run = world.run(&["dr", "rebuild", "--env", "stg"]);
+    run.expect_code(1);
+    let iam = aws_sdk_iam::Client::new(&world.sdk("ca-central-1").await);
+    let roles = iam
+        .list_roles()
+        .path_prefix("/nc/")
+        .send()
+        .await
+        .expect("roles");
+    assert!(roles.roles().is_empty(), "the DR side created no IAM");
+}
