@@ -757,11 +757,11 @@ mod tests {
                 "{reason}"
             );
             for resource in graph.resources() {
-                let regional = resource.kind.starts_with("kms")
-                    || resource.kind.starts_with("s3_bucket")
-                    || resource.kind.starts_with("dynamodb")
-                    || resource.kind == ANALYZER_KIND
-                    || resource.id.as_str().starts_with("vpc.");
+                // IAM and the account-wide settings are global; everything else is regional,
+                // the vpc module's flow-log role included (each region's VPC gets its own).
+                let global_kind =
+                    resource.kind.starts_with("iam_") || resource.kind == ACCOUNT_PAB_KIND;
+                let regional = !global_kind || resource.id.as_str().starts_with("vpc.");
                 assert_eq!(resource.global, !regional, "{reason}: {}", resource.id);
             }
             assert!(

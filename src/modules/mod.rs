@@ -4,6 +4,7 @@
 mod data;
 mod iam;
 mod kms;
+mod observability;
 pub mod vpc;
 
 use crate::model::{
@@ -25,6 +26,9 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     resources.extend(data::expand(&context));
     resources.extend(iam::expand(&context));
     resources.extend(vpc::expand(&context));
+    resources.extend(observability::expand(&context));
+    // After every module: observability links onto the others' resources (flow-log groups).
+    observability::link(&context, &mut resources);
     DesiredGraph::new(resources)
 }
 

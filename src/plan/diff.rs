@@ -15,6 +15,11 @@ use crate::model::{DesiredGraph, LogicalId, Observation, Observed, Owner, Props,
 
 use super::{Action, AttrChange, ResourceChange};
 
+/// An observed attribute a provider sets when the desired change is one AWS refuses (e.g.
+/// shortening a COMPLIANCE Object Lock retention): its text is the reason, and the plan shows a
+/// conflict instead of an update.
+pub const REFUSED: &str = "nc:refused";
+
 /// Choices that change how differences become actions.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DiffOptions {
@@ -236,6 +241,11 @@ fn diff_resource(
         }
     }
     if change.attributes.is_empty() {
+        return change;
+    }
+    if let Some(Value::Str(reason)) = observed.props.get(REFUSED) {
+        change.action = Action::Conflict;
+        change.reason = Some(format!("{}: {reason}", observed.physical_id));
         return change;
     }
     let forced: Vec<&str> = change
@@ -619,5 +629,20 @@ mod tests {
         assert!(deps("vpc.main").is_empty());
         assert_eq!(deps("vpc.subnet.a"), ["vpc.main"]);
         assert_eq!(deps("vpc.rt.a"), ["vpc.main", "vpc.nat.a"]);
+    }
+
+    #[test]
+    fn a_change_the_provider_says_aws_refuses_is_a_conflict_with_its_reason() {
+        let resource = Resource::new("observability.bucket.trail", "s3_bucket", "t")
+            .prop("object_lock_retention", "5 years")
+            .retained();
+        let graph = DesiredGraph::new(vec![resource.clone()]).expect("graph");
+        let mut live = props(&[("object_lock_retention", "7 years".into())]);
+        live.insert(REFUSED.into(), Value::str("cannot be shortened"));
+        let mut observation = Observation::default();
+        observation.insert(observed(&resource, live, Owner::Ours));
+        let changes = diff(&graph, &observation, DiffOptions::default());
+        assert_eq!(changes[0].action, Action::Conflict);
+        assert_eq!(changes[0].reason.as_deref(), Some("t: cannot be shortened"));
     }
 }

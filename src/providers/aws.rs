@@ -198,11 +198,81 @@ impl Aws {
         )
     }
 
+    /// A CloudWatch Logs client that counts its calls.
+    #[must_use]
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// An EC2 client that counts its calls.
     #[must_use]
     pub fn ec2(&self) -> aws_sdk_ec2::Client {
         aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// A CloudTrail client that counts its calls.
+    #[must_use]
+    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::from_conf(
+            aws_sdk_cloudtrail::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// A GuardDuty client that counts its calls.
+    #[must_use]
+    pub fn guardduty(&self) -> aws_sdk_guardduty::Client {
+        aws_sdk_guardduty::Client::from_conf(
+            aws_sdk_guardduty::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// An AWS Config client that counts its calls.
+    #[must_use]
+    pub fn config_service(&self) -> aws_sdk_config::Client {
+        aws_sdk_config::Client::from_conf(
+            aws_sdk_config::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// A Security Hub client that counts its calls.
+    #[must_use]
+    pub fn securityhub(&self) -> aws_sdk_securityhub::Client {
+        aws_sdk_securityhub::Client::from_conf(
+            aws_sdk_securityhub::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// An SNS client that counts its calls.
+    #[must_use]
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// A CloudWatch (metrics and alarms) client that counts its calls.
+    #[must_use]
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&self.config)
                 .interceptor(self.counter.clone())
                 .build(),
         )

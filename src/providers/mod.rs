@@ -7,14 +7,21 @@
 
 pub mod accessanalyzer;
 pub mod aws;
+mod cloudtrail;
+mod cloudwatch;
+mod config;
 mod dynamodb;
 mod ec2;
+mod guardduty;
 pub mod iam;
 mod iam_account;
 mod kms;
 pub mod lock;
+mod logs;
 mod s3;
 pub mod s3control;
+pub mod securityhub;
+mod sns;
 mod sts;
 pub mod wait;
 
@@ -28,6 +35,7 @@ use crate::model::{LogicalId, Observation, Observed, Outputs, Resource, TAGS, Va
 use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
+pub use cloudwatch::{owner_marker as alarm_owner_marker, threshold_text as alarm_threshold_text};
 pub use ec2::availability_zones;
 pub use sts::{Caller, caller};
 
@@ -105,6 +113,13 @@ impl Providers {
             Arc::new(s3control::S3ControlProvider::new(aws)),
             Arc::new(accessanalyzer::AccessAnalyzerProvider::new(aws)),
             Arc::new(ec2::Ec2Provider::new(aws)),
+            Arc::new(logs::LogsProvider::new(aws)),
+            Arc::new(sns::SnsProvider::new(aws)),
+            Arc::new(cloudwatch::CloudWatchProvider::new(aws)),
+            Arc::new(cloudtrail::CloudTrailProvider::new(aws)),
+            Arc::new(guardduty::GuardDutyProvider::new(aws)),
+            Arc::new(config::ConfigProvider::new(aws)),
+            Arc::new(securityhub::SecurityHubProvider::new(aws)),
         ];
         Providers::from_list(list)
     }

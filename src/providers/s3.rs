@@ -4,16 +4,26 @@
 //! Observe: one ListBuckets for existence of all, then per bucket GetBucketVersioning,
 //! GetBucketEncryption, GetPublicAccessBlock, GetBucketPolicy and GetBucketTagging,
 //! concurrently. Buckets are data-bearing: never deleted.
+//!
+//! Optional attributes, observed only for the buckets that declare them (so the plain data
+//! buckets pay nothing for them):
+//! - Object Lock (`object_lock`, `object_lock_mode`, `object_lock_retention` as `"N days"` or
+//!   `"N years"`): GetObjectLockConfiguration. A bucket created without Object Lock has it turned
+//!   on in place (PutObjectLockConfiguration), never by replacement. A default retention that
+//!   would shorten a live COMPLIANCE retention is refused: AWS forbids it, so the plan shows a
+//!   conflict naming the reason (observed attribute [`crate::plan::REFUSED`]).
+//! - Server access logging (`logging_target`, `logging_prefix`): GetBucketLogging.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
-    VersioningConfiguration,
+    BucketLocationConstraint, BucketLoggingStatus, BucketVersioningStatus,
+    CreateBucketConfiguration, DefaultRetention, LoggingEnabled, ObjectLockConfiguration,
+    ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
 
 use super::aws::{aws_error, found};
@@ -109,6 +119,18 @@ impl S3Provider {
         bucket: &str,
         env: &str,
     ) -> Result<Observed, ProviderError> {
+        self.observe_bucket_as(id, bucket, env, None).await
+    }
+
+    /// Reads every attribute of one bucket, plus the optional ones `desired` declares.
+    async fn observe_bucket_as(
+        &self,
+        id: LogicalId,
+        bucket: &str,
+        env: &str,
+        desired: Option<&Resource>,
+    ) -> Result<Observed, ProviderError> {
+        let declares = |name: &str| desired.is_some_and(|r| r.props.contains_key(name));
         let client = &self.client;
         let versioning = async {
             client
@@ -148,12 +170,28 @@ impl S3Provider {
                     .map_err(|error| aws_error("s3:GetBucketPolicy", bucket, error)),
             )
         };
-        let (versioning, encryption, access_block, policy, tags) = tokio::join!(
+        let lock = async {
+            if declares("object_lock") {
+                self.object_lock(bucket).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let logging = async {
+            if declares("logging_target") {
+                self.logging(bucket).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (versioning, encryption, access_block, policy, tags, lock, logging) = tokio::join!(
             versioning,
             encryption,
             access_block,
             policy,
-            self.tags(bucket)
+            self.tags(bucket),
+            lock,
+            logging
         );
         let mut props = Props::new();
         let status = versioning?
@@ -212,6 +250,31 @@ impl S3Provider {
             })?;
             props.insert("policy".into(), Value::Policy(document));
         }
+        if let Some((enabled, mode, retention)) = lock? {
+            if let (Some(live), Some(wanted)) = (
+                retention_days(&retention),
+                desired
+                    .and_then(|r| r.str_prop("object_lock_retention"))
+                    .and_then(retention_days),
+            ) && mode == "COMPLIANCE"
+                && wanted < live
+            {
+                props.insert(
+                    crate::plan::REFUSED.into(),
+                    Value::Str(format!(
+                        "object_lock_retention {retention} cannot be shortened: the live default \
+                         retention is COMPLIANCE, which AWS never lets anyone shorten"
+                    )),
+                );
+            }
+            props.insert("object_lock".into(), Value::Str(enabled));
+            props.insert("object_lock_mode".into(), Value::Str(mode));
+            props.insert("object_lock_retention".into(), Value::Str(retention));
+        }
+        if let Some((target, prefix)) = logging? {
+            props.insert("logging_target".into(), Value::Str(target));
+            props.insert("logging_prefix".into(), Value::Str(prefix));
+        }
         let tags: BTreeMap<String, String> = tags?.into_iter().collect();
         let owner = Owner::from_tags(&tags, env);
         props.insert("tags".into(), tags_value(tags));
@@ -224,6 +287,128 @@ impl S3Provider {
             owner,
             retain: true,
         })
+    }
+
+    /// (enabled, mode, retention text) of a bucket's Object Lock configuration.
+    async fn object_lock(&self, bucket: &str) -> Result<(String, String, String), ProviderError> {
+        let result = self
+            .client
+            .get_object_lock_configuration()
+            .bucket(bucket)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error)
+                if error.as_service_error().and_then(|e| {
+                    aws_smithy_types::error::metadata::ProvideErrorMetadata::code(e)
+                }) == Some("ObjectLockConfigurationNotFoundError") =>
+            {
+                return Ok(("Disabled".into(), String::new(), String::new()));
+            }
+            Err(error) => return Err(aws_error("s3:GetObjectLockConfiguration", bucket, error)),
+        };
+        let configuration = output.object_lock_configuration();
+        let enabled = configuration
+            .and_then(ObjectLockConfiguration::object_lock_enabled)
+            .map_or("Disabled", ObjectLockEnabled::as_str)
+            .to_string();
+        let retention = configuration
+            .and_then(ObjectLockConfiguration::rule)
+            .and_then(ObjectLockRule::default_retention);
+        let mode = retention
+            .and_then(DefaultRetention::mode)
+            .map_or("", ObjectLockRetentionMode::as_str)
+            .to_string();
+        let period = match (
+            retention.and_then(DefaultRetention::days),
+            retention.and_then(DefaultRetention::years),
+        ) {
+            (Some(days), _) => format!("{days} days"),
+            (None, Some(years)) => format!("{years} years"),
+            _ => String::new(),
+        };
+        Ok((enabled, mode, period))
+    }
+
+    /// (target bucket, prefix) of a bucket's server access logging ("" when off).
+    async fn logging(&self, bucket: &str) -> Result<(String, String), ProviderError> {
+        let output = self
+            .client
+            .get_bucket_logging()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:GetBucketLogging", bucket, error))?;
+        Ok(output.logging_enabled().map_or_else(
+            || (String::new(), String::new()),
+            |logging| {
+                (
+                    logging.target_bucket().to_string(),
+                    logging.target_prefix().to_string(),
+                )
+            },
+        ))
+    }
+
+    async fn put_object_lock(&self, resource: &Resource) -> Result<(), ProviderError> {
+        let bucket = resource.name.as_str();
+        let retention = resource
+            .str_prop("object_lock_retention")
+            .unwrap_or_default();
+        let mut default = DefaultRetention::builder().mode(ObjectLockRetentionMode::from(
+            resource
+                .str_prop("object_lock_mode")
+                .unwrap_or("COMPLIANCE"),
+        ));
+        match retention.split_once(' ') {
+            Some((count, unit)) if unit.starts_with("year") => {
+                default = default.years(count.parse().unwrap_or(1));
+            }
+            Some((count, _)) => default = default.days(count.parse().unwrap_or(1)),
+            None => {}
+        }
+        let configuration = ObjectLockConfiguration::builder()
+            .object_lock_enabled(ObjectLockEnabled::Enabled)
+            .rule(
+                ObjectLockRule::builder()
+                    .default_retention(default.build())
+                    .build(),
+            )
+            .build();
+        self.client
+            .put_object_lock_configuration()
+            .bucket(bucket)
+            .object_lock_configuration(configuration)
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutObjectLockConfiguration", bucket, error))?;
+        Ok(())
+    }
+
+    async fn put_logging(&self, resource: &Resource) -> Result<(), ProviderError> {
+        let bucket = resource.name.as_str();
+        let target = resource.str_prop("logging_target").unwrap_or_default();
+        let mut status = BucketLoggingStatus::builder();
+        if !target.is_empty() {
+            status = status.logging_enabled(
+                LoggingEnabled::builder()
+                    .target_bucket(target)
+                    .target_prefix(resource.str_prop("logging_prefix").unwrap_or_default())
+                    .build()
+                    .map_err(|error| {
+                        ProviderError::local("s3:PutBucketLogging", bucket, error.to_string())
+                    })?,
+            );
+        }
+        self.client
+            .put_bucket_logging()
+            .bucket(bucket)
+            .bucket_logging_status(status.build())
+            .send()
+            .await
+            .map_err(|error| aws_error("s3:PutBucketLogging", bucket, error))?;
+        Ok(())
     }
 
     async fn put_versioning(&self, bucket: &str) -> Result<(), ProviderError> {
@@ -326,6 +511,17 @@ impl S3Provider {
     }
 }
 
+/// A retention text (`"30 days"`, `"7 years"`) in days, years counted as 365 days.
+fn retention_days(text: &str) -> Option<i64> {
+    let (count, unit) = text.split_once(' ')?;
+    let count: i64 = count.parse().ok()?;
+    Some(if unit.starts_with("year") {
+        count * 365
+    } else {
+        count
+    })
+}
+
 fn outputs(bucket: &str) -> Outputs {
     let mut outputs = Outputs::new();
     outputs.insert("name".into(), bucket.to_string());
@@ -367,7 +563,9 @@ impl Provider for S3Provider {
         let reads = desired
             .iter()
             .filter(|resource| listed.contains_key(&resource.name))
-            .map(|resource| self.observe_bucket(resource.id.clone(), &resource.name, env));
+            .map(|resource| {
+                self.observe_bucket_as(resource.id.clone(), &resource.name, env, Some(resource))
+            });
         let mut observation = Observation::default();
         for observed in futures::future::try_join_all(reads).await? {
             observation.insert(observed);
@@ -400,10 +598,12 @@ impl Provider for S3Provider {
             configuration = configuration
                 .location_constraint(BucketLocationConstraint::from(self.region.as_str()));
         }
+        let object_lock = resource.str_prop("object_lock") == Some("Enabled");
         let created = self
             .client
             .create_bucket()
             .bucket(bucket)
+            .set_object_lock_enabled_for_bucket(object_lock.then_some(true))
             .create_bucket_configuration(configuration.build())
             .send()
             .await;
@@ -422,13 +622,19 @@ impl Provider for S3Provider {
         self.put_encryption(resource).await?;
         self.put_versioning(bucket).await?;
         self.put_policy(resource).await?;
+        if object_lock {
+            self.put_object_lock(resource).await?;
+        }
+        if resource.props.contains_key("logging_target") {
+            self.put_logging(resource).await?;
+        }
         Ok(outputs(bucket))
     }
 
     async fn update(
         &self,
         resource: &Resource,
-        _observed: &Observed,
+        observed: &Observed,
         changes: &[AttrChange],
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
@@ -451,6 +657,27 @@ impl Provider for S3Provider {
         if touches(changes, "policy") {
             self.put_policy(resource).await?;
         }
+        if ["object_lock", "object_lock_mode", "object_lock_retention"]
+            .iter()
+            .any(|name| touches(changes, name))
+        {
+            if let Some(Value::Str(reason)) = observed.props.get(crate::plan::REFUSED) {
+                return Err(ProviderError::local(
+                    "s3:PutObjectLockConfiguration",
+                    bucket,
+                    reason.clone(),
+                ));
+            }
+            // Turning Object Lock on in place needs versioning first.
+            self.put_versioning(bucket).await?;
+            self.put_object_lock(resource).await?;
+        }
+        if ["logging_target", "logging_prefix"]
+            .iter()
+            .any(|name| touches(changes, name))
+        {
+            self.put_logging(resource).await?;
+        }
         Ok(outputs(bucket))
     }
 
@@ -460,5 +687,18 @@ impl Provider for S3Provider {
             &observed.physical_id,
             "buckets are data-bearing and never deleted by nc-provision",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_compares_in_days() {
+        assert_eq!(retention_days("30 days"), Some(30));
+        assert_eq!(retention_days("7 years"), Some(2555));
+        assert_eq!(retention_days("1 year"), Some(365));
+        assert_eq!(retention_days(""), None);
     }
 }

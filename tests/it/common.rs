@@ -1,9 +1,11 @@
 //! Shared test fixtures: an isolated LocalStack account per test, a private copy of the specs,
 //! the built binary, and independent SDK clients for reading back what it made.
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
@@ -23,6 +25,30 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The repository's spec of `env` as the test worlds use it: Access Analyzer and Security Hub
+/// off (no emulator serves them), and the data buckets named `<suffix>-<tag>` when a tag is
+/// given (S3 bucket names are global across accounts, on LocalStack as on AWS).
+pub fn world_spec_text(env: &str, tag: Option<&str>) -> String {
+    let mut text = std::fs::read_to_string(repo().join("specs").join(format!("{env}.toml")))
+        .expect("read spec");
+    // No emulator serves IAM Access Analyzer (LocalStack 501, moto 500): its provider is
+    // covered by unit tests over a mocked SDK client.
+    text = text.replace(
+        "service_session_hours = 12",
+        "service_session_hours = 12\nenable_access_analyzer = false",
+    );
+    if let Some(tag) = tag {
+        text = text.replace(
+            "buckets = [\"raw\", \"norm\"]",
+            &format!("buckets = [\"raw-{tag}\", \"norm-{tag}\"]"),
+        );
+    }
+    // Emulator glue: moto has no Security Hub standards API (BatchEnableStandards and
+    // GetEnabledStandards answer 404), so the worlds run without Security Hub; its code is
+    // covered by mocked-client tests (providers/securityhub.rs).
+    text.replace("enable_security_hub = true", "enable_security_hub = false")
+}
+
 /// One test's world: its own account (LocalStack isolates accounts by a 12-digit access key)
 /// and its own copy of the specs.
 pub struct World {
@@ -30,6 +56,8 @@ pub struct World {
     pub account: String,
     /// The specs directory the binary reads.
     pub specs: PathBuf,
+    /// This world's own moto server (CloudTrail, GuardDuty, Security Hub), when it could start.
+    pub moto: Option<Moto>,
     _dir: tempfile::TempDir,
 }
 
@@ -46,28 +74,42 @@ impl World {
         let specs = dir.path().join("specs");
         std::fs::create_dir_all(&specs).expect("specs dir");
         for env in ["dev", "stg", "prod"] {
-            let mut text =
-                std::fs::read_to_string(repo().join("specs").join(format!("{env}.toml")))
-                    .expect("read spec");
-            // No emulator serves IAM Access Analyzer (LocalStack 501, moto 500): its provider
-            // is covered by unit tests over a mocked SDK client.
-            text = text.replace(
-                "service_session_hours = 12",
-                "service_session_hours = 12\nenable_access_analyzer = false",
-            );
-            if let Some(tag) = tag {
-                text = text.replace(
-                    "buckets = [\"raw\", \"norm\"]",
-                    &format!("buckets = [\"raw-{tag}\", \"norm-{tag}\"]"),
-                );
-            }
+            let text = world_spec_text(env, tag);
             std::fs::write(specs.join(format!("{env}.toml")), text).expect("write spec");
         }
+        let account = fresh_account();
+        let moto = Moto::start(&account);
+        if let Some(moto) = &moto {
+            // Emulator glue: moto's CreateTrail checks that the trail bucket exists in moto's
+            // own S3, while the tool creates it on LocalStack. The trail buckets of every
+            // environment of this account are created in moto's S3 too.
+            for env in ["dev", "stg", "prod"] {
+                moto.put_bucket(&trail_bucket(env, &account));
+            }
+        }
         World {
-            account: fresh_account(),
+            account,
             specs,
+            moto,
             _dir: dir,
         }
+    }
+
+    /// The moto endpoint this world uses (its own server, or the shared one).
+    pub fn moto_url(&self) -> String {
+        self.moto
+            .as_ref()
+            .map_or_else(moto_endpoint, |moto| moto.url.clone())
+    }
+
+    /// SDK configuration for the moto-served services (CloudTrail, GuardDuty, Security Hub).
+    pub async fn moto_sdk(&self, region: &str) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(self.moto_url())
+            .credentials_provider(Credentials::new(&self.account, "test", None, None, "test"))
+            .load()
+            .await
     }
 
     /// Rewrites one spec file with `edit`.
@@ -96,9 +138,9 @@ impl World {
             .arg("--specs")
             .arg(specs)
             .env("AWS_ENDPOINT_URL", endpoint())
-            .env("AWS_ENDPOINT_URL_CLOUDTRAIL", moto_endpoint())
-            .env("AWS_ENDPOINT_URL_GUARDDUTY", moto_endpoint())
-            .env("AWS_ENDPOINT_URL_SECURITYHUB", moto_endpoint())
+            .env("AWS_ENDPOINT_URL_CLOUDTRAIL", self.moto_url())
+            .env("AWS_ENDPOINT_URL_GUARDDUTY", self.moto_url())
+            .env("AWS_ENDPOINT_URL_SECURITYHUB", self.moto_url())
             .env("AWS_ACCESS_KEY_ID", &self.account)
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
@@ -242,31 +284,150 @@ pub fn changed_attributes(change: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Resources of the data slice (keys, buckets, table) and the key policies.
-pub const DATA_SLICE: usize = 7;
+/// Every resource an environment's spec (as the test worlds write it) expands to in the
+/// primary region, two zones (one in dev): the library expands it in-process, so the count
+/// follows every module.
+pub fn resource_count(env: &str) -> usize {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(format!("{env}.toml")),
+        world_spec_text(env, None),
+    )
+    .expect("write spec");
+    let spec = nc_provision::spec::load(dir.path(), env).expect("valid spec");
+    let zones = ["us-east-1a", "us-east-1b"]
+        .into_iter()
+        .take(usize::from(spec.vpc.az_count))
+        .map(str::to_string)
+        .collect();
+    let target = nc_provision::plan::Target {
+        env: env.to_string(),
+        region: "us-east-1".to_string(),
+        account_id: "000000000000".to_string(),
+        primary_region: true,
+        availability_zones: zones,
+    };
+    nc_provision::modules::expand(&spec, &target)
+        .expect("graph")
+        .len()
+}
 
-/// Resources the iam-baseline module expands to for `env` (Access Analyzer off in tests):
-/// 3 boundaries, 4 service roles, 2 cross-account roles, WeaviateAdminRole, SupportRole,
-/// the password policy and account S3 Block Public Access; stg adds DeveloperRole; stg and
-/// prod add the GitHub OIDC provider and its deploy role.
-pub fn iam_resources(env: &str) -> usize {
-    13 + match env {
-        "stg" => 3,
-        "prod" => 2,
-        _ => 0,
+/// How many changes of a plan (or of an apply report's plan) have `action` and an id starting
+/// with one of `prefixes`: tests of one slice count only their own resources.
+pub fn count_actions(document: &serde_json::Value, action: &str, prefixes: &[&str]) -> usize {
+    let changes = document["changes"]
+        .as_array()
+        .or_else(|| document["plan"]["changes"].as_array());
+    changes
+        .map(|changes| {
+            changes
+                .iter()
+                .filter(|change| change["action"] == action)
+                .filter(|change| {
+                    let id = change["id"].as_str().unwrap_or_default();
+                    prefixes.iter().any(|prefix| id.starts_with(prefix))
+                })
+                .count()
+        })
+        .unwrap_or_default()
+}
+
+/// The trail bucket of `env` in `account` (the observability module's naming rule).
+pub fn trail_bucket(env: &str, account: &str) -> String {
+    format!("nc-dp-{env}-trail-{account}")
+}
+
+/// A moto server of one test world. moto ignores the access key (every request is account
+/// 123456789012), so worlds sharing one server would share the region's one GuardDuty detector
+/// and the trails: each world gets its own, stopped when the world is dropped.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    port: u16,
+}
+
+impl Moto {
+    /// Starts moto on a free port, answering as `account` (so that ARNs match the LocalStack
+    /// account of the world), with the binary from `NC_TEST_MOTO_SERVER` or the one
+    /// `localstack/install.sh` installs; `None` when there is none (the shared moto is used).
+    pub fn start(account: &str) -> Option<Moto> {
+        let binary = std::env::var_os("NC_TEST_MOTO_SERVER")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| {
+                    PathBuf::from(home)
+                        .join(".cache/nc-provision/emulators/venv-moto/bin/moto_server")
+                })
+            })
+            .filter(|path| path.exists())?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let mut command = Command::new(binary);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AWS_") {
+                command.env_remove(&name);
+            }
+        }
+        let child = command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ACCOUNT_ID", account)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !moto
+            .request("GET", "/moto-api/config")
+            .is_some_and(|status| (200..300).contains(&status))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on {}",
+                moto.url
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    /// Creates a bucket in moto's S3 (unsigned path-style PUT; moto does not check signatures).
+    pub fn put_bucket(&self, bucket: &str) {
+        let status = self.request("PUT", &format!("/{bucket}"));
+        assert!(
+            status.is_some_and(|status| (200..300).contains(&status)),
+            "create {bucket} in moto's S3: {status:?}"
+        );
+    }
+
+    fn request(&self, method: &str, path: &str) -> Option<u16> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response.split_whitespace().nth(1)?.parse().ok()
     }
 }
 
-/// Resources the vpc module expands to for `env`: the VPC, its internet gateway, the
-/// endpoints' security group, three network ACLs, seven endpoints, and per zone three subnets
-/// and two route tables (plus the public one); a NAT gateway and its address per zone (dev:
-/// one zone, one NAT).
-pub fn vpc_resources(env: &str) -> usize {
-    let zones = if env == "dev" { 1 } else { 2 };
-    1 + 1 + 1 + 3 + 7 + zones * 3 + (1 + zones * 2) + zones * 2
-}
-
-/// Every resource an environment's spec expands to in the primary region (in tests).
-pub fn resource_count(env: &str) -> usize {
-    DATA_SLICE + iam_resources(env) + vpc_resources(env)
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

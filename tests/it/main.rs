@@ -6,6 +6,7 @@ mod data_slice;
 mod dr;
 mod iam;
 mod lock;
+mod observability;
 mod ownership;
 mod saved_plans;
 mod schedule;

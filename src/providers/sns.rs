@@ -1,0 +1,385 @@
+//! SNS topics with their KMS key, e-mail subscriptions and tags.
+//!
+//! Observe: one ListTopics for all, then per desired topic GetTopicAttributes,
+//! ListSubscriptionsByTopic and ListTagsForResource, concurrently. An e-mail subscription waiting
+//! for its confirmation (`PendingConfirmation`) counts as present: that is the normal state until
+//! someone clicks the link, not drift. A confirmed subscription the spec does not name is drift,
+//! and apply unsubscribes it; a pending one cannot be removed (AWS expires it after three days),
+//! so an unwanted pending subscription is not reported.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::Tag;
+
+use super::aws::{aws_error, found};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
+use crate::plan::AttrChange;
+
+const KINDS: &[&str] = &["sns_topic"];
+
+/// The SNS provider (topics and their subscriptions).
+pub struct SnsProvider {
+    client: Client,
+}
+
+/// `protocol:endpoint` entries of the `subscriptions` attribute.
+fn desired_subscriptions(resource: &Resource) -> Vec<(String, String)> {
+    match resource.props.get("subscriptions") {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|entry| entry.split_once(':'))
+            .map(|(protocol, endpoint)| (protocol.to_string(), endpoint.to_string()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl SnsProvider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> SnsProvider {
+        SnsProvider { client: aws.sns() }
+    }
+
+    /// Topic name → ARN, for every topic of the account and region.
+    async fn topics(&self) -> Result<BTreeMap<String, String>, ProviderError> {
+        let mut topics = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_topics()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|error| aws_error("sns:ListTopics", "topics", error))?;
+            for topic in page.topics() {
+                if let Some(arn) = topic.topic_arn()
+                    && let Some(name) = arn.rsplit(':').next()
+                {
+                    topics.insert(name.to_string(), arn.to_string());
+                }
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(topics),
+            }
+        }
+    }
+
+    /// (protocol, endpoint, subscription ARN or `PendingConfirmation`) of a topic.
+    async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscribed>, ProviderError> {
+        let mut subscriptions = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_subscriptions_by_topic()
+                .topic_arn(arn)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|error| aws_error("sns:ListSubscriptionsByTopic", arn, error))?;
+            for subscription in page.subscriptions() {
+                if let (Some(protocol), Some(endpoint)) =
+                    (subscription.protocol(), subscription.endpoint())
+                {
+                    subscriptions.push((
+                        protocol.to_string(),
+                        endpoint.to_string(),
+                        subscription
+                            .subscription_arn()
+                            .unwrap_or(PENDING)
+                            .to_string(),
+                    ));
+                }
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(subscriptions),
+            }
+        }
+    }
+
+    async fn observe_topic(
+        &self,
+        resource: &Resource,
+        arn: &str,
+        env: &str,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let client = &self.client;
+        let attributes = async {
+            client
+                .get_topic_attributes()
+                .topic_arn(arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("sns:GetTopicAttributes", arn, error))
+        };
+        let tags = async {
+            client
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("sns:ListTagsForResource", arn, error))
+        };
+        let (attributes, subscriptions, tags) =
+            tokio::join!(attributes, self.subscriptions(arn), tags);
+        let Some(attributes) = found(attributes)? else {
+            return Ok(None);
+        };
+        let attributes = attributes.attributes().cloned().unwrap_or_default();
+        let tags: BTreeMap<String, String> = tags?
+            .tags()
+            .iter()
+            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+            .collect();
+        let wanted = desired_subscriptions(resource);
+        let mut entries: Vec<String> = subscriptions?
+            .into_iter()
+            .filter(|(protocol, endpoint, arn)| {
+                is_confirmed(arn) || wanted_contains(&wanted, protocol, endpoint)
+            })
+            .map(|(protocol, endpoint, _)| format!("{protocol}:{endpoint}"))
+            .collect();
+        entries.sort();
+        entries.dedup();
+        let mut props = BTreeMap::new();
+        props.insert(
+            "kms_key".to_string(),
+            Value::str(
+                attributes
+                    .get("KmsMasterKeyId")
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        );
+        props.insert(
+            "display_name".to_string(),
+            Value::str(attributes.get("DisplayName").cloned().unwrap_or_default()),
+        );
+        props.insert(
+            "subscriptions".to_string(),
+            Value::List(entries.into_iter().map(Value::Str).collect()),
+        );
+        let owner = Owner::from_tags(&tags, env);
+        props.insert("tags".to_string(), tags_value(tags));
+        Ok(Some(Observed {
+            id: resource.id.clone(),
+            kind: KINDS[0],
+            physical_id: arn.to_string(),
+            props,
+            outputs: outputs(&resource.name, arn),
+            owner,
+            retain: false,
+        }))
+    }
+
+    async fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), ProviderError> {
+        self.client
+            .set_topic_attributes()
+            .topic_arn(arn)
+            .attribute_name(name)
+            .attribute_value(value)
+            .send()
+            .await
+            .map_err(|error| aws_error("sns:SetTopicAttributes", arn, error))?;
+        Ok(())
+    }
+
+    /// Subscribes every desired endpoint that is not yet subscribed (pending ones included),
+    /// and unsubscribes confirmed subscriptions the spec does not name.
+    async fn reconcile_subscriptions(
+        &self,
+        resource: &Resource,
+        arn: &str,
+        live: &[Subscribed],
+    ) -> Result<(), ProviderError> {
+        let wanted = desired_subscriptions(resource);
+        for (protocol, endpoint, subscription) in live {
+            if is_confirmed(subscription) && !wanted_contains(&wanted, protocol, endpoint) {
+                self.client
+                    .unsubscribe()
+                    .subscription_arn(subscription)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("sns:Unsubscribe", subscription, error))?;
+            }
+        }
+        for (protocol, endpoint) in wanted {
+            if live
+                .iter()
+                .any(|(p, e, _)| *p == protocol && e.eq_ignore_ascii_case(&endpoint))
+            {
+                continue;
+            }
+            self.client
+                .subscribe()
+                .topic_arn(arn)
+                .protocol(&protocol)
+                .endpoint(&endpoint)
+                .send()
+                .await
+                .map_err(|error| aws_error("sns:Subscribe", arn, error))?;
+        }
+        Ok(())
+    }
+}
+
+/// What SNS says of a subscription that waits for its confirmation.
+const PENDING: &str = "PendingConfirmation";
+
+/// One subscription: protocol, endpoint, subscription ARN (or [`PENDING`]).
+type Subscribed = (String, String, String);
+
+fn is_confirmed(subscription_arn: &str) -> bool {
+    subscription_arn.starts_with("arn:")
+}
+
+fn wanted_contains(wanted: &[(String, String)], protocol: &str, endpoint: &str) -> bool {
+    wanted
+        .iter()
+        .any(|(p, e)| p == protocol && e.eq_ignore_ascii_case(endpoint))
+}
+
+fn outputs(name: &str, arn: &str) -> Outputs {
+    let mut outputs = Outputs::new();
+    outputs.insert("name".into(), name.to_string());
+    outputs.insert("arn".into(), arn.to_string());
+    outputs
+}
+
+fn sns_tags(pairs: Vec<(String, String)>, topic: &str) -> Result<Vec<Tag>, ProviderError> {
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| ProviderError::local("sns:TagResource", topic, error.to_string()))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Provider for SnsProvider {
+    fn kinds(&self) -> &'static [&'static str] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let topics = self.topics().await?;
+        let reads = desired.iter().filter_map(|resource| {
+            topics
+                .get(&resource.name)
+                .map(|arn| self.observe_topic(resource, arn, env))
+        });
+        let mut observation = Observation::default();
+        for observed in futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+        {
+            observation.insert(observed);
+        }
+        Ok(observation)
+    }
+
+    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let name = resource.name.as_str();
+        let mut request = self
+            .client
+            .create_topic()
+            .name(name)
+            .set_tags(Some(sns_tags(super::tag_pairs(resource), name)?));
+        if let Some(key) = resource.str_prop("kms_key").filter(|key| !key.is_empty()) {
+            request = request.attributes("KmsMasterKeyId", key);
+        }
+        if let Some(display) = resource.str_prop("display_name").filter(|d| !d.is_empty()) {
+            request = request.attributes("DisplayName", display);
+        }
+        // CreateTopic is idempotent for the same name and attributes.
+        let created = request
+            .send()
+            .await
+            .map_err(|error| aws_error("sns:CreateTopic", name, error))?;
+        let arn = created.topic_arn().unwrap_or_default().to_string();
+        let live = self.subscriptions(&arn).await?;
+        self.reconcile_subscriptions(resource, &arn, &live).await?;
+        Ok(outputs(name, &arn))
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        changes: &[AttrChange],
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let arn = observed.physical_id.as_str();
+        if touches(changes, "kms_key") {
+            self.set_attribute(
+                arn,
+                "KmsMasterKeyId",
+                resource.str_prop("kms_key").unwrap_or_default(),
+            )
+            .await?;
+        }
+        if touches(changes, "display_name") {
+            self.set_attribute(
+                arn,
+                "DisplayName",
+                resource.str_prop("display_name").unwrap_or_default(),
+            )
+            .await?;
+        }
+        if touches(changes, "subscriptions") {
+            let live = self.subscriptions(arn).await?;
+            self.reconcile_subscriptions(resource, arn, &live).await?;
+        }
+        if touches(changes, "tags") {
+            let (remove, set) = tag_delta(resource, observed);
+            if !remove.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("sns:UntagResource", arn, error))?;
+            }
+            if !set.is_empty() {
+                self.client
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(sns_tags(set, arn)?))
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("sns:TagResource", arn, error))?;
+            }
+        }
+        Ok(observed.outputs.clone())
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        let result = self
+            .client
+            .delete_topic()
+            .topic_arn(&observed.physical_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("sns:DeleteTopic", &observed.physical_id, error));
+        found(result)?;
+        Ok(())
+    }
+}
