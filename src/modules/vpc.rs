@@ -10,7 +10,8 @@
 //! subnets, with private DNS, a security group admitting 443 from the VPC only and a policy
 //! admitting only the account's principals; network ACLs per tier that deny by default; the
 //! VPC's default security group and default network ACL stripped of every rule (CIS 5.4);
-//! and flow logs to `/aws/vpc/flow-logs/{vpc-id}`.
+//! and flow logs to `/aws/vpc/flow-logs/{vpc-id}` (retention from the spec, the logs key)
+//! through a role that trusts the flow-log service and may write only to that group.
 //!
 //! Decisions written down here:
 //! - **Availability zones** come from the target ([`Target::availability_zones`]): the engine
@@ -41,8 +42,8 @@
 
 use serde_json::json;
 
-use super::{Context, id};
-use crate::model::{LogicalId, Resource, Value};
+use super::{Context, id, kms, observability, region_code};
+use crate::model::{LogicalId, Resource, Value, policy_ref};
 use crate::spec::model::Ipv4Cidr;
 
 /// The kinds this module creates (the EC2 provider owns them).
@@ -78,7 +79,17 @@ pub const PUBLIC_ROUTE_TABLE: &str = "vpc.rt.public";
 /// Logical id of the interface endpoints' security group.
 pub const ENDPOINTS_SECURITY_GROUP: &str = "vpc.sg.endpoints";
 /// Logical id of the VPC's flow log.
-pub const FLOW_LOG: &str = "vpc.flow_log";
+pub const FLOW_LOG: &str = "vpc.flow_logs";
+/// Logical id of the flow log's CloudWatch Logs group (`/aws/vpc/flow-logs/{vpc-id}`).
+pub const FLOW_LOG_GROUP: &str = "vpc.flow_logs.group";
+/// Logical id of the IAM role the flow log delivers through.
+pub const FLOW_LOG_ROLE: &str = "vpc.flow_logs.role";
+/// Flow logs aggregate packets over this many seconds (AWS's default).
+pub const FLOW_LOG_AGGREGATION_SECONDS: i64 = 600;
+/// The flow-log service's principal.
+const FLOW_LOG_SERVICE: &str = "vpc-flow-logs.amazonaws.com";
+/// The name of the flow-log role's one inline policy.
+const FLOW_LOG_POLICY: &str = "deliver-to-flow-log-group";
 
 /// Prefix length of every subnet tier (REFERENCE.md).
 pub const TIER_PREFIX: u8 = 19;
@@ -372,7 +383,134 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
             resources.push(endpoint);
         }
     }
+    if spec.enable_flow_logs {
+        resources.extend(flow_logs(context));
+    }
     resources
+}
+
+/// The flow log of the VPC, its log group `/aws/vpc/flow-logs/{vpc-id}` (retention from the
+/// spec, encrypted with the logs key; kind `log_group` of the observability provider) and the
+/// IAM role it delivers through (kind `iam_role`), which trusts only the flow-log service of
+/// this account and may write only to that group.
+///
+/// The role is regional, unlike the iam-baseline's: its policy names this region's group, so
+/// each region (the DR region too) gets its own, `nc-{env}-vpc-flow-logs-{region code}`.
+fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
+    let env = context.env();
+    let region = &context.target.region;
+    let account = &context.target.account_id;
+    let vpc = id(VPC);
+    let group_id = id(FLOW_LOG_GROUP);
+    let role_id = id(FLOW_LOG_ROLE);
+    let logs_key = id(kms::LOGS_KEY);
+    let group_name = Value::Concat(vec![
+        Value::str(observability::FLOW_LOG_PREFIX),
+        Value::reference(&vpc, "id"),
+    ]);
+    let group = Resource::new(
+        FLOW_LOG_GROUP,
+        observability::LOG_GROUP_KIND,
+        format!("{}<vpc id>", observability::FLOW_LOG_PREFIX),
+    )
+    .prop("group_name", group_name)
+    .prop("name_prefix", observability::FLOW_LOG_PREFIX)
+    .prop(
+        "retention_days",
+        i64::from(context.spec.vpc.flow_logs_retention_days),
+    )
+    .prop("kms_key", Value::reference(&logs_key, "arn"))
+    .prop(
+        "tags",
+        tags(context, &group_id, &format!("nc-{env}-vpc-flow-logs"), None),
+    )
+    .after(&logs_key)
+    .replace_on(&["group_name"])
+    .retained();
+
+    // The group's ARN, built from the VPC id (the group itself may not exist yet).
+    let group_arn = format!(
+        "arn:aws:logs:{region}:{account}:log-group:{}{}",
+        observability::FLOW_LOG_PREFIX,
+        policy_ref(&vpc, "id")
+    );
+    let role_name = format!("nc-{env}-vpc-flow-logs-{}", region_code(region));
+    let role = Resource::new(FLOW_LOG_ROLE, super::iam::ROLE_KIND, role_name.clone())
+        .prop("path", super::iam::PATH)
+        .prop(
+            "assume_role_policy",
+            Value::Policy(json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": FLOW_LOG_SERVICE},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account},
+                        "ArnLike": {"aws:SourceArn": format!("arn:aws:ec2:{region}:{account}:vpc-flow-log/*")}
+                    }
+                }]
+            })),
+        )
+        .prop("max_session_seconds", 3600)
+        .prop("permissions_boundary", "")
+        .prop("managed_policies", Value::List(Vec::new()))
+        .prop(
+            "inline_policy_names",
+            Value::List(vec![Value::str(FLOW_LOG_POLICY)]),
+        )
+        .prop(
+            &format!("inline_policy.{FLOW_LOG_POLICY}"),
+            Value::Policy(json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DeliverToTheFlowLogGroupOnly",
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams"
+                    ],
+                    "Resource": [group_arn.clone(), format!("{group_arn}:log-stream:*")]
+                }]
+            })),
+        )
+        .prop(
+            "description",
+            format!("Delivers the VPC flow logs of {env} in {region} (managed by nc-provision)"),
+        )
+        .prop("tags", tags(context, &role_id, &role_name, None))
+        .replace_on(&["path"]);
+
+    let flow_log_id = id(FLOW_LOG);
+    let flow_log = Resource::new(FLOW_LOG, kind::FLOW_LOG, format!("nc-{env}-vpc-flow-logs"))
+        .prop("resource_id", Value::reference(&vpc, "id"))
+        .prop("traffic_type", "ALL")
+        .prop("log_destination_type", "cloud-watch-logs")
+        .prop("log_group_name", Value::reference(&group_id, "name"))
+        .prop(
+            "deliver_logs_permission_arn",
+            Value::reference(&role_id, "arn"),
+        )
+        .prop("max_aggregation_interval", FLOW_LOG_AGGREGATION_SECONDS)
+        .prop(
+            "tags",
+            tags(
+                context,
+                &flow_log_id,
+                &format!("nc-{env}-vpc-flow-logs"),
+                None,
+            ),
+        )
+        .replace_on(&[
+            "resource_id",
+            "traffic_type",
+            "log_destination_type",
+            "log_group_name",
+            "deliver_logs_permission_arn",
+            "max_aggregation_interval",
+        ]);
+    vec![group, role, flow_log]
 }
 
 /// The VPC: CIDR, DNS support and hostnames, and the default security group's and network
@@ -739,6 +877,55 @@ mod tests {
         assert_eq!(
             graph.get(&id("vpc.subnet.public-a")).unwrap().props["map_public_ip_on_launch"],
             Value::Bool(true)
+        );
+    }
+
+    #[test]
+    fn flow_logs_go_to_a_group_named_after_the_vpc_through_a_regional_role() {
+        let graph = graph_for("prod", &["us-east-1a", "us-east-1b"]);
+        let group = graph.get(&id(FLOW_LOG_GROUP)).unwrap();
+        assert_eq!(
+            group.props["group_name"],
+            Value::Concat(vec![
+                Value::str("/aws/vpc/flow-logs/"),
+                Value::reference(&id(VPC), "id"),
+            ])
+        );
+        assert_eq!(group.props["retention_days"], Value::Int(90));
+        assert_eq!(
+            group.props["kms_key"],
+            Value::reference(&id(kms::LOGS_KEY), "arn")
+        );
+        assert!(group.retain, "logs are data: never deleted");
+        let role = graph.get(&id(FLOW_LOG_ROLE)).unwrap();
+        assert_eq!(role.name, "nc-prod-vpc-flow-logs-use1");
+        assert!(!role.global, "each region's VPC has its own role");
+        let trust = role.props["assume_role_policy"].as_policy().unwrap();
+        assert_eq!(
+            trust["Statement"][0]["Principal"]["Service"],
+            "vpc-flow-logs.amazonaws.com"
+        );
+        let policy = role.props[&format!("inline_policy.{FLOW_LOG_POLICY}")]
+            .as_policy()
+            .unwrap();
+        let resources = policy["Statement"][0]["Resource"].to_string();
+        assert!(
+            resources.contains(&format!(
+                "log-group:/aws/vpc/flow-logs/{}",
+                policy_ref(&id(VPC), "id")
+            )),
+            "{resources}"
+        );
+        let flow_log = graph.get(&id(FLOW_LOG)).unwrap();
+        assert_eq!(
+            flow_log.props["deliver_logs_permission_arn"],
+            Value::reference(&id(FLOW_LOG_ROLE), "arn")
+        );
+        assert!(flow_log.depends_on.contains(&id(FLOW_LOG_GROUP)));
+        let dev = graph_for("dev", &["us-east-1a"]);
+        assert_eq!(
+            dev.get(&id(FLOW_LOG_GROUP)).unwrap().props["retention_days"],
+            Value::Int(7)
         );
     }
 }

@@ -72,6 +72,9 @@ fn resolve_value(
         }
         Value::Policy(document) => {
             let lookup = |reference: &crate::model::Ref| {
+                if replaced.contains(&reference.id) {
+                    return None;
+                }
                 observation
                     .found
                     .get(&reference.id)
@@ -93,8 +96,38 @@ fn referenced(value: &Value, found: &mut BTreeSet<LogicalId>) {
         Value::List(items) | Value::Concat(items) => {
             items.iter().for_each(|item| referenced(item, found));
         }
+        Value::Policy(document) => {
+            found.extend(
+                crate::model::policy_refs(document)
+                    .into_iter()
+                    .map(|reference| reference.id),
+            );
+        }
         _ => {}
     }
+}
+
+/// The replaced resources that the attributes `names` of `resource` reference.
+fn dragged_by(
+    resource: &Resource,
+    names: &[&str],
+    replaced: &BTreeSet<LogicalId>,
+) -> BTreeSet<LogicalId> {
+    let mut found = BTreeSet::new();
+    for name in names {
+        if let Some(value) = resource.props.get(*name) {
+            referenced(value, &mut found);
+        }
+    }
+    found.retain(|id| replaced.contains(id));
+    found
+}
+
+fn id_list(ids: &BTreeSet<LogicalId>) -> String {
+    ids.iter()
+        .map(LogicalId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Computes the plan's changes, in the graph's dependency order, followed by orphans.
@@ -248,41 +281,57 @@ fn diff_resource(
         change.reason = Some(format!("{}: {reason}", observed.physical_id));
         return change;
     }
-    let forced: Vec<&str> = change
+    let forced_names: Vec<String> = change
         .attributes
         .iter()
         .filter(|attribute| attribute.forces_replace)
-        .map(|attribute| attribute.name.as_str())
+        .map(|attribute| attribute.name.clone())
         .collect();
+    let forced: Vec<&str> = forced_names.iter().map(String::as_str).collect();
     if forced.is_empty() {
         change.action = Action::Update;
     } else if resource.retain {
-        change.action = Action::Conflict;
-        change.reason = Some(format!(
-            "{} cannot change in place and {} is data-bearing, so the tool never replaces it",
-            forced.join(", "),
-            observed.physical_id
-        ));
+        let dragged = dragged_by(resource, &forced, replaced);
+        let every_forced_is_dragged = forced
+            .iter()
+            .all(|name| !dragged_by(resource, &[name], replaced).is_empty());
+        if every_forced_is_dragged {
+            // Its identity follows a replaced resource (a flow-log group named after the VPC
+            // id): a new one is made for the new upstream; the old one keeps its data.
+            change.action = Action::Create;
+            change.reason = Some(format!(
+                "{} follows {}, which is replaced: a new one is created and {} is data-bearing, so it is kept",
+                forced.join(", "),
+                id_list(&dragged),
+                observed.physical_id
+            ));
+            change.attributes = desired
+                .into_iter()
+                .map(|(name, after)| AttrChange {
+                    name,
+                    before: None,
+                    after: Some(after),
+                    forces_replace: false,
+                })
+                .collect();
+        } else {
+            change.action = Action::Conflict;
+            change.reason = Some(format!(
+                "{} cannot change in place and {} is data-bearing, so the tool never replaces it",
+                forced.join(", "),
+                observed.physical_id
+            ));
+        }
     } else {
         change.action = Action::Replace;
-        let mut dragged_by = BTreeSet::new();
-        for name in &forced {
-            if let Some(value) = resource.props.get(*name) {
-                referenced(value, &mut dragged_by);
-            }
-        }
-        dragged_by.retain(|id| replaced.contains(id));
-        change.reason = Some(if dragged_by.is_empty() {
+        let dragged = dragged_by(resource, &forced, replaced);
+        change.reason = Some(if dragged.is_empty() {
             format!("{} cannot change in place", forced.join(", "))
         } else {
             format!(
                 "{} cannot change in place: replaced along with {}",
                 forced.join(", "),
-                dragged_by
-                    .iter()
-                    .map(LogicalId::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                id_list(&dragged)
             )
         });
     }
@@ -578,6 +627,55 @@ mod tests {
         assert_eq!(vpc_id.name, "vpc_id");
         assert_eq!(vpc_id.after, Some(Value::Unknown));
         assert!(vpc_id.forces_replace);
+    }
+
+    #[test]
+    fn a_kept_resource_named_after_a_replaced_one_is_made_anew() {
+        let vpc = Resource::new("vpc.main", "vpc", "vpc")
+            .prop("cidr", "10.3.0.0/16")
+            .replace_on(&["cidr"]);
+        let group = Resource::new("vpc.flow_logs.group", "log_group", "group")
+            .prop(
+                "group_name",
+                Value::Concat(vec![
+                    Value::str("/aws/vpc/flow-logs/"),
+                    Value::reference(&vpc.id, "id"),
+                ]),
+            )
+            .prop("retention_days", 7)
+            .replace_on(&["group_name"])
+            .retained();
+        let graph = DesiredGraph::new(vec![vpc.clone(), group.clone()]).unwrap();
+        let cases = [
+            (
+                "the VPC is replaced: a new group, the old one kept",
+                "10.0.0.0/16",
+                "/aws/vpc/flow-logs/vpc-1",
+                Action::Create,
+            ),
+            (
+                "the group was renamed out of band: refused, never replaced",
+                "10.3.0.0/16",
+                "/aws/vpc/flow-logs/other",
+                Action::Conflict,
+            ),
+        ];
+        for (reason, live_cidr, live_name, expected) in cases {
+            let mut observation = Observation::default();
+            let mut live_vpc = observed(&vpc, props(&[("cidr", live_cidr.into())]), Owner::Ours);
+            live_vpc.outputs.insert("id".into(), "vpc-1".into());
+            observation.insert(live_vpc);
+            observation.insert(observed(
+                &group,
+                props(&[
+                    ("group_name", live_name.into()),
+                    ("retention_days", 7.into()),
+                ]),
+                Owner::Ours,
+            ));
+            let changes = diff(&graph, &observation, DiffOptions::default());
+            assert_eq!(changes[1].action, expected, "{reason}: {:?}", changes[1]);
+        }
     }
 
     #[test]

@@ -38,7 +38,7 @@ use super::{Aws, Provider, ProviderError, StepCtx, tags_value, wait};
 use crate::model::{
     LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, TAGS, Value,
 };
-use crate::modules::vpc::kind;
+use crate::modules::vpc::{FLOW_LOG_AGGREGATION_SECONDS, kind};
 use crate::plan::AttrChange;
 
 const KINDS: &[&str] = &[
@@ -58,8 +58,6 @@ const KINDS: &[&str] = &[
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// A network ACL's catch-all rule number (IPv4; IPv6 is one more): AWS's own, never ours.
 const DEFAULT_ACL_RULE: i32 = 32767;
-/// Flow logs aggregate packets over this many seconds (AWS's default).
-pub const FLOW_LOG_AGGREGATION_SECONDS: i64 = 600;
 /// The separator of a route's destination and target.
 const ROUTE_ARROW: &str = " -> ";
 

@@ -83,8 +83,10 @@ impl World {
             // Emulator glue: moto's CreateTrail checks that the trail bucket exists in moto's
             // own S3, while the tool creates it on LocalStack. The trail buckets of every
             // environment of this account are created in moto's S3 too.
+            // Their DR-region names too (a regional suffix), for `dr rebuild`.
             for env in ["dev", "stg", "prod"] {
                 moto.put_bucket(&trail_bucket(env, &account));
+                moto.put_bucket(&format!("{}-cac1", trail_bucket(env, &account)));
             }
         }
         World {

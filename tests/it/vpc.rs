@@ -282,6 +282,8 @@ struct Layout {
     zones: &'static [&'static str],
     /// NAT gateway ids, and which NAT each zone's app route table uses.
     nats: &'static [&'static str],
+    /// Flow-log group retention, days.
+    retention: i32,
 }
 
 /// Reads the environment back and checks every part of the layout.
@@ -569,6 +571,107 @@ async fn check_layout(world: &World, layout: &Layout) {
         "default ACL egress"
     );
     assert_eq!(network.default_acl.vpc_id(), Some(vpc_id.as_str()));
+
+    check_flow_logs(world, layout, &vpc_id).await;
+}
+
+/// The VPC's one flow log: to `/aws/vpc/flow-logs/{vpc-id}` (retention, logs key), through a
+/// role that trusts the flow-log service and may write only to that group.
+async fn check_flow_logs(world: &World, layout: &Layout, vpc_id: &str) {
+    let sdk = world.sdk("us-east-1").await;
+    let flow_logs = aws_sdk_ec2::Client::new(&sdk)
+        .describe_flow_logs()
+        .filter(Filter::builder().name("resource-id").values(vpc_id).build())
+        .send()
+        .await
+        .expect("flow logs");
+    assert_eq!(flow_logs.flow_logs().len(), 1, "{flow_logs:?}");
+    let flow_log = &flow_logs.flow_logs()[0];
+    let group = format!("/aws/vpc/flow-logs/{vpc_id}");
+    assert_eq!(flow_log.log_group_name(), Some(group.as_str()));
+    assert_eq!(flow_log.traffic_type().map(|t| t.as_str()), Some("ALL"));
+    assert_eq!(
+        flow_log.log_destination_type().map(|t| t.as_str()),
+        Some("cloud-watch-logs")
+    );
+    assert_eq!(id_of(flow_log.tags()), "vpc.flow_logs");
+    let role_name = format!("nc-{}-vpc-flow-logs-use1", layout.env);
+    let role_arn = format!("arn:aws:iam::{}:role/nc/{role_name}", world.account);
+    assert_eq!(
+        flow_log.deliver_logs_permission_arn(),
+        Some(role_arn.as_str())
+    );
+
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let role = iam
+        .get_role()
+        .role_name(&role_name)
+        .send()
+        .await
+        .expect("role");
+    let trust = role
+        .role()
+        .and_then(|r| r.assume_role_policy_document())
+        .unwrap_or_default();
+    let trust = percent_decode(trust);
+    assert!(trust.contains("vpc-flow-logs.amazonaws.com"), "{trust}");
+    let inline = iam
+        .get_role_policy()
+        .role_name(&role_name)
+        .policy_name("deliver-to-flow-log-group")
+        .send()
+        .await
+        .expect("inline policy");
+    let policy: serde_json::Value =
+        serde_json::from_str(&percent_decode(inline.policy_document())).expect("policy json");
+    let resources = policy["Statement"][0]["Resource"].to_string();
+    let group_arn = format!("arn:aws:logs:us-east-1:{}:log-group:{group}", world.account);
+    assert!(resources.contains(&group_arn), "{policy}");
+    assert!(
+        !resources.contains("log-group:*"),
+        "only this group: {policy}"
+    );
+    assert!(
+        !policy["Statement"][0]["Action"]
+            .to_string()
+            .contains("logs:*"),
+        "{policy}"
+    );
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .expect("log groups");
+    let listed = groups
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(group.as_str()))
+        .unwrap_or_else(|| panic!("{group} in {groups:?}"));
+    assert_eq!(
+        listed.retention_in_days(),
+        Some(layout.retention),
+        "{group}"
+    );
+    let logs_key = aws_sdk_kms::Client::new(&sdk)
+        .describe_key()
+        .key_id(format!("alias/nc-dp-logs-{}", layout.env))
+        .send()
+        .await
+        .expect("logs key");
+    assert_eq!(
+        listed.kms_key_id(),
+        logs_key.key_metadata().and_then(|m| m.arn()),
+        "{group} is encrypted with the logs key"
+    );
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .to_string()
 }
 
 fn apply(world: &World, env: &str) {
@@ -598,6 +701,7 @@ async fn stg_gets_two_zones_with_a_nat_each_and_replans_as_no_change() {
             octet: 1,
             zones: &["us-east-1a", "us-east-1b"],
             nats: &["vpc.nat.a", "vpc.nat.b"],
+            retention: 30,
         },
     )
     .await;
@@ -619,6 +723,7 @@ async fn dev_gets_one_zone_and_a_single_nat() {
             octet: 0,
             zones: &["us-east-1a"],
             nats: &["vpc.nat.a"],
+            retention: 7,
         },
     )
     .await;
@@ -638,6 +743,7 @@ async fn prod_gets_two_zones_with_a_nat_each() {
             octet: 2,
             zones: &["us-east-1a", "us-east-1b"],
             nats: &["vpc.nat.a", "vpc.nat.b"],
+            retention: 90,
         },
     )
     .await;
@@ -696,6 +802,24 @@ async fn out_of_band_network_changes_are_drift_with_detail_and_apply_repairs_the
         .send()
         .await
         .expect("retag");
+    // The flow logs deleted.
+    let flow_logs = ec2
+        .describe_flow_logs()
+        .filter(env_filter("stg"))
+        .send()
+        .await
+        .expect("flow logs");
+    ec2.delete_flow_logs()
+        .set_flow_log_ids(Some(
+            flow_logs
+                .flow_logs()
+                .iter()
+                .filter_map(|f| f.flow_log_id().map(str::to_string))
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("delete flow logs");
     // An allow-all rule slipped into a network ACL.
     ec2.create_network_acl_entry()
         .network_acl_id(
@@ -753,6 +877,22 @@ async fn out_of_band_network_changes_are_drift_with_detail_and_apply_repairs_the
     );
     let summary = &drift["summary"];
     assert_eq!(summary["update"], expect.len(), "{drift:#}");
+    assert_eq!(
+        change(&drift, "vpc.flow_logs")["action"],
+        "create",
+        "{drift:#}"
+    );
+    assert_eq!(
+        summary["create"], 1,
+        "only the flow log is missing: {drift:#}"
+    );
+    assert!(
+        human
+            .stdout
+            .contains("# vpc.flow_logs (flow_log nc-stg-vpc-flow-logs) is missing"),
+        "{}",
+        human.stdout
+    );
 
     let (code, report, stderr) = world.json(&["apply", "--env", "stg", "--auto-approve"]);
     assert_eq!(code, 0, "{report:#}\n{stderr}");
@@ -766,6 +906,7 @@ async fn out_of_band_network_changes_are_drift_with_detail_and_apply_repairs_the
             octet: 1,
             zones: &["us-east-1a", "us-east-1b"],
             nats: &["vpc.nat.a", "vpc.nat.b"],
+            retention: 30,
         },
     )
     .await;
@@ -811,6 +952,22 @@ async fn a_new_vpc_cidr_replaces_the_network_in_order() {
         "update",
         "the gateway moves"
     );
+    assert_eq!(change(&plan, "vpc.flow_logs")["action"], "replace");
+    // The flow-log group is named after the VPC: a new one, and the old one keeps its logs.
+    let group = change(&plan, "vpc.flow_logs.group");
+    assert_eq!(group["action"], "create", "{group:#}");
+    assert!(
+        group["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is data-bearing, so it is kept"),
+        "{group:#}"
+    );
+    assert_eq!(
+        change(&plan, "vpc.flow_logs.role")["action"],
+        "update",
+        "its policy names the new group"
+    );
     assert_eq!(
         change(&plan, "vpc.eip.nat-a")["action"],
         "no_op",
@@ -835,6 +992,7 @@ async fn a_new_vpc_cidr_replaces_the_network_in_order() {
             octet: 3,
             zones: &["us-east-1a"],
             nats: &["vpc.nat.a"],
+            retention: 7,
         },
     )
     .await;
@@ -846,6 +1004,20 @@ async fn a_new_vpc_cidr_replaces_the_network_in_order() {
         .await
         .expect("vpcs");
     assert_eq!(vpcs.vpcs().len(), 1, "the old VPC is gone");
+    let (_, after, _) = world.json(&["plan", "--env", "dev"]);
+    let kept: Vec<&serde_json::Value> = after["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["id"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("vpc.flow_logs.group~")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "the old VPC's flow-log group: {after:#}");
+    assert_eq!(kept[0]["action"], "retain");
 }
 
 #[tokio::test]
@@ -876,5 +1048,81 @@ async fn turning_nat_off_deletes_gateway_and_address_only_with_allow_destroy() {
     assert!(!app.iter().any(|r| r.starts_with("0.0.0.0/0")), "{app:?}");
     world
         .run(&["plan", "--env", "dev", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+#[tokio::test]
+async fn a_killed_apply_reruns_without_duplicates() {
+    let world = World::with_bucket_tag(Some(&crate::common::tag()));
+    let ec2 = ec2(&world).await;
+    let mut child = world
+        .command(&[
+            "apply",
+            "--env",
+            "stg",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start apply");
+    // Kill it (SIGKILL) as soon as the network starts to appear.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let subnets = ec2
+            .describe_subnets()
+            .filters(env_filter("stg"))
+            .send()
+            .await
+            .expect("subnets");
+        if !subnets.subnets().is_empty() || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().expect("kill -9 the apply");
+    let _ = child.wait();
+    // The killed apply's lease would expire on its own after 90 s; the test drops it instead
+    // of waiting (the lease is not what this test is about).
+    let _ = aws_sdk_dynamodb::Client::new(&world.sdk("us-east-1").await)
+        .delete_item()
+        .table_name("nc-provision-locks")
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("lock#stg/us-east-1".into()),
+        )
+        .send()
+        .await;
+
+    apply(&world, "stg");
+    check_layout(
+        &world,
+        &Layout {
+            env: "stg",
+            octet: 1,
+            zones: &["us-east-1a", "us-east-1b"],
+            nats: &["vpc.nat.a", "vpc.nat.b"],
+            retention: 30,
+        },
+    )
+    .await;
+    // Exactly one of everything tagged: nothing was made twice.
+    let mut ids = BTreeMap::<String, usize>::new();
+    let tagged = ec2
+        .describe_tags()
+        .filters(Filter::builder().name("key").values("nc:id").build())
+        .send()
+        .await
+        .expect("tags");
+    for tag in tagged.tags() {
+        *ids.entry(tag.value().unwrap_or_default().to_string())
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = ids.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "made twice: {twice:?}");
+    world
+        .run(&["plan", "--env", "stg", "--detailed-exitcode"])
         .expect_code(0);
 }
