@@ -72,11 +72,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// Loads and validates the spec (no AWS call before it is valid), then resolves the
-    /// account with STS and checks the account pin. `region` overrides the spec's region.
+    /// Loads and validates the spec (no AWS call before it is valid), then opens the session
+    /// with [`Session::start`]. `region` overrides the spec's region.
     ///
     /// # Errors
-    /// Invalid spec, disallowed region, STS failure, or wrong account.
+    /// Invalid spec, disallowed region, STS or EC2 failure, wrong account, or too few zones.
     pub async fn open(specs_dir: &Path, env: &str, region: Option<&str>) -> Result<Session, Error> {
         let spec = spec::load(specs_dir, env)?;
         let region = region.unwrap_or(&spec.environment.region).to_string();

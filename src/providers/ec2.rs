@@ -3096,4 +3096,167 @@ mod tests {
         assert_ne!(first, client_token("prod", "vpc.nat.a", 0));
         assert!(first.len() <= 64 && first.is_ascii());
     }
+
+    mod mocked {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayOutput;
+        use aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput;
+        use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        use super::*;
+
+        fn ctx(id: &str) -> StepCtx {
+            StepCtx {
+                id: LogicalId::new(id),
+                env: "stg".into(),
+                progress: Arc::new(|_| {}),
+                wait_timeout: Duration::from_secs(5),
+            }
+        }
+
+        fn nat_resource() -> Resource {
+            Resource::new("vpc.nat.a", kind::NAT_GATEWAY, "nc-stg-nat-a")
+                .prop("subnet_id", "subnet-1")
+                .prop("allocation_id", "eipalloc-1")
+                .prop(
+                    "tags",
+                    Value::Map(BTreeMap::from([("nc:id".into(), "vpc.nat.a".into())])),
+                )
+        }
+
+        #[tokio::test]
+        async fn a_nat_gateway_that_fails_is_reported_with_aws_failure_message() {
+            // Lookup and generation count: nothing yet.
+            let lookup = mock!(aws_sdk_ec2::Client::describe_nat_gateways)
+                .match_requests(|request| request.nat_gateway_ids().is_empty())
+                .then_output(|| DescribeNatGatewaysOutput::builder().build());
+            let create = mock!(aws_sdk_ec2::Client::create_nat_gateway)
+                .match_requests(|request| {
+                    request
+                        .client_token()
+                        .is_some_and(|token| token == client_token("stg", "vpc.nat.a", 0))
+                })
+                .then_output(|| {
+                    CreateNatGatewayOutput::builder()
+                        .nat_gateway(
+                            NatGateway::builder()
+                                .nat_gateway_id("nat-1")
+                                .state(NatGatewayState::Pending)
+                                .build(),
+                        )
+                        .build()
+                });
+            let failed = mock!(aws_sdk_ec2::Client::describe_nat_gateways)
+                .match_requests(|request| request.nat_gateway_ids() == ["nat-1"])
+                .then_output(|| {
+                    DescribeNatGatewaysOutput::builder()
+                        .nat_gateways(
+                            NatGateway::builder()
+                                .nat_gateway_id("nat-1")
+                                .state(NatGatewayState::Failed)
+                                .failure_code("Gateway.NotAttached")
+                                .failure_message("Network vpc-1 has no Internet gateway attached")
+                                .build(),
+                        )
+                        .build()
+                });
+            let provider = Ec2Provider {
+                client: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&lookup, &create, &failed]),
+                region: "us-east-1".into(),
+            };
+            let error = provider
+                .create(&nat_resource(), &ctx("vpc.nat.a"))
+                .await
+                .unwrap_err();
+            assert_eq!(create.num_calls(), 1);
+            assert!(
+                error.message.contains("Gateway.NotAttached")
+                    && error.message.contains("has no Internet gateway attached"),
+                "{error}"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_create_finds_what_an_earlier_attempt_made_and_makes_nothing() {
+            let found = mock!(aws_sdk_ec2::Client::describe_vpcs)
+                .match_requests(|request| {
+                    request
+                        .filters()
+                        .iter()
+                        .any(|f| f.name() == Some("tag:nc:id") && f.values() == ["vpc.main"])
+                })
+                .then_output(|| {
+                    DescribeVpcsOutput::builder()
+                        .vpcs(
+                            Vpc::builder()
+                                .vpc_id("vpc-1")
+                                .cidr_block("10.1.0.0/16")
+                                .set_tags(Some(ours("vpc.main")))
+                                .build(),
+                        )
+                        .build()
+                });
+            let groups = mock!(aws_sdk_ec2::Client::describe_security_groups)
+                .then_output(|| {
+                    aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput::builder()
+                        .security_groups(
+                            SecurityGroup::builder()
+                                .group_id("sg-default")
+                                .group_name("default")
+                                .vpc_id("vpc-1")
+                                .build(),
+                        )
+                        .build()
+                });
+            let acls = mock!(aws_sdk_ec2::Client::describe_network_acls).then_output(|| {
+                aws_sdk_ec2::operation::describe_network_acls::DescribeNetworkAclsOutput::builder()
+                    .network_acls(
+                        NetworkAcl::builder()
+                            .network_acl_id("acl-default")
+                            .vpc_id("vpc-1")
+                            .is_default(true)
+                            .build(),
+                    )
+                    .build()
+            });
+            let attribute = mock!(aws_sdk_ec2::Client::describe_vpc_attribute).then_output(|| {
+                aws_sdk_ec2::operation::describe_vpc_attribute::DescribeVpcAttributeOutput::builder(
+                )
+                .enable_dns_support(AttributeBooleanValue::builder().value(true).build())
+                .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+                .build()
+            });
+            let create = mock!(aws_sdk_ec2::Client::create_vpc).then_output(|| {
+                aws_sdk_ec2::operation::create_vpc::CreateVpcOutput::builder().build()
+            });
+            let provider = Ec2Provider {
+                client: mock_client!(
+                    aws_sdk_ec2,
+                    RuleMode::MatchAny,
+                    [&found, &groups, &acls, &attribute, &create]
+                ),
+                region: "us-east-1".into(),
+            };
+            let tags = tag_map(&ours("vpc.main"));
+            let vpc = Resource::new("vpc.main", kind::VPC, "nc-stg-vpc")
+                .prop("cidr", "10.1.0.0/16")
+                .prop("enable_dns_support", true)
+                .prop("enable_dns_hostnames", true)
+                .prop("default_security_group_ingress", Value::List(vec![]))
+                .prop("default_security_group_egress", Value::List(vec![]))
+                .prop("default_network_acl_ingress", Value::List(vec![]))
+                .prop("default_network_acl_egress", Value::List(vec![]))
+                .prop("tags", Value::Map(tags));
+            let outputs = provider.create(&vpc, &ctx("vpc.main")).await.unwrap();
+            assert_eq!(outputs["id"], "vpc-1");
+            assert_eq!(
+                create.num_calls(),
+                0,
+                "the VPC an earlier attempt made is reused"
+            );
+        }
+    }
 }
