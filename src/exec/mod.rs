@@ -303,6 +303,7 @@ pub async fn execute(
                             pending.remove(&(id.clone(), *phase));
                             blocked.insert((id.clone(), *phase), "failed".into());
                         }
+                        cascading = true;
                         report.steps.push(StepReport {
                             id: id.clone(),
                             kind: change.kind,
