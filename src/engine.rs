@@ -40,6 +40,20 @@ pub enum Error {
     /// The desired graph is malformed (a bug).
     #[error("internal error in the desired graph: {0}")]
     Graph(#[from] crate::model::GraphError),
+    /// The region has fewer availability zones than the spec's `az_count`.
+    #[error(
+        "the spec asks for {needed} availability zones but {region} offers {} ({}); lower vpc.az_count",
+        available.len(),
+        available.join(", ")
+    )]
+    NotEnoughZones {
+        /// The region.
+        region: String,
+        /// `vpc.az_count`.
+        needed: usize,
+        /// The zones the region offers.
+        available: Vec<String>,
+    },
 }
 
 /// An open session: a valid spec, the target account and region, and the providers.
@@ -58,11 +72,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// Loads and validates the spec (no AWS call before it is valid), then resolves the
-    /// account with STS and checks the account pin. `region` overrides the spec's region.
+    /// Loads and validates the spec (no AWS call before it is valid), then opens the session
+    /// with [`Session::start`]. `region` overrides the spec's region.
     ///
     /// # Errors
-    /// Invalid spec, disallowed region, STS failure, or wrong account.
+    /// Invalid spec, disallowed region, STS or EC2 failure, wrong account, or too few zones.
     pub async fn open(specs_dir: &Path, env: &str, region: Option<&str>) -> Result<Session, Error> {
         let spec = spec::load(specs_dir, env)?;
         let region = region.unwrap_or(&spec.environment.region).to_string();
@@ -70,6 +84,22 @@ impl Session {
             return Err(Error::RegionNotAllowed(region));
         }
         let aws = Aws::load(&region).await;
+        Session::start(spec, aws).await
+    }
+
+    /// Opens a session for a spec already loaded, against `aws`'s region: resolves the account
+    /// with STS and checks the pin, then resolves the availability zones (one
+    /// DescribeAvailabilityZones: the first `vpc.az_count` available zones by name), then
+    /// expands the spec. Zones are resolved here, before expansion, so that the expanders
+    /// stay pure functions of the spec and the target.
+    ///
+    /// # Errors
+    /// Disallowed region, STS or EC2 failure, wrong account, or too few zones.
+    pub async fn start(spec: Spec, aws: Aws) -> Result<Session, Error> {
+        let region = aws.region();
+        if !ALLOWED_REGIONS.contains(&region.as_str()) {
+            return Err(Error::RegionNotAllowed(region));
+        }
         let caller = providers::caller(&aws).await?;
         let account_id = caller.account.clone();
         if let Some(pinned) = &spec.environment.account_id
@@ -80,11 +110,21 @@ impl Session {
                 actual: account_id,
             });
         }
+        let zones = providers::availability_zones(&aws).await?;
+        let needed = usize::from(spec.vpc.az_count);
+        if zones.len() < needed {
+            return Err(Error::NotEnoughZones {
+                region,
+                needed,
+                available: zones,
+            });
+        }
         let target = Target {
             env: spec.environment.name.as_str().to_string(),
             primary_region: region == spec.environment.region,
             region,
             account_id,
+            availability_zones: zones.into_iter().take(needed).collect(),
         };
         let graph = modules::expand(&spec, &target)?;
         let providers = Providers::aws(&aws);

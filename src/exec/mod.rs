@@ -111,13 +111,98 @@ impl Report {
     }
 }
 
+/// The two halves of a change. Creating, updating and adopting only build; deleting only
+/// destroys; replacing destroys, then builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Delete the live resource.
+    Destroy,
+    /// Create or update the resource.
+    Build,
+}
+
+/// One unit of scheduling: a change's destroy or build half.
+type Node = (LogicalId, Phase);
+
+/// Which phases a change has.
+fn phases(action: Action) -> &'static [Phase] {
+    match action {
+        Action::Delete => &[Phase::Destroy],
+        Action::Replace => &[Phase::Destroy, Phase::Build],
+        Action::Create | Action::Update | Action::Adopt => &[Phase::Build],
+        Action::NoOp | Action::Conflict | Action::Retain | Action::Skip => &[],
+    }
+}
+
+/// The nodes each node waits for.
+///
+/// - A build waits for the builds of its dependencies, and for its own destroy (replace).
+/// - A destroy waits for the destroys of everything that depends on it or names it live
+///   (a VPC is deleted after its subnets, a subnet after its NAT gateway), and for the
+///   updates of live resources that name it but no longer will (an endpoint moved out of a
+///   subnet before the subnet goes). This is the reverse of the build order, so deletions —
+///   of orphans as of the old halves of replacements — run in the order AWS requires.
+fn prerequisites(changes: &[&ResourceChange]) -> BTreeMap<Node, Vec<Node>> {
+    let nodes: BTreeSet<Node> = changes
+        .iter()
+        .flat_map(|change| {
+            phases(change.action)
+                .iter()
+                .map(|phase| (change.id.clone(), *phase))
+        })
+        .collect();
+    let mut waits: BTreeMap<Node, Vec<Node>> = nodes
+        .iter()
+        .map(|node| (node.clone(), Vec::new()))
+        .collect();
+    let mut add = |node: Node, prerequisite: Node| {
+        if node != prerequisite
+            && nodes.contains(&prerequisite)
+            && let Some(list) = waits.get_mut(&node)
+            && !list.contains(&prerequisite)
+        {
+            list.push(prerequisite);
+        }
+    };
+    for change in changes {
+        let id = &change.id;
+        let build = (id.clone(), Phase::Build);
+        if nodes.contains(&build) {
+            for dependency in &change.depends_on {
+                add(build.clone(), (dependency.clone(), Phase::Build));
+            }
+            add(build.clone(), (id.clone(), Phase::Destroy));
+        }
+        let destroys = nodes.contains(&(id.clone(), Phase::Destroy));
+        for named in change.depends_on.iter().chain(&change.live_references) {
+            let target = (named.clone(), Phase::Destroy);
+            if destroys {
+                add(target, (id.clone(), Phase::Destroy));
+            } else if nodes.contains(&build) && !change.depends_on.contains(named) {
+                add(target, build.clone());
+            }
+        }
+    }
+    waits
+}
+
 /// What one spawned step needs.
 struct StepInput {
     change: ResourceChange,
+    phase: Phase,
     resource: Option<Resource>,
     observed: Option<Observed>,
     provider: Arc<dyn Provider>,
     outputs: BTreeMap<LogicalId, Outputs>,
+}
+
+/// What a finished node hands back to the scheduler.
+struct NodeResult {
+    id: LogicalId,
+    phase: Phase,
+    result: Result<Outputs, ProviderError>,
+    elapsed: Duration,
+    attempts: u32,
 }
 
 /// Runs every change of `plan` that calls AWS.
@@ -135,7 +220,9 @@ pub async fn execute(
         .iter()
         .map(|(id, observed)| (id.clone(), observed.outputs.clone()))
         .collect();
-    let mut pending: BTreeMap<LogicalId, &ResourceChange> = BTreeMap::new();
+    let mut changes: BTreeMap<LogicalId, &ResourceChange> = BTreeMap::new();
+    // Nodes that will not run, and how to say so to the nodes waiting for them.
+    let mut blocked: BTreeMap<Node, String> = BTreeMap::new();
     for change in plan
         .changes
         .iter()
@@ -145,60 +232,78 @@ pub async fn execute(
             report
                 .steps
                 .push(skipped(change, "deletion needs --allow-destroy"));
-        } else {
-            pending.insert(change.id.clone(), change);
+            blocked.insert(
+                (change.id.clone(), Phase::Destroy),
+                "was skipped (deletion needs --allow-destroy)".into(),
+            );
         }
+        changes.insert(change.id.clone(), change);
     }
-    let step_ids: BTreeSet<LogicalId> = pending.keys().cloned().collect();
-    let mut done: BTreeSet<LogicalId> = BTreeSet::new();
-    let mut failed: BTreeSet<LogicalId> = BTreeSet::new();
-    let mut running: JoinSet<(StepReport, Option<Outputs>)> = JoinSet::new();
+    let listed: Vec<&ResourceChange> = changes.values().copied().collect();
+    let mut pending = prerequisites(&listed);
+    pending.retain(|node, _| !blocked.contains_key(node));
+    let mut done: BTreeSet<Node> = BTreeSet::new();
+    // Time and attempts of a replacement's destroy half, added to its report.
+    let mut destroyed: BTreeMap<LogicalId, (Duration, u32)> = BTreeMap::new();
+    let mut running: JoinSet<NodeResult> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
     loop {
-        // Skip steps whose upstream failed; start those whose dependencies are done.
-        let ids: Vec<LogicalId> = pending.keys().cloned().collect();
-        for id in ids {
-            let Some(change) = pending.get(&id).copied() else {
-                continue;
-            };
-            let dependencies: Vec<&LogicalId> = change
-                .depends_on
-                .iter()
-                .filter(|dependency| step_ids.contains(*dependency))
-                .collect();
-            if let Some(upstream) = dependencies
-                .iter()
-                .find(|dependency| failed.contains(**dependency))
-            {
-                pending.remove(&id);
-                failed.insert(id.clone());
-                report
-                    .steps
-                    .push(skipped(change, &format!("upstream failed: {upstream}")));
-                continue;
-            }
-            if running.len() >= parallelism
-                || !dependencies
+        // Skip nodes whose prerequisites will never finish (until no more skips cascade);
+        // start those that are ready.
+        let mut cascading = true;
+        while cascading {
+            cascading = false;
+            let nodes: Vec<Node> = pending.keys().cloned().collect();
+            for node in nodes {
+                let Some(waits) = pending.get(&node) else {
+                    continue;
+                };
+                let Some(change) = changes.get(&node.0).copied() else {
+                    pending.remove(&node);
+                    continue;
+                };
+                if let Some((upstream, why)) = waits
                     .iter()
-                    .all(|dependency| done.contains(*dependency))
-            {
-                continue;
-            }
-            pending.remove(&id);
-            let input = StepInput {
-                change: change.clone(),
-                resource: graph.get(&id).cloned(),
-                observed: plan.observation.found.get(&id).cloned().or_else(|| {
-                    plan.observation
-                        .orphans
-                        .iter()
-                        .find(|o| o.id == id)
-                        .cloned()
-                }),
-                provider: match providers.for_kind(change.kind) {
+                    .find_map(|wait| blocked.get(wait).map(|why| (wait, why)))
+                {
+                    let reason = match (node.1, upstream.1) {
+                        (Phase::Build, Phase::Build) => format!("upstream failed: {}", upstream.0),
+                        (_, Phase::Destroy) if upstream.0 == node.0 => {
+                            format!("the old {} could not be deleted", node.0)
+                        }
+                        (_, Phase::Destroy) => {
+                            format!("waits for the deletion of {}, which {why}", upstream.0)
+                        }
+                        (Phase::Destroy, Phase::Build) => {
+                            format!("waits for the update of {}, which {why}", upstream.0)
+                        }
+                    };
+                    pending.remove(&node);
+                    // A replacement whose destroy half is skipped never builds either.
+                    if node.1 == Phase::Destroy {
+                        pending.remove(&(node.0.clone(), Phase::Build));
+                        blocked.insert((node.0.clone(), Phase::Build), "was skipped".into());
+                    }
+                    blocked.insert(node.clone(), "was skipped".into());
+                    if !report.steps.iter().any(|step| step.id == node.0) {
+                        report.steps.push(skipped(change, &reason));
+                    }
+                    cascading = true;
+                    continue;
+                }
+                if running.len() >= parallelism || !waits.iter().all(|wait| done.contains(wait)) {
+                    continue;
+                }
+                pending.remove(&node);
+                let id = node.0.clone();
+                let provider = match providers.for_kind(change.kind) {
                     Some(provider) => provider,
                     None => {
-                        failed.insert(id.clone());
+                        for phase in phases(change.action) {
+                            pending.remove(&(id.clone(), *phase));
+                            blocked.insert((id.clone(), *phase), "failed".into());
+                        }
+                        cascading = true;
                         report.steps.push(StepReport {
                             id: id.clone(),
                             kind: change.kind,
@@ -212,74 +317,120 @@ pub async fn execute(
                         });
                         continue;
                     }
-                },
-                outputs: outputs.clone(),
-            };
-            let step_progress = progress.step(id.as_str(), change.action.name());
-            let ctx = StepCtx {
-                id: id.clone(),
-                env: plan.target.env.clone(),
-                progress: step_progress.reporter(),
-                wait_timeout: options.wait_timeout,
-            };
-            let policy = options.retry;
-            running.spawn(async move {
-                let started = Instant::now();
-                let (result, attempts) = retry::with_retry(policy, || run_step(&input, &ctx)).await;
-                let elapsed = started.elapsed();
-                let (status, produced) = match result {
-                    Ok(produced) => (StepStatus::Done, Some(produced)),
-                    // The endpoint (an emulator) does not implement this API at all.
-                    Err(error) if error.class == crate::providers::ErrorClass::Unsupported => (
-                        StepStatus::Skipped(format!("not available at this endpoint: {error}")),
-                        None,
-                    ),
-                    Err(error) => (StepStatus::Failed(error.to_string()), None),
                 };
-                step_progress.finish(
-                    match &status {
-                        StepStatus::Done => "done",
-                        _ => "failed",
-                    },
-                    elapsed,
-                );
-                let report = StepReport {
-                    id: input.change.id.clone(),
-                    kind: input.change.kind,
-                    action: input.change.action,
-                    status,
-                    duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-                    attempts,
+                let input = StepInput {
+                    change: change.clone(),
+                    phase: node.1,
+                    resource: graph.get(&id).cloned(),
+                    observed: plan.observation.found.get(&id).cloned().or_else(|| {
+                        plan.observation
+                            .orphans
+                            .iter()
+                            .find(|o| o.id == id)
+                            .cloned()
+                    }),
+                    provider,
+                    outputs: outputs.clone(),
                 };
-                (report, produced)
-            });
+                let label = match (change.action, node.1) {
+                    (Action::Replace, Phase::Destroy) => "replace (delete)",
+                    (Action::Replace, Phase::Build) => "replace (create)",
+                    (action, _) => action.name(),
+                };
+                let step_progress = progress.step(id.as_str(), label);
+                let ctx = StepCtx {
+                    id: id.clone(),
+                    env: plan.target.env.clone(),
+                    progress: step_progress.reporter(),
+                    wait_timeout: options.wait_timeout,
+                };
+                let policy = options.retry;
+                running.spawn(async move {
+                    let started = Instant::now();
+                    let (result, attempts) =
+                        retry::with_retry(policy, || run_step(&input, &ctx)).await;
+                    let elapsed = started.elapsed();
+                    step_progress.finish(if result.is_ok() { "done" } else { "failed" }, elapsed);
+                    NodeResult {
+                        id: input.change.id.clone(),
+                        phase: input.phase,
+                        result,
+                        elapsed,
+                        attempts,
+                    }
+                });
+            }
         }
         let Some(joined) = running.join_next().await else {
             // Nothing running and nothing startable: whatever is left waits on a cycle.
-            for change in pending.values() {
-                report
-                    .steps
-                    .push(skipped(change, "dependencies never completed"));
+            let mut left: BTreeSet<&LogicalId> = BTreeSet::new();
+            for (id, _) in pending.keys() {
+                left.insert(id);
+            }
+            for id in left {
+                if let Some(change) = changes.get(id) {
+                    report
+                        .steps
+                        .push(skipped(change, "dependencies never completed"));
+                }
             }
             return report;
         };
-        match joined {
-            Ok((step, produced)) => {
-                match (&step.status, produced) {
-                    (StepStatus::Done, Some(produced)) => {
-                        outputs.insert(step.id.clone(), produced);
-                        done.insert(step.id.clone());
-                    }
-                    _ => {
-                        failed.insert(step.id.clone());
-                    }
-                }
-                report.steps.push(step);
-            }
+        let finished = match joined {
+            Ok(finished) => finished,
             Err(error) => {
                 tracing::error!("a step task ended abnormally: {error}");
+                continue;
             }
+        };
+        let Some(change) = changes.get(&finished.id).copied() else {
+            continue;
+        };
+        let node = (finished.id.clone(), finished.phase);
+        let (mut elapsed, mut attempts) = (finished.elapsed, finished.attempts);
+        if finished.phase == Phase::Build
+            && let Some((before, tries)) = destroyed.remove(&finished.id)
+        {
+            elapsed += before;
+            attempts += tries;
         }
+        let status = match finished.result {
+            Ok(produced) => {
+                done.insert(node);
+                if finished.phase == Phase::Build {
+                    outputs.insert(finished.id.clone(), produced);
+                } else if change.action == Action::Replace {
+                    // The build half reports for the whole replacement.
+                    destroyed.insert(finished.id.clone(), (elapsed, attempts));
+                    continue;
+                }
+                StepStatus::Done
+            }
+            Err(error) => {
+                // The endpoint (an emulator) does not implement this API at all: skipped, not
+                // failed; real AWS never answers so.
+                let unsupported = error.class == crate::providers::ErrorClass::Unsupported;
+                let why = if unsupported { "was skipped" } else { "failed" };
+                blocked.insert(node, why.into());
+                if finished.phase == Phase::Destroy {
+                    pending.remove(&(finished.id.clone(), Phase::Build));
+                    blocked.insert((finished.id.clone(), Phase::Build), why.into());
+                }
+                if unsupported {
+                    StepStatus::Skipped(format!("not available at this endpoint: {error}"))
+                } else {
+                    StepStatus::Failed(error.to_string())
+                }
+            }
+        };
+        report.steps.push(StepReport {
+            id: finished.id,
+            kind: change.kind,
+            action: change.action,
+            status,
+            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            attempts,
+        });
     }
 }
 
@@ -362,8 +513,16 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
             format!("no {what} for this step"),
         )
     };
+    if input.phase == Phase::Destroy {
+        let observed = input
+            .observed
+            .as_ref()
+            .ok_or_else(|| missing("observed resource"))?;
+        input.provider.delete(observed, ctx).await?;
+        return Ok(Outputs::new());
+    }
     match change.action {
-        Action::Create => {
+        Action::Create | Action::Replace => {
             let resource = resolved(
                 input
                     .resource
@@ -390,30 +549,9 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
                 .update(&resource, observed, &change.attributes, ctx)
                 .await
         }
-        Action::Replace => {
-            let resource = resolved(
-                input
-                    .resource
-                    .as_ref()
-                    .ok_or_else(|| missing("desired resource"))?,
-                &input.outputs,
-            )?;
-            let observed = input
-                .observed
-                .as_ref()
-                .ok_or_else(|| missing("observed resource"))?;
-            input.provider.delete(observed, ctx).await?;
-            input.provider.create(&resource, ctx).await
-        }
-        Action::Delete => {
-            let observed = input
-                .observed
-                .as_ref()
-                .ok_or_else(|| missing("observed resource"))?;
-            input.provider.delete(observed, ctx).await?;
+        Action::Delete | Action::NoOp | Action::Conflict | Action::Retain | Action::Skip => {
             Ok(Outputs::new())
         }
-        Action::NoOp | Action::Conflict | Action::Retain | Action::Skip => Ok(Outputs::new()),
     }
 }
 

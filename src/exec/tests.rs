@@ -95,6 +95,7 @@ fn plan_for(graph: &DesiredGraph) -> Plan {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             primary_region: true,
+            availability_zones: vec!["us-east-1a".into()],
         },
         spec_digest: "sha256:test".into(),
         mode: PlanMode::Normal,
@@ -195,6 +196,328 @@ async fn concurrency_never_exceeds_the_bound_but_uses_it() {
             fake.peak.load(Ordering::SeqCst),
             bound,
             "parallelism {bound}"
+        );
+    }
+}
+
+/// Deletions and replacements: the destroy halves run in reverse dependency order.
+mod deletion_order {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::model::{Observation, Owner};
+    use crate::plan::{DiffOptions, PlanMode, Target, diff};
+    use crate::providers::ProviderError;
+
+    /// Records every call, in order; deleting `fail_delete` fails.
+    #[derive(Default)]
+    struct Recorder {
+        events: Mutex<Vec<String>>,
+        fail_delete: Option<&'static str>,
+    }
+
+    impl Recorder {
+        fn log(&self, event: String) {
+            self.events.lock().unwrap().push(event);
+        }
+
+        fn events(&self) -> Vec<String> {
+            self.events.lock().unwrap().clone()
+        }
+
+        fn position(&self, event: &str) -> usize {
+            self.events()
+                .iter()
+                .position(|e| e == event)
+                .unwrap_or_else(|| panic!("{event} not in {:?}", self.events()))
+        }
+    }
+
+    #[async_trait]
+    impl Provider for Recorder {
+        fn kinds(&self) -> &'static [&'static str] {
+            &["fake"]
+        }
+
+        async fn observe(
+            &self,
+            _desired: &[&Resource],
+            _env: &str,
+        ) -> Result<Observation, ProviderError> {
+            Ok(Observation::default())
+        }
+
+        async fn create(
+            &self,
+            resource: &Resource,
+            _ctx: &StepCtx,
+        ) -> Result<Outputs, ProviderError> {
+            // Yield so that whatever else is ready gets a chance to run first.
+            tokio::task::yield_now().await;
+            self.log(format!("create {}", resource.id));
+            Ok(Outputs::from([(
+                "id".to_string(),
+                format!("new-{}", resource.id),
+            )]))
+        }
+
+        async fn update(
+            &self,
+            resource: &Resource,
+            _observed: &Observed,
+            _changes: &[crate::plan::AttrChange],
+            _ctx: &StepCtx,
+        ) -> Result<Outputs, ProviderError> {
+            tokio::task::yield_now().await;
+            self.log(format!("update {}", resource.id));
+            Ok(Outputs::new())
+        }
+
+        async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+            tokio::task::yield_now().await;
+            if self.fail_delete == Some(observed.id.as_str()) {
+                return Err(ProviderError::local(
+                    "fake:Delete",
+                    observed.id.as_str(),
+                    "in use",
+                ));
+            }
+            self.log(format!("delete {}", observed.id));
+            Ok(())
+        }
+    }
+
+    fn live(id: &str, physical: &str, props: &[(&str, Value)]) -> Observed {
+        Observed {
+            id: LogicalId::new(id),
+            kind: "fake",
+            physical_id: physical.to_string(),
+            props: props
+                .iter()
+                .map(|(name, value)| ((*name).to_string(), value.clone()))
+                .collect(),
+            outputs: Outputs::from([("id".to_string(), physical.to_string())]),
+            owner: Owner::Ours,
+            retain: false,
+        }
+    }
+
+    fn plan_for(graph: &DesiredGraph, observation: Observation) -> Plan {
+        Plan {
+            target: Target {
+                env: "stg".into(),
+                region: "us-east-1".into(),
+                account_id: "000000000000".into(),
+                primary_region: true,
+                availability_zones: vec!["us-east-1a".into()],
+            },
+            spec_digest: "sha256:test".into(),
+            mode: PlanMode::Normal,
+            changes: diff(graph, &observation, DiffOptions::default()),
+            observation,
+        }
+    }
+
+    async fn run(
+        graph: &DesiredGraph,
+        observation: Observation,
+        recorder: &Arc<Recorder>,
+        allow_destroy: bool,
+    ) -> Report {
+        let plan = plan_for(graph, observation);
+        let provider: Arc<dyn Provider> = recorder.clone();
+        let options = ExecOptions {
+            parallelism: 4,
+            allow_destroy,
+            ..ExecOptions::default()
+        };
+        execute(
+            &plan,
+            graph,
+            &Providers::from_list(vec![provider]),
+            options,
+            &Progress::new(true),
+        )
+        .await
+    }
+
+    /// A VPC with a subnet holding a NAT gateway, none of them in the spec any more.
+    fn orphaned_network() -> Observation {
+        Observation {
+            found: BTreeMap::new(),
+            orphans: vec![
+                live("vpc.main", "vpc-1", &[("cidr", "10.1.0.0/16".into())]),
+                live("vpc.nat.a", "nat-1", &[("subnet_id", "subnet-1".into())]),
+                live("vpc.subnet.a", "subnet-1", &[("vpc_id", "vpc-1".into())]),
+                live(
+                    "vpc.rt.app-a",
+                    "rtb-1",
+                    &[
+                        ("vpc_id", "vpc-1".into()),
+                        ("routes", Value::List(vec!["0.0.0.0/0 -> nat-1".into()])),
+                    ],
+                ),
+            ],
+            ..Observation::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn deletions_wait_for_the_deletion_of_their_dependents() {
+        let recorder = Arc::new(Recorder::default());
+        let graph = DesiredGraph::new(vec![]).unwrap();
+        let report = run(&graph, orphaned_network(), &recorder, true).await;
+        assert!(!report.failed(), "{report:?}");
+        let cases = [
+            (
+                "the route naming the NAT goes first",
+                "delete vpc.rt.app-a",
+                "delete vpc.nat.a",
+            ),
+            (
+                "the NAT before its subnet",
+                "delete vpc.nat.a",
+                "delete vpc.subnet.a",
+            ),
+            (
+                "the subnet before its VPC",
+                "delete vpc.subnet.a",
+                "delete vpc.main",
+            ),
+            (
+                "the route table before its VPC",
+                "delete vpc.rt.app-a",
+                "delete vpc.main",
+            ),
+        ];
+        for (reason, first, then) in cases {
+            assert!(
+                recorder.position(first) < recorder.position(then),
+                "{reason}: {:?}",
+                recorder.events()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_deletion_stops_the_deletions_waiting_for_it() {
+        let recorder = Arc::new(Recorder {
+            fail_delete: Some("vpc.nat.a"),
+            ..Recorder::default()
+        });
+        let graph = DesiredGraph::new(vec![]).unwrap();
+        let report = run(&graph, orphaned_network(), &recorder, true).await;
+        let status = |id: &str| {
+            report
+                .steps
+                .iter()
+                .find(|step| step.id.as_str() == id)
+                .map(|step| step.status.clone())
+                .unwrap()
+        };
+        assert!(matches!(status("vpc.nat.a"), StepStatus::Failed(_)));
+        assert_eq!(
+            status("vpc.subnet.a"),
+            StepStatus::Skipped("waits for the deletion of vpc.nat.a, which failed".to_string())
+        );
+        assert!(matches!(status("vpc.main"), StepStatus::Skipped(_)));
+        assert_eq!(status("vpc.rt.app-a"), StepStatus::Done);
+        assert_eq!(report.steps.len(), 4, "one report per change: {report:?}");
+    }
+
+    #[tokio::test]
+    async fn without_allow_destroy_nothing_is_deleted() {
+        let recorder = Arc::new(Recorder::default());
+        let graph = DesiredGraph::new(vec![]).unwrap();
+        let report = run(&graph, orphaned_network(), &recorder, false).await;
+        assert!(recorder.events().is_empty(), "{:?}", recorder.events());
+        assert_eq!(report.counts(), (0, 0, 4));
+    }
+
+    #[tokio::test]
+    async fn a_replacement_deletes_dependents_first_and_builds_them_after() {
+        let vpc = Resource::new("vpc.main", "fake", "vpc")
+            .prop("cidr", "10.2.0.0/16")
+            .replace_on(&["cidr"]);
+        let subnet = Resource::new("vpc.subnet.a", "fake", "subnet")
+            .prop("vpc_id", Value::reference(&vpc.id, "id"))
+            .replace_on(&["vpc_id"]);
+        let gateway =
+            Resource::new("vpc.igw", "fake", "igw").prop("vpc_id", Value::reference(&vpc.id, "id"));
+        let endpoint = Resource::new("vpc.endpoint.kms", "fake", "endpoint")
+            .prop("subnet_ids", Value::List(vec![]));
+        let graph = DesiredGraph::new(vec![vpc, subnet, gateway, endpoint]).unwrap();
+        let mut observation = Observation::default();
+        for observed in [
+            live("vpc.main", "vpc-1", &[("cidr", "10.1.0.0/16".into())]),
+            live("vpc.subnet.a", "subnet-1", &[("vpc_id", "vpc-1".into())]),
+            live("vpc.igw", "igw-1", &[("vpc_id", "vpc-1".into())]),
+            live(
+                "vpc.endpoint.kms",
+                "vpce-1",
+                &[("subnet_ids", Value::List(vec!["subnet-old".into()]))],
+            ),
+        ] {
+            observation.insert(observed);
+        }
+        observation.orphans.push(live(
+            "vpc.subnet.old",
+            "subnet-old",
+            &[("vpc_id", "vpc-1".into())],
+        ));
+        let recorder = Arc::new(Recorder::default());
+        let report = run(&graph, observation, &recorder, true).await;
+        assert!(!report.failed(), "{report:?}");
+        let cases = [
+            (
+                "the old subnet before the old VPC",
+                "delete vpc.subnet.a",
+                "delete vpc.main",
+            ),
+            (
+                "the orphan subnet before the old VPC",
+                "delete vpc.subnet.old",
+                "delete vpc.main",
+            ),
+            (
+                "the endpoint leaves the orphan subnet before it is deleted",
+                "update vpc.endpoint.kms",
+                "delete vpc.subnet.old",
+            ),
+            (
+                "the old VPC before the new one",
+                "delete vpc.main",
+                "create vpc.main",
+            ),
+            (
+                "the new VPC before the new subnet",
+                "create vpc.main",
+                "create vpc.subnet.a",
+            ),
+            (
+                "the new VPC before the gateway moves",
+                "create vpc.main",
+                "update vpc.igw",
+            ),
+        ];
+        for (reason, first, then) in cases {
+            assert!(
+                recorder.position(first) < recorder.position(then),
+                "{reason}: {:?}",
+                recorder.events()
+            );
+        }
+        let replaced: Vec<&StepReport> = report
+            .steps
+            .iter()
+            .filter(|step| step.action == Action::Replace)
+            .collect();
+        assert_eq!(replaced.len(), 2, "one report per replacement: {report:?}");
+        assert!(
+            replaced.iter().all(|step| step.attempts == 2),
+            "{replaced:?}"
         );
     }
 }

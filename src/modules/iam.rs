@@ -695,6 +695,7 @@ mod tests {
             region: if primary { "us-east-1" } else { "ca-central-1" }.into(),
             account_id: "123456789012".into(),
             primary_region: primary,
+            availability_zones: vec!["us-east-1a".into(), "us-east-1b".into()],
         };
         crate::modules::expand(&spec, &target).expect("graph")
     }
@@ -756,15 +757,12 @@ mod tests {
                 "{reason}"
             );
             for resource in graph.resources() {
-                let regional = resource.kind.starts_with("kms")
-                    || resource.kind.starts_with("s3_bucket")
-                    || resource.kind.starts_with("dynamodb")
-                    || resource.kind == ANALYZER_KIND;
-                if regional {
-                    assert!(!resource.global, "{reason}: {}", resource.id);
-                } else if resource.id.as_str().starts_with("iam.") {
-                    assert!(resource.global, "{reason}: {}", resource.id);
-                }
+                // IAM and the account-wide settings are global; everything else is regional,
+                // the vpc module's flow-log role included (each region's VPC gets its own).
+                let global_kind =
+                    resource.kind.starts_with("iam_") || resource.kind == ACCOUNT_PAB_KIND;
+                let regional = !global_kind || resource.id.as_str().starts_with("vpc.");
+                assert_eq!(resource.global, !regional, "{reason}: {}", resource.id);
             }
             assert!(
                 graph.resources().iter().all(|r| r.kind != "iam_user"),
@@ -830,6 +828,7 @@ mod tests {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             primary_region: true,
+            availability_zones: vec!["us-east-1a".into(), "us-east-1b".into()],
         };
         let graph = crate::modules::expand(&spec, &target).expect("graph");
         assert!(graph.get(&id("iam.access_analyzer")).is_none());

@@ -5,6 +5,7 @@ mod data;
 mod iam;
 mod kms;
 mod observability;
+pub mod vpc;
 
 use crate::model::{
     DesiredGraph, GraphError, LogicalId, MANAGER, TAG_ENV, TAG_ID, TAG_MANAGED_BY, Value,
@@ -24,7 +25,9 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     resources.extend(kms::expand(&context));
     resources.extend(data::expand(&context));
     resources.extend(iam::expand(&context));
+    resources.extend(vpc::expand(&context));
     resources.extend(observability::expand(&context));
+    // After every module: observability links onto the others' resources (flow-log groups).
     observability::link(&context, &mut resources);
     DesiredGraph::new(resources)
 }
@@ -97,8 +100,29 @@ pub fn id(text: &str) -> LogicalId {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A target in `zones`' region with those zones, account 123456789012.
+    pub(crate) fn target_for(env: &str, zones: &[&str]) -> Target {
+        let region = zones.first().map_or("us-east-1", |zone| {
+            zone.trim_end_matches(char::is_alphabetic)
+        });
+        Target {
+            env: env.to_string(),
+            region: region.to_string(),
+            account_id: "123456789012".to_string(),
+            primary_region: region == "us-east-1",
+            availability_zones: zones.iter().map(|zone| (*zone).to_string()).collect(),
+        }
+    }
+
+    /// The repository's spec of `env`, expanded for `zones`.
+    pub(crate) fn graph_for(env: &str, zones: &[&str]) -> DesiredGraph {
+        let specs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let spec = crate::spec::load(&specs, env).expect("the repository's specs are valid");
+        expand(&spec, &target_for(env, zones)).expect("a well-formed graph")
+    }
 
     #[test]
     fn region_codes_are_short_and_distinct() {

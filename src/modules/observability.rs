@@ -1041,6 +1041,7 @@ mod tests {
             region: region.to_string(),
             account_id: "123456789012".to_string(),
             primary_region: region == spec.environment.region,
+            availability_zones: Vec::new(),
         };
         expand(&Context {
             spec: &spec,
@@ -1168,6 +1169,7 @@ mod tests {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             primary_region: true,
+            availability_zones: Vec::new(),
         };
         let context = Context {
             spec: &spec,

@@ -37,8 +37,14 @@ pub struct ResourceChange {
     pub reason: Option<String>,
     /// The attribute changes.
     pub attributes: Vec<AttrChange>,
-    /// Resources this one depends on.
+    /// Resources this one depends on: the desired graph's dependencies, or for a resource no
+    /// longer in the spec, the resources its live attributes name (see `live_references`).
     pub depends_on: Vec<LogicalId>,
+    /// Resources the live resource names in its attributes now (a subnet its VPC, a route its
+    /// NAT gateway), found by their physical ids. The executor deletes a resource only after
+    /// every live resource naming it was deleted, or updated when it stays. Never rendered.
+    #[serde(skip)]
+    pub live_references: Vec<LogicalId>,
     /// A global (IAM) resource, shared by every region.
     pub global: bool,
 }

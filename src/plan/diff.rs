@@ -1,6 +1,17 @@
 //! The pure diff: desired graph + observation → one change per resource.
+//!
+//! Two rules beyond comparing attributes:
+//! - Replacement propagates: while a resource is replaced, every reference to it resolves to
+//!   "known after apply", because its outputs (the VPC id, the subnet id) change. A dependent
+//!   whose immutable attribute references it is therefore replaced too, and one whose mutable
+//!   attribute does is updated: the plan shows everything a replacement drags along.
+//! - Live references: the resources a live resource names in its attributes (by physical id or
+//!   ARN) are recorded, so that deletions can run in the order AWS requires (see
+//!   [`crate::exec`]). A resource no longer in the spec depends on what it names.
 
-use crate::model::{DesiredGraph, Observation, Observed, Owner, Props, Resource, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{DesiredGraph, LogicalId, Observation, Observed, Owner, Props, Resource, Value};
 
 use super::{Action, AttrChange, ResourceChange};
 
@@ -20,14 +31,24 @@ pub struct DiffOptions {
 /// resources still to be created become [`Value::Unknown`].
 #[must_use]
 pub fn resolve(props: &Props, observation: &Observation) -> Props {
+    resolve_with(props, observation, &BTreeSet::new())
+}
+
+/// [`resolve`], with references to the `replaced` resources unknown (their outputs change).
+fn resolve_with(props: &Props, observation: &Observation, replaced: &BTreeSet<LogicalId>) -> Props {
     props
         .iter()
-        .map(|(name, value)| (name.clone(), resolve_value(value, observation)))
+        .map(|(name, value)| (name.clone(), resolve_value(value, observation, replaced)))
         .collect()
 }
 
-fn resolve_value(value: &Value, observation: &Observation) -> Value {
+fn resolve_value(
+    value: &Value,
+    observation: &Observation,
+    replaced: &BTreeSet<LogicalId>,
+) -> Value {
     match value {
+        Value::Ref(reference) if replaced.contains(&reference.id) => Value::Unknown,
         Value::Ref(reference) => observation
             .found
             .get(&reference.id)
@@ -36,13 +57,13 @@ fn resolve_value(value: &Value, observation: &Observation) -> Value {
         Value::List(items) => Value::List(
             items
                 .iter()
-                .map(|item| resolve_value(item, observation))
+                .map(|item| resolve_value(item, observation, replaced))
                 .collect(),
         ),
         Value::Concat(parts) => {
             let mut joined = String::new();
             for part in parts {
-                match resolve_value(part, observation) {
+                match resolve_value(part, observation, replaced) {
                     Value::Str(text) => joined.push_str(&text),
                     _ => return Value::Unknown,
                 }
@@ -51,6 +72,9 @@ fn resolve_value(value: &Value, observation: &Observation) -> Value {
         }
         Value::Policy(document) => {
             let lookup = |reference: &crate::model::Ref| {
+                if replaced.contains(&reference.id) {
+                    return None;
+                }
                 observation
                     .found
                     .get(&reference.id)
@@ -63,6 +87,49 @@ fn resolve_value(value: &Value, observation: &Observation) -> Value {
     }
 }
 
+/// The resources a value references directly (refs, also inside lists and joins).
+fn referenced(value: &Value, found: &mut BTreeSet<LogicalId>) {
+    match value {
+        Value::Ref(reference) => {
+            found.insert(reference.id.clone());
+        }
+        Value::List(items) | Value::Concat(items) => {
+            items.iter().for_each(|item| referenced(item, found));
+        }
+        Value::Policy(document) => {
+            found.extend(
+                crate::model::policy_refs(document)
+                    .into_iter()
+                    .map(|reference| reference.id),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The replaced resources that the attributes `names` of `resource` reference.
+fn dragged_by(
+    resource: &Resource,
+    names: &[&str],
+    replaced: &BTreeSet<LogicalId>,
+) -> BTreeSet<LogicalId> {
+    let mut found = BTreeSet::new();
+    for name in names {
+        if let Some(value) = resource.props.get(*name) {
+            referenced(value, &mut found);
+        }
+    }
+    found.retain(|id| replaced.contains(id));
+    found
+}
+
+fn id_list(ids: &BTreeSet<LogicalId>) -> String {
+    ids.iter()
+        .map(LogicalId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Computes the plan's changes, in the graph's dependency order, followed by orphans.
 #[must_use]
 pub fn diff(
@@ -70,21 +137,90 @@ pub fn diff(
     observation: &Observation,
     options: DiffOptions,
 ) -> Vec<ResourceChange> {
-    let mut changes: Vec<ResourceChange> = graph
-        .resources()
-        .iter()
-        .map(|resource| diff_resource(resource, observation, options))
-        .collect();
-    changes.extend(observation.orphans.iter().map(orphan_change));
+    let index = PhysicalIndex::new(observation);
+    let mut replaced: BTreeSet<LogicalId> = BTreeSet::new();
+    let mut changes: Vec<ResourceChange> = Vec::with_capacity(graph.len());
+    for resource in graph.resources() {
+        let mut change = diff_resource(resource, observation, &replaced, options);
+        if let Some(observed) = observation.found.get(&resource.id) {
+            change.live_references = index.references(observed);
+        }
+        if change.action == Action::Replace {
+            replaced.insert(resource.id.clone());
+        }
+        changes.push(change);
+    }
+    changes.extend(
+        observation
+            .orphans
+            .iter()
+            .map(|observed| orphan_change(observed, &index)),
+    );
     changes
+}
+
+/// Physical ids and ARNs of every observed resource, to find which resources a live
+/// resource's attributes name.
+struct PhysicalIndex<'a> {
+    by_handle: BTreeMap<&'a str, &'a LogicalId>,
+}
+
+impl<'a> PhysicalIndex<'a> {
+    /// Shortest handle considered: shorter strings are too likely to match by accident.
+    const MIN_HANDLE: usize = 4;
+
+    fn new(observation: &'a Observation) -> PhysicalIndex<'a> {
+        let mut by_handle = BTreeMap::new();
+        for observed in observation.found.values().chain(&observation.orphans) {
+            let handles = std::iter::once(observed.physical_id.as_str())
+                .chain(observed.outputs.get("arn").map(String::as_str));
+            for handle in handles {
+                if handle.len() >= Self::MIN_HANDLE {
+                    by_handle.entry(handle).or_insert(&observed.id);
+                }
+            }
+        }
+        PhysicalIndex { by_handle }
+    }
+
+    /// The other resources `observed` names in its attributes: a string attribute equal to
+    /// their physical id or ARN, or containing it as a whitespace-separated word (a route
+    /// `0.0.0.0/0 -> nat-0abc`). Tags and policy documents are not looked into.
+    fn references(&self, observed: &Observed) -> Vec<LogicalId> {
+        fn walk<'v>(value: &'v Value, strings: &mut Vec<&'v str>) {
+            match value {
+                Value::Str(text) => strings.push(text),
+                Value::List(items) => items.iter().for_each(|item| walk(item, strings)),
+                _ => {}
+            }
+        }
+        let mut strings = Vec::new();
+        observed
+            .props
+            .values()
+            .for_each(|value| walk(value, &mut strings));
+        let mut found = BTreeSet::new();
+        for text in strings {
+            let words = std::iter::once(text).chain(text.split_whitespace());
+            for word in words {
+                if let Some(id) = self.by_handle.get(word)
+                    && **id != observed.id
+                {
+                    found.insert((*id).clone());
+                }
+            }
+        }
+        found.into_iter().collect()
+    }
 }
 
 fn diff_resource(
     resource: &Resource,
     observation: &Observation,
+    replaced: &BTreeSet<LogicalId>,
     options: DiffOptions,
 ) -> ResourceChange {
-    let desired = resolve(&resource.props, observation);
+    let desired = resolve_with(&resource.props, observation, replaced);
     let mut change = ResourceChange {
         id: resource.id.clone(),
         kind: resource.kind,
@@ -93,6 +229,7 @@ fn diff_resource(
         reason: None,
         attributes: Vec::new(),
         depends_on: resource.depends_on.clone(),
+        live_references: Vec::new(),
         global: resource.global,
     };
     if let Some(why) = observation.unsupported.get(&resource.id) {
@@ -149,24 +286,59 @@ fn diff_resource(
         change.reason = Some(format!("{}: {reason}", observed.physical_id));
         return change;
     }
-    let forced: Vec<&str> = change
+    let forced_names: Vec<String> = change
         .attributes
         .iter()
         .filter(|attribute| attribute.forces_replace)
-        .map(|attribute| attribute.name.as_str())
+        .map(|attribute| attribute.name.clone())
         .collect();
+    let forced: Vec<&str> = forced_names.iter().map(String::as_str).collect();
     if forced.is_empty() {
         change.action = Action::Update;
     } else if resource.retain {
-        change.action = Action::Conflict;
-        change.reason = Some(format!(
-            "{} cannot change in place and {} is data-bearing, so the tool never replaces it",
-            forced.join(", "),
-            observed.physical_id
-        ));
+        let dragged = dragged_by(resource, &forced, replaced);
+        let every_forced_is_dragged = forced
+            .iter()
+            .all(|name| !dragged_by(resource, &[name], replaced).is_empty());
+        if every_forced_is_dragged {
+            // Its identity follows a replaced resource (a flow-log group named after the VPC
+            // id): a new one is made for the new upstream; the old one keeps its data.
+            change.action = Action::Create;
+            change.reason = Some(format!(
+                "{} follows {}, which is replaced: a new one is created and {} is data-bearing, so it is kept",
+                forced.join(", "),
+                id_list(&dragged),
+                observed.physical_id
+            ));
+            change.attributes = desired
+                .into_iter()
+                .map(|(name, after)| AttrChange {
+                    name,
+                    before: None,
+                    after: Some(after),
+                    forces_replace: false,
+                })
+                .collect();
+        } else {
+            change.action = Action::Conflict;
+            change.reason = Some(format!(
+                "{} cannot change in place and {} is data-bearing, so the tool never replaces it",
+                forced.join(", "),
+                observed.physical_id
+            ));
+        }
     } else {
         change.action = Action::Replace;
-        change.reason = Some(format!("{} cannot change in place", forced.join(", ")));
+        let dragged = dragged_by(resource, &forced, replaced);
+        change.reason = Some(if dragged.is_empty() {
+            format!("{} cannot change in place", forced.join(", "))
+        } else {
+            format!(
+                "{} cannot change in place: replaced along with {}",
+                forced.join(", "),
+                id_list(&dragged)
+            )
+        });
     }
     change
 }
@@ -191,7 +363,8 @@ fn attribute_changes(resource: &Resource, desired: &Props, observed: &Observed) 
         .collect()
 }
 
-fn orphan_change(observed: &Observed) -> ResourceChange {
+fn orphan_change(observed: &Observed, index: &PhysicalIndex<'_>) -> ResourceChange {
+    let live_references = index.references(observed);
     let (action, reason) = if observed.retain {
         (
             Action::Retain,
@@ -216,7 +389,8 @@ fn orphan_change(observed: &Observed) -> ResourceChange {
                 forces_replace: false,
             })
             .collect(),
-        depends_on: Vec::new(),
+        depends_on: live_references.clone(),
+        live_references,
         global: false,
     }
 }
@@ -406,6 +580,178 @@ mod tests {
         let changes = diff(&graph, &observation, DiffOptions::default());
         assert_eq!(changes[0].action, Action::Retain);
         assert_eq!(changes[1].action, Action::Delete);
+    }
+
+    #[test]
+    fn a_replaced_resource_drags_its_dependents_along() {
+        let vpc = Resource::new("vpc.main", "vpc", "vpc")
+            .prop("cidr", "10.1.0.0/16")
+            .replace_on(&["cidr"]);
+        let subnet = Resource::new("vpc.subnet.a", "subnet", "subnet")
+            .prop("vpc_id", Value::reference(&vpc.id, "id"))
+            .prop("cidr", "10.1.0.0/19")
+            .replace_on(&["vpc_id", "cidr"]);
+        let igw =
+            Resource::new("vpc.igw", "igw", "igw").prop("vpc_id", Value::reference(&vpc.id, "id"));
+        let other = Resource::new("kms.key", "kms_key", "k").prop("rotation", true);
+        let graph = DesiredGraph::new(vec![
+            vpc.clone(),
+            subnet.clone(),
+            igw.clone(),
+            other.clone(),
+        ])
+        .unwrap();
+        let with_id = |resource: &Resource, props: Props, id: &str| {
+            let mut live = observed(resource, props, Owner::Ours);
+            live.outputs.insert("id".into(), id.into());
+            live
+        };
+        let mut observation = Observation::default();
+        observation.insert(with_id(
+            &vpc,
+            props(&[("cidr", "10.9.0.0/16".into())]),
+            "vpc-1",
+        ));
+        observation.insert(with_id(
+            &subnet,
+            props(&[("vpc_id", "vpc-1".into()), ("cidr", "10.1.0.0/19".into())]),
+            "subnet-1",
+        ));
+        observation.insert(with_id(&igw, props(&[("vpc_id", "vpc-1".into())]), "igw-1"));
+        observation.insert(observed(
+            &other,
+            props(&[("rotation", true.into())]),
+            Owner::Ours,
+        ));
+        let changes = diff(&graph, &observation, DiffOptions::default());
+        let by_id = |id: &str| changes.iter().find(|c| c.id.as_str() == id).unwrap();
+        let cases = [
+            ("the VPC's CIDR changed", "vpc.main", Action::Replace),
+            (
+                "the subnet's VPC id is immutable",
+                "vpc.subnet.a",
+                Action::Replace,
+            ),
+            ("the gateway moves in place", "vpc.igw", Action::Update),
+            ("unrelated resources stay", "kms.key", Action::NoOp),
+        ];
+        for (reason, id, action) in cases {
+            assert_eq!(by_id(id).action, action, "{reason}");
+        }
+        let subnet_change = by_id("vpc.subnet.a");
+        assert!(
+            subnet_change
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("replaced along with vpc.main"),
+            "{:?}",
+            subnet_change.reason
+        );
+        let vpc_id = &subnet_change.attributes[0];
+        assert_eq!(vpc_id.name, "vpc_id");
+        assert_eq!(vpc_id.after, Some(Value::Unknown));
+        assert!(vpc_id.forces_replace);
+    }
+
+    #[test]
+    fn a_kept_resource_named_after_a_replaced_one_is_made_anew() {
+        let vpc = Resource::new("vpc.main", "vpc", "vpc")
+            .prop("cidr", "10.3.0.0/16")
+            .replace_on(&["cidr"]);
+        let group = Resource::new("vpc.flow_logs.group", "log_group", "group")
+            .prop(
+                "group_name",
+                Value::Concat(vec![
+                    Value::str("/aws/vpc/flow-logs/"),
+                    Value::reference(&vpc.id, "id"),
+                ]),
+            )
+            .prop("retention_days", 7)
+            .replace_on(&["group_name"])
+            .retained();
+        let graph = DesiredGraph::new(vec![vpc.clone(), group.clone()]).unwrap();
+        let cases = [
+            (
+                "the VPC is replaced: a new group, the old one kept",
+                "10.0.0.0/16",
+                "/aws/vpc/flow-logs/vpc-1",
+                Action::Create,
+            ),
+            (
+                "the group was renamed out of band: refused, never replaced",
+                "10.3.0.0/16",
+                "/aws/vpc/flow-logs/other",
+                Action::Conflict,
+            ),
+        ];
+        for (reason, live_cidr, live_name, expected) in cases {
+            let mut observation = Observation::default();
+            let mut live_vpc = observed(&vpc, props(&[("cidr", live_cidr.into())]), Owner::Ours);
+            live_vpc.outputs.insert("id".into(), "vpc-1".into());
+            observation.insert(live_vpc);
+            observation.insert(observed(
+                &group,
+                props(&[
+                    ("group_name", live_name.into()),
+                    ("retention_days", 7.into()),
+                ]),
+                Owner::Ours,
+            ));
+            let changes = diff(&graph, &observation, DiffOptions::default());
+            assert_eq!(changes[1].action, expected, "{reason}: {:?}", changes[1]);
+        }
+    }
+
+    #[test]
+    fn live_references_order_orphans_after_what_they_name() {
+        let orphan = |id: &str, physical: &str, props: Props| Observed {
+            id: LogicalId::new(id),
+            kind: "test",
+            physical_id: physical.into(),
+            props,
+            outputs: Outputs::new(),
+            owner: Owner::Ours,
+            retain: false,
+        };
+        let mut observation = Observation::default();
+        observation
+            .orphans
+            .push(orphan("vpc.main", "vpc-1", Props::new()));
+        observation.orphans.push(orphan(
+            "vpc.subnet.a",
+            "subnet-1",
+            props(&[("vpc_id", "vpc-1".into())]),
+        ));
+        observation.orphans.push(orphan(
+            "vpc.rt.a",
+            "rtb-1",
+            props(&[
+                ("vpc_id", "vpc-1".into()),
+                ("routes", Value::List(vec!["0.0.0.0/0 -> nat-1".into()])),
+            ]),
+        ));
+        observation
+            .orphans
+            .push(orphan("vpc.nat.a", "nat-1", Props::new()));
+        let changes = diff(
+            &DesiredGraph::new(vec![]).unwrap(),
+            &observation,
+            DiffOptions::default(),
+        );
+        let deps = |id: &str| {
+            changes
+                .iter()
+                .find(|c| c.id.as_str() == id)
+                .unwrap()
+                .depends_on
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(deps("vpc.main").is_empty());
+        assert_eq!(deps("vpc.subnet.a"), ["vpc.main"]);
+        assert_eq!(deps("vpc.rt.a"), ["vpc.main", "vpc.nat.a"]);
     }
 
     #[test]

@@ -15,7 +15,6 @@ use serde::Serialize;
 
 pub use action::Action;
 pub use change::{AttrChange, ResourceChange};
-
 pub use diff::{DiffOptions, REFUSED, diff, resolve};
 pub use global::pin_global;
 pub use saved::{SavedPlan, StaleResource, staleness};
@@ -44,6 +43,9 @@ pub struct Target {
     /// Whether the region is the environment's primary region (global resources are
     /// created only there).
     pub primary_region: bool,
+    /// The region's availability zones in use, sorted by name (DescribeAvailabilityZones,
+    /// resolved once before expansion so that the expanders stay pure).
+    pub availability_zones: Vec<String>,
 }
 
 /// A complete plan for one environment and region.

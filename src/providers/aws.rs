@@ -208,6 +208,16 @@ impl Aws {
         )
     }
 
+    /// An EC2 client that counts its calls.
+    #[must_use]
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// A CloudTrail client that counts its calls.
     #[must_use]
     pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {

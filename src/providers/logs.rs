@@ -36,6 +36,8 @@ struct Listed {
     arn: String,
     retention_days: i64,
     kms_key: String,
+    /// Creation time, milliseconds since the epoch.
+    created: i64,
 }
 
 /// The group name a resource wants, when it is already known (not a pending reference).
@@ -108,6 +110,7 @@ impl LogsProvider {
                     arn,
                     retention_days: i64::from(group.retention_in_days().unwrap_or(0)),
                     kms_key: group.kms_key_id().unwrap_or_default().to_string(),
+                    created: group.creation_time().unwrap_or(0),
                 });
             }
             match page.next_token() {
@@ -349,8 +352,13 @@ impl LogsProvider {
             .iter()
             .map(|resource| (resource.id.as_str(), *resource))
             .collect();
+        // Several groups may carry one nc:id (a flow-log group kept after its VPC was
+        // replaced): the newest is the one in use, the older ones are kept as orphans.
+        let mut candidates: Vec<(&Listed, BTreeMap<String, String>)> =
+            candidates.into_iter().zip(tags).collect();
+        candidates.sort_by_key(|(group, _)| std::cmp::Reverse(group.created));
         let mut observation = Observation::default();
-        for (group, tags) in candidates.into_iter().zip(tags) {
+        for (group, tags) in candidates {
             let owner = Owner::from_tags(&tags, env);
             let tagged = tags.get(TAG_ID).cloned();
             let resource = exact.get(&group.name).copied().or_else(|| {
@@ -358,6 +366,9 @@ impl LogsProvider {
                     .as_deref()
                     .and_then(|id| by_id.get(id).copied())
                     .filter(|resource| known_name(resource).is_none())
+            });
+            let resource = resource.filter(|resource| {
+                exact.contains_key(&group.name) || !observation.found.contains_key(&resource.id)
             });
             match resource {
                 Some(resource) => observation.insert(Self::observed(
@@ -370,8 +381,13 @@ impl LogsProvider {
                 None => {
                     if owner == Owner::Ours
                         && let Some(id) = tagged
-                        && !by_id.contains_key(id.as_str())
                     {
+                        // An older group of an id in use gets its own id, by name.
+                        let id = if by_id.contains_key(id.as_str()) {
+                            format!("{id}~{}", group.name)
+                        } else {
+                            id
+                        };
                         observation.orphans.push(Self::observed(
                             LogicalId::new(id),
                             group,

@@ -11,6 +11,7 @@ mod cloudtrail;
 mod cloudwatch;
 mod config;
 mod dynamodb;
+mod ec2;
 mod guardduty;
 pub mod iam;
 mod iam_account;
@@ -35,6 +36,7 @@ use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
 pub use cloudwatch::{owner_marker as alarm_owner_marker, threshold_text as alarm_threshold_text};
+pub use ec2::availability_zones;
 pub use sts::{Caller, caller};
 
 /// What a provider is told about the step it runs.
@@ -110,6 +112,7 @@ impl Providers {
             Arc::new(iam_account::IamAccountProvider::new(aws)),
             Arc::new(s3control::S3ControlProvider::new(aws)),
             Arc::new(accessanalyzer::AccessAnalyzerProvider::new(aws)),
+            Arc::new(ec2::Ec2Provider::new(aws)),
             Arc::new(logs::LogsProvider::new(aws)),
             Arc::new(sns::SnsProvider::new(aws)),
             Arc::new(cloudwatch::CloudWatchProvider::new(aws)),

@@ -25,6 +25,30 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The repository's spec of `env` as the test worlds use it: Access Analyzer and Security Hub
+/// off (no emulator serves them), and the data buckets named `<suffix>-<tag>` when a tag is
+/// given (S3 bucket names are global across accounts, on LocalStack as on AWS).
+pub fn world_spec_text(env: &str, tag: Option<&str>) -> String {
+    let mut text = std::fs::read_to_string(repo().join("specs").join(format!("{env}.toml")))
+        .expect("read spec");
+    // No emulator serves IAM Access Analyzer (LocalStack 501, moto 500): its provider is
+    // covered by unit tests over a mocked SDK client.
+    text = text.replace(
+        "service_session_hours = 12",
+        "service_session_hours = 12\nenable_access_analyzer = false",
+    );
+    if let Some(tag) = tag {
+        text = text.replace(
+            "buckets = [\"raw\", \"norm\"]",
+            &format!("buckets = [\"raw-{tag}\", \"norm-{tag}\"]"),
+        );
+    }
+    // Emulator glue: moto has no Security Hub standards API (BatchEnableStandards and
+    // GetEnabledStandards answer 404), so the worlds run without Security Hub; its code is
+    // covered by mocked-client tests (providers/securityhub.rs).
+    text.replace("enable_security_hub = true", "enable_security_hub = false")
+}
+
 /// One test's world: its own account (LocalStack isolates accounts by a 12-digit access key)
 /// and its own copy of the specs.
 pub struct World {
@@ -41,16 +65,7 @@ impl World {
     /// How many resources this world's `env` spec expands to in the primary region (the
     /// library's own expander, so the count follows the modules).
     pub fn resource_count(&self, env: &str) -> usize {
-        let spec = nc_provision::spec::load(&self.specs, env).expect("spec");
-        let target = nc_provision::plan::Target {
-            env: env.to_string(),
-            region: spec.environment.region.clone(),
-            account_id: self.account.clone(),
-            primary_region: true,
-        };
-        nc_provision::modules::expand(&spec, &target)
-            .expect("graph")
-            .len()
+        resource_count(env)
     }
 
     /// A fresh account with the repository's specs as they are.
@@ -65,25 +80,7 @@ impl World {
         let specs = dir.path().join("specs");
         std::fs::create_dir_all(&specs).expect("specs dir");
         for env in ["dev", "stg", "prod"] {
-            let mut text =
-                std::fs::read_to_string(repo().join("specs").join(format!("{env}.toml")))
-                    .expect("read spec");
-            // No emulator serves IAM Access Analyzer (LocalStack 501, moto 500): its provider
-            // is covered by unit tests over a mocked SDK client.
-            text = text.replace(
-                "service_session_hours = 12",
-                "service_session_hours = 12\nenable_access_analyzer = false",
-            );
-            if let Some(tag) = tag {
-                text = text.replace(
-                    "buckets = [\"raw\", \"norm\"]",
-                    &format!("buckets = [\"raw-{tag}\", \"norm-{tag}\"]"),
-                );
-            }
-            // Emulator glue: moto has no Security Hub standards API (BatchEnableStandards and
-            // GetEnabledStandards answer 404), so the worlds run without Security Hub; its code
-            // is covered by mocked-client tests (providers/securityhub.rs).
-            text = text.replace("enable_security_hub = true", "enable_security_hub = false");
+            let text = world_spec_text(env, tag);
             std::fs::write(specs.join(format!("{env}.toml")), text).expect("write spec");
         }
         let account = fresh_account();
@@ -305,6 +302,34 @@ pub fn iam_resources(env: &str) -> usize {
         "prod" => 2,
         _ => 0,
     }
+}
+
+/// Every resource an environment's spec (as the test worlds write it) expands to in the
+/// primary region, two zones (one in dev): the library expands it in-process, so the count
+/// follows every module.
+pub fn resource_count(env: &str) -> usize {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join(format!("{env}.toml")),
+        world_spec_text(env, None),
+    )
+    .expect("write spec");
+    let spec = nc_provision::spec::load(dir.path(), env).expect("valid spec");
+    let zones = ["us-east-1a", "us-east-1b"]
+        .into_iter()
+        .take(usize::from(spec.vpc.az_count))
+        .map(str::to_string)
+        .collect();
+    let target = nc_provision::plan::Target {
+        env: env.to_string(),
+        region: "us-east-1".to_string(),
+        account_id: "000000000000".to_string(),
+        primary_region: true,
+        availability_zones: zones,
+    };
+    nc_provision::modules::expand(&spec, &target)
+        .expect("graph")
+        .len()
 }
 
 /// How many changes of a plan (or of an apply report's plan) have `action` and an id starting

@@ -141,6 +141,8 @@ async fn check_stg(world: &World, tag: &str) {
     let sessions: BTreeMap<&str, i32> = listed
         .roles()
         .iter()
+        // The other modules' roles (observability's delivery roles, the vpc module's flow-log
+        // role) are named `nc-{env}-...`.
         .filter(|role| !role.role_name().starts_with("nc-"))
         .map(|role| (role.role_name(), role.max_session_duration().unwrap_or(0)))
         .collect();

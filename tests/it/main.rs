@@ -12,3 +12,4 @@ mod ownership;
 mod saved_plans;
 mod schedule;
 mod specs;
+mod vpc;

@@ -175,6 +175,23 @@ fn render_attribute(out: &mut String, attribute: &AttrChange, width: usize) {
             }
             let _ = writeln!(out, "        }}");
         }
+        (Some(Value::List(before)), Some(Value::List(after)))
+            if !after.iter().any(Value::is_unknown) =>
+        {
+            // Rules and routes: name the items that go and come.
+            let _ = writeln!(out, "      ~ {name:<width$} = [{forces}");
+            for item in before {
+                if !after.iter().any(|other| other.equivalent(item)) {
+                    let _ = writeln!(out, "          - {}", render_value(item));
+                }
+            }
+            for item in after {
+                if !before.iter().any(|other| other.equivalent(item)) {
+                    let _ = writeln!(out, "          + {}", render_value(item));
+                }
+            }
+            let _ = writeln!(out, "        ]");
+        }
         (Some(Value::Policy(before)), Some(Value::Policy(after))) => {
             let _ = writeln!(out, "      ~ {name:<width$} = policy statements{forces}");
             render_policy_diff(out, before, after);
