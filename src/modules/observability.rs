@@ -1014,12 +1014,58 @@ fn security_hub(context: &Context<'_>) -> Resource {
 }
 
 /// The audit and detection services: roles, trail, detector, Config, Security Hub.
+/// Logical id of the EventBridge rule delivering GuardDuty findings to their log group.
+pub const FINDINGS_RULE: &str = "observability.events.guardduty-findings";
+
+/// GuardDuty findings → EventBridge → the findings log group, where the high/critical metric
+/// filter and its alarm read them; with the Logs resource policy that lets EventBridge write
+/// to this environment's security log groups.
+fn findings_rule(context: &Context<'_>) -> Resource {
+    let env = context.env();
+    let region = &context.target.region;
+    let account = &context.target.account_id;
+    let group = format!("{}security/guardduty-findings", log_prefix(context));
+    let group_arn = format!("arn:aws:logs:{region}:{account}:log-group:{group}");
+    let rule = format!("nc-{env}-guardduty-findings");
+    let pattern = serde_json::json!({
+        "source": ["aws.guardduty"],
+        "detail-type": ["GuardDuty Finding"],
+    });
+    let delivery = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "EventBridgeToSecurityLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]},
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": format!("arn:aws:logs:{region}:{account}:log-group:{}security/*:*", log_prefix(context)),
+            "Condition": {"ArnEquals": {"aws:SourceArn": format!("arn:aws:events:{region}:{account}:rule/{rule}")}},
+        }],
+    });
+    Resource::new(FINDINGS_RULE, "eventbridge_rule", rule.clone())
+        .prop("event_pattern", crate::policy::canonical_text(&pattern))
+        .prop("state", "ENABLED")
+        .prop(
+            "description",
+            format!("GuardDuty findings of {env} into {group} (nc-provision)"),
+        )
+        .prop("target_arn", group_arn)
+        .prop(
+            "delivery_policy_name",
+            format!("nc-{env}-events-to-security-logs"),
+        )
+        .prop("delivery_policy", Value::Policy(delivery))
+        .prop("tags", context.tags(FINDINGS_RULE))
+        .after(&LogicalId::new(FINDINGS_LOG_GROUP))
+}
+
 fn services(context: &Context<'_>) -> Vec<Resource> {
     let observability = &context.spec.observability;
     let mut resources = roles(context);
     resources.push(trail(context));
     if observability.enable_guardduty {
         resources.push(detector(context));
+        resources.push(findings_rule(context));
     }
     resources.extend(config(context));
     if observability.enable_security_hub {

@@ -26,6 +26,31 @@ pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
     }
 }
 
+/// A JSON document as text with every object's keys sorted and no spaces, so that equal
+/// documents (e.g. EventBridge event patterns) compare equal as strings whatever their order.
+#[must_use]
+pub fn canonical_text(document: &Value) -> String {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(fields) => {
+                let ordered: BTreeMap<&String, Value> = fields
+                    .iter()
+                    .map(|(key, item)| (key, sorted(item)))
+                    .collect();
+                Value::Object(
+                    ordered
+                        .into_iter()
+                        .map(|(key, item)| (key.clone(), item))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(document).to_string()
+}
+
 /// Whether two policy documents grant exactly the same thing, ignoring representation.
 #[must_use]
 pub fn equivalent(left: &Value, right: &Value) -> bool {

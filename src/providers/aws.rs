@@ -198,6 +198,16 @@ impl Aws {
         )
     }
 
+    /// An EventBridge client that counts its calls.
+    #[must_use]
+    pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// A CloudWatch Logs client that counts its calls.
     #[must_use]
     pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {

@@ -12,6 +12,7 @@ mod cloudwatch;
 mod config;
 mod dynamodb;
 mod ec2;
+mod events;
 mod guardduty;
 pub mod iam;
 mod iam_account;
@@ -115,6 +116,7 @@ impl Providers {
             Arc::new(ec2::Ec2Provider::new(aws)),
             Arc::new(logs::LogsProvider::new(aws)),
             Arc::new(sns::SnsProvider::new(aws)),
+            Arc::new(events::EventsProvider::new(aws)),
             Arc::new(cloudwatch::CloudWatchProvider::new(aws)),
             Arc::new(cloudtrail::CloudTrailProvider::new(aws)),
             Arc::new(guardduty::GuardDutyProvider::new(aws)),

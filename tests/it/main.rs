@@ -5,6 +5,7 @@ mod common;
 mod data_slice;
 mod dr;
 mod emulator_gaps;
+mod findings;
 mod iam;
 mod lock;
 mod observability;
