@@ -513,40 +513,29 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
             format!("no {what} for this step"),
         )
     };
-    if input.phase == Phase::Destroy {
-        let observed = input
+    let observed = || {
+        input
             .observed
             .as_ref()
-            .ok_or_else(|| missing("observed resource"))?;
-        input.provider.delete(observed, ctx).await?;
+            .ok_or_else(|| missing("observed resource"))
+    };
+    let desired = || {
+        input
+            .resource
+            .as_ref()
+            .ok_or_else(|| missing("desired resource"))
+            .and_then(|resource| resolved(resource, &input.outputs))
+    };
+    if input.phase == Phase::Destroy {
+        input.provider.delete(observed()?, ctx).await?;
         return Ok(Outputs::new());
     }
     match change.action {
-        Action::Create | Action::Replace => {
-            let resource = resolved(
-                input
-                    .resource
-                    .as_ref()
-                    .ok_or_else(|| missing("desired resource"))?,
-                &input.outputs,
-            )?;
-            input.provider.create(&resource, ctx).await
-        }
+        Action::Create | Action::Replace => input.provider.create(&desired()?, ctx).await,
         Action::Update | Action::Adopt => {
-            let resource = resolved(
-                input
-                    .resource
-                    .as_ref()
-                    .ok_or_else(|| missing("desired resource"))?,
-                &input.outputs,
-            )?;
-            let observed = input
-                .observed
-                .as_ref()
-                .ok_or_else(|| missing("observed resource"))?;
             input
                 .provider
-                .update(&resource, observed, &change.attributes, ctx)
+                .update(&desired()?, observed()?, &change.attributes, ctx)
                 .await
         }
         Action::Delete | Action::NoOp | Action::Conflict | Action::Retain | Action::Skip => {

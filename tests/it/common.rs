@@ -62,12 +62,6 @@ pub struct World {
 }
 
 impl World {
-    /// How many resources this world's `env` spec expands to in the primary region (the
-    /// library's own expander, so the count follows the modules).
-    pub fn resource_count(&self, env: &str) -> usize {
-        resource_count(env)
-    }
-
     /// A fresh account with the repository's specs as they are.
     pub fn new() -> World {
         World::with_bucket_tag(None)

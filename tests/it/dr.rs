@@ -60,7 +60,7 @@ async fn dr_rebuild_creates_the_regional_half_in_ca_central_1() {
     assert_eq!(code, 0, "{primary:#}");
     assert_eq!(
         primary["summary"]["no_op"],
-        world.resource_count("stg"),
+        crate::common::resource_count("stg"),
         "{primary:#}"
     );
     let iam = aws_sdk_iam::Client::new(&sdk);

@@ -397,7 +397,7 @@ async fn stg_iam_baseline_applies_in_one_run_reads_back_and_replans_as_no_change
     assert_eq!(report["result"]["ok"], true, "{report:#}");
     assert_eq!(
         report["summary"]["create"],
-        world.resource_count("stg"),
+        crate::common::resource_count("stg"),
         "{report:#}"
     );
     assert_eq!(

@@ -59,7 +59,10 @@ async fn a_held_lease_refuses_an_expired_one_is_taken_and_applies_are_audited() 
         "{}",
         audits[0]
     );
-    assert_eq!(audits[0]["summary"]["create"], world.resource_count("dev"));
+    assert_eq!(
+        audits[0]["summary"]["create"],
+        crate::common::resource_count("dev")
+    );
 
     // Someone else holds the lease: a change is refused and nothing happens.
     let kms = aws_sdk_kms::Client::new(&world.sdk("us-east-1").await);

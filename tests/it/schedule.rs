@@ -23,7 +23,7 @@ fn reconcile_loop_prints_a_line_per_run_and_stops_on_sigterm() {
     assert_eq!(first["ok"], true, "{first}");
     assert_eq!(
         first["repaired"],
-        world.resource_count("dev"),
+        crate::common::resource_count("dev"),
         "the first run creates the missing resources: {first}"
     );
     let second: serde_json::Value =
