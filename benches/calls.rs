@@ -77,6 +77,7 @@ fn main() {
                 .env("AWS_CONFIG_FILE", "/dev/null")
                 .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
                 .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("NC_PROVISION_EMULATOR", "1")
                 .env("NC_PROVISION_LOG", "error")
                 .output();
             let elapsed = started.elapsed();
@@ -166,6 +167,7 @@ fn vpc_scaling(endpoint: &str, moto: &str) {
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NC_PROVISION_EMULATOR", "1")
             .output();
         let result: serde_json::Value = output
             .ok()

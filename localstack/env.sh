@@ -25,7 +25,8 @@ _nc_emu_env() {
         AWS_DEFAULT_REGION "$region" \
         AWS_EC2_METADATA_DISABLED true \
         AWS_CONFIG_FILE /dev/null \
-        AWS_SHARED_CREDENTIALS_FILE /dev/null
+        AWS_SHARED_CREDENTIALS_FILE /dev/null \
+        NC_PROVISION_EMULATOR 1
 }
 
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then

@@ -149,7 +149,8 @@ impl World {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("NC_PROVISION_NO_RETRY_DELAY", "1");
+            .env("NC_PROVISION_NO_RETRY_DELAY", "1")
+            .env("NC_PROVISION_EMULATOR", "1");
         command
     }
 
