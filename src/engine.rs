@@ -73,17 +73,23 @@ pub struct Session {
 
 impl Session {
     /// Loads and validates the spec (no AWS call before it is valid), then opens the session
-    /// with [`Session::start`]. `region` overrides the spec's region.
+    /// with [`Session::start`]. `region` overrides the spec's region; `emulator` turns on
+    /// emulator mode (APIs the endpoint lacks are skipped and listed as not checked).
     ///
     /// # Errors
     /// Invalid spec, disallowed region, STS or EC2 failure, wrong account, or too few zones.
-    pub async fn open(specs_dir: &Path, env: &str, region: Option<&str>) -> Result<Session, Error> {
+    pub async fn open(
+        specs_dir: &Path,
+        env: &str,
+        region: Option<&str>,
+        emulator: bool,
+    ) -> Result<Session, Error> {
         let spec = spec::load(specs_dir, env)?;
         let region = region.unwrap_or(&spec.environment.region).to_string();
         if !ALLOWED_REGIONS.contains(&region.as_str()) {
             return Err(Error::RegionNotAllowed(region));
         }
-        let aws = Aws::load(&region).await;
+        let aws = Aws::load(&region).await.with_emulator(emulator);
         Session::start(spec, aws).await
     }
 
@@ -167,8 +173,12 @@ impl Session {
         })
     }
 
-    /// Carries out a plan.
+    /// Carries out a plan (in the session's emulator mode, whatever `options` say).
     pub async fn apply(&self, plan: &Plan, options: ExecOptions, progress: &Progress) -> Report {
+        let options = ExecOptions {
+            emulator: self.aws.emulator,
+            ..options
+        };
         exec::execute(plan, &self.graph, &self.providers, options, progress).await
     }
 

@@ -28,6 +28,17 @@ pub struct Cli {
     /// Steps run at once during apply.
     #[arg(long, global = true, default_value_t = crate::exec::DEFAULT_PARALLELISM, value_name = "N")]
     pub parallelism: usize,
+    /// Emulator mode (also NC_PROVISION_EMULATOR=1): an API the endpoint does not implement is
+    /// skipped and listed as not checked. Without it, such an answer is an error: AWS
+    /// implements every API the tool calls.
+    #[arg(
+        long,
+        global = true,
+        env = "NC_PROVISION_EMULATOR",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue
+    )]
+    pub emulator: bool,
 }
 
 /// The subcommands.
@@ -46,6 +57,22 @@ pub enum Command {
     /// Disaster recovery.
     #[command(subcommand)]
     Dr(DrCommand),
+    /// Release a stuck apply lease (after a confirmation; --force without a terminal).
+    Unlock(UnlockArgs),
+}
+
+/// `unlock` arguments.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region (default: the spec's primary region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Do not ask (needed without a terminal).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Disaster-recovery subcommands.
@@ -94,6 +121,10 @@ pub struct PlanArgs {
     /// Plan to take over same-named resources that are not ours.
     #[arg(long)]
     pub adopt: bool,
+    /// Plan with consent to deletions and replacements (recorded in a saved plan, which then
+    /// applies only with --allow-destroy too).
+    #[arg(long)]
+    pub allow_destroy: bool,
 }
 
 /// `apply` arguments.
@@ -111,7 +142,8 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Carry out planned deletions.
+    /// Carry out planned deletions and replacements (a replacement deletes the live resource
+    /// first). Data-bearing resources are never deleted or replaced, even with this flag.
     #[arg(long)]
     pub allow_destroy: bool,
     /// Take over same-named resources that are not ours (tags them).
@@ -161,7 +193,8 @@ pub struct ReconcileArgs {
     /// Run in a loop every DURATION (with jitter), one JSON line per run, until SIGTERM.
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub interval: Option<Duration>,
-    /// Carry out deletions of resources no longer in the spec.
+    /// Ignored: reconcile never deletes or replaces anything; such drift is reported (exit 2)
+    /// for a reviewed `apply --allow-destroy`.
     #[arg(long)]
     pub allow_destroy: bool,
     /// Output format.

@@ -8,13 +8,14 @@ use anyhow::{Context, bail};
 
 use super::args::{
     ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, PlanArgs, RebuildArgs,
-    ReconcileArgs,
+    ReconcileArgs, UnlockArgs,
 };
+use super::locked::{Locked, Outcome};
 use super::{ExitStatus, output, signals};
 use crate::engine::Session;
-use crate::exec::{ExecOptions, Progress, Report, StepStatus};
-use crate::plan::{DiffOptions, Plan, PlanMode, SavedPlan, render, staleness};
-use crate::providers::lock::{self, LockTable};
+use crate::exec::{ExecOptions, Report, StepStatus};
+use crate::plan::{DiffOptions, Plan, PlanFlags, PlanMode, SavedPlan, render, staleness};
+use crate::providers::lock::LockTable;
 
 /// The recovery-time objective of DR-001.
 const RTO: Duration = Duration::from_secs(4 * 3600);
@@ -29,6 +30,7 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Drift(args) => drift(cli, args).await,
         Command::Reconcile(args) => reconcile(cli, args).await,
         Command::Dr(DrCommand::Rebuild(args)) => rebuild(cli, args).await,
+        Command::Unlock(args) => unlock(cli, args).await,
     }
 }
 
@@ -39,7 +41,7 @@ fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
 }
 
 async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Session> {
-    Ok(Session::open(&cli.specs, env, region).await?)
+    Ok(Session::open(&cli.specs, env, region, cli.emulator).await?)
 }
 
 fn show_plan(cli: &Cli, plan: &Plan, session: &Session, format: Format) {
@@ -60,17 +62,27 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
         .await?;
     show_plan(cli, &plan, &session, args.format);
     if let Some(path) = &args.out {
-        let saved = SavedPlan::from_plan(&plan, render::plan_json(&plan, &session.calls()));
+        let flags = PlanFlags {
+            adopt: args.adopt,
+            allow_destroy: args.allow_destroy,
+        };
+        let saved = SavedPlan::from_plan(&plan, render::plan_json(&plan, &session.calls()), flags);
         let text = serde_json::to_string_pretty(&saved)?;
         std::fs::write(path, text)
             .with_context(|| format!("writing the plan to {}", path.display()))?;
         output::note(
             cli.quiet,
             &format!(
-                "Saved the plan to {}. Apply it with: nc-provision apply --env {} --plan {}",
+                "Saved the plan to {}. Apply it with: nc-provision apply --env {} --plan {}{}{}",
                 path.display(),
                 args.env,
-                path.display()
+                path.display(),
+                if args.adopt { " --adopt" } else { "" },
+                if args.allow_destroy {
+                    " --allow-destroy"
+                } else {
+                    ""
+                }
             ),
         );
     }
@@ -110,11 +122,17 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         .as_deref()
         .or_else(|| saved.as_ref().map(|saved| saved.region.as_str()));
     let session = open(cli, &args.env, region).await?;
+    // From here on a signal is remembered and acted on at a safe point, never mid-lease.
+    signals::listen();
     let plan = session
         .plan(PlanMode::Normal, DiffOptions { adopt: args.adopt })
         .await?;
+    let flags = PlanFlags {
+        adopt: args.adopt,
+        allow_destroy: args.allow_destroy,
+    };
     if let Some(saved) = &saved {
-        let stale = staleness(saved, &plan);
+        let stale = staleness(saved, &plan, flags);
         if !stale.is_empty() {
             let mut message = String::from(
                 "the saved plan is stale; nothing was changed. What changed since it was made:\n",
@@ -143,6 +161,9 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         }
         bail!(message.trim_end().to_string());
     }
+    if !args.allow_destroy {
+        refuse_replacements(&plan)?;
+    }
     if !plan.changes.iter().any(|change| change.action.is_change()) {
         finish_apply(cli, args.format, &session, &plan, &Report::default());
         return Ok(ExitStatus::Success);
@@ -163,13 +184,55 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         lock_timeout: args.lock_timeout,
         quiet: cli.quiet,
     };
-    let (plan, report) = run.execute(&session, plan).await?;
+    let Outcome { plan, report } = run.execute(&session, plan).await?;
     finish_apply(cli, args.format, &session, &plan, &report);
     Ok(if report.failed() {
         ExitStatus::Error
     } else {
         ExitStatus::Success
     })
+}
+
+/// Refuses a plan with replacements: each deletes a live resource first, which needs
+/// `--allow-destroy`. Names every replacement and the attributes that force it.
+fn refuse_replacements(plan: &Plan) -> anyhow::Result<()> {
+    let replacements = plan.replacements();
+    if replacements.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "apply refuses: {} resources must be replaced, and a replacement deletes the live resource first, which needs --allow-destroy; nothing was changed:\n",
+        replacements.len()
+    );
+    for change in replacements {
+        let forcing: Vec<String> = change
+            .attributes
+            .iter()
+            .filter(|attribute| attribute.forces_replace)
+            .map(|attribute| {
+                format!(
+                    "{} {} -> {}",
+                    attribute.name,
+                    attribute
+                        .before
+                        .as_ref()
+                        .map_or_else(|| "(none)".to_string(), render::render_value),
+                    attribute
+                        .after
+                        .as_ref()
+                        .map_or_else(|| "(none)".to_string(), render::render_value)
+                )
+            })
+            .collect();
+        let why = if forcing.is_empty() {
+            change.reason.clone().unwrap_or_default()
+        } else {
+            format!("forced by {}", forcing.join(", "))
+        };
+        message.push_str(&format!("  - {} ({}): {why}\n", change.id, change.name));
+    }
+    message.push_str("Review the plan, then re-run apply with --allow-destroy to replace them.");
+    bail!(message)
 }
 
 /// Asks on the terminal; refuses when there is none.
@@ -196,7 +259,13 @@ fn report_json(plan: &Plan, report: &Report, session: &Session) -> serde_json::V
         "plan": render::plan_json(plan, &session.calls()),
         "steps": report.steps,
         "summary": plan.summary(),
-        "result": {"done": done, "failed": failed, "skipped": skipped, "ok": !report.failed()},
+        "result": {
+            "done": done,
+            "failed": failed,
+            "skipped": skipped,
+            "ok": !report.failed(),
+            "aborted": report.aborted,
+        },
         "api_calls": session.calls().to_json(),
     })
 }
@@ -220,6 +289,9 @@ fn finish_apply(cli: &Cli, format: Format, session: &Session, plan: &Plan, repor
                 ));
             }
             let (done, failed, skipped) = report.counts();
+            if let Some(reason) = &report.aborted {
+                text.push_str(&format!("\nStopped starting steps: {reason}.\n"));
+            }
             text.push_str(&format!(
                 "\nApply {}: {done} done, {failed} failed, {skipped} skipped. AWS API calls: {} ({} writes).",
                 if report.failed() { "failed" } else { "complete" },
@@ -264,14 +336,23 @@ async fn reconcile_once(
         .filter(|change| change.action.is_change())
         .map(|change| change.id.to_string())
         .collect();
-    let (plan, report) = if drifted.is_empty() || conflicts > 0 {
-        (plan, Report::default())
+    // Never destroyed by a scheduled repair, whatever the flags: reported for a reviewed apply.
+    let held_back: Vec<String> = plan
+        .destructive()
+        .iter()
+        .map(|change| change.id.to_string())
+        .collect();
+    let Outcome { plan, report } = if drifted.is_empty() || conflicts > 0 {
+        Outcome {
+            plan,
+            report: Report::default(),
+        }
     } else {
         let run = Locked {
             command: "reconcile",
             options: ExecOptions {
                 parallelism: cli.parallelism,
-                allow_destroy: args.allow_destroy,
+                allow_destroy: false,
                 ..ExecOptions::default()
             },
             adopt: false,
@@ -292,6 +373,8 @@ async fn reconcile_once(
         "env": plan.target.env,
         "region": plan.target.region,
         "drifted": drifted,
+        "held_back": held_back,
+        "not_checked": plan.not_checked().iter().map(|change| change.id.to_string()).collect::<Vec<_>>(),
         "conflicts": conflicts,
         "repaired": done,
         "failed": failed,
@@ -305,11 +388,24 @@ async fn reconcile_once(
         if !drifted.is_empty() {
             finish_apply(cli, Format::Human, &session, &plan, &report);
         }
+        if !held_back.is_empty() {
+            output::data(&format!(
+                "\nHeld back (reconcile never deletes or replaces): {}. Review them with `nc-provision plan --env {}` and apply with --allow-destroy.",
+                held_back.join(", "),
+                args.env
+            ));
+        }
     }
     Ok((status, line))
 }
 
 async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus> {
+    if args.allow_destroy {
+        output::note(
+            cli.quiet,
+            "reconcile never deletes or replaces anything: --allow-destroy is ignored; such drift is reported (exit 2) for a reviewed `apply --allow-destroy`",
+        );
+    }
     let Some(interval) = args.interval else {
         let (status, line) = reconcile_once(cli, args).await?;
         if args.format == Format::Json {
@@ -376,21 +472,28 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
             plan.conflicts().len()
         );
     }
+    // A rebuild never deletes or replaces: replacements are held back and reported.
     let run = Locked {
         command: "dr rebuild",
         options: ExecOptions {
             parallelism: cli.parallelism,
+            allow_destroy: false,
             ..ExecOptions::default()
         },
         adopt: false,
         lock_timeout: Duration::ZERO,
         quiet: cli.quiet,
     };
-    let (plan, report) = run.execute(&session, plan).await?;
+    let Outcome { plan, report } = run.execute(&session, plan).await?;
     let readiness = session
         .plan(PlanMode::Normal, DiffOptions::default())
         .await?;
     let ready = !report.failed() && !readiness.has_changes();
+    let not_checked: Vec<String> = readiness
+        .not_checked()
+        .iter()
+        .map(|change| change.id.to_string())
+        .collect();
     let elapsed = started.elapsed();
     match args.format {
         Format::Json => output::json(&serde_json::json!({
@@ -400,6 +503,7 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
             "elapsed_seconds": elapsed.as_secs(),
             "rto_seconds": RTO.as_secs(),
             "ready": ready,
+            "not_checked": not_checked,
         })),
         Format::Human => {
             finish_apply(cli, Format::Human, &session, &plan, &report);
@@ -411,6 +515,13 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
                 RTO.as_secs() / 3600,
                 elapsed.as_secs_f64() * 100.0 / RTO.as_secs_f64()
             ));
+            if !not_checked.is_empty() {
+                output::data(&format!(
+                    "Readiness NOT CHECKED for {} resources (their API is not available at this endpoint): {}.",
+                    not_checked.len(),
+                    not_checked.join(", ")
+                ));
+            }
         }
     }
     Ok(if ready {
@@ -420,106 +531,46 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// A run of steps under the environment's lease, with an audit record.
-struct Locked {
-    command: &'static str,
-    options: ExecOptions,
-    adopt: bool,
-    lock_timeout: Duration,
-    quiet: bool,
-}
-
-impl Locked {
-    /// Takes the lease, re-plans under it (refusing if the account moved since `shown` was
-    /// made), runs the steps (stopping cleanly on SIGINT/SIGTERM), writes the audit record and
-    /// releases the lease. Nothing is locked or written when `shown` has no changes.
-    async fn execute(&self, session: &Session, shown: Plan) -> anyhow::Result<(Plan, Report)> {
-        if !shown.changes.iter().any(|change| change.action.is_change()) {
-            return Ok((shown, Report::default()));
-        }
-        let table = LockTable::new(&session.aws);
-        let key = format!("{}/{}", session.target.env, session.target.region);
-        let lease = table
-            .acquire(
-                &key,
-                &lock::owner_id(&session.caller.arn),
-                self.lock_timeout,
-            )
-            .await?;
-        let outcome = self.run(session, &shown, &table, &key).await;
-        lease.release().await;
-        outcome
-    }
-
-    async fn run(
-        &self,
-        session: &Session,
-        shown: &Plan,
-        table: &LockTable,
-        key: &str,
-    ) -> anyhow::Result<(Plan, Report)> {
-        let fresh = session
-            .plan(shown.mode, DiffOptions { adopt: self.adopt })
-            .await?;
-        let moved = staleness(
-            &SavedPlan::from_plan(shown, serde_json::Value::Null),
-            &fresh,
-        );
-        if !moved.is_empty() {
-            let mut message = String::from(
-                "the account changed after the plan was shown; nothing was changed:\n",
-            );
-            for item in &moved {
-                message.push_str(&format!("  - {}: {}\n", item.id, item.how));
-            }
-            bail!(message.trim_end().to_string());
-        }
-        let progress = Progress::new(self.quiet);
-        let started = Instant::now();
-        signals::listen();
-        let (report, interrupted) = if signals::requested() {
-            (Report::default(), true)
-        } else {
-            tokio::select! {
-                report = session.apply(&fresh, self.options, &progress) => (report, false),
-                () = signals::shutdown() => (Report::default(), true),
-            }
-        };
-        let outcome = if interrupted {
-            "interrupted"
-        } else if report.failed() {
-            "failed"
-        } else {
-            "ok"
-        };
-        let record = serde_json::json!({
-            "command": self.command,
-            "who": session.caller.arn,
-            "account_id": session.target.account_id,
-            "env": session.target.env,
-            "region": session.target.region,
-            "spec_digest": fresh.spec_digest,
-            "plan_digest": plan_digest(&fresh),
-            "summary": fresh.summary(),
-            "steps": report.steps,
-            "outcome": outcome,
-            "elapsed_ms": started.elapsed().as_millis() as u64,
-        });
-        if let Err(error) = table.audit(key, &record).await {
-            tracing::warn!("could not write the audit record: {error}");
-        }
-        if interrupted {
+async fn unlock(cli: &Cli, args: &UnlockArgs) -> anyhow::Result<ExitStatus> {
+    let session = open(cli, &args.env, args.region.as_deref()).await?;
+    let key = format!("{}/{}", session.target.env, session.target.region);
+    let table = LockTable::new(&session.aws);
+    let Some(holder) = table.holder(&key).await? else {
+        output::data(&format!("{key} is not locked."));
+        return Ok(ExitStatus::Success);
+    };
+    output::data(&format!(
+        "{key} is locked by {} until {}.",
+        holder.owner,
+        humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + Duration::from_secs(holder.expires_at)
+        )
+    ));
+    if !args.force {
+        if !std::io::stdin().is_terminal() {
             bail!(
-                "interrupted by a signal: steps in flight were abandoned and the lease released; re-run to converge"
+                "unlock needs confirmation but stdin is not a terminal: pass --force once you are sure the holder is not running"
             );
         }
-        Ok((fresh, report))
+        eprint!(
+            "Breaking the lease lets another apply run; do it only if the holder is gone. Release it? Only 'yes' will be accepted: "
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            bail!("unlock cancelled; the lease is still held");
+        }
     }
-}
-
-/// A digest of a plan's changes, recorded in the audit trail.
-fn plan_digest(plan: &Plan) -> String {
-    use sha2::{Digest, Sha256};
-    let changes = serde_json::to_string(&plan.changes).unwrap_or_default();
-    format!("sha256:{}", hex::encode(Sha256::digest(changes.as_bytes())))
+    if table.break_lease(&key, &holder).await? {
+        output::data(&format!(
+            "Released the lease of {key} held by {}.",
+            holder.owner
+        ));
+        Ok(ExitStatus::Success)
+    } else {
+        bail!(
+            "the lease of {key} changed hands or was released meanwhile; run unlock again to see who holds it"
+        )
+    }
 }

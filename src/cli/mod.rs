@@ -3,6 +3,7 @@
 
 pub mod args;
 mod commands;
+mod locked;
 mod output;
 mod signals;
 

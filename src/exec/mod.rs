@@ -7,13 +7,16 @@
 mod progress;
 pub mod retry;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+use crate::fence::Fence;
 use crate::model::{DesiredGraph, LogicalId, Observed, Outputs, Props, Resource, Value};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::providers::{Provider, ProviderError, Providers, StepCtx};
@@ -27,16 +30,23 @@ pub const DEFAULT_PARALLELISM: usize = 8;
 pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 /// How to execute.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ExecOptions {
     /// Steps run at once.
     pub parallelism: usize,
-    /// Carry out deletions (otherwise they are skipped).
+    /// Carry out deletions and replacements (otherwise both are skipped: a replacement
+    /// destroys the live resource first).
     pub allow_destroy: bool,
     /// Bound on a single wait.
     pub wait_timeout: Duration,
     /// Step-level retry policy.
     pub retry: RetryPolicy,
+    /// Emulator mode: a step whose API the endpoint does not implement is skipped; otherwise
+    /// it fails.
+    pub emulator: bool,
+    /// Checked before each step starts: once tripped (the lease was lost), no new step starts
+    /// and the run fails.
+    pub fence: Fence,
 }
 
 impl Default for ExecOptions {
@@ -46,6 +56,8 @@ impl Default for ExecOptions {
             allow_destroy: false,
             wait_timeout: DEFAULT_WAIT_TIMEOUT,
             retry: RetryPolicy::default(),
+            emulator: false,
+            fence: Fence::new(),
         }
     }
 }
@@ -85,15 +97,20 @@ pub struct StepReport {
 pub struct Report {
     /// The steps.
     pub steps: Vec<StepReport>,
+    /// Why the run stopped starting steps before the plan was done (the lease was lost).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
 }
 
 impl Report {
-    /// Whether any step failed.
+    /// Whether any step failed, or the run was stopped early.
     #[must_use]
     pub fn failed(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|step| matches!(step.status, StepStatus::Failed(_)))
+        self.aborted.is_some()
+            || self
+                .steps
+                .iter()
+                .any(|step| matches!(step.status, StepStatus::Failed(_)))
     }
 
     /// Steps by outcome: (done, failed, skipped).
@@ -237,6 +254,19 @@ pub async fn execute(
                 "was skipped (deletion needs --allow-destroy)".into(),
             );
         }
+        if change.action == Action::Replace && !options.allow_destroy {
+            // A replacement deletes the live resource first: it needs the same consent.
+            report.steps.push(skipped(
+                change,
+                "replacement deletes the live resource; it needs --allow-destroy",
+            ));
+            for phase in [Phase::Destroy, Phase::Build] {
+                blocked.insert(
+                    (change.id.clone(), phase),
+                    "was skipped (replacement needs --allow-destroy)".into(),
+                );
+            }
+        }
         changes.insert(change.id.clone(), change);
     }
     let listed: Vec<&ResourceChange> = changes.values().copied().collect();
@@ -246,8 +276,28 @@ pub async fn execute(
     // Time and attempts of a replacement's destroy half, added to its report.
     let mut destroyed: BTreeMap<LogicalId, (Duration, u32)> = BTreeMap::new();
     let mut running: JoinSet<NodeResult> = JoinSet::new();
+    // Which node each running task carries, to report a task that ended abnormally.
+    let mut tasks: HashMap<tokio::task::Id, Node> = HashMap::new();
     let parallelism = options.parallelism.max(1);
     loop {
+        if report.aborted.is_none()
+            && let Some(reason) = options.fence.tripped()
+        {
+            // The lease is lost: start nothing more; what runs now finishes.
+            let not_started: BTreeSet<LogicalId> =
+                pending.keys().map(|(id, _)| id.clone()).collect();
+            for id in not_started {
+                if let Some(change) = changes.get(&id)
+                    && !report.steps.iter().any(|step| step.id == id)
+                {
+                    report
+                        .steps
+                        .push(skipped(change, &format!("not started: {reason}")));
+                }
+            }
+            pending.clear();
+            report.aborted = Some(reason);
+        }
         // Skip nodes whose prerequisites will never finish (until no more skips cascade);
         // start those that are ready.
         let mut cascading = true;
@@ -345,10 +395,21 @@ pub async fn execute(
                     wait_timeout: options.wait_timeout,
                 };
                 let policy = options.retry;
-                running.spawn(async move {
+                let task = running.spawn(async move {
                     let started = Instant::now();
-                    let (result, attempts) =
-                        retry::with_retry(policy, || run_step(&input, &ctx)).await;
+                    let attempt = retry::with_retry(policy, || run_step(&input, &ctx));
+                    // A panicking step is a failed step, never a silent one.
+                    let (result, attempts) = match AssertUnwindSafe(attempt).catch_unwind().await {
+                        Ok(outcome) => outcome,
+                        Err(panic) => (
+                            Err(ProviderError::local(
+                                input.change.action.name(),
+                                input.change.id.as_str(),
+                                format!("the step panicked: {}", panic_message(panic.as_ref())),
+                            )),
+                            1,
+                        ),
+                    };
                     let elapsed = started.elapsed();
                     step_progress.finish(if result.is_ok() { "done" } else { "failed" }, elapsed);
                     NodeResult {
@@ -359,9 +420,10 @@ pub async fn execute(
                         attempts,
                     }
                 });
+                tasks.insert(task.id(), node.clone());
             }
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             // Nothing running and nothing startable: whatever is left waits on a cycle.
             let mut left: BTreeSet<&LogicalId> = BTreeSet::new();
             for (id, _) in pending.keys() {
@@ -377,10 +439,26 @@ pub async fn execute(
             return report;
         };
         let finished = match joined {
-            Ok(finished) => finished,
+            Ok((task, finished)) => {
+                tasks.remove(&task);
+                finished
+            }
             Err(error) => {
-                tracing::error!("a step task ended abnormally: {error}");
-                continue;
+                let Some((id, phase)) = tasks.remove(&error.id()) else {
+                    tracing::error!("a step task ended abnormally: {error}");
+                    continue;
+                };
+                NodeResult {
+                    result: Err(ProviderError::local(
+                        "execute",
+                        id.as_str(),
+                        format!("the step ended abnormally: {error}"),
+                    )),
+                    id,
+                    phase,
+                    elapsed: Duration::ZERO,
+                    attempts: 1,
+                }
             }
         };
         let Some(change) = changes.get(&finished.id).copied() else {
@@ -407,9 +485,15 @@ pub async fn execute(
                 StepStatus::Done
             }
             Err(error) => {
-                // The endpoint (an emulator) does not implement this API at all: skipped, not
-                // failed; real AWS never answers so.
-                let unsupported = error.class == crate::providers::ErrorClass::Unsupported;
+                // The endpoint does not implement this API at all: in emulator mode skipped
+                // (not checked); otherwise a failure, since real AWS never answers so.
+                let unsupported =
+                    options.emulator && error.class == crate::providers::ErrorClass::Unsupported;
+                let error = if unsupported {
+                    error
+                } else {
+                    error.unsupported_is_fatal()
+                };
                 let why = if unsupported { "was skipped" } else { "failed" };
                 blocked.insert(node, why.into());
                 if finished.phase == Phase::Destroy {
@@ -432,6 +516,15 @@ pub async fn execute(
             attempts,
         });
     }
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 fn skipped(change: &ResourceChange, why: &str) -> StepReport {
@@ -544,5 +637,7 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
     }
 }
 
+#[cfg(test)]
+mod safety_tests;
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ pub use action::Action;
 pub use change::{AttrChange, ResourceChange};
 pub use diff::{DiffOptions, REFUSED, diff, resolve};
 pub use global::pin_global;
-pub use saved::{SavedPlan, StaleResource, staleness};
+pub use saved::{PlanFlags, SavedPlan, StaleResource, TOOL_VERSION, staleness};
 
 use crate::model::{LogicalId, Observation};
 
@@ -82,7 +82,8 @@ pub struct Summary {
     pub retain: usize,
     /// Resources already as desired.
     pub no_op: usize,
-    /// Resources whose API the endpoint does not implement (emulators only).
+    /// Resources not checked: their API is not available at the endpoint (emulator mode
+    /// only); listed in `not_checked`.
     pub skip: usize,
 }
 
@@ -114,6 +115,34 @@ impl Plan {
         self.changes
             .iter()
             .any(|change| change.action.is_change() || change.action == Action::Conflict)
+    }
+
+    /// Resources that could not be read (their API is not available at the endpoint, in
+    /// emulator mode): their state is unknown, so they are never reported as in sync.
+    #[must_use]
+    pub fn not_checked(&self) -> Vec<&ResourceChange> {
+        self.changes
+            .iter()
+            .filter(|change| change.action == Action::Skip)
+            .collect()
+    }
+
+    /// Replacements: each deletes a live resource before creating its successor.
+    #[must_use]
+    pub fn replacements(&self) -> Vec<&ResourceChange> {
+        self.changes
+            .iter()
+            .filter(|change| change.action == Action::Replace)
+            .collect()
+    }
+
+    /// The changes that destroy something: deletions and replacements.
+    #[must_use]
+    pub fn destructive(&self) -> Vec<&ResourceChange> {
+        self.changes
+            .iter()
+            .filter(|change| matches!(change.action, Action::Replace | Action::Delete))
+            .collect()
     }
 
     /// The changes apply refuses to carry out.

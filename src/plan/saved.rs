@@ -1,18 +1,31 @@
 //! Saved plans (`plan --out FILE`, `apply --plan FILE`) and the staleness check.
 //!
-//! A saved plan records the spec digest and, per observed resource, a fingerprint and the
-//! observed state. Applying it re-observes; if the spec or any resource changed since, apply
-//! refuses and names each resource that changed and how.
+//! A saved plan records the spec digest, per observed resource a fingerprint and the observed
+//! state, the planned action of every resource, the tool version and the flags that shaped it
+//! (`--adopt`, `--allow-destroy`). Applying it re-observes; if the spec, any resource, any
+//! planned action, the version or the flags differ, apply refuses and names each difference.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Plan;
+use super::{Action, Plan};
 use crate::model::{LogicalId, Observed};
 
 /// The current saved-plan format.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The version of nc-provision that makes and applies plans.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The flags that shape a plan; a saved plan applies only with the same ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanFlags {
+    /// `--adopt`: same-named resources that are not ours are planned as adopt.
+    pub adopt: bool,
+    /// `--allow-destroy`: deletions and replacements are carried out.
+    pub allow_destroy: bool,
+}
 
 /// What a saved plan file holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,6 +44,15 @@ pub struct SavedPlan {
     pub observed: BTreeMap<LogicalId, SavedObservation>,
     /// The plan as `plan --format json` shows it, for review.
     pub plan: serde_json::Value,
+    /// The nc-provision version that made it.
+    #[serde(default)]
+    pub tool_version: String,
+    /// The flags it was made with.
+    #[serde(default)]
+    pub flags: PlanFlags,
+    /// The planned action of every resource.
+    #[serde(default)]
+    pub actions: BTreeMap<LogicalId, Action>,
 }
 
 /// One resource's state at plan time.
@@ -43,9 +65,9 @@ pub struct SavedObservation {
 }
 
 impl SavedPlan {
-    /// Records a plan for saving; `rendered` is its JSON rendering.
+    /// Records a plan made with `flags` for saving; `rendered` is its JSON rendering.
     #[must_use]
-    pub fn from_plan(plan: &Plan, rendered: serde_json::Value) -> SavedPlan {
+    pub fn from_plan(plan: &Plan, rendered: serde_json::Value, flags: PlanFlags) -> SavedPlan {
         let observed = all_observed(plan)
             .map(|observed| {
                 (
@@ -65,6 +87,13 @@ impl SavedPlan {
             spec_digest: plan.spec_digest.clone(),
             observed,
             plan: rendered,
+            tool_version: TOOL_VERSION.to_string(),
+            flags,
+            actions: plan
+                .changes
+                .iter()
+                .map(|change| (change.id.clone(), change.action))
+                .collect(),
         }
     }
 }
@@ -85,9 +114,10 @@ pub struct StaleResource {
     pub how: String,
 }
 
-/// Compares a saved plan with a fresh one; empty when the saved plan is still valid.
+/// Compares a saved plan with a fresh one made with `flags`; empty when the saved plan is
+/// still valid.
 #[must_use]
-pub fn staleness(saved: &SavedPlan, fresh: &Plan) -> Vec<StaleResource> {
+pub fn staleness(saved: &SavedPlan, fresh: &Plan, flags: PlanFlags) -> Vec<StaleResource> {
     let mut stale = Vec::new();
     if saved.format_version != FORMAT_VERSION {
         stale.push(StaleResource {
@@ -98,6 +128,40 @@ pub fn staleness(saved: &SavedPlan, fresh: &Plan) -> Vec<StaleResource> {
             ),
         });
     }
+    if saved.tool_version != TOOL_VERSION {
+        stale.push(StaleResource {
+            id: "plan".into(),
+            how: format!(
+                "made by nc-provision {} but this is {TOOL_VERSION}",
+                if saved.tool_version.is_empty() {
+                    "of an unknown version"
+                } else {
+                    &saved.tool_version
+                }
+            ),
+        });
+    }
+    for (flag, then, now) in [
+        ("--adopt", saved.flags.adopt, flags.adopt),
+        (
+            "--allow-destroy",
+            saved.flags.allow_destroy,
+            flags.allow_destroy,
+        ),
+    ] {
+        if then != now {
+            let given = |on: bool| if on { "with" } else { "without" };
+            stale.push(StaleResource {
+                id: "flags".into(),
+                how: format!(
+                    "planned {} {flag} but applied {} it",
+                    given(then),
+                    given(now)
+                ),
+            });
+        }
+    }
+    stale.extend(moved_actions(saved, fresh));
     for (what, before, now) in [
         ("environment", &saved.env, &fresh.target.env),
         ("region", &saved.region, &fresh.target.region),
@@ -147,6 +211,43 @@ pub fn staleness(saved: &SavedPlan, fresh: &Plan) -> Vec<StaleResource> {
         }
     }
     stale
+}
+
+/// Resources whose planned action differs between the saved plan and the fresh one.
+fn moved_actions(saved: &SavedPlan, fresh: &Plan) -> Vec<StaleResource> {
+    let mut moved = Vec::new();
+    for change in &fresh.changes {
+        match saved.actions.get(&change.id) {
+            Some(then) if *then == change.action => {}
+            Some(then) => moved.push(StaleResource {
+                id: change.id.to_string(),
+                how: format!(
+                    "was planned as {} and would now be {}",
+                    then.name(),
+                    change.action.name()
+                ),
+            }),
+            None => moved.push(StaleResource {
+                id: change.id.to_string(),
+                how: format!(
+                    "is not in the saved plan and would now be {}",
+                    change.action.name()
+                ),
+            }),
+        }
+    }
+    for (id, then) in &saved.actions {
+        if !fresh.changes.iter().any(|change| &change.id == id) {
+            moved.push(StaleResource {
+                id: id.to_string(),
+                how: format!(
+                    "was planned as {} and is no longer in the plan",
+                    then.name()
+                ),
+            });
+        }
+    }
+    moved
 }
 
 fn short(digest: &str) -> &str {

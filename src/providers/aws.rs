@@ -23,6 +23,19 @@ use crate::calls::CallStats;
 pub const MAX_ATTEMPTS: u32 = 6;
 /// The environment switch that removes retry back-off (tests only).
 pub const NO_RETRY_DELAY_ENV: &str = "NC_PROVISION_NO_RETRY_DELAY";
+/// The environment switch of emulator mode (same as `--emulator`).
+pub const EMULATOR_ENV: &str = "NC_PROVISION_EMULATOR";
+
+/// Whether `NC_PROVISION_EMULATOR` asks for emulator mode (`1`, `true`, `yes`, `on`).
+#[must_use]
+pub fn emulator_from_env() -> bool {
+    std::env::var(EMULATOR_ENV).is_ok_and(|value| {
+        matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
 
 /// Counts every HTTP request the SDK sends, per service and operation (retries included).
 #[derive(Debug, Clone, Default)]
@@ -80,6 +93,9 @@ pub struct Aws {
     pub counter: CallCounter,
     /// Whether an endpoint override is in effect (emulators): S3 then uses path-style.
     pub endpoint_overridden: bool,
+    /// Emulator mode (`--emulator` / `NC_PROVISION_EMULATOR=1`): only then is an API the
+    /// endpoint does not implement skipped (and listed as not checked) instead of an error.
+    pub emulator: bool,
 }
 
 impl Aws {
@@ -113,7 +129,15 @@ impl Aws {
             config,
             counter: CallCounter::default(),
             endpoint_overridden,
+            emulator: emulator_from_env(),
         }
+    }
+
+    /// The same configuration with emulator mode set to `emulator`.
+    #[must_use]
+    pub fn with_emulator(mut self, emulator: bool) -> Aws {
+        self.emulator = emulator;
+        self
     }
 
     /// The region this configuration targets.
@@ -414,6 +438,26 @@ impl ProviderError {
     #[must_use]
     pub fn is_not_found(&self) -> bool {
         self.class == ErrorClass::NotFound
+    }
+
+    /// An [`ErrorClass::Unsupported`] answer outside emulator mode: a real failure, saying
+    /// what is probably in the way. Real AWS implements every API the tool calls, so an
+    /// endpoint that does not is a misconfiguration (a wrong `AWS_ENDPOINT_URL_<SERVICE>`, a
+    /// proxy, an outage page), never a reason to skip a check.
+    #[must_use]
+    pub fn unsupported_is_fatal(mut self) -> ProviderError {
+        if self.class == ErrorClass::Unsupported {
+            self.class = ErrorClass::Fatal;
+            self.message = format!(
+                "the endpoint does not implement this API ({}). AWS implements every API \
+                 nc-provision calls, so something else answered: check AWS_ENDPOINT_URL, \
+                 AWS_ENDPOINT_URL_<SERVICE> and any proxy. Against an emulator that lacks the \
+                 service, pass --emulator (or NC_PROVISION_EMULATOR=1) to skip it and list it as \
+                 not checked",
+                self.message
+            );
+        }
+        self
     }
 }
 

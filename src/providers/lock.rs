@@ -3,8 +3,14 @@
 //! One apply per environment and region at a time: a lease item written with a conditional put
 //! (free, or expired), holding its owner and expiry, extended by a heartbeat while the apply
 //! runs, and deleted (only by its owner) when it ends. A lease whose holder died expires on its
-//! own. Every apply, reconcile and rebuild that changes something also leaves an audit item:
-//! who (STS), when, the plan digest, the steps and the outcome.
+//! own; one whose holder ran on this host and whose process is gone is taken over at once.
+//!
+//! The lease fences: when a heartbeat fails, or the lease comes within one heartbeat of its
+//! expiry without being extended, the lease's [`Fence`] trips and the executor starts no new
+//! step, so a second apply that takes over an expired lease never runs alongside this one.
+//!
+//! Every apply, reconcile and rebuild that changes something also leaves an audit item: who
+//! (STS), when, the plan digest, the steps and the outcome, written with retries.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,17 +22,37 @@ use aws_sdk_dynamodb::types::{
 };
 use tokio::task::JoinHandle;
 
-use super::aws::{aws_error, found};
+use super::aws::{NO_RETRY_DELAY_ENV, aws_error, found};
 use super::{Aws, ProviderError};
+use crate::fence::Fence;
 
 /// The table holding leases and audit records.
 pub const TABLE: &str = "nc-provision-locks";
 /// How long a lease lasts without a heartbeat.
 pub const LEASE: Duration = Duration::from_secs(90);
-/// How often the holder extends its lease.
-pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// Overrides [`LEASE`] in seconds (tests use a short lease; the heartbeat is a third of it).
+pub const LEASE_ENV: &str = "NC_PROVISION_LEASE_SECONDS";
 /// How often a waiting apply retries a held lease.
 const RETRY: Duration = Duration::from_secs(5);
+/// Attempts to write an audit record before the run reports it could not.
+const AUDIT_ATTEMPTS: u32 = 5;
+
+/// The lease length in effect: [`LEASE`], or [`LEASE_ENV`] (at least 3 s).
+#[must_use]
+pub fn lease_length() -> Duration {
+    std::env::var(LEASE_ENV)
+        .ok()
+        .and_then(|seconds| seconds.trim().parse::<u64>().ok())
+        .map_or(LEASE, |seconds| Duration::from_secs(seconds.max(3)))
+}
+
+/// How often the holder of a `lease`-long lease extends it: a third of the lease, so that one
+/// failed or late heartbeat still leaves a heartbeat's time before expiry to stop starting
+/// steps.
+#[must_use]
+pub fn heartbeat_interval(lease: Duration) -> Duration {
+    lease / 3
+}
 
 /// Who holds a lease, as shown to someone who has to wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,12 +85,17 @@ pub struct Lease {
     key: String,
     owner: String,
     heartbeat: JoinHandle<()>,
+    fence: Fence,
+    /// The previous holder, when this lease was taken over from a process that died on this
+    /// host.
+    pub took_over: Option<Holder>,
 }
 
 /// The lock table of an account and region.
 #[derive(Clone)]
 pub struct LockTable {
     client: Client,
+    lease: Duration,
 }
 
 fn now() -> u64 {
@@ -95,9 +126,23 @@ impl LockTable {
     /// The table in `aws`'s account and region (created on first use).
     #[must_use]
     pub fn new(aws: &Aws) -> LockTable {
+        LockTable::with_client(aws.dynamodb())
+    }
+
+    /// The table behind `client`, with the lease length in effect ([`lease_length`]).
+    #[must_use]
+    pub fn with_client(client: Client) -> LockTable {
         LockTable {
-            client: aws.dynamodb(),
+            client,
+            lease: lease_length(),
         }
+    }
+
+    /// The same table with leases of `lease` (at least 3 s).
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> LockTable {
+        self.lease = lease.max(Duration::from_secs(3));
+        self
     }
 
     /// Creates the table if it does not exist, and waits until it is usable.
@@ -172,6 +217,7 @@ impl LockTable {
     }
 
     /// Takes the lease `key` for `owner`, waiting up to `timeout` while someone else holds it.
+    /// A lease held by a process of this host that is gone (`kill -9`) is taken over at once.
     ///
     /// # Errors
     /// Held by someone else past the timeout, or an AWS failure.
@@ -183,9 +229,11 @@ impl LockTable {
     ) -> Result<Lease, LockError> {
         self.ensure().await?;
         let started = std::time::Instant::now();
+        let mut took_over = None;
         loop {
             let now = now();
-            let put = self
+            let lease = self.lease;
+            let mut put = self
                 .client
                 .put_item()
                 .table_name(TABLE)
@@ -194,28 +242,41 @@ impl LockTable {
                 .item("acquired_at", AttributeValue::N(now.to_string()))
                 .item(
                     "expires_at",
-                    AttributeValue::N((now + LEASE.as_secs()).to_string()),
-                )
-                .condition_expression(
-                    "attribute_not_exists(pk) OR expires_at < :now OR #owner = :owner",
+                    AttributeValue::N((now + lease.as_secs()).to_string()),
                 )
                 .expression_attribute_names("#owner", "owner")
-                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-                .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()))
-                .send()
-                .await;
-            match put {
+                .expression_attribute_values(":owner", AttributeValue::S(owner.to_string()));
+            put = match &took_over {
+                // Only the dead holder's lease is replaced, never one taken meanwhile.
+                Some(Holder { owner: dead, .. }) => put
+                    .condition_expression("#owner = :dead OR #owner = :owner")
+                    .expression_attribute_values(":dead", AttributeValue::S(dead.clone())),
+                None => put
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR expires_at < :now OR #owner = :owner",
+                    )
+                    .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
+            };
+            let written_at = std::time::Instant::now();
+            match put.send().await {
                 Ok(_) => {
+                    let fence = Fence::new();
+                    fence
+                        .extend_until(written_at + lease.saturating_sub(heartbeat_interval(lease)));
                     let heartbeat = tokio::spawn(heartbeat(
                         self.client.clone(),
                         key.to_string(),
                         owner.to_string(),
+                        fence.clone(),
+                        lease,
                     ));
                     return Ok(Lease {
                         client: self.client.clone(),
                         key: key.to_string(),
                         owner: owner.to_string(),
                         heartbeat,
+                        fence,
+                        took_over,
                     });
                 }
                 Err(error)
@@ -224,6 +285,18 @@ impl LockTable {
                         .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
                 {
                     let holder = self.holder(key).await?;
+                    if let Some(dead) = holder.as_ref().filter(|holder| {
+                        holder_process_is_gone(&holder.owner) && took_over.is_none()
+                    }) {
+                        tracing::warn!(
+                            key,
+                            "taking over the lease of {}: that process is gone from this host",
+                            dead.owner
+                        );
+                        took_over = Some(dead.clone());
+                        continue;
+                    }
+                    took_over = None;
                     if started.elapsed() + RETRY > timeout {
                         return Err(LockError::Held {
                             key: key.to_string(),
@@ -250,49 +323,112 @@ impl LockTable {
     /// # Errors
     /// An AWS failure.
     pub async fn holder(&self, key: &str) -> Result<Option<Holder>, ProviderError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(TABLE)
-            .key("pk", AttributeValue::S(format!("lock#{key}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| aws_error("dynamodb:GetItem", TABLE, error))?;
-        Ok(item.item().map(|item| Holder {
-            owner: text(item, "owner"),
-            expires_at: number(item, "expires_at"),
-        }))
+        let item = found(
+            self.client
+                .get_item()
+                .table_name(TABLE)
+                .key("pk", AttributeValue::S(format!("lock#{key}")))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:GetItem", TABLE, error)),
+        )?;
+        Ok(item
+            .as_ref()
+            .and_then(|output| output.item())
+            .map(|item| Holder {
+                owner: text(item, "owner"),
+                expires_at: number(item, "expires_at"),
+            }))
     }
 
-    /// Writes an audit record of one run.
+    /// Deletes the lease `key` if `holder` still holds it (`nc-provision unlock`). Returns
+    /// whether it was deleted (false: it changed hands or was released meanwhile).
     ///
     /// # Errors
     /// An AWS failure.
+    pub async fn break_lease(&self, key: &str, holder: &Holder) -> Result<bool, ProviderError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(format!("lock#{key}")))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", AttributeValue::S(holder.owner.clone()))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(aws_error("dynamodb:DeleteItem", TABLE, error)),
+        }
+    }
+
+    /// Writes an audit record of one run, retrying transient failures (five attempts with
+    /// back-off). The run is not reported as successful until this has succeeded.
+    ///
+    /// # Errors
+    /// The last failure, once the attempts are exhausted or the failure is not transient.
     pub async fn audit(&self, key: &str, record: &serde_json::Value) -> Result<(), ProviderError> {
         let at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
-        self.client
-            .put_item()
-            .table_name(TABLE)
-            .item(
-                "pk",
-                AttributeValue::S(format!("audit#{key}#{at}#{}", std::process::id())),
-            )
-            .item("at", AttributeValue::S(format_epoch(now())))
-            .item("record", AttributeValue::S(record.to_string()))
-            .send()
-            .await
-            .map_err(|error| aws_error("dynamodb:PutItem", TABLE, error))?;
-        Ok(())
+        let pk = format!("audit#{key}#{at}#{}", std::process::id());
+        let mut backoff = if std::env::var_os(NO_RETRY_DELAY_ENV).is_some() {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(500)
+        };
+        let mut attempt = 1;
+        loop {
+            let written = self
+                .client
+                .put_item()
+                .table_name(TABLE)
+                .item("pk", AttributeValue::S(pk.clone()))
+                .item("at", AttributeValue::S(format_epoch(now())))
+                .item("record", AttributeValue::S(record.to_string()))
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:PutItem", TABLE, error));
+            match written {
+                Ok(_) => return Ok(()),
+                Err(error)
+                    if attempt < AUDIT_ATTEMPTS
+                        && !matches!(error.class, super::ErrorClass::Fatal) =>
+                {
+                    tracing::warn!(attempt, "audit record not written yet: {error}");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                Err(mut error) => {
+                    error.message = format!(
+                        "{} (the audit record was not written after {attempt} attempts)",
+                        error.message
+                    );
+                    return Err(error);
+                }
+            }
+        }
     }
 }
 
-async fn heartbeat(client: Client, key: String, owner: String) {
+/// Extends the lease every heartbeat; trips `fence` as soon as an extension fails or does not
+/// answer within a heartbeat (the lease may then expire and be taken by another run).
+async fn heartbeat(client: Client, key: String, owner: String, fence: Fence, lease: Duration) {
+    let interval = heartbeat_interval(lease);
     loop {
-        tokio::time::sleep(HEARTBEAT).await;
-        let extended = client
+        tokio::time::sleep(interval).await;
+        let sent_at = std::time::Instant::now();
+        let extend = client
             .update_item()
             .table_name(TABLE)
             .key("pk", AttributeValue::S(format!("lock#{key}")))
@@ -301,22 +437,46 @@ async fn heartbeat(client: Client, key: String, owner: String) {
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(
                 ":expires",
-                AttributeValue::N((now() + LEASE.as_secs()).to_string()),
+                AttributeValue::N((now() + lease.as_secs()).to_string()),
             )
             .expression_attribute_values(":owner", AttributeValue::S(owner.clone()))
-            .send()
-            .await;
-        if let Err(error) = extended {
-            tracing::warn!(
-                key,
+            .send();
+        let reason = match tokio::time::timeout(interval, extend).await {
+            Ok(Ok(_)) => {
+                fence.extend_until(sent_at + lease.saturating_sub(interval));
+                continue;
+            }
+            Ok(Err(error))
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                "the lease is no longer ours (it expired and another run took it, or it was \
+                 broken with `nc-provision unlock`)"
+                    .to_string()
+            }
+            Ok(Err(error)) => format!(
                 "could not extend the lease: {}",
                 aws_error("dynamodb:UpdateItem", TABLE, error)
-            );
-        }
+            ),
+            Err(_) => format!(
+                "could not extend the lease: dynamodb:UpdateItem on {TABLE} did not answer within {}s",
+                interval.as_secs()
+            ),
+        };
+        tracing::error!(key, "{reason}; no new step starts");
+        fence.trip(reason);
+        return;
     }
 }
 
 impl Lease {
+    /// The fence this lease trips when it can no longer be sure it holds the lease.
+    #[must_use]
+    pub fn fence(&self) -> Fence {
+        self.fence.clone()
+    }
+
     /// Stops the heartbeat and deletes the lease (only if still ours).
     pub async fn release(self) {
         self.heartbeat.abort();
@@ -336,16 +496,144 @@ impl Lease {
     }
 }
 
-/// A lease identity: the caller's ARN, the host and the process.
-#[must_use]
-pub fn owner_id(caller_arn: &str) -> String {
-    let host = std::env::var("HOSTNAME")
+/// This host's name.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
         .ok()
+        .filter(|name| !name.is_empty())
         .or_else(|| {
             std::fs::read_to_string("/etc/hostname")
                 .ok()
                 .map(|h| h.trim().to_string())
         })
-        .unwrap_or_else(|| "unknown-host".into());
-    format!("{caller_arn} on {host} pid {}", std::process::id())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat` field 22), so that a
+/// reused pid is not mistaken for the lease holder. `None` where there is no `/proc`.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: fields after the last ')'.
+    let after = stat.get(stat.rfind(')')? + 1..)?;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// A lease identity: the caller's ARN, the host, the process and its start time.
+#[must_use]
+pub fn owner_id(caller_arn: &str) -> String {
+    let pid = std::process::id();
+    let start = process_start(pid).map_or_else(String::new, |start| format!(" start {start}"));
+    format!("{caller_arn} on {} pid {pid}{start}", host_name())
+}
+
+/// Whether `owner` (an [`owner_id`]) names a process of this host that no longer runs: its
+/// pid is gone, or now belongs to a process that started at another time. Holders on other
+/// hosts, or owners that do not parse, are never judged gone.
+#[must_use]
+pub fn holder_process_is_gone(owner: &str) -> bool {
+    let Some((rest, process)) = owner.rsplit_once(" pid ") else {
+        return false;
+    };
+    let Some((_, host)) = rest.rsplit_once(" on ") else {
+        return false;
+    };
+    let mut words = process.split_whitespace();
+    let Some(pid) = words.next().and_then(|pid| pid.parse::<u32>().ok()) else {
+        return false;
+    };
+    let recorded_start = match (words.next(), words.next()) {
+        (Some("start"), Some(start)) => start.parse::<u64>().ok(),
+        _ => None,
+    };
+    if host != host_name() || pid == std::process::id() || process_start(1).is_none() {
+        return false;
+    }
+    match (process_start(pid), recorded_start) {
+        (None, _) => true,
+        (Some(now), Some(then)) => now != then,
+        (Some(_), None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    const UNAVAILABLE: &str =
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"down"}"#;
+    const DENIED: &str = r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not allowed: dynamodb:PutItem"}"#;
+
+    /// No emulator can be made to fail one audit write while the lease writes succeed, so the
+    /// audit's retries and its final failure are shown over a mocked DynamoDB client.
+    #[tokio::test(start_paused = true)]
+    async fn the_audit_record_is_retried_then_its_failure_is_an_error() {
+        let flaky = mock!(aws_sdk_dynamodb::Client::put_item)
+            .sequence()
+            .http_status(500, Some(UNAVAILABLE.to_string()))
+            .times(2)
+            .output(|| PutItemOutput::builder().build())
+            .build();
+        let table = LockTable::with_client(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::Sequential,
+            [&flaky]
+        ));
+        let record = serde_json::json!({"outcome": "ok"});
+        table
+            .audit("stg/us-east-1", &record)
+            .await
+            .expect("written on the third attempt");
+        assert_eq!(flaky.num_calls(), 3);
+
+        let denied = mock!(aws_sdk_dynamodb::Client::put_item).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).expect("status"),
+                aws_smithy_types::body::SdkBody::from(DENIED),
+            )
+        });
+        let table = LockTable::with_client(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&denied]
+        ));
+        let error = table
+            .audit("stg/us-east-1", &record)
+            .await
+            .expect_err("a denied write is an error");
+        assert_eq!(denied.num_calls(), 1, "a fatal failure is not retried");
+        assert!(
+            error.to_string().contains("dynamodb:PutItem")
+                && error.to_string().contains("audit record was not written"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_holder_is_gone_only_when_its_process_on_this_host_is() {
+        let me = owner_id("arn:aws:sts::1:assumed-role/ci/me");
+        assert!(!holder_process_is_gone(&me), "this process runs: {me}");
+        let host = host_name();
+        if process_start(1).is_some() {
+            // Pids are below 2^22 on Linux: this one never runs.
+            let dead = format!("arn:aws:sts::1:assumed-role/ci/me on {host} pid 4294967 start 1");
+            assert!(holder_process_is_gone(&dead));
+            let reused = format!("arn on {host} pid {} start 1", std::process::id());
+            assert!(
+                !holder_process_is_gone(&reused),
+                "our own pid is never gone"
+            );
+            let pid_one_restarted = format!("arn on {host} pid 1 start 999999999999");
+            assert!(
+                holder_process_is_gone(&pid_one_restarted),
+                "a pid now held by a process started at another time"
+            );
+        }
+        assert!(!holder_process_is_gone(
+            "arn:aws:sts::1:assumed-role/ci/other on ci-7 pid 42"
+        ));
+        assert!(!holder_process_is_gone("unparseable owner"));
+    }
 }

@@ -99,6 +99,8 @@ pub trait Provider: Send + Sync {
 #[derive(Clone)]
 pub struct Providers {
     by_kind: BTreeMap<&'static str, Arc<dyn Provider>>,
+    /// Emulator mode: an API the endpoint lacks is skipped (not checked) instead of an error.
+    emulator: bool,
 }
 
 impl Providers {
@@ -123,7 +125,14 @@ impl Providers {
             Arc::new(config::ConfigProvider::new(aws)),
             Arc::new(securityhub::SecurityHubProvider::new(aws)),
         ];
-        Providers::from_list(list)
+        Providers::from_list(list).emulator(aws.emulator)
+    }
+
+    /// The same registry with emulator mode set to `emulator`.
+    #[must_use]
+    pub fn emulator(mut self, emulator: bool) -> Providers {
+        self.emulator = emulator;
+        self
     }
 
     /// A registry of the given providers (tests use fakes).
@@ -135,7 +144,10 @@ impl Providers {
                 by_kind.insert(*kind, Arc::clone(&provider));
             }
         }
-        Providers { by_kind }
+        Providers {
+            by_kind,
+            emulator: false,
+        }
     }
 
     /// The provider of `kind`.
@@ -145,6 +157,9 @@ impl Providers {
     }
 
     /// Observes every desired resource, each provider concurrently with the others.
+    ///
+    /// In emulator mode, the resources of a provider whose API the endpoint does not implement
+    /// are recorded as not checked (`Observation::unsupported`); outside it, that is an error.
     ///
     /// # Errors
     /// The first provider that failed, or a kind no provider owns.
@@ -180,7 +195,7 @@ impl Providers {
         for ((_, members), result) in groups.iter().zip(results) {
             match result {
                 Ok(found) => observation.merge(found),
-                Err(error) if error.class == ErrorClass::Unsupported => {
+                Err(error) if error.class == ErrorClass::Unsupported && self.emulator => {
                     tracing::warn!("{error}: these resources are skipped at this endpoint");
                     for resource in members {
                         observation
@@ -188,7 +203,7 @@ impl Providers {
                             .insert(resource.id.clone(), error.to_string());
                     }
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.unsupported_is_fatal()),
             }
         }
         Ok(observation)

@@ -1,6 +1,7 @@
 //! The shipped specs as they are (Access Analyzer and Security Hub on) apply on the emulators:
-//! what an emulator does not implement at all is planned and reported as skipped, never failed,
-//! and everything else converges.
+//! in emulator mode, what an emulator does not implement at all is planned and reported as
+//! skipped (and listed as not checked), never failed, and everything else converges; outside
+//! emulator mode the same answer is an error.
 
 use crate::common::{World, count_actions, repo};
 
@@ -48,4 +49,20 @@ fn shipped_stg_spec_applies_on_the_emulators_with_unimplemented_apis_skipped() {
     let (code, plan, _) = world.json(&["plan", "--env", "stg", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{plan:#}");
     assert_eq!(plan["summary"]["skip"], 2, "{plan:#}");
+    assert_eq!(plan["all_checked"], false, "{plan:#}");
+    assert_eq!(
+        plan["not_checked"].as_array().map(Vec::len),
+        Some(2),
+        "{plan:#}"
+    );
+    // Outside emulator mode, the same endpoint is an error naming the service: never a skip.
+    let mut command = world.command(&["plan", "--env", "stg"]);
+    command.env_remove("NC_PROVISION_EMULATOR");
+    let run = crate::common::Run::from(command.output().expect("run"));
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("access-analyzer:") || run.stderr.contains("accessanalyzer"),
+        "{}",
+        run.stderr
+    );
 }

@@ -10,6 +10,7 @@ mod iam;
 mod lock;
 mod observability;
 mod ownership;
+mod safety;
 mod saved_plans;
 mod schedule;
 mod specs;

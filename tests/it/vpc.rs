@@ -980,7 +980,44 @@ async fn a_new_vpc_cidr_replaces_the_network_in_order() {
         human.stdout
     );
 
-    let (code, report, stderr) = world.json(&["apply", "--env", "dev", "--auto-approve"]);
+    // A replacement deletes the live network first: without --allow-destroy apply refuses
+    // before any write, naming each replacement and what forces it, and reconcile holds it back.
+    let refused = world.run(&["apply", "--env", "dev", "--auto-approve"]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("needs --allow-destroy")
+            && refused.stderr.contains("vpc.main")
+            && refused.stderr.contains("10.3.0.0/16"),
+        "{}",
+        refused.stderr
+    );
+    let old_network_is_there = || async {
+        let vpcs = ec2(&world)
+            .await
+            .describe_vpcs()
+            .filters(env_filter("dev"))
+            .send()
+            .await
+            .expect("vpcs");
+        let cidrs: Vec<String> = vpcs
+            .vpcs()
+            .iter()
+            .filter_map(|vpc| vpc.cidr_block().map(str::to_string))
+            .collect();
+        assert_eq!(cidrs, vec!["10.0.0.0/16".to_string()], "the old VPC stays");
+    };
+    old_network_is_there().await;
+    let reconcile = world.run(&["reconcile", "--env", "dev", "--once", "--allow-destroy"]);
+    reconcile.expect_code(2);
+    assert!(
+        reconcile.stdout.contains("Held back") && reconcile.stdout.contains("vpc.main"),
+        "{}",
+        reconcile.stdout
+    );
+    old_network_is_there().await;
+
+    let (code, report, stderr) =
+        world.json(&["apply", "--env", "dev", "--auto-approve", "--allow-destroy"]);
     assert_eq!(code, 0, "{report:#}\n{stderr}");
     world
         .run(&["plan", "--env", "dev", "--detailed-exitcode"])

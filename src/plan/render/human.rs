@@ -26,13 +26,21 @@ pub fn render_plan(plan: &Plan, calls: &CallStats) -> String {
     let shown: Vec<&ResourceChange> = plan
         .changes
         .iter()
-        .filter(|change| change.action != Action::NoOp)
+        .filter(|change| !matches!(change.action, Action::NoOp | Action::Skip))
         .collect();
-    if shown.is_empty() {
+    let not_checked = plan.not_checked();
+    if shown.is_empty() && not_checked.is_empty() {
         let _ = writeln!(
             out,
             "\nNo changes. The account matches the spec ({} resources).",
             plan.changes.len()
+        );
+    } else if shown.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNo changes in the {} resources checked. {} resources were NOT CHECKED (listed below): their state is unknown.",
+            plan.changes.len() - not_checked.len(),
+            not_checked.len()
         );
     } else {
         if plan.mode == PlanMode::Drift {
@@ -73,11 +81,18 @@ pub fn render_plan(plan: &Plan, calls: &CallStats) -> String {
         summary.conflict
     );
     if summary.skip > 0 {
+        out.pop();
+        let _ = writeln!(out, " {} NOT CHECKED.", summary.skip);
+    }
+    if !not_checked.is_empty() {
         let _ = writeln!(
             out,
-            "{} resources skipped: their API is not available at this endpoint.",
-            summary.skip
+            "\nNot checked ({}): their API is not available at this endpoint (emulator mode), so they were neither read nor changed:",
+            not_checked.len()
         );
+        for change in &not_checked {
+            let _ = writeln!(out, "  ? {} ({} {})", change.id, change.kind, change.name);
+        }
     }
     let _ = writeln!(out, "AWS API calls: {}", calls.total());
     out

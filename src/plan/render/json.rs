@@ -18,6 +18,13 @@ pub fn plan_json(plan: &Plan, calls: &CallStats) -> serde_json::Value {
         "spec_digest": plan.spec_digest,
         "changes": plan.changes.iter().map(change_json).collect::<Vec<_>>(),
         "has_changes": plan.has_changes(),
+        "all_checked": plan.not_checked().is_empty(),
+        "not_checked": plan.not_checked().iter().map(|change| serde_json::json!({
+            "id": change.id,
+            "kind": change.kind,
+            "name": change.name,
+            "reason": change.reason,
+        })).collect::<Vec<_>>(),
         "summary": plan.summary(),
         "api_calls": calls.to_json(),
     })

@@ -1,0 +1,283 @@
+//! Executor safety rails over a scripted fake provider: replacements need consent, a lost
+//! lease stops new steps, a panicking step is a failure, and an unimplemented API is skipped
+//! only in emulator mode.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::model::{Observation, Owner};
+use crate::plan::{AttrChange, PlanMode, Target};
+use crate::providers::{ErrorClass, Provider};
+
+/// What the fake does for one resource id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Succeed,
+    Panic,
+    Unsupported,
+    /// Succeeds, then trips the fence (the lease is lost while this step runs).
+    TripFence,
+}
+
+struct Scripted {
+    scripts: Vec<(&'static str, Script)>,
+    fence: Fence,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Scripted {
+    fn new(scripts: Vec<(&'static str, Script)>, fence: &Fence) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            scripts,
+            fence: fence.clone(),
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn act(&self, id: &str, verb: &str) -> Result<Outputs, ProviderError> {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(format!("{verb} {id}"));
+        }
+        let script = self
+            .scripts
+            .iter()
+            .find(|(name, _)| *name == id)
+            .map_or(Script::Succeed, |(_, script)| *script);
+        match script {
+            Script::Succeed => Ok(Outputs::new()),
+            Script::Panic => panic!("provider bug while handling {id}"),
+            Script::Unsupported => Err(ProviderError {
+                action: "sns:CreateTopic".into(),
+                resource: id.into(),
+                class: ErrorClass::Unsupported,
+                code: None,
+                message: "HTTP 501".into(),
+            }),
+            Script::TripFence => {
+                self.fence.trip("could not extend the lease: timed out");
+                Ok(Outputs::new())
+            }
+        }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .map(|calls| calls.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Provider for Scripted {
+    fn kinds(&self) -> &'static [&'static str] {
+        &["fake"]
+    }
+
+    async fn observe(
+        &self,
+        _desired: &[&Resource],
+        _env: &str,
+    ) -> Result<Observation, ProviderError> {
+        Ok(Observation::default())
+    }
+
+    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        self.act(resource.id.as_str(), "create")
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        _observed: &Observed,
+        _changes: &[AttrChange],
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        self.act(resource.id.as_str(), "update")
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        self.act(observed.id.as_str(), "delete").map(|_| ())
+    }
+}
+
+fn change(id: &str, action: Action, depends_on: &[&str]) -> ResourceChange {
+    ResourceChange {
+        id: LogicalId::new(id),
+        kind: "fake",
+        name: id.to_string(),
+        action,
+        reason: None,
+        attributes: Vec::new(),
+        depends_on: depends_on.iter().map(|id| LogicalId::new(*id)).collect(),
+        live_references: Vec::new(),
+        global: false,
+    }
+}
+
+/// A plan of `changes`; every change that is not a create has a live resource.
+fn plan_of(changes: Vec<ResourceChange>) -> (Plan, DesiredGraph) {
+    let mut observation = Observation::default();
+    for change in changes.iter().filter(|c| c.action != Action::Create) {
+        observation.insert(Observed {
+            id: change.id.clone(),
+            kind: "fake",
+            physical_id: format!("live-{}", change.id),
+            props: Props::new(),
+            outputs: Outputs::new(),
+            owner: Owner::Ours,
+            retain: false,
+        });
+    }
+    let resources = changes
+        .iter()
+        .map(|change| {
+            let mut resource = Resource::new(change.id.as_str(), "fake", change.name.clone());
+            for dependency in &change.depends_on {
+                resource = resource.after(dependency);
+            }
+            resource
+        })
+        .collect();
+    let graph = DesiredGraph::new(resources).expect("graph");
+    let plan = Plan {
+        target: Target {
+            env: "stg".into(),
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            primary_region: true,
+            availability_zones: vec!["us-east-1a".into()],
+        },
+        spec_digest: "sha256:test".into(),
+        mode: PlanMode::Normal,
+        changes,
+        observation,
+    };
+    (plan, graph)
+}
+
+fn status<'a>(report: &'a Report, id: &str) -> &'a StepStatus {
+    &report
+        .steps
+        .iter()
+        .find(|step| step.id.as_str() == id)
+        .unwrap_or_else(|| panic!("no step for {id}: {report:?}"))
+        .status
+}
+
+async fn run(
+    plan: &Plan,
+    graph: &DesiredGraph,
+    fake: &Arc<Scripted>,
+    options: ExecOptions,
+) -> Report {
+    let provider: Arc<dyn Provider> = fake.clone();
+    let providers = Providers::from_list(vec![provider]);
+    execute(plan, graph, &providers, options, &Progress::new(true)).await
+}
+
+#[tokio::test]
+async fn a_replacement_never_deletes_without_allow_destroy() {
+    let (plan, graph) = plan_of(vec![
+        change("vpc", Action::Replace, &[]),
+        change("subnet", Action::Replace, &["vpc"]),
+        change("tags", Action::Update, &[]),
+    ]);
+    let fence = Fence::new();
+    let fake = Scripted::new(Vec::new(), &fence);
+    let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
+    assert!(
+        !fake.calls().iter().any(|call| call.starts_with("delete")),
+        "nothing deleted: {:?}",
+        fake.calls()
+    );
+    assert!(
+        matches!(status(&report, "vpc"), StepStatus::Skipped(why) if why.contains("--allow-destroy"))
+    );
+    assert!(matches!(status(&report, "subnet"), StepStatus::Skipped(_)));
+    assert_eq!(status(&report, "tags"), &StepStatus::Done);
+
+    let fake = Scripted::new(Vec::new(), &fence);
+    let options = ExecOptions {
+        allow_destroy: true,
+        ..ExecOptions::default()
+    };
+    let report = run(&plan, &graph, &fake, options).await;
+    assert!(!report.failed(), "{report:?}");
+    let calls = fake.calls();
+    let position = |call: &str| calls.iter().position(|c| c == call).expect(call);
+    assert!(position("delete subnet") < position("delete vpc"));
+    assert!(position("delete vpc") < position("create vpc"));
+    assert!(position("create vpc") < position("create subnet"));
+}
+
+#[tokio::test]
+async fn a_lost_lease_starts_no_new_step_and_fails_the_run() {
+    let (plan, graph) = plan_of(vec![
+        change("first", Action::Create, &[]),
+        change("second", Action::Create, &["first"]),
+        change("third", Action::Create, &["second"]),
+    ]);
+    let fence = Fence::new();
+    let fake = Scripted::new(vec![("first", Script::TripFence)], &fence);
+    let options = ExecOptions {
+        fence: fence.clone(),
+        ..ExecOptions::default()
+    };
+    let report = run(&plan, &graph, &fake, options).await;
+    assert_eq!(fake.calls(), vec!["create first".to_string()]);
+    assert!(report.failed());
+    assert!(
+        report
+            .aborted
+            .as_deref()
+            .is_some_and(|why| why.contains("could not extend the lease"))
+    );
+    for id in ["second", "third"] {
+        assert!(
+            matches!(status(&report, id), StepStatus::Skipped(why) if why.starts_with("not started: could not extend the lease")),
+            "{id}: {report:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_step_is_a_failed_step() {
+    let (plan, graph) = plan_of(vec![
+        change("broken", Action::Create, &[]),
+        change("after", Action::Create, &["broken"]),
+        change("apart", Action::Create, &[]),
+    ]);
+    let fence = Fence::new();
+    let fake = Scripted::new(vec![("broken", Script::Panic)], &fence);
+    let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
+    assert!(report.failed());
+    assert!(
+        matches!(status(&report, "broken"), StepStatus::Failed(why) if why.contains("panicked") && why.contains("provider bug")),
+        "{report:?}"
+    );
+    assert!(matches!(status(&report, "after"), StepStatus::Skipped(_)));
+    assert_eq!(status(&report, "apart"), &StepStatus::Done);
+}
+
+#[tokio::test]
+async fn an_unimplemented_api_is_skipped_only_in_emulator_mode() {
+    let (plan, graph) = plan_of(vec![change("topic", Action::Create, &[])]);
+    let fence = Fence::new();
+    let fake = Scripted::new(vec![("topic", Script::Unsupported)], &fence);
+    let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
+    assert!(report.failed());
+    assert!(
+        matches!(status(&report, "topic"), StepStatus::Failed(why) if why.contains("sns:CreateTopic") && why.contains("--emulator")),
+        "{report:?}"
+    );
+    let options = ExecOptions {
+        emulator: true,
+        ..ExecOptions::default()
+    };
+    let report = run(&plan, &graph, &fake, options).await;
+    assert!(!report.failed());
+    assert!(matches!(status(&report, "topic"), StepStatus::Skipped(_)));
+}
