@@ -11,6 +11,7 @@
 
 pub mod calls;
 pub mod cli;
+pub mod control;
 pub mod engine;
 pub mod exec;
 pub mod fence;

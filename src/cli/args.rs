@@ -59,6 +59,36 @@ pub enum Command {
     Dr(DrCommand),
     /// Release a stuck apply lease (after a confirmation; --force without a terminal).
     Unlock(UnlockArgs),
+    /// Record your approval of a saved plan, as an approver role of the spec's change control
+    /// (runs with your own AWS credentials).
+    Approve(ApproveArgs),
+    /// List the recorded approvals of a saved plan and what is still missing.
+    Approvals(ApprovalsArgs),
+}
+
+/// `approve` arguments.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The saved plan (`plan --out FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+    /// The approver role you approve as (from the spec's [change_control.approvers]).
+    #[arg(long = "as", value_name = "ROLE")]
+    pub role: String,
+    /// A comment recorded with the approval.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+/// `approvals` arguments.
+#[derive(Debug, Args)]
+pub struct ApprovalsArgs {
+    /// The saved plan (`plan --out FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// `unlock` arguments.

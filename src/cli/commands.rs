@@ -1,11 +1,11 @@
 //! The commands: each resolves its settings, drives the engine and decides the exit status.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::approve::{self, read_saved};
 use super::args::{
     ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, PlanArgs, RebuildArgs,
     ReconcileArgs, UnlockArgs,
@@ -31,6 +31,8 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Reconcile(args) => reconcile(cli, args).await,
         Command::Dr(DrCommand::Rebuild(args)) => rebuild(cli, args).await,
         Command::Unlock(args) => unlock(cli, args).await,
+        Command::Approve(args) => approve::approve(cli, args).await,
+        Command::Approvals(args) => approve::approvals(cli, args).await,
     }
 }
 
@@ -91,13 +93,6 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
-}
-
-fn read_saved(path: &Path) -> anyhow::Result<SavedPlan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the saved plan {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a saved nc-provision plan", path.display()))
 }
 
 async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
@@ -161,6 +156,13 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         }
         bail!(message.trim_end().to_string());
     }
+    let approvals = match (&saved, &session.spec.change_control) {
+        (Some(saved), Some(control)) => {
+            approve::check_approvals(&session.aws, control, saved, &plan, &session.caller.arn)
+                .await?
+        }
+        _ => Vec::new(),
+    };
     if !args.allow_destroy {
         refuse_replacements(&plan)?;
     }
@@ -183,6 +185,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         adopt: args.adopt,
         lock_timeout: args.lock_timeout,
         quiet: cli.quiet,
+        approvals,
     };
     let Outcome { plan, report } = run.execute(&session, plan).await?;
     finish_apply(cli, args.format, &session, &plan, &report);
@@ -342,7 +345,16 @@ async fn reconcile_once(
         .iter()
         .map(|change| change.id.to_string())
         .collect();
-    let Outcome { plan, report } = if drifted.is_empty() || conflicts > 0 {
+    let repair_allowed = session
+        .spec
+        .change_control
+        .as_ref()
+        .is_none_or(|control| control.scheduled_repair);
+    let mut notified = serde_json::Value::Null;
+    if !repair_allowed && !drifted.is_empty() {
+        notified = notify_drift(&session, &plan, &drifted).await;
+    }
+    let Outcome { plan, report } = if drifted.is_empty() || conflicts > 0 || !repair_allowed {
         Outcome {
             plan,
             report: Report::default(),
@@ -358,6 +370,7 @@ async fn reconcile_once(
             adopt: false,
             lock_timeout: Duration::ZERO,
             quiet: true,
+            approvals: Vec::new(),
         };
         run.execute(&session, plan).await?
     };
@@ -374,6 +387,8 @@ async fn reconcile_once(
         "region": plan.target.region,
         "drifted": drifted,
         "held_back": held_back,
+        "repair": if repair_allowed { "allowed" } else { "not allowed by change control: reported only" },
+        "notified": notified,
         "not_checked": plan.not_checked().iter().map(|change| change.id.to_string()).collect::<Vec<_>>(),
         "conflicts": conflicts,
         "repaired": done,
@@ -387,6 +402,12 @@ async fn reconcile_once(
         show_plan(cli, &plan, &session, Format::Human);
         if !drifted.is_empty() {
             finish_apply(cli, Format::Human, &session, &plan, &report);
+        }
+        if !repair_allowed && !drifted.is_empty() {
+            output::data(&format!(
+                "\nChange control forbids scheduled repair in {}: nothing was repaired. Make a plan (`nc-provision plan --env {} --out FILE`), get it approved, and apply it.",
+                args.env, args.env
+            ));
         }
         if !held_back.is_empty() {
             output::data(&format!(
@@ -483,6 +504,7 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
         adopt: false,
         lock_timeout: Duration::ZERO,
         quiet: cli.quiet,
+        approvals: Vec::new(),
     };
     let Outcome { plan, report } = run.execute(&session, plan).await?;
     let readiness = session
@@ -572,5 +594,60 @@ async fn unlock(cli: &Cli, args: &UnlockArgs) -> anyhow::Result<ExitStatus> {
         bail!(
             "the lease of {key} changed hands or was released meanwhile; run unlock again to see who holds it"
         )
+    }
+}
+
+/// Publishes a drift summary to the environment's operations topic; the JSON note of what
+/// happened (`{"topic", "message_id"}` or `{"error"}`).
+async fn notify_drift(session: &Session, plan: &Plan, drifted: &[String]) -> serde_json::Value {
+    // The operations topic: `nc-{env}-operations` (the observability module's naming rule).
+    let name = format!("nc-{}-operations", session.target.env);
+    let Some(arn) = session
+        .graph
+        .resources()
+        .iter()
+        .find(|resource| resource.kind == "sns_topic" && resource.name == name)
+        .and_then(|resource| plan.observation.found.get(&resource.id))
+        .and_then(|observed| observed.outputs.get("arn"))
+    else {
+        return serde_json::json!({"error": format!("the topic {name} does not exist: nothing published")});
+    };
+    let lines: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|change| change.action.is_change())
+        .map(|change| {
+            let attributes: Vec<&str> = change
+                .attributes
+                .iter()
+                .map(|attribute| attribute.name.as_str())
+                .collect();
+            format!(
+                "- {} ({} {}): {} {}",
+                change.id,
+                change.kind,
+                change.name,
+                change.action.name(),
+                attributes.join(", ")
+            )
+        })
+        .collect();
+    let message = format!(
+        "nc-provision found drift in {} ({}, account {}) and repaired nothing: change control forbids scheduled repair.\n\n{}\n\nFix it through plan -> approve -> apply:\n  nc-provision plan --env {} --out {}.plan",
+        session.target.env,
+        session.target.region,
+        session.target.account_id,
+        lines.join("\n"),
+        session.target.env,
+        session.target.env
+    );
+    let subject = format!(
+        "nc-provision: drift in {} ({} resources)",
+        session.target.env,
+        drifted.len()
+    );
+    match crate::providers::notify::publish(&session.aws, arn, &subject, &message).await {
+        Ok(id) => serde_json::json!({"topic": arn, "message_id": id}),
+        Err(error) => serde_json::json!({"topic": arn, "error": error.to_string()}),
     }
 }

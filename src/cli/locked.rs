@@ -29,6 +29,8 @@ pub(super) struct Locked {
     pub lock_timeout: Duration,
     /// `-q`, or a run whose stderr must stay quiet.
     pub quiet: bool,
+    /// The approvals the run was checked against (recorded in the audit).
+    pub approvals: Vec<crate::control::Approval>,
 }
 
 /// What a locked run did.
@@ -149,6 +151,7 @@ impl Locked {
             "plan_digest": plan_digest(&fresh),
             "tool_version": crate::plan::TOOL_VERSION,
             "flags": flags,
+            "approvals": self.approvals,
             "summary": fresh.summary(),
             "steps": report.steps,
             "aborted": report.aborted,

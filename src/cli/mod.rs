@@ -1,6 +1,7 @@
 //! The command line: arguments, settings, commands and output. The only place that prints and
 //! the only place that decides exit codes.
 
+mod approve;
 pub mod args;
 mod commands;
 mod locked;

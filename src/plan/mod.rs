@@ -7,6 +7,7 @@ mod change;
 mod diff;
 mod global;
 pub mod render;
+pub mod risk;
 mod saved;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ pub use action::Action;
 pub use change::{AttrChange, ResourceChange};
 pub use diff::{DiffOptions, REFUSED, diff, resolve};
 pub use global::pin_global;
+pub use risk::{Risk, RiskClass, classify as risk_of};
 pub use saved::{PlanFlags, SavedPlan, StaleResource, TOOL_VERSION, staleness};
 
 use crate::model::{LogicalId, Observation};
@@ -152,6 +154,22 @@ impl Plan {
             .iter()
             .filter(|change| change.action == Action::Conflict)
             .collect()
+    }
+
+    /// The highest risk class among the changes (`None` when nothing changes).
+    #[must_use]
+    pub fn risk(&self) -> Option<RiskClass> {
+        risk::highest(&self.changes)
+    }
+
+    /// How many changes fall in each risk class.
+    #[must_use]
+    pub fn risk_counts(&self) -> BTreeMap<RiskClass, usize> {
+        let mut counts = BTreeMap::new();
+        for risk in self.changes.iter().filter_map(risk::classify) {
+            *counts.entry(risk.class).or_insert(0) += 1;
+        }
+        counts
     }
 
     /// Fingerprints of every observed resource, as a saved plan records them.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Plan};
+use super::{Action, Plan, RiskClass};
 use crate::model::{LogicalId, Observed};
 
 /// The current saved-plan format.
@@ -53,6 +53,13 @@ pub struct SavedPlan {
     /// The planned action of every resource.
     #[serde(default)]
     pub actions: BTreeMap<LogicalId, Action>,
+    /// The highest risk class of the plan's changes (`None`: nothing changes).
+    #[serde(default)]
+    pub risk: Option<RiskClass>,
+    /// When the plan was made (RFC 3339, nanoseconds): every plan is its own artifact, so
+    /// approvals of one plan never carry over to another, even one with the same changes.
+    #[serde(default)]
+    pub created_at: String,
 }
 
 /// One resource's state at plan time.
@@ -94,7 +101,20 @@ impl SavedPlan {
                 .iter()
                 .map(|change| (change.id.clone(), change.action))
                 .collect(),
+            risk: plan.risk(),
+            created_at: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
         }
+    }
+}
+
+impl SavedPlan {
+    /// The `sha256:` digest of the whole saved plan: what approvals approve. Any change to the
+    /// plan (a new plan made after the account or the spec moved) has another digest.
+    #[must_use]
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
     }
 }
 

@@ -145,8 +145,17 @@ impl LockTable {
         self
     }
 
+    /// The DynamoDB client of the table (approvals share it).
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Creates the table if it does not exist, and waits until it is usable.
-    async fn ensure(&self) -> Result<(), ProviderError> {
+    ///
+    /// # Errors
+    /// An AWS failure, or a table that never becomes ACTIVE.
+    pub async fn ensure(&self) -> Result<(), ProviderError> {
         let describe = || async {
             found(
                 self.client

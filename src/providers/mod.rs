@@ -6,6 +6,7 @@
 //! after any failure converges.
 
 pub mod accessanalyzer;
+pub mod approvals;
 pub mod aws;
 mod cloudtrail;
 mod cloudwatch;
@@ -19,6 +20,7 @@ mod iam_account;
 mod kms;
 pub mod lock;
 mod logs;
+pub mod notify;
 mod s3;
 pub mod s3control;
 pub mod securityhub;

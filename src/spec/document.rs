@@ -15,7 +15,7 @@ use super::reader::{At, Reader, Table};
 use super::rules::{self, Problem};
 
 /// Top-level tables.
-const TOP: [&str; 7] = [
+const TOP: [&str; 8] = [
     "environment",
     "tags",
     "vpc",
@@ -23,6 +23,7 @@ const TOP: [&str; 7] = [
     "kms",
     "data",
     "observability",
+    "change_control",
 ];
 
 /// Tags every environment must carry.
@@ -72,6 +73,19 @@ pub(super) fn build(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
     let observability = r
         .table(&root, "observability", true)
         .and_then(|t| observability(&mut r, &t));
+    let change_control_present = root.has("change_control");
+    let change_control = r
+        .table(&root, "change_control", false)
+        .and_then(|t| super::change_control::read(&mut r, &t));
+    if change_control_present && change_control.is_none() && r.errors.is_empty() {
+        r.error(
+            SpecErrorKind::InvalidValue,
+            root.key_span("change_control").unwrap_or(0..0),
+            "invalid",
+            "invalid [change_control]",
+            None,
+        );
+    }
 
     if !r.errors.is_empty() {
         return Err(fail(r));
@@ -100,6 +114,7 @@ pub(super) fn build(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
         kms,
         data,
         observability,
+        change_control,
     })
 }
 

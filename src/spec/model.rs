@@ -66,6 +66,47 @@ pub struct Spec {
     pub data: DataSpec,
     /// `[observability]`.
     pub observability: ObservabilitySpec,
+    /// `[change_control]` (optional): the approvals a saved plan needs before `apply --plan`,
+    /// and whether scheduled `reconcile` may repair. Absent: no approvals, repair allowed.
+    pub change_control: Option<ChangeControl>,
+}
+
+/// `[change_control]`: who must approve a plan, and whether a scheduler may repair drift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeControl {
+    /// `[change_control.required_approvals]`: approver roles a plan needs, by the highest risk
+    /// class of its changes (`low`, `medium`, `high`).
+    pub required_approvals: RequiredApprovals,
+    /// `[change_control.approvers]`: per approver role, the principals (IAM role or STS
+    /// assumed-role ARNs, `*` and `?` wildcards) that hold it.
+    pub approvers: BTreeMap<String, Vec<String>>,
+    /// `scheduled_repair`: whether `reconcile` may repair drift (prod: false — it reports and
+    /// notifies instead).
+    pub scheduled_repair: bool,
+}
+
+/// Approver roles per risk class.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequiredApprovals {
+    /// Roles a plan whose highest class is low needs.
+    pub low: Vec<String>,
+    /// Roles a plan whose highest class is medium needs.
+    pub medium: Vec<String>,
+    /// Roles a plan with any high-risk change needs.
+    pub high: Vec<String>,
+}
+
+impl RequiredApprovals {
+    /// The roles for a class named `low`, `medium` or `high` (none for other names).
+    #[must_use]
+    pub fn for_class(&self, class: &str) -> &[String] {
+        match class {
+            "low" => &self.low,
+            "medium" => &self.medium,
+            "high" => &self.high,
+            _ => &[],
+        }
+    }
 }
 
 /// `[environment]`: who and where.

@@ -53,6 +53,17 @@ impl Table<'_, '_> {
         self.table.get(key).is_some()
     }
 
+    /// Every key of the table, in file order.
+    pub(super) fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<(String, usize)> = self
+            .table
+            .iter()
+            .map(|(k, _)| (k.get_ref().to_string(), k.span().start))
+            .collect();
+        keys.sort_by_key(|(_, start)| *start);
+        keys.into_iter().map(|(key, _)| key).collect()
+    }
+
     /// The span of `key` itself (not its value), when present.
     pub(super) fn key_span(&self, key: &str) -> Option<Range<usize>> {
         self.table.get_key_value(key).map(|(k, _)| k.span())

@@ -84,6 +84,20 @@ pub fn render_plan(plan: &Plan, calls: &CallStats) -> String {
         out.pop();
         let _ = writeln!(out, " {} NOT CHECKED.", summary.skip);
     }
+    if let Some(highest) = plan.risk() {
+        let counts: Vec<String> = plan
+            .risk_counts()
+            .iter()
+            .rev()
+            .map(|(class, count)| format!("{count} {}", class.name()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Risk: {} ({}).",
+            highest.name().to_uppercase(),
+            counts.join(", ")
+        );
+    }
     if !not_checked.is_empty() {
         let _ = writeln!(
             out,
@@ -127,8 +141,11 @@ fn headline(change: &ResourceChange, mode: PlanMode) -> String {
         (Action::NoOp, _) => "is unchanged",
     };
     let global = if change.global { ", global" } else { "" };
+    let risk = crate::plan::risk_of(change)
+        .map(|risk| format!(" [risk: {} ({})]", risk.class.name(), risk.rule))
+        .unwrap_or_default();
     format!(
-        "  # {} ({} {}{global}) {verb}",
+        "  # {} ({} {}{global}) {verb}{risk}",
         change.id, change.kind, change.name
     )
 }

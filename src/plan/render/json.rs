@@ -18,6 +18,8 @@ pub fn plan_json(plan: &Plan, calls: &CallStats) -> serde_json::Value {
         "spec_digest": plan.spec_digest,
         "changes": plan.changes.iter().map(change_json).collect::<Vec<_>>(),
         "has_changes": plan.has_changes(),
+        "risk": plan.risk(),
+        "risk_counts": plan.risk_counts().iter().map(|(class, count)| (class.name().to_string(), serde_json::json!(count))).collect::<serde_json::Map<_, _>>(),
         "all_checked": plan.not_checked().is_empty(),
         "not_checked": plan.not_checked().iter().map(|change| serde_json::json!({
             "id": change.id,
@@ -36,6 +38,7 @@ fn change_json(change: &ResourceChange) -> serde_json::Value {
         "kind": change.kind,
         "name": change.name,
         "action": change.action,
+        "risk": crate::plan::risk_of(change),
         "reason": change.reason,
         "global": change.global,
         "depends_on": change.depends_on,

@@ -1,0 +1,233 @@
+//! `[change_control]`: approver roles per risk class, the principals holding each role, and
+//! whether scheduled repair is allowed. Every problem is located like the rest of the spec.
+
+use std::collections::BTreeMap;
+
+use super::error::SpecErrorKind;
+use super::model::{ChangeControl, RequiredApprovals};
+use super::reader::{At, Reader, Table};
+use super::rules::Problem;
+
+/// The risk classes a plan can have, lowest first.
+const CLASSES: [&str; 3] = ["low", "medium", "high"];
+
+/// Reads `[change_control]`; `None` after recording its problems.
+pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>) -> Option<ChangeControl> {
+    r.unknown_keys(t, &["scheduled_repair", "required_approvals", "approvers"]);
+    let scheduled_repair = r.boolean(t, "scheduled_repair", true);
+    let approvers = r
+        .table(t, "approvers", true)
+        .and_then(|table| approvers(r, &table));
+    let required = r
+        .table(t, "required_approvals", true)
+        .and_then(|table| required(r, &table));
+    let (approvers, (required, named)) = (approvers?, required?);
+    let mut ok = true;
+    for role in &named {
+        if !approvers.contains_key(&role.value) {
+            ok = false;
+            let known: Vec<&str> = approvers.keys().map(String::as_str).collect();
+            r.problem(
+                role.span.clone(),
+                Problem::new(
+                    format!(
+                        "approver role {:?} has no principals in [change_control.approvers]",
+                        role.value
+                    ),
+                    Some(format!(
+                        "add `{} = [\"arn:aws:sts::*:assumed-role/<Role>/*\"]` to [change_control.approvers] (roles defined: {})",
+                        role.value,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )),
+                ),
+            );
+        }
+    }
+    let scheduled_repair = scheduled_repair?.value;
+    ok.then_some(ChangeControl {
+        required_approvals: required,
+        approvers,
+        scheduled_repair,
+    })
+}
+
+/// `[change_control.required_approvals]`: `low`, `medium` and `high`, each a list of roles.
+/// Returns the roles and every role name with its span (to check each is defined).
+fn required(r: &mut Reader, t: &Table<'_, '_>) -> Option<(RequiredApprovals, Vec<At<String>>)> {
+    r.unknown_keys(t, &CLASSES);
+    let mut lists: Vec<Vec<String>> = Vec::new();
+    let mut named = Vec::new();
+    let mut ok = true;
+    for class in CLASSES {
+        let Some(list) = r.string_array(t, class, true) else {
+            ok = false;
+            continue;
+        };
+        let mut roles = Vec::new();
+        for role in list.value {
+            if !valid_role(&role.value) {
+                ok = false;
+                r.problem(
+                    role.span.clone(),
+                    Problem::new(
+                        format!("approver role {:?} is not a valid role name", role.value),
+                        Some(
+                            "use lower-case letters, digits and '-', e.g. \"platform-lead\"".into(),
+                        ),
+                    ),
+                );
+            }
+            if roles.contains(&role.value) {
+                ok = false;
+                r.problem(
+                    role.span.clone(),
+                    Problem::new(
+                        format!("approver role {:?} is listed twice for {class}", role.value),
+                        Some("list each role once".into()),
+                    ),
+                );
+            }
+            roles.push(role.value.clone());
+            named.push(role);
+        }
+        lists.push(roles);
+    }
+    if !ok {
+        return None;
+    }
+    let mut lists = lists.into_iter();
+    let required = RequiredApprovals {
+        low: lists.next().unwrap_or_default(),
+        medium: lists.next().unwrap_or_default(),
+        high: lists.next().unwrap_or_default(),
+    };
+    if !required
+        .low
+        .iter()
+        .all(|role| required.medium.contains(role))
+        || !required
+            .medium
+            .iter()
+            .all(|role| required.high.contains(role))
+    {
+        r.error(
+            SpecErrorKind::InvalidValue,
+            t.span.clone(),
+            "fewer approvers for a higher risk",
+            "a riskier class needs fewer approver roles than a lower one: every role of `low` must be in `medium`, and every role of `medium` in `high`",
+            Some("add the missing roles to the higher classes".into()),
+        );
+        return None;
+    }
+    Some((required, named))
+}
+
+/// `[change_control.approvers]`: role → list of principal ARN patterns.
+fn approvers(r: &mut Reader, t: &Table<'_, '_>) -> Option<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for role in t.keys() {
+        if !valid_role(&role) {
+            ok = false;
+            let span = t.key_span(&role).unwrap_or(t.span.clone());
+            r.problem(
+                span,
+                Problem::new(
+                    format!("approver role {role:?} is not a valid role name"),
+                    Some("use lower-case letters, digits and '-', e.g. \"security-lead\"".into()),
+                ),
+            );
+            continue;
+        }
+        let Some(patterns) = r.string_array(t, &role, true) else {
+            ok = false;
+            continue;
+        };
+        if patterns.value.is_empty() {
+            ok = false;
+            r.problem(
+                patterns.span.clone(),
+                Problem::new(
+                    format!("approver role {role:?} lists no principals"),
+                    Some("name at least one IAM role or assumed-role ARN (wildcards * and ? allowed)".into()),
+                ),
+            );
+        }
+        let mut list = Vec::new();
+        for pattern in patterns.value {
+            let valid = pattern.value.starts_with("arn:aws:iam::")
+                || pattern.value.starts_with("arn:aws:sts::");
+            if !valid {
+                ok = false;
+                r.problem(
+                    pattern.span.clone(),
+                    Problem::new(
+                        format!("{:?} is not an IAM or STS principal ARN", pattern.value),
+                        Some("e.g. \"arn:aws:sts::*:assumed-role/PlatformEngineeringLead/*\" or \"arn:aws:iam::123456789012:role/PlatformEngineeringLead\"".into()),
+                    ),
+                );
+            }
+            list.push(pattern.value);
+        }
+        out.insert(role, list);
+    }
+    ok.then_some(out)
+}
+
+fn valid_role(role: &str) -> bool {
+    !role.is_empty()
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const BASE: &str = include_str!("../../specs/prod.toml");
+
+    fn parse(change_control: &str) -> Result<crate::spec::Spec, String> {
+        let start = BASE.find("[change_control]").unwrap_or(BASE.len());
+        let text = format!("{}{change_control}", &BASE[..start]);
+        crate::spec::parse(Path::new("specs/prod.toml"), &text).map_err(|errors| errors.to_string())
+    }
+
+    #[test]
+    fn reads_the_shipped_prod_table_and_locates_mistakes() {
+        let spec = crate::spec::parse(Path::new("specs/prod.toml"), BASE).expect("shipped prod");
+        let control = spec.change_control.expect("prod has change control");
+        assert!(!control.scheduled_repair);
+        assert_eq!(control.required_approvals.high.len(), 3);
+        assert!(control.approvers.contains_key("cto"));
+
+        let undefined = parse(
+            "[change_control]\nscheduled_repair = false\n[change_control.required_approvals]\nlow = [\"platform-lead\"]\nmedium = [\"platform-lead\"]\nhigh = [\"platform-lead\", \"ceo\"]\n[change_control.approvers]\nplatform-lead = [\"arn:aws:sts::*:assumed-role/P/*\"]\n",
+        )
+        .expect_err("undefined role");
+        assert!(
+            undefined.contains("\"ceo\" has no principals"),
+            "{undefined}"
+        );
+        assert!(undefined.contains("specs/prod.toml:"), "{undefined}");
+
+        let not_arn = parse(
+            "[change_control]\nscheduled_repair = true\n[change_control.required_approvals]\nlow = []\nmedium = []\nhigh = [\"cto\"]\n[change_control.approvers]\ncto = [\"alice\"]\n",
+        )
+        .expect_err("not an ARN");
+        assert!(
+            not_arn.contains("not an IAM or STS principal ARN"),
+            "{not_arn}"
+        );
+
+        let fewer = parse(
+            "[change_control]\nscheduled_repair = true\n[change_control.required_approvals]\nlow = [\"a\"]\nmedium = []\nhigh = [\"a\"]\n[change_control.approvers]\na = [\"arn:aws:iam::*:role/A\"]\n",
+        )
+        .expect_err("fewer approvers for a higher class");
+        assert!(fewer.contains("riskier class needs fewer"), "{fewer}");
+    }
+}
