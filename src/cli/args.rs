@@ -114,7 +114,8 @@ pub struct ApplyArgs {
     /// Carry out planned deletions.
     #[arg(long)]
     pub allow_destroy: bool,
-    /// Take over same-named resources that are not ours (tags them).
+    /// Take over same-named resources that are not ours (tags them; account singletons
+    /// without tags are recorded in the audit table).
     #[arg(long)]
     pub adopt: bool,
     /// Output format.

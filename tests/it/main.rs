@@ -12,5 +12,6 @@ mod observability;
 mod ownership;
 mod saved_plans;
 mod schedule;
+mod singletons;
 mod specs;
 mod vpc;
