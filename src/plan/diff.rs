@@ -369,9 +369,16 @@ fn untracked_change(change: &mut ResourceChange, observed: &Observed, options: D
             "{what}; --adopt takes it over and records the adoption in {AUDIT_TABLE}"
         ));
     } else {
+        // A global singleton's record lives in the primary region's table, where it is
+        // applied (elsewhere it is only verified, see `pin_global`).
+        let from = if change.global {
+            " (in the environment's primary region)"
+        } else {
+            ""
+        };
         change.action = Action::Conflict;
         change.reason = Some(format!(
-            "{what}; applying would overwrite it: re-run apply with --adopt to take it over"
+            "{what}; applying would overwrite it: re-run apply{from} with --adopt to take it over"
         ));
     }
 }
