@@ -176,7 +176,8 @@ pub struct ApplyArgs {
     /// first). Data-bearing resources are never deleted or replaced, even with this flag.
     #[arg(long)]
     pub allow_destroy: bool,
-    /// Take over same-named resources that are not ours (tags them).
+    /// Take over same-named resources that are not ours (tags them; account singletons
+    /// without tags are recorded in the audit table).
     #[arg(long)]
     pub adopt: bool,
     /// Output format.

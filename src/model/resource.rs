@@ -159,6 +159,13 @@ pub enum Owner {
     OtherEnv(String),
     /// Not tagged as ours: a conflict unless adopted.
     Foreign,
+    /// An account-level singleton whose ownership was not established: it has no tags (a
+    /// password policy, a Config recorder), or its tags were not read, and no ownership record
+    /// of the tool was found in the audit table. Harmless while it matches the spec (nothing
+    /// would be overwritten); a conflict unless adopted when a change would overwrite it.
+    /// Providers observe such singletons as `Untracked` and look their owner up only when
+    /// they differ from the spec (the provider's `look_up_owner`).
+    Untracked,
 }
 
 impl Owner {

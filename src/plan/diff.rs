@@ -20,6 +20,10 @@ use super::{Action, AttrChange, ResourceChange};
 /// conflict instead of an update.
 pub const REFUSED: &str = "nc:refused";
 
+/// The DynamoDB table where ownership records of untaggable singletons are kept (named here
+/// for the plan's reasons; the providers own it).
+const AUDIT_TABLE: &str = "nc-provision-locks";
+
 /// Choices that change how differences become actions.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DiffOptions {
@@ -253,6 +257,13 @@ fn diff_resource(
     change.attributes = attribute_changes(resource, &desired, observed);
     match &observed.owner {
         Owner::Ours => {}
+        // An untracked singleton that matches the spec: nothing would be overwritten,
+        // whoever set it up (environments applied before ownership records existed too).
+        Owner::Untracked if change.attributes.is_empty() => return change,
+        Owner::Untracked => {
+            untracked_change(&mut change, observed, options);
+            return change;
+        }
         owner => {
             let whose = match owner {
                 Owner::OtherEnv(env) => format!("is managed by nc-provision for environment {env}"),
@@ -341,6 +352,45 @@ fn diff_resource(
         });
     }
     change
+}
+
+/// The rule for an account-level singleton that differs from the spec and that no record of
+/// the tool's says it set up (see [`Owner::Untracked`]): a conflict, or with `--adopt` an
+/// adoption that the provider records in the audit table.
+fn untracked_change(change: &mut ResourceChange, observed: &Observed, options: DiffOptions) {
+    let what = format!(
+        "{} exists and was not set up by nc-provision (it has no ownership tags and no \
+         ownership record in the audit table {AUDIT_TABLE})",
+        observed.physical_id
+    );
+    if options.adopt {
+        change.action = Action::Adopt;
+        change.reason = Some(format!(
+            "{what}; --adopt takes it over and records the adoption in {AUDIT_TABLE}"
+        ));
+    } else {
+        // A global singleton's record lives in the primary region's table, where it is
+        // applied (elsewhere it is only verified, see `pin_global`).
+        let from = if change.global {
+            " (in the environment's primary region)"
+        } else {
+            ""
+        };
+        change.action = Action::Conflict;
+        change.reason = Some(format!(
+            "{what}; applying would overwrite it: re-run apply{from} with --adopt to take it over"
+        ));
+    }
+}
+
+/// Whether the live state of `resource` differs from the spec, with references resolved
+/// against `observation`. False when it is not observed at all.
+#[must_use]
+pub fn differs(resource: &Resource, observation: &Observation) -> bool {
+    observation.found.get(&resource.id).is_some_and(|observed| {
+        let desired = resolve(&resource.props, observation);
+        !attribute_changes(resource, &desired, observed).is_empty()
+    })
 }
 
 /// The attributes whose desired value differs from the live one.
@@ -540,6 +590,68 @@ mod tests {
             let changes = diff(&graph, &observation, DiffOptions { adopt: true });
             assert_eq!(changes[0].action, expected, "{reason}");
         }
+    }
+
+    #[test]
+    fn an_untracked_singleton_is_left_alone_while_it_matches_and_else_needs_adopt() {
+        let policy = Resource::new("iam.password_policy", "iam_password_policy", "account")
+            .prop("minimum_password_length", 14);
+        let graph = DesiredGraph::new(vec![policy.clone()]).unwrap();
+        let cases = [
+            (
+                "matches the spec: nothing is overwritten",
+                14,
+                false,
+                Action::NoOp,
+            ),
+            (
+                "differs: applying would overwrite it",
+                8,
+                false,
+                Action::Conflict,
+            ),
+            ("differs, --adopt: taken over", 8, true, Action::Adopt),
+        ];
+        for (reason, length, adopt, expected) in cases {
+            let mut observation = Observation::default();
+            observation.insert(observed(
+                &policy,
+                props(&[("minimum_password_length", length.into())]),
+                Owner::Untracked,
+            ));
+            let changes = diff(&graph, &observation, DiffOptions { adopt });
+            assert_eq!(changes[0].action, expected, "{reason}");
+            let why = changes[0].reason.clone().unwrap_or_default();
+            match expected {
+                Action::Conflict => assert!(
+                    why.contains("not set up by nc-provision") && why.contains("--adopt"),
+                    "{why}"
+                ),
+                Action::Adopt => assert!(why.contains("records the adoption"), "{why}"),
+                _ => assert!(changes[0].reason.is_none(), "{why}"),
+            }
+        }
+    }
+
+    #[test]
+    fn differs_resolves_references_before_comparing() {
+        let role = Resource::new("observability.role.config", "iam_role", "ConfigRole");
+        let recorder = Resource::new("observability.config.recorder", "config_recorder", "r")
+            .prop("role_arn", Value::reference(&role.id, "arn"));
+        let mut observation = Observation::default();
+        observation.insert(observed(&role, Props::new(), Owner::Ours));
+        let live_recorder = |arn: &str| {
+            observed(
+                &recorder,
+                props(&[("role_arn", arn.into())]),
+                Owner::Untracked,
+            )
+        };
+        observation.insert(live_recorder("arn:observability.role.config"));
+        assert!(!differs(&recorder, &observation), "same role, resolved");
+        observation.insert(live_recorder("arn:someone-else"));
+        assert!(differs(&recorder, &observation));
+        assert!(!differs(&role, &Observation::default()), "not observed");
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! IAM Access Analyzer (regional): one account analyzer per region applied.
 //!
-//! Observe: one ListAnalyzers (type ACCOUNT), tags included. No emulator serves Access
+//! Observe: one ListAnalyzers (type ACCOUNT), tags included. AWS allows one account-level
+//! analyzer per analyzer type, account and region, a quota that cannot be raised
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-quotas.html>): the
+//! analyzer of the spec's name is observed if it exists, otherwise the region's account
+//! analyzer under whatever name it has, which is then kept (creating a second one would fail
+//! on the quota). Ownership is read from its tags: an analyzer not tagged as ours is a conflict
+//! until `--adopt`, whose update tags it. No emulator serves Access
 //! Analyzer (LocalStack 501, moto 500): this provider is covered by unit tests over a mocked
 //! SDK client, and integration tests turn it off with `iam.enable_access_analyzer = false`.
 //!
@@ -71,9 +77,11 @@ impl Provider for AccessAnalyzerProvider {
         }
         let mut observation = Observation::default();
         for resource in desired {
+            // The spec's analyzer by name, or else the region's one account analyzer.
             let Some(analyzer) = analyzers
                 .iter()
                 .find(|analyzer| analyzer.name() == resource.name)
+                .or_else(|| analyzers.first())
             else {
                 continue;
             };
@@ -87,6 +95,7 @@ impl Provider for AccessAnalyzerProvider {
             props.insert("tags".into(), tags_value(tags));
             let mut outputs = Outputs::new();
             outputs.insert("arn".into(), analyzer.arn().to_string());
+            outputs.insert("name".into(), analyzer.name().to_string());
             observation.insert(Observed {
                 id: resource.id.clone(),
                 kind: KIND,
@@ -111,7 +120,17 @@ impl Provider for AccessAnalyzerProvider {
             .client_token(format!("nc-provision-{name}"))
             .send()
             .await
-            .map_err(|error| aws_error("access-analyzer:CreateAnalyzer", name, error))?;
+            .map_err(|error| {
+                let mut error = aws_error("access-analyzer:CreateAnalyzer", name, error);
+                if error.code.as_deref() == Some("ServiceQuotaExceededException") {
+                    error.message = format!(
+                        "{} (the region already has its one account analyzer, made after the \
+                         plan; make a new plan, and apply --adopt to take it over)",
+                        error.message
+                    );
+                }
+                error
+            })?;
         let mut outputs = Outputs::new();
         if let Some(arn) = created.arn() {
             outputs.insert("arn".into(), arn.to_string());
@@ -179,6 +198,7 @@ mod tests {
     use aws_sdk_accessanalyzer::operation::create_analyzer::CreateAnalyzerOutput;
     use aws_sdk_accessanalyzer::operation::list_analyzers::ListAnalyzersOutput;
     use aws_sdk_accessanalyzer::operation::tag_resource::TagResourceOutput;
+    use aws_sdk_accessanalyzer::operation::untag_resource::UntagResourceOutput;
     use aws_sdk_accessanalyzer::types::{AnalyzerStatus, AnalyzerSummary};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
@@ -324,6 +344,93 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(tag.num_calls(), 1);
+    }
+
+    const OTHER_ARN: &str = "arn:aws:access-analyzer:us-east-1:123456789012:analyzer/ct-account";
+
+    fn other_summary(tags: &[(&str, &str)]) -> AnalyzerSummary {
+        AnalyzerSummary::builder()
+            .arn(OTHER_ARN)
+            .name("ct-account")
+            .r#type(Type::Account)
+            .created_at(aws_smithy_types::DateTime::from_secs(0))
+            .status(AnalyzerStatus::Active)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                    .collect(),
+            ))
+            .build()
+            .unwrap()
+    }
+
+    /// AWS allows one account analyzer per region: one made by someone else under another
+    /// name is the region's analyzer. It is a conflict, adopted by tagging it, and its name is
+    /// kept afterwards (no second analyzer, which the quota would refuse).
+    #[tokio::test]
+    async fn the_regions_analyzer_under_another_name_is_adopted_by_tagging_and_kept() {
+        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(|| {
+            ListAnalyzersOutput::builder()
+                .analyzers(other_summary(&[("team", "security")]))
+                .build()
+                .unwrap()
+        });
+        let tag = mock!(aws_sdk_accessanalyzer::Client::tag_resource)
+            .match_requests(|request| {
+                request.resource_arn() == Some(OTHER_ARN)
+                    && request.tags().is_some_and(|tags| {
+                        tags.get("ManagedBy").map(String::as_str) == Some("nc-provision")
+                            && tags.get("nc:env").map(String::as_str) == Some("stg")
+                    })
+            })
+            .then_output(|| TagResourceOutput::builder().build());
+        let untag = mock!(aws_sdk_accessanalyzer::Client::untag_resource)
+            .then_output(|| UntagResourceOutput::builder().build());
+        let create = mock!(aws_sdk_accessanalyzer::Client::create_analyzer)
+            .then_output(|| CreateAnalyzerOutput::builder().arn(ARN).build());
+        let client = mock_client!(
+            aws_sdk_accessanalyzer,
+            RuleMode::MatchAny,
+            [&list, &tag, &untag, &create]
+        );
+        let provider = AccessAnalyzerProvider::with_client(client);
+        let (observation, action) = plan(&provider).await;
+        assert_eq!(action, Action::Conflict);
+        let observed = observation.found.values().next().unwrap().clone();
+        assert_eq!(observed.physical_id, OTHER_ARN);
+        assert_eq!(observed.owner, Owner::Foreign);
+
+        let resource = desired();
+        let graph = crate::model::DesiredGraph::new(vec![resource.clone()]).unwrap();
+        let changes = diff(&graph, &observation, DiffOptions { adopt: true });
+        assert_eq!(changes[0].action, Action::Adopt);
+        provider
+            .update(&resource, &observed, &changes[0].attributes, &ctx())
+            .await
+            .unwrap();
+        assert_eq!(tag.num_calls(), 1, "tagged as ours");
+        assert_eq!(untag.num_calls(), 1, "someone else's tag removed");
+        assert_eq!(create.num_calls(), 0, "no second analyzer");
+
+        let complete = [
+            ("ManagedBy", "nc-provision"),
+            ("nc:env", "stg"),
+            ("nc:id", "iam.access_analyzer"),
+        ];
+        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(move || {
+            ListAnalyzersOutput::builder()
+                .analyzers(other_summary(&complete))
+                .build()
+                .unwrap()
+        });
+        let provider =
+            AccessAnalyzerProvider::with_client(mock_client!(aws_sdk_accessanalyzer, [&list]));
+        let (observation, action) = plan(&provider).await;
+        assert_eq!(action, Action::NoOp, "adopted: ours under its own name");
+        assert_eq!(
+            observation.found.values().next().unwrap().outputs["name"],
+            "ct-account"
+        );
     }
 
     #[tokio::test]

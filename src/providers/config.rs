@@ -3,9 +3,19 @@
 //!
 //! Observe: DescribeConfigurationRecorders, DescribeConfigurationRecorderStatus and
 //! DescribeDeliveryChannels (one each, for the recorder), DescribeConfigRules (one for every
-//! rule). AWS allows one recorder per account and region, so an existing one is reused. Neither
-//! recorders nor rules are read with tags: the recorder is a regional singleton and the rules
-//! are named `nc-<env>-...`; a rule of that prefix that the spec no longer has is deleted.
+//! rule). Rules are named `nc-<env>-...`; a rule of that prefix that the spec no longer has is
+//! deleted.
+//!
+//! The recorder and its delivery channel are account-and-region singletons: "You can have only
+//! one customer managed configuration recorder [and] one delivery channel for each AWS account
+//! for each AWS Region"
+//! (<https://docs.aws.amazon.com/config/latest/developerguide/gs-cli-subscribe.html>). The
+//! region's existing recorder and channel are therefore observed whatever their names (Control
+//! Tower names them its own way) and their names are kept: a second one would fail on the
+//! quota (`MaxNumberOf...ExceededException`). Neither takes tags, so they are observed as
+//! [`Owner::Untracked`]: a no-op while they match the spec; when they differ, the tool's
+//! ownership record ([`super::ownership`]) says whether the tool set them up (an update) or not
+//! (a conflict until `--adopt`). Create and an adopting update write the record.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +27,7 @@ use aws_sdk_config::types::{
 };
 
 use super::aws::{aws_error, found};
+use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx, touches};
 use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::plan::AttrChange;
@@ -30,6 +41,20 @@ const KINDS: &[&str] = &[RECORDER_KIND, RULE_KIND];
 /// The AWS Config provider.
 pub struct ConfigProvider {
     client: Client,
+    registry: OwnershipRegistry,
+}
+
+/// The region's recorder and delivery channel names, as they exist.
+#[derive(Debug, Default)]
+struct Existing {
+    recorder: Option<String>,
+    channel: Option<String>,
+}
+
+impl Existing {
+    fn any(&self) -> bool {
+        self.recorder.is_some() || self.channel.is_some()
+    }
 }
 
 /// Config checks the recorder's role and the bucket policy when they are set; right after they
@@ -50,13 +75,54 @@ fn outputs(name: &str) -> Outputs {
     outputs
 }
 
+/// The recorder's outputs: its name and its delivery channel's (`channel`).
+fn recorder_outputs(recorder: &str, channel: &str) -> Outputs {
+    let mut outputs = outputs(recorder);
+    outputs.insert("channel".into(), channel.to_string());
+    outputs
+}
+
 impl ConfigProvider {
     /// A provider using `aws`'s configuration.
     #[must_use]
     pub fn new(aws: &Aws) -> ConfigProvider {
         ConfigProvider {
             client: aws.config_service(),
+            registry: OwnershipRegistry::new(aws),
         }
+    }
+
+    /// The names of the region's recorder and delivery channel, if they exist.
+    async fn existing(&self, resource: &str) -> Result<Existing, ProviderError> {
+        let recorders = async {
+            self.client
+                .describe_configuration_recorders()
+                .send()
+                .await
+                .map_err(|error| {
+                    aws_error("config:DescribeConfigurationRecorders", resource, error)
+                })
+        };
+        let channels = async {
+            self.client
+                .describe_delivery_channels()
+                .send()
+                .await
+                .map_err(|error| aws_error("config:DescribeDeliveryChannels", resource, error))
+        };
+        let (recorders, channels) = tokio::join!(recorders, channels);
+        Ok(Existing {
+            recorder: recorders?
+                .configuration_recorders()
+                .first()
+                .and_then(ConfigurationRecorder::name)
+                .map(str::to_string),
+            channel: channels?
+                .delivery_channels()
+                .first()
+                .and_then(DeliveryChannel::name)
+                .map(str::to_string),
+        })
     }
 
     async fn observe_recorder(
@@ -95,21 +161,35 @@ impl ConfigProvider {
         };
         let (recorders, status, channels) = tokio::join!(recorders, status, channels);
         let recorders = recorders?;
-        let Some(recorder) = recorders.configuration_recorders().first() else {
+        let channels = channels?;
+        let recorder = recorders.configuration_recorders().first();
+        let channel = channels.delivery_channels().first();
+        if recorder.is_none() && channel.is_none() {
             return Ok(None);
-        };
-        let name = recorder.name().unwrap_or_default().to_string();
+        }
+        // A channel without a recorder (its recorder was deleted): the recorder is made under
+        // the spec's name, the channel keeps its own.
+        let name = recorder
+            .and_then(ConfigurationRecorder::name)
+            .unwrap_or(&resource.name)
+            .to_string();
+        let channel_name = channel
+            .and_then(DeliveryChannel::name)
+            .unwrap_or(&name)
+            .to_string();
         let recording = status?
             .configuration_recorders_status()
             .iter()
             .any(|status| status.name() == Some(name.as_str()) && status.recording());
-        let channels = channels?;
-        let channel = channels.delivery_channels().first();
-        let group = recorder.recording_group();
+        let group = recorder.and_then(ConfigurationRecorder::recording_group);
         let mut props = BTreeMap::new();
         props.insert(
             "role_arn".into(),
-            Value::str(recorder.role_arn().unwrap_or_default()),
+            Value::str(
+                recorder
+                    .and_then(ConfigurationRecorder::role_arn)
+                    .unwrap_or_default(),
+            ),
         );
         props.insert(
             "all_supported".into(),
@@ -141,8 +221,8 @@ impl ConfigProvider {
             kind: RECORDER_KIND,
             physical_id: name.clone(),
             props,
-            outputs: outputs(&name),
-            owner: Owner::Ours,
+            outputs: recorder_outputs(&name, &channel_name),
+            owner: Owner::Untracked,
             retain: false,
         }))
     }
@@ -352,31 +432,48 @@ impl Provider for ConfigProvider {
         Ok(observation)
     }
 
-    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         let name = resource.name.as_str();
         if resource.kind == RULE_KIND {
             self.put_rule(resource, true).await?;
             return Ok(outputs(name));
         }
-        // One recorder per region: reuse the name of one that appeared since the plan.
-        let existing = self
-            .client
-            .describe_configuration_recorders()
-            .send()
-            .await
-            .map_err(|error| aws_error("config:DescribeConfigurationRecorders", name, error))?;
-        let name = existing
-            .configuration_recorders()
-            .first()
-            .and_then(ConfigurationRecorder::name)
-            .unwrap_or(name)
-            .to_string();
-        self.put_recorder(resource, &name).await?;
-        self.put_channel(resource, &name).await?;
-        if resource.bool_prop("recording") != Some(false) {
-            self.set_recording(&name, true).await?;
+        // One recorder and one channel per region: look again, since the plan saw none.
+        let existing = self.existing(name).await?;
+        let recorder = existing
+            .recorder
+            .clone()
+            .unwrap_or_else(|| name.to_string());
+        let channel = existing.channel.clone().unwrap_or_else(|| recorder.clone());
+        let ours = existing.any()
+            && self
+                .registry
+                .owner(RECORDER_KIND, &recorder, &ctx.env)
+                .await?
+                == Owner::Ours;
+        if existing.any() && !ours {
+            // Not ours: never overwritten here. The next plan shows it as a conflict.
+            return Err(ProviderError::local(
+                "config:PutConfigurationRecorder",
+                &recorder,
+                format!(
+                    "the region's configuration recorder {recorder} / delivery channel \
+                     {channel} appeared after the plan and was not set up by nc-provision; \
+                     make a new plan, and apply --adopt to take it over"
+                ),
+            ));
         }
-        Ok(outputs(&name))
+        self.put_recorder(resource, &recorder).await?;
+        if !ours {
+            self.registry
+                .record(RECORDER_KIND, &recorder, ctx, How::Created)
+                .await?;
+        }
+        self.put_channel(resource, &channel).await?;
+        if resource.bool_prop("recording") != Some(false) {
+            self.set_recording(&recorder, true).await?;
+        }
+        Ok(recorder_outputs(&recorder, &channel))
     }
 
     async fn update(
@@ -384,27 +481,48 @@ impl Provider for ConfigProvider {
         resource: &Resource,
         observed: &Observed,
         changes: &[AttrChange],
-        _ctx: &StepCtx,
+        ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let name = observed.physical_id.as_str();
         if resource.kind == RULE_KIND {
             self.put_rule(resource, false).await?;
             return Ok(observed.outputs.clone());
         }
-        if ["role_arn", "all_supported", "include_global"]
+        let channel = observed.outputs.get("channel").map_or(name, String::as_str);
+        let recorder_changed = ["role_arn", "all_supported", "include_global"]
             .iter()
-            .any(|attribute| touches(changes, attribute))
-        {
+            .any(|attribute| touches(changes, attribute));
+        let channel_changed =
+            touches(changes, "delivery_bucket") || touches(changes, "delivery_prefix");
+        // An adoption is recorded as soon as the first change went through, so that a step
+        // that fails half-way is not a conflict again on the next plan.
+        let mut recorded = false;
+        if recorder_changed {
             self.put_recorder(resource, name).await?;
+            self.registry.record_adoption(observed, ctx).await?;
+            recorded = true;
         }
-        if touches(changes, "delivery_bucket") || touches(changes, "delivery_prefix") {
-            self.put_channel(resource, name).await?;
+        if channel_changed {
+            self.put_channel(resource, channel).await?;
+            if !recorded {
+                self.registry.record_adoption(observed, ctx).await?;
+                recorded = true;
+            }
         }
         if touches(changes, "recording") {
             self.set_recording(name, resource.bool_prop("recording") != Some(false))
                 .await?;
+            if !recorded {
+                self.registry.record_adoption(observed, ctx).await?;
+            }
         }
         Ok(observed.outputs.clone())
+    }
+
+    async fn look_up_owner(&self, observed: &Observed, env: &str) -> Result<Owner, ProviderError> {
+        self.registry
+            .owner(RECORDER_KIND, &observed.physical_id, env)
+            .await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

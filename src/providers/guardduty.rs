@@ -1,10 +1,15 @@
 //! GuardDuty: the region's detector, enabled, with the spec's finding publishing frequency and
 //! tags.
 //!
-//! AWS allows one detector per account and region, so the provider never creates a second one:
-//! observe lists the region's detectors (ListDetectors) and reads the first (GetDetector, tags
-//! included); create re-lists before CreateDetector and reuses a detector that exists. A detector
-//! that exists but is not tagged as ours is a conflict until `--adopt`, like any resource.
+//! AWS allows one detector per account and region ("you can have only one detector per
+//! account per Region",
+//! <https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CreateDetector.html>), so the
+//! provider never creates a second one: observe lists the region's detectors (ListDetectors)
+//! and reads the first (GetDetector, tags included). A detector that exists but is not tagged
+//! as ours is a conflict until `--adopt`, like any resource; the adopting update tags it.
+//! Create re-lists before CreateDetector: a detector that appeared since the plan is reused
+//! only when it is tagged as this environment's (a retried create of our own), otherwise the
+//! step fails and the next plan shows the conflict, never a silent, untagged reuse.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -72,6 +77,23 @@ impl GuardDutyProvider {
             .await
             .map_err(|error| aws_error("guardduty:UpdateDetector", id, error))?;
         Ok(())
+    }
+
+    /// The tags of detector `id` (empty when it vanished).
+    async fn detector_tags(&self, id: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+        let detector = found(
+            self.client
+                .get_detector()
+                .detector_id(id)
+                .send()
+                .await
+                .map_err(|error| aws_error("guardduty:GetDetector", id, error)),
+        )?;
+        Ok(detector
+            .and_then(|detector| detector.tags().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .collect())
     }
 
     /// The detector's ARN (TagResource needs it; GetDetector does not return it).
@@ -163,8 +185,22 @@ impl Provider for GuardDutyProvider {
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        // One detector per region: reuse one that appeared since the plan.
+        // One detector per region: one that appeared since the plan is reused only if ours.
         if let Some(id) = self.detector_id().await? {
+            let tags = self.detector_tags(&id).await?;
+            let owner = Owner::from_tags(&tags, &ctx.env);
+            if owner != Owner::Ours {
+                return Err(ProviderError::local(
+                    "guardduty:CreateDetector",
+                    &id,
+                    format!(
+                        "the region's detector {id} appeared after the plan and is not tagged \
+                         as nc-provision's for {} (AWS allows one per region); make a new \
+                         plan, and apply --adopt to take it over",
+                        ctx.env
+                    ),
+                ));
+            }
             ctx.note(&format!("reusing the region's detector {id}"));
             self.update_detector(&id, resource).await?;
             return Ok(outputs(&id));
@@ -330,5 +366,63 @@ mod tests {
             "frequency set on the existing detector"
         );
         assert_eq!(tag.num_calls(), 1, "tagged as ours");
+    }
+
+    /// moto lets a second detector be created per region, which AWS refuses, so the race of
+    /// a detector appearing between the plan and CreateDetector cannot be staged there. A
+    /// detector someone else made is never reused silently (it would stay untagged and be a
+    /// conflict on the next plan); one tagged as ours (a retried step) is reused.
+    #[tokio::test]
+    async fn create_reuses_only_a_detector_tagged_as_ours() {
+        for (tags, reused) in [
+            (vec![("team", "security")], false),
+            (
+                vec![
+                    ("ManagedBy", "nc-provision"),
+                    ("nc:env", "prod"),
+                    ("nc:id", "observability.guardduty.detector"),
+                ],
+                true,
+            ),
+        ] {
+            let list = mock!(Client::list_detectors)
+                .then_output(|| ListDetectorsOutput::builder().detector_ids("d-1").build());
+            let live: HashMap<String, String> = tags
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect();
+            let get = mock!(Client::get_detector).then_output(move || {
+                GetDetectorOutput::builder()
+                    .status(DetectorStatus::Enabled)
+                    .set_tags(Some(live.clone()))
+                    .build()
+            });
+            let update = mock!(Client::update_detector)
+                .then_output(|| UpdateDetectorOutput::builder().build());
+            let create = mock!(Client::create_detector).then_output(|| {
+                aws_sdk_guardduty::operation::create_detector::CreateDetectorOutput::builder()
+                    .detector_id("d-2")
+                    .build()
+            });
+            let provider = GuardDutyProvider::from_clients(
+                mock_client!(
+                    aws_sdk_guardduty,
+                    aws_smithy_mocks::RuleMode::MatchAny,
+                    [&list, &get, &update, &create]
+                ),
+                mock_client!(aws_sdk_sts, []),
+                "ca-central-1",
+            );
+            let result = provider.create(&detector(), &ctx()).await;
+            assert_eq!(create.num_calls(), 0, "never a second detector");
+            if reused {
+                assert_eq!(result.expect("reused")["id"], "d-1");
+                assert_eq!(update.num_calls(), 1);
+            } else {
+                let error = result.expect_err("refused");
+                assert!(error.message.contains("--adopt"), "{error}");
+                assert_eq!(update.num_calls(), 0, "someone else's detector untouched");
+            }
+        }
     }
 }

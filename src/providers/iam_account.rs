@@ -2,8 +2,11 @@
 //!
 //! Observe: ListOpenIDConnectProviders, then GetOpenIDConnectProvider for each provider (url,
 //! client ids, tags: the desired ones, and any other to find ours the spec dropped);
-//! GetAccountPasswordPolicy. The password policy is an account singleton without tags: it is
-//! always treated as ours (an attribute of the account).
+//! GetAccountPasswordPolicy. The password policy is an account singleton without tags
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html>):
+//! it is observed as [`Owner::Untracked`], a no-op while it matches the spec. When it differs,
+//! the tool's ownership record ([`super::ownership`]) says whether the tool set it up (an
+//! update) or not (a conflict until `--adopt`). Create and an adopting update write the record.
 //!
 //! `iam_oidc_provider` props: `url` (host, no scheme), `client_ids` (sorted), `tags`; create
 //! input `thumbprints`. Outputs `arn`.
@@ -19,6 +22,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 
 use super::aws::{aws_error, found};
+use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::plan::AttrChange;
@@ -26,17 +30,23 @@ use crate::plan::AttrChange;
 const OIDC_KIND: &str = "iam_oidc_provider";
 const PASSWORD_KIND: &str = "iam_password_policy";
 const KINDS: &[&str] = &[OIDC_KIND, PASSWORD_KIND];
+/// The physical id of the password policy (one per account).
+const PASSWORD_ID: &str = "account";
 
 /// The IAM account-settings provider.
 pub struct IamAccountProvider {
     client: Client,
+    registry: OwnershipRegistry,
 }
 
 impl IamAccountProvider {
     /// A provider using `aws`'s configuration.
     #[must_use]
     pub fn new(aws: &Aws) -> IamAccountProvider {
-        IamAccountProvider { client: aws.iam() }
+        IamAccountProvider {
+            client: aws.iam(),
+            registry: OwnershipRegistry::new(aws),
+        }
     }
 
     async fn observe_oidc(
@@ -134,10 +144,10 @@ impl IamAccountProvider {
         Ok(Some(Observed {
             id: resource.id.clone(),
             kind: PASSWORD_KIND,
-            physical_id: "account".into(),
+            physical_id: PASSWORD_ID.into(),
             props,
             outputs: Outputs::new(),
-            owner: Owner::Ours,
+            owner: Owner::Untracked,
             retain: false,
         }))
     }
@@ -355,9 +365,15 @@ impl Provider for IamAccountProvider {
         Ok(observation)
     }
 
-    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            PASSWORD_KIND => self.put_password_policy(resource).await,
+            PASSWORD_KIND => {
+                let outputs = self.put_password_policy(resource).await?;
+                self.registry
+                    .record(PASSWORD_KIND, PASSWORD_ID, ctx, How::Created)
+                    .await?;
+                Ok(outputs)
+            }
             _ => self.create_oidc(resource).await,
         }
     }
@@ -367,12 +383,22 @@ impl Provider for IamAccountProvider {
         resource: &Resource,
         observed: &Observed,
         changes: &[AttrChange],
-        _ctx: &StepCtx,
+        ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            PASSWORD_KIND => self.put_password_policy(resource).await,
+            PASSWORD_KIND => {
+                let outputs = self.put_password_policy(resource).await?;
+                self.registry.record_adoption(observed, ctx).await?;
+                Ok(outputs)
+            }
             _ => self.update_oidc(resource, observed, changes).await,
         }
+    }
+
+    async fn look_up_owner(&self, observed: &Observed, env: &str) -> Result<Owner, ProviderError> {
+        self.registry
+            .owner(observed.kind, &observed.physical_id, env)
+            .await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -21,6 +21,7 @@ mod kms;
 pub mod lock;
 mod logs;
 pub mod notify;
+pub mod ownership;
 mod s3;
 pub mod s3control;
 pub mod securityhub;
@@ -34,7 +35,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::{LogicalId, Observation, Observed, Outputs, Resource, TAGS, Value};
+use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, TAGS, Value};
 use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
@@ -95,6 +96,14 @@ pub trait Provider: Send + Sync {
 
     /// Deletes a live resource; NotFound counts as done.
     async fn delete(&self, observed: &Observed, ctx: &StepCtx) -> Result<(), ProviderError>;
+
+    /// Who owns a live account-level singleton that `observe` reported as
+    /// [`Owner::Untracked`] and that differs from the spec: read from its tags, or from the
+    /// tool's ownership record ([`ownership`]). Asked only in that case, so a plan without
+    /// changes pays no extra call. The default keeps it untracked.
+    async fn look_up_owner(&self, observed: &Observed, _env: &str) -> Result<Owner, ProviderError> {
+        Ok(observed.owner.clone())
+    }
 }
 
 /// Every provider, by kind.
@@ -208,7 +217,44 @@ impl Providers {
                 Err(error) => return Err(error.unsupported_is_fatal()),
             }
         }
+        self.look_up_owners(desired, env, &mut observation).await?;
         Ok(observation)
+    }
+
+    /// Settles the ownership of the untracked singletons that differ from the spec (with
+    /// references resolved against the whole observation), each through its provider,
+    /// concurrently. Untracked singletons that match the spec are left as they are: the diff
+    /// makes them a no-op whoever set them up.
+    async fn look_up_owners(
+        &self,
+        desired: &[Resource],
+        env: &str,
+        observation: &mut Observation,
+    ) -> Result<(), ProviderError> {
+        let mut lookups = Vec::new();
+        for resource in desired {
+            let Some(observed) = observation.found.get(&resource.id) else {
+                continue;
+            };
+            if observed.owner != Owner::Untracked || !crate::plan::differs(resource, observation) {
+                continue;
+            }
+            let Some(provider) = self.for_kind(resource.kind) else {
+                continue;
+            };
+            lookups.push(async move {
+                let owner = provider.look_up_owner(observed, env).await;
+                (resource.id.clone(), owner)
+            });
+        }
+        let settled = futures::future::join_all(lookups).await;
+        for (id, owner) in settled {
+            let owner = owner?;
+            if let Some(observed) = observation.found.get_mut(&id) {
+                observed.owner = owner;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -255,4 +301,89 @@ pub fn tag_delta(resource: &Resource, observed: &Observed) -> (Vec<String>, Vec<
         .filter(|(key, value)| live.get(key) != Some(value))
         .collect();
     (remove, set)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A provider of one untracked singleton whose live `length` is given, and whose owner
+    /// lookup answers `Ours` and counts its calls.
+    struct Singleton {
+        live_length: i64,
+        lookups: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Provider for Singleton {
+        fn kinds(&self) -> &'static [&'static str] {
+            &["singleton"]
+        }
+
+        async fn observe(
+            &self,
+            desired: &[&Resource],
+            _env: &str,
+        ) -> Result<Observation, ProviderError> {
+            let mut observation = Observation::default();
+            for resource in desired {
+                observation.insert(Observed {
+                    id: resource.id.clone(),
+                    kind: "singleton",
+                    physical_id: "account".into(),
+                    props: [("length".to_string(), Value::Int(self.live_length))].into(),
+                    outputs: Outputs::new(),
+                    owner: Owner::Untracked,
+                    retain: false,
+                });
+            }
+            Ok(observation)
+        }
+
+        async fn create(&self, _: &Resource, _: &StepCtx) -> Result<Outputs, ProviderError> {
+            Ok(Outputs::new())
+        }
+
+        async fn update(
+            &self,
+            _: &Resource,
+            _: &Observed,
+            _: &[AttrChange],
+            _: &StepCtx,
+        ) -> Result<Outputs, ProviderError> {
+            Ok(Outputs::new())
+        }
+
+        async fn delete(&self, _: &Observed, _: &StepCtx) -> Result<(), ProviderError> {
+            Ok(())
+        }
+
+        async fn look_up_owner(&self, _: &Observed, env: &str) -> Result<Owner, ProviderError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(env, "stg");
+            Ok(Owner::Ours)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_owner_of_an_untracked_singleton_is_looked_up_only_when_it_differs() {
+        let desired =
+            vec![Resource::new("iam.password_policy", "singleton", "account").prop("length", 14)];
+        for (live_length, lookups, owner) in [(14, 0, Owner::Untracked), (8, 1, Owner::Ours)] {
+            let provider = Arc::new(Singleton {
+                live_length,
+                lookups: AtomicUsize::new(0),
+            });
+            let providers = Providers::from_list(vec![provider.clone()]);
+            let observation = providers.observe(&desired, "stg").await.expect("observe");
+            assert_eq!(
+                provider.lookups.load(Ordering::SeqCst),
+                lookups,
+                "live length {live_length}"
+            );
+            assert_eq!(observation.found[&desired[0].id].owner, owner);
+        }
+    }
 }

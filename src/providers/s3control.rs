@@ -1,7 +1,10 @@
 //! S3 Control: the account-level S3 Block Public Access (CIS 2.1.5).
 //!
-//! Observe: one GetPublicAccessBlock for the account. The setting has no tags; it is an
-//! attribute of the account and always treated as ours.
+//! Observe: one GetPublicAccessBlock for the account. The setting has no tags
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-block-public-access-account.html>):
+//! it is observed as [`Owner::Untracked`], a no-op while it matches the spec. When it differs,
+//! the tool's ownership record ([`super::ownership`]) says whether the tool set it up (an
+//! update) or not (a conflict until `--adopt`). Create and an adopting update write the record.
 //!
 //! `s3_account_public_access_block` (name = account id) props: `block_public_acls`,
 //! `ignore_public_acls`, `block_public_policy`, `restrict_public_buckets`.
@@ -12,6 +15,7 @@ use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, Reso
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 
 use super::aws::{aws_error, found};
+use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::plan::AttrChange;
@@ -56,6 +60,7 @@ impl ResolveEndpoint for KeepHostResolver {
 /// The S3 Control provider.
 pub struct S3ControlProvider {
     client: Client,
+    registry: OwnershipRegistry,
 }
 
 impl S3ControlProvider {
@@ -64,6 +69,7 @@ impl S3ControlProvider {
     pub fn new(aws: &Aws) -> S3ControlProvider {
         S3ControlProvider {
             client: aws.s3control(),
+            registry: OwnershipRegistry::new(aws),
         }
     }
 
@@ -132,25 +138,35 @@ impl Provider for S3ControlProvider {
                 physical_id: account.to_string(),
                 props,
                 outputs: Outputs::new(),
-                owner: Owner::Ours,
+                owner: Owner::Untracked,
                 retain: false,
             });
         }
         Ok(observation)
     }
 
-    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        self.put(resource).await
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let outputs = self.put(resource).await?;
+        self.registry
+            .record(KIND, &resource.name, ctx, How::Created)
+            .await?;
+        Ok(outputs)
     }
 
     async fn update(
         &self,
         resource: &Resource,
-        _observed: &Observed,
+        observed: &Observed,
         _changes: &[AttrChange],
-        _ctx: &StepCtx,
+        ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
-        self.put(resource).await
+        let outputs = self.put(resource).await?;
+        self.registry.record_adoption(observed, ctx).await?;
+        Ok(outputs)
+    }
+
+    async fn look_up_owner(&self, observed: &Observed, env: &str) -> Result<Owner, ProviderError> {
+        self.registry.owner(KIND, &observed.physical_id, env).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -14,5 +14,6 @@ mod ownership;
 mod safety;
 mod saved_plans;
 mod schedule;
+mod singletons;
 mod specs;
 mod vpc;

@@ -118,7 +118,7 @@ fn describe_action(action: Action) -> &'static str {
         Action::Update => "update in-place",
         Action::Replace => "destroy and then create replacement",
         Action::Delete => "destroy",
-        Action::Adopt => "adopt (tag as managed, then update)",
+        Action::Adopt => "adopt (tag as managed, or record it in the audit table; then update)",
         Action::Conflict => "conflict: exists but is not ours (apply refuses)",
         Action::Retain => "retain: data-bearing, never deleted",
         Action::Skip => "skip: not available at this endpoint (emulator)",

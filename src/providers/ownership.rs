@@ -1,0 +1,290 @@
+//! Ownership records of the account-level singletons that take no tags: the AWS Config
+//! recorder with its delivery channel, the IAM account password policy and the account-level
+//! S3 Block Public Access. Nothing on these resources can say who set them up, so the tool
+//! keeps a record of the ones it created or adopted in the audit table of the account and
+//! region ([`super::lock::TABLE`]), one item per singleton:
+//!
+//! `pk = "owner#<kind>#<physical id>"`, with `env`, `kind`, `physical_id`, `logical_id`,
+//! `how` (`created` | `adopted`), `who` (the caller's ARN) and `at` (RFC 3339).
+//!
+//! The key has no environment in it: a singleton has one owner per account and region, and a
+//! record of another environment makes the singleton that environment's (a conflict that
+//! cannot be adopted across environments). Records are written with a conditional put (new,
+//! or already this environment's), after the AWS call that set the singleton up succeeded.
+//!
+//! Records are read only when the live singleton differs from the spec (see
+//! [`super::Provider::look_up_owner`]), so a plan without changes makes no extra call. A
+//! missing table means no record.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TableStatus, Tag,
+};
+use tokio::sync::OnceCell;
+
+use super::aws::{aws_error, found};
+use super::lock::TABLE;
+use super::{Aws, ProviderError, StepCtx};
+use crate::model::{Observed, Owner};
+
+/// How the tool came to own a singleton.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// The tool set it up where there was none.
+    Created,
+    /// It existed, set up by someone else, and `apply --adopt` took it over.
+    Adopted,
+}
+
+impl How {
+    fn as_str(self) -> &'static str {
+        match self {
+            How::Created => "created",
+            How::Adopted => "adopted",
+        }
+    }
+}
+
+/// The ownership records of one account and region.
+#[derive(Clone)]
+pub struct OwnershipRegistry {
+    client: Client,
+    sts: aws_sdk_sts::Client,
+    caller: Arc<OnceCell<String>>,
+}
+
+/// The record key of a singleton.
+#[must_use]
+pub fn record_key(kind: &str, physical_id: &str) -> String {
+    format!("owner#{kind}#{physical_id}")
+}
+
+fn text(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl OwnershipRegistry {
+    /// The registry in `aws`'s account and region.
+    #[must_use]
+    pub fn new(aws: &Aws) -> OwnershipRegistry {
+        OwnershipRegistry::from_clients(aws.dynamodb(), aws.sts())
+    }
+
+    /// A registry over given clients (tests use mocked clients).
+    #[must_use]
+    pub fn from_clients(client: Client, sts: aws_sdk_sts::Client) -> OwnershipRegistry {
+        OwnershipRegistry {
+            client,
+            sts,
+            caller: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Who owns the singleton `kind` / `physical_id`, for environment `env`: this environment
+    /// ([`Owner::Ours`]), another one, or nobody on record ([`Owner::Untracked`]). One
+    /// consistent GetItem; a missing table is no record.
+    ///
+    /// # Errors
+    /// A DynamoDB failure other than a missing table.
+    pub async fn owner(
+        &self,
+        kind: &str,
+        physical_id: &str,
+        env: &str,
+    ) -> Result<Owner, ProviderError> {
+        let key = record_key(kind, physical_id);
+        let answer = found(
+            self.client
+                .get_item()
+                .table_name(TABLE)
+                .key("pk", AttributeValue::S(key.clone()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:GetItem", &format!("{TABLE} {key}"), error)),
+        )?;
+        let Some(item) = answer.as_ref().and_then(|answer| answer.item()) else {
+            return Ok(Owner::Untracked);
+        };
+        let recorded = text(item, "env");
+        Ok(if recorded == env {
+            Owner::Ours
+        } else {
+            Owner::OtherEnv(recorded)
+        })
+    }
+
+    /// Records that environment `ctx.env` owns the singleton, unless a record of another
+    /// environment exists (then nothing is written and the call fails). Writing the record of
+    /// a singleton already this environment's refreshes it.
+    ///
+    /// # Errors
+    /// The singleton is recorded for another environment, or a DynamoDB/STS failure.
+    pub async fn record(
+        &self,
+        kind: &str,
+        physical_id: &str,
+        ctx: &StepCtx,
+        how: How,
+    ) -> Result<(), ProviderError> {
+        let key = record_key(kind, physical_id);
+        let who = self.caller().await?;
+        let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let put = || {
+            self.client
+                .put_item()
+                .table_name(TABLE)
+                .item("pk", AttributeValue::S(key.clone()))
+                .item("env", AttributeValue::S(ctx.env.clone()))
+                .item("kind", AttributeValue::S(kind.to_string()))
+                .item("physical_id", AttributeValue::S(physical_id.to_string()))
+                .item("logical_id", AttributeValue::S(ctx.id.to_string()))
+                .item("how", AttributeValue::S(how.as_str().to_string()))
+                .item("who", AttributeValue::S(who.clone()))
+                .item("at", AttributeValue::S(at.clone()))
+                .condition_expression("attribute_not_exists(pk) OR #env = :env")
+                .expression_attribute_names("#env", "env")
+                .expression_attribute_values(":env", AttributeValue::S(ctx.env.clone()))
+                .send()
+        };
+        let resource = format!("{TABLE} {key}");
+        let mut result = put().await;
+        let table_missing = result.as_ref().err().is_some_and(|error| {
+            error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception())
+        });
+        if table_missing {
+            self.ensure_table().await?;
+            result = put().await;
+        }
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let owner = self.owner(kind, physical_id, &ctx.env).await?;
+                Err(ProviderError::local(
+                    "dynamodb:PutItem",
+                    &resource,
+                    format!(
+                        "{physical_id} ({kind}) is recorded as set up by nc-provision for \
+                         another environment ({owner:?}); it was not recorded for {}",
+                        ctx.env
+                    ),
+                ))
+            }
+            Err(error) => Err(aws_error("dynamodb:PutItem", &resource, error)),
+        }
+    }
+
+    /// Records an adoption when `observed` was untracked (the step runs an `--adopt`); a
+    /// singleton already ours needs no new record.
+    ///
+    /// # Errors
+    /// As [`OwnershipRegistry::record`].
+    pub async fn record_adoption(
+        &self,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        if observed.owner == Owner::Ours {
+            return Ok(());
+        }
+        self.record(observed.kind, &observed.physical_id, ctx, How::Adopted)
+            .await
+    }
+
+    /// The caller's ARN (one STS call per registry).
+    async fn caller(&self) -> Result<String, ProviderError> {
+        self.caller
+            .get_or_try_init(|| async {
+                let identity = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("sts:GetCallerIdentity", "caller", error))?;
+                Ok(identity.arn().unwrap_or("unknown").to_string())
+            })
+            .await
+            .cloned()
+    }
+
+    /// Creates the table as the apply lease does (`pk` string hash key, on demand, tagged
+    /// `ManagedBy`), when a record is written before any lease made it, and waits until it is
+    /// ACTIVE.
+    async fn ensure_table(&self) -> Result<(), ProviderError> {
+        let local = |error: aws_smithy_types::error::operation::BuildError| {
+            ProviderError::local("dynamodb:CreateTable", TABLE, error.to_string())
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(local)?,
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(local)?,
+            )
+            .tags(
+                Tag::builder()
+                    .key(crate::model::TAG_MANAGED_BY)
+                    .value(crate::model::MANAGER)
+                    .build()
+                    .map_err(local)?,
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+            Err(error) => return Err(aws_error("dynamodb:CreateTable", TABLE, error)),
+        }
+        for _ in 0..120 {
+            let described = found(
+                self.client
+                    .describe_table()
+                    .table_name(TABLE)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("dynamodb:DescribeTable", TABLE, error)),
+            )?;
+            let status = described
+                .as_ref()
+                .and_then(|output| output.table())
+                .and_then(|table| table.table_status().cloned());
+            if status == Some(TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(ProviderError::local(
+            "dynamodb:DescribeTable",
+            TABLE,
+            "the audit table never became ACTIVE",
+        ))
+    }
+}
