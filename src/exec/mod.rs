@@ -5,6 +5,7 @@
 //! goes on.
 
 mod progress;
+mod recover;
 pub mod retry;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -347,8 +348,9 @@ pub async fn execute(
                 let policy = options.retry;
                 running.spawn(async move {
                     let started = Instant::now();
+                    let tries = recover::Attempts::default();
                     let (result, attempts) =
-                        retry::with_retry(policy, || run_step(&input, &ctx)).await;
+                        retry::with_retry(policy, || run_step(&input, &ctx, tries.start())).await;
                     let elapsed = started.elapsed();
                     step_progress.finish(if result.is_ok() { "done" } else { "failed" }, elapsed);
                     NodeResult {
@@ -504,7 +506,13 @@ fn resolved(
     Ok(resolved)
 }
 
-async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+/// Runs one attempt of a step; `retried`: an earlier attempt failed (a create then continues
+/// from what exists, see [`recover`]).
+async fn run_step(
+    input: &StepInput,
+    ctx: &StepCtx,
+    retried: bool,
+) -> Result<Outputs, ProviderError> {
     let change = &input.change;
     let missing = |what: &str| {
         ProviderError::local(
@@ -531,7 +539,9 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
         return Ok(Outputs::new());
     }
     match change.action {
-        Action::Create | Action::Replace => input.provider.create(&desired()?, ctx).await,
+        Action::Create | Action::Replace => {
+            recover::create(input.provider.as_ref(), &desired()?, ctx, retried).await
+        }
         Action::Update | Action::Adopt => {
             input
                 .provider

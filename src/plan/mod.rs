@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use action::Action;
 pub use change::{AttrChange, ResourceChange};
-pub use diff::{DiffOptions, REFUSED, diff, resolve};
+pub use diff::{DiffOptions, REFUSED, diff, diff_one, resolve};
 pub use global::pin_global;
 pub use saved::{SavedPlan, StaleResource, staleness};
 

@@ -19,6 +19,7 @@ mod iam_account;
 mod kms;
 pub mod lock;
 mod logs;
+mod no_resend;
 mod s3;
 pub mod s3control;
 pub mod securityhub;
