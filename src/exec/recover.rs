@@ -100,9 +100,15 @@ pub(super) async fn create(
         return Ok(outputs);
     }
     match provider.create(desired, ctx).await {
-        Err(error) if already_exists(&error) => match resume(provider, desired, ctx).await? {
-            Some(outputs) => Ok(outputs),
-            None => Err(error),
+        // AWS's own answer stands unless what exists is ours (a name taken by someone else
+        // may not even be readable).
+        Err(error) if already_exists(&error) => match resume(provider, desired, ctx).await {
+            Ok(Some(outputs)) => Ok(outputs),
+            Ok(None) => Err(error),
+            Err(unreadable) => {
+                tracing::debug!(id = %desired.id, "after {error}, re-observing failed: {unreadable}");
+                Err(error)
+            }
         },
         other => other,
     }

@@ -11,9 +11,11 @@
 //! matched to logical ids by their `nc:id` tag.
 //!
 //! Creates are crash-safe: tags travel in the create call (TagSpecifications); NAT
-//! gateways, endpoints and flow logs carry a client token derived from environment and
-//! logical id; and every create first looks the resource up by its `nc:id` tag, so a retry
-//! or a re-run after a kill finishes the half-made resource instead of making a second one.
+//! gateways, endpoints, flow logs, route tables and network ACLs carry a client token derived
+//! from the run, environment and logical id; the SDK never re-sends a create whose answer was
+//! lost (`no_resend`); and every create first looks the resource up by its `nc:id` tag, so a
+//! retry or a re-run after a kill finishes the half-made resource instead of making a second
+//! one. A network ACL entry or route that already exists is replaced with the wanted one.
 //! Whatever a create or an update must still do is worked out by one `converge` per kind
 //! from the live attributes, so a resource found half-made converges like any other.
 //! Deletes treat NotFound as done and wait out AWS's `DependencyViolation`s (network

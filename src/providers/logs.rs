@@ -262,11 +262,11 @@ impl Provider for LogsProvider {
         observation
     }
 
-    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         if resource.kind == FILTER_KIND {
             return self.put_filter(resource).await;
         }
-        self.create_group(resource, ctx).await
+        self.create_group(resource).await
     }
 
     async fn update(
@@ -402,11 +402,7 @@ impl LogsProvider {
         Ok(observation)
     }
 
-    async fn create_group(
-        &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
+    async fn create_group(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
         let name = resolved_name(resource);
         let tags: HashMap<String, String> = super::tag_pairs(resource).into_iter().collect();
         let kms_key = resource
@@ -426,7 +422,6 @@ impl LogsProvider {
         // it is ours, changes only what differs (`exec::recover`) — never configures a group
         // that is not ours, and never calls AssociateKmsKey for a key the group already has.
         created.map_err(|error| aws_error("logs:CreateLogGroup", &name, error))?;
-        ctx.note("log group created");
         if let Some(days) = resource.int_prop("retention_days") {
             self.put_retention(&name, days).await?;
         }
