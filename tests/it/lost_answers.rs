@@ -29,7 +29,8 @@ const ALWAYS_LOST: [&str; 4] = [
     "ec2:CreateNetworkAclEntry",
 ];
 /// The chosen seeds, each with the other answers it loses (the first of each operation),
-/// so that between them every kind of create is covered; each runs in a world of its own and
+/// so that between them the creates without an idempotency token, the sub-entries and the
+/// name-unique creates are covered (others are lost along the way); each runs in a world of its own and
 /// the proxy's fault list must show what the seed promises. `NC_TEST_LOST_SEEDS=1,2,...`
 /// replaces them (to sweep more; nothing is then required of the draws).
 const SEEDS: [(&str, &[&str]); 4] = [
