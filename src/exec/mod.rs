@@ -5,6 +5,7 @@
 //! goes on.
 
 mod progress;
+mod recover;
 pub mod retry;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -397,7 +398,9 @@ pub async fn execute(
                 let policy = options.retry;
                 let task = running.spawn(async move {
                     let started = Instant::now();
-                    let attempt = retry::with_retry(policy, || run_step(&input, &ctx));
+                    let tries = recover::Attempts::default();
+                    let attempt =
+                        retry::with_retry(policy, || run_step(&input, &ctx, tries.start()));
                     // A panicking step is a failed step, never a silent one.
                     let (result, attempts) = match AssertUnwindSafe(attempt).catch_unwind().await {
                         Ok(outcome) => outcome,
@@ -597,7 +600,13 @@ fn resolved(
     Ok(resolved)
 }
 
-async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+/// Runs one attempt of a step; `retried`: an earlier attempt failed (a create then continues
+/// from what exists, see [`recover`]).
+async fn run_step(
+    input: &StepInput,
+    ctx: &StepCtx,
+    retried: bool,
+) -> Result<Outputs, ProviderError> {
     let change = &input.change;
     let missing = |what: &str| {
         ProviderError::local(
@@ -624,7 +633,9 @@ async fn run_step(input: &StepInput, ctx: &StepCtx) -> Result<Outputs, ProviderE
         return Ok(Outputs::new());
     }
     match change.action {
-        Action::Create | Action::Replace => input.provider.create(&desired()?, ctx).await,
+        Action::Create | Action::Replace => {
+            recover::create(input.provider.as_ref(), &desired()?, ctx, retried).await
+        }
         Action::Update | Action::Adopt => {
             input
                 .provider

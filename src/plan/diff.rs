@@ -163,6 +163,19 @@ pub fn diff(
     changes
 }
 
+/// The change for one resource against an observation, on its own: no replacement elsewhere
+/// drags it along, no `--adopt`, no live references. The executor uses it to continue a
+/// create whose outcome was unknown from what it then finds (see `exec::recover`).
+#[must_use]
+pub fn diff_one(resource: &Resource, observation: &Observation) -> ResourceChange {
+    diff_resource(
+        resource,
+        observation,
+        &BTreeSet::new(),
+        DiffOptions::default(),
+    )
+}
+
 /// Physical ids and ARNs of every observed resource, to find which resources a live
 /// resource's attributes name.
 struct PhysicalIndex<'a> {

@@ -159,6 +159,19 @@ impl Aws {
         )
     }
 
+    /// A KMS client for creates without an idempotency token (CreateKey): the SDK retries
+    /// only throttling, never re-sends a request whose outcome is unknown (see
+    /// `providers::no_resend`).
+    #[must_use]
+    pub fn kms_without_resend(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .retry_classifier(super::no_resend::NoBlindResend)
+                .build(),
+        )
+    }
+
     /// An S3 client that counts its calls (path-style against an overridden endpoint).
     #[must_use]
     pub fn s3(&self) -> aws_sdk_s3::Client {
@@ -248,6 +261,19 @@ impl Aws {
         aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(&self.config)
                 .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// An EC2 client for creates whose outcome must be looked up, not re-sent (CreateVpc,
+    /// CreateSubnet, AllocateAddress, ...): the SDK retries only throttling (see
+    /// `providers::no_resend`).
+    #[must_use]
+    pub fn ec2_without_resend(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&self.config)
+                .interceptor(self.counter.clone())
+                .retry_classifier(super::no_resend::NoBlindResend)
                 .build(),
         )
     }

@@ -11,9 +11,11 @@
 //! matched to logical ids by their `nc:id` tag.
 //!
 //! Creates are crash-safe: tags travel in the create call (TagSpecifications); NAT
-//! gateways, endpoints and flow logs carry a client token derived from environment and
-//! logical id; and every create first looks the resource up by its `nc:id` tag, so a retry
-//! or a re-run after a kill finishes the half-made resource instead of making a second one.
+//! gateways, endpoints, flow logs, route tables and network ACLs carry a client token derived
+//! from the run, environment and logical id; the SDK never re-sends a create whose answer was
+//! lost (`no_resend`); and every create first looks the resource up by its `nc:id` tag, so a
+//! retry or a re-run after a kill finishes the half-made resource instead of making a second
+//! one. A network ACL entry or route that already exists is replaced with the wanted one.
 //! Whatever a create or an update must still do is worked out by one `converge` per kind
 //! from the live attributes, so a resource found half-made converges like any other.
 //! Deletes treat NotFound as done and wait out AWS's `DependencyViolation`s (network
@@ -60,6 +62,10 @@ const POLL_INTERVAL: Duration = Duration::from_secs(5);
 const DEFAULT_ACL_RULE: i32 = 32767;
 /// The separator of a route's destination and target.
 const ROUTE_ARROW: &str = " -> ";
+/// EC2's answer to CreateRoute when the table already has a route to that destination.
+const ROUTE_EXISTS: &str = "RouteAlreadyExists";
+/// EC2's answer to CreateNetworkAclEntry when the rule number is taken in that direction.
+const ACL_ENTRY_EXISTS: &str = "NetworkAclEntryAlreadyExists";
 
 /// The available availability zones of `aws`'s region, sorted by name (one
 /// DescribeAvailabilityZones). Local Zones, Wavelength Zones and zones not opted in are left
@@ -94,7 +100,12 @@ pub async fn availability_zones(aws: &Aws) -> Result<Vec<String>, ProviderError>
 /// The EC2 provider.
 pub struct Ec2Provider {
     client: Client,
+    /// For the creates of whole resources: the SDK never re-sends one whose outcome is
+    /// unknown; the step looks it up by its `nc:id` tag instead.
+    creates: Client,
     region: String,
+    /// This run's part of every client token (one provider per apply or reconcile pass).
+    run: String,
 }
 
 impl Ec2Provider {
@@ -103,8 +114,27 @@ impl Ec2Provider {
     pub fn new(aws: &Aws) -> Ec2Provider {
         Ec2Provider {
             client: aws.ec2(),
+            creates: aws.ec2_without_resend(),
             region: aws.region(),
+            run: format!("{:016x}", fastrand::u64(..)),
         }
+    }
+
+    /// A provider over a given client (tests use mocked clients).
+    #[cfg(test)]
+    fn with_client(client: Client, run: &str) -> Ec2Provider {
+        Ec2Provider {
+            creates: client.clone(),
+            client,
+            region: "us-east-1".into(),
+            run: run.to_string(),
+        }
+    }
+
+    /// The client token of a create of `logical`: the same on every retry of the step within
+    /// this run, new in the next run and for each incarnation that died (see [`client_token`]).
+    fn token(&self, env: &str, logical: &str, generation: usize) -> String {
+        client_token(&self.run, env, logical, generation)
     }
 }
 
@@ -1136,11 +1166,19 @@ fn tag_specification(resource_type: ResourceType, resource: &Resource) -> TagSpe
         .build()
 }
 
-/// A deterministic client token (at most 64 ASCII characters): environment, logical id, and
-/// a generation counting earlier incarnations that died (a failed NAT gateway keeps its
-/// token for a while, and reusing it would return the dead one).
-fn client_token(env: &str, logical: &str, generation: usize) -> String {
-    let digest = Sha256::digest(format!("nc-provision/{env}/{logical}/{generation}").as_bytes());
+/// A client token (at most 64 ASCII characters, as EC2 requires): a hash of the run, the
+/// environment, the logical id, and a generation counting earlier incarnations that died.
+///
+/// EC2 returns the original result to a retry with the same token, and a token stays bound
+/// to its resource for a while, even after that resource is deleted ("You should not reuse
+/// the same client token for other API requests", Amazon EC2 Developer Guide, *Ensuring
+/// idempotency in Amazon EC2 API requests*). So the token is stable for the retries of one
+/// step and new whenever a new resource is wanted: in a later run (a route table deleted and
+/// made again), or after a NAT gateway of this run failed (it stays listed, and its token
+/// would return the dead one).
+fn client_token(run: &str, env: &str, logical: &str, generation: usize) -> String {
+    let digest =
+        Sha256::digest(format!("nc-provision/{run}/{env}/{logical}/{generation}").as_bytes());
     format!("nc-{}", &hex::encode(digest)[..40])
 }
 
@@ -1670,48 +1708,70 @@ impl Ec2Provider {
         for (destination, target) in &desired {
             match live.get(destination) {
                 Some(live_target) if live_target == target => {}
-                Some(_) => {
-                    let call = self.client.replace_route().route_table_id(table_id);
-                    let call = match destination_kind(destination) {
-                        Destination::PrefixList => call.destination_prefix_list_id(destination),
-                        Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-                        Destination::Ipv4 => call.destination_cidr_block(destination),
-                    };
-                    let call = match target_kind(target) {
-                        Target::Nat => call.nat_gateway_id(target),
-                        Target::Interface => call.network_interface_id(target),
-                        Target::Peering => call.vpc_peering_connection_id(target),
-                        Target::Transit => call.transit_gateway_id(target),
-                        Target::EgressOnly => call.egress_only_internet_gateway_id(target),
-                        Target::Instance => call.instance_id(target),
-                        Target::Gateway => call.gateway_id(target),
-                    };
-                    call.send()
-                        .await
-                        .map_err(|error| aws_error("ec2:ReplaceRoute", table_id, error))?;
-                }
-                None => {
-                    let call = self.client.create_route().route_table_id(table_id);
-                    let call = match destination_kind(destination) {
-                        Destination::PrefixList => call.destination_prefix_list_id(destination),
-                        Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-                        Destination::Ipv4 => call.destination_cidr_block(destination),
-                    };
-                    let call = match target_kind(target) {
-                        Target::Nat => call.nat_gateway_id(target),
-                        Target::Interface => call.network_interface_id(target),
-                        Target::Peering => call.vpc_peering_connection_id(target),
-                        Target::Transit => call.transit_gateway_id(target),
-                        Target::EgressOnly => call.egress_only_internet_gateway_id(target),
-                        Target::Instance => call.instance_id(target),
-                        Target::Gateway => call.gateway_id(target),
-                    };
-                    call.send()
-                        .await
-                        .map_err(|error| aws_error("ec2:CreateRoute", table_id, error))?;
-                }
+                Some(_) => self.put_route(table_id, destination, target, true).await?,
+                None => self.put_route(table_id, destination, target, false).await?,
             }
         }
+        Ok(())
+    }
+
+    /// Creates the route `destination -> target` (or, with `replace`, points the existing
+    /// route at `target`). A create answered `RouteAlreadyExists` — an earlier create whose
+    /// answer was lost and that the SDK retried, or a route made since the observation —
+    /// becomes ReplaceRoute, which "replaces an existing route within a route table" (Amazon
+    /// EC2 API Reference, ReplaceRoute): the table then has exactly the route wanted.
+    async fn put_route(
+        &self,
+        table_id: &str,
+        destination: &str,
+        target: &str,
+        replace: bool,
+    ) -> Result<(), ProviderError> {
+        if !replace {
+            let call = self.client.create_route().route_table_id(table_id);
+            let call = match destination_kind(destination) {
+                Destination::PrefixList => call.destination_prefix_list_id(destination),
+                Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
+                Destination::Ipv4 => call.destination_cidr_block(destination),
+            };
+            let call = match target_kind(target) {
+                Target::Nat => call.nat_gateway_id(target),
+                Target::Interface => call.network_interface_id(target),
+                Target::Peering => call.vpc_peering_connection_id(target),
+                Target::Transit => call.transit_gateway_id(target),
+                Target::EgressOnly => call.egress_only_internet_gateway_id(target),
+                Target::Instance => call.instance_id(target),
+                Target::Gateway => call.gateway_id(target),
+            };
+            match call
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateRoute", table_id, error))
+            {
+                Err(error) if error.code.as_deref() == Some(ROUTE_EXISTS) => {
+                    tracing::debug!(table_id, destination, "route exists; replacing it");
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+        let call = self.client.replace_route().route_table_id(table_id);
+        let call = match destination_kind(destination) {
+            Destination::PrefixList => call.destination_prefix_list_id(destination),
+            Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
+            Destination::Ipv4 => call.destination_cidr_block(destination),
+        };
+        let call = match target_kind(target) {
+            Target::Nat => call.nat_gateway_id(target),
+            Target::Interface => call.network_interface_id(target),
+            Target::Peering => call.vpc_peering_connection_id(target),
+            Target::Transit => call.transit_gateway_id(target),
+            Target::EgressOnly => call.egress_only_internet_gateway_id(target),
+            Target::Instance => call.instance_id(target),
+            Target::Gateway => call.gateway_id(target),
+        };
+        call.send()
+            .await
+            .map_err(|error| aws_error("ec2:ReplaceRoute", table_id, error))?;
         Ok(())
     }
 
@@ -1774,57 +1834,79 @@ impl Ec2Provider {
             }
         }
         for (rule, entry) in &desired {
-            let action = if entry.allow {
-                RuleAction::Allow
-            } else {
-                RuleAction::Deny
-            };
-            let range = entry
-                .ports
-                .map(|(from, to)| PortRange::builder().from(from).to(to).build());
-            let ipv6 = entry.cidr.contains(':');
             match live.get(rule) {
                 Some(existing) if existing == entry => {}
-                Some(_) => {
-                    let call = self
-                        .client
-                        .replace_network_acl_entry()
-                        .network_acl_id(acl_id)
-                        .rule_number(*rule)
-                        .egress(egress)
-                        .protocol(&entry.protocol)
-                        .rule_action(action)
-                        .set_port_range(range);
-                    let call = if ipv6 {
-                        call.ipv6_cidr_block(&entry.cidr)
-                    } else {
-                        call.cidr_block(&entry.cidr)
-                    };
-                    call.send()
-                        .await
-                        .map_err(|error| aws_error("ec2:ReplaceNetworkAclEntry", acl_id, error))?;
-                }
-                None => {
-                    let call = self
-                        .client
-                        .create_network_acl_entry()
-                        .network_acl_id(acl_id)
-                        .rule_number(*rule)
-                        .egress(egress)
-                        .protocol(&entry.protocol)
-                        .rule_action(action)
-                        .set_port_range(range);
-                    let call = if ipv6 {
-                        call.ipv6_cidr_block(&entry.cidr)
-                    } else {
-                        call.cidr_block(&entry.cidr)
-                    };
-                    call.send()
-                        .await
-                        .map_err(|error| aws_error("ec2:CreateNetworkAclEntry", acl_id, error))?;
-                }
+                Some(_) => self.put_acl_entry(acl_id, egress, entry, true).await?,
+                None => self.put_acl_entry(acl_id, egress, entry, false).await?,
             }
         }
+        Ok(())
+    }
+
+    /// Creates one network ACL entry (or, with `replace`, replaces the entry of that rule
+    /// number). A create answered `NetworkAclEntryAlreadyExists` — an earlier create whose
+    /// answer was lost and that the SDK retried, or an entry made since the observation —
+    /// becomes ReplaceNetworkAclEntry, which "replaces an entry (rule) in a network ACL"
+    /// (Amazon EC2 API Reference): the rule number then holds exactly the entry wanted.
+    async fn put_acl_entry(
+        &self,
+        acl_id: &str,
+        egress: bool,
+        entry: &AclEntry,
+        replace: bool,
+    ) -> Result<(), ProviderError> {
+        let action = if entry.allow {
+            RuleAction::Allow
+        } else {
+            RuleAction::Deny
+        };
+        let range = entry
+            .ports
+            .map(|(from, to)| PortRange::builder().from(from).to(to).build());
+        let ipv6 = entry.cidr.contains(':');
+        if !replace {
+            let call = self
+                .client
+                .create_network_acl_entry()
+                .network_acl_id(acl_id)
+                .rule_number(entry.rule)
+                .egress(egress)
+                .protocol(&entry.protocol)
+                .rule_action(action.clone())
+                .set_port_range(range.clone());
+            let call = if ipv6 {
+                call.ipv6_cidr_block(&entry.cidr)
+            } else {
+                call.cidr_block(&entry.cidr)
+            };
+            match call
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateNetworkAclEntry", acl_id, error))
+            {
+                Err(error) if error.code.as_deref() == Some(ACL_ENTRY_EXISTS) => {
+                    tracing::debug!(acl_id, rule = entry.rule, "entry exists; replacing it");
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+        let call = self
+            .client
+            .replace_network_acl_entry()
+            .network_acl_id(acl_id)
+            .rule_number(entry.rule)
+            .egress(egress)
+            .protocol(&entry.protocol)
+            .rule_action(action)
+            .set_port_range(range);
+        let call = if ipv6 {
+            call.ipv6_cidr_block(&entry.cidr)
+        } else {
+            call.cidr_block(&entry.cidr)
+        };
+        call.send()
+            .await
+            .map_err(|error| aws_error("ec2:ReplaceNetworkAclEntry", acl_id, error))?;
         Ok(())
     }
 
@@ -2080,6 +2162,12 @@ impl Ec2Provider {
 
     /// Creates the bare resource (tags and client token in the call) and returns its id and
     /// the attributes it already has as created.
+    ///
+    /// Every create goes through the client that never re-sends a request whose outcome is
+    /// unknown: CreateVpc, CreateSubnet, CreateInternetGateway, AllocateAddress and
+    /// CreateSecurityGroup have no client token, and emulators ignore the tokens of the others.
+    /// A lost answer fails the attempt as transient, and the retried step finds the resource
+    /// by its `nc:id` tag ([`Self::lookup`]) instead of making a second one.
     async fn create_bare(
         &self,
         resource: &Resource,
@@ -2092,7 +2180,7 @@ impl Ec2Provider {
         let physical = match resource.kind {
             kind::VPC => {
                 let created = self
-                    .client
+                    .creates
                     .create_vpc()
                     .cidr_block(text(resource, "cidr")?)
                     .tag_specifications(tag_specification(ResourceType::Vpc, resource))
@@ -2110,7 +2198,7 @@ impl Ec2Provider {
             }
             kind::SUBNET => {
                 let created = self
-                    .client
+                    .creates
                     .create_subnet()
                     .vpc_id(text(resource, "vpc_id")?)
                     .cidr_block(text(resource, "cidr")?)
@@ -2134,7 +2222,7 @@ impl Ec2Provider {
             }
             kind::INTERNET_GATEWAY => {
                 let created = self
-                    .client
+                    .creates
                     .create_internet_gateway()
                     .tag_specifications(tag_specification(ResourceType::InternetGateway, resource))
                     .send()
@@ -2149,7 +2237,7 @@ impl Ec2Provider {
             }
             kind::ELASTIC_IP => {
                 let created = self
-                    .client
+                    .creates
                     .allocate_address()
                     .domain(DomainType::Vpc)
                     .tag_specifications(tag_specification(ResourceType::ElasticIp, resource))
@@ -2172,12 +2260,12 @@ impl Ec2Provider {
                     .filter(|nat| !nat_is_live(nat))
                     .count();
                 let created = self
-                    .client
+                    .creates
                     .create_nat_gateway()
                     .subnet_id(text(resource, "subnet_id")?)
                     .allocation_id(text(resource, "allocation_id")?)
                     .connectivity_type(ConnectivityType::Public)
-                    .client_token(client_token(&ctx.env, name, dead))
+                    .client_token(self.token(&ctx.env, name, dead))
                     .tag_specifications(tag_specification(ResourceType::Natgateway, resource))
                     .send()
                     .await
@@ -2190,9 +2278,10 @@ impl Ec2Provider {
             }
             kind::ROUTE_TABLE => {
                 let created = self
-                    .client
+                    .creates
                     .create_route_table()
                     .vpc_id(text(resource, "vpc_id")?)
+                    .client_token(self.token(&ctx.env, name, 0))
                     .tag_specifications(tag_specification(ResourceType::RouteTable, resource))
                     .send()
                     .await
@@ -2206,9 +2295,10 @@ impl Ec2Provider {
             }
             kind::NETWORK_ACL => {
                 let created = self
-                    .client
+                    .creates
                     .create_network_acl()
                     .vpc_id(text(resource, "vpc_id")?)
+                    .client_token(self.token(&ctx.env, name, 0))
                     .tag_specifications(tag_specification(ResourceType::NetworkAcl, resource))
                     .send()
                     .await
@@ -2224,7 +2314,7 @@ impl Ec2Provider {
             }
             kind::SECURITY_GROUP => {
                 let created = self
-                    .client
+                    .creates
                     .create_security_group()
                     .vpc_id(text(resource, "vpc_id")?)
                     .group_name(text(resource, "group_name")?)
@@ -2251,7 +2341,7 @@ impl Ec2Provider {
                 let interface =
                     resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str());
                 let mut call = self
-                    .client
+                    .creates
                     .create_vpc_endpoint()
                     .vpc_id(text(resource, "vpc_id")?)
                     .service_name(text(resource, "service_name")?)
@@ -2260,7 +2350,7 @@ impl Ec2Provider {
                     } else {
                         VpcEndpointType::Gateway
                     })
-                    .client_token(client_token(&ctx.env, name, dead))
+                    .client_token(self.token(&ctx.env, name, dead))
                     .tag_specifications(tag_specification(ResourceType::VpcEndpoint, resource));
                 if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
                     call = call.policy_document(policy.to_string());
@@ -2299,7 +2389,7 @@ impl Ec2Provider {
             }
             kind::FLOW_LOG => {
                 let created = self
-                    .client
+                    .creates
                     .create_flow_logs()
                     .resource_ids(text(resource, "resource_id")?)
                     .resource_type(FlowLogsResourceType::Vpc)
@@ -2315,7 +2405,7 @@ impl Ec2Provider {
                         )
                         .unwrap_or(600),
                     )
-                    .client_token(client_token(
+                    .client_token(self.token(
                         &ctx.env,
                         &format!("{name}/{}", text(resource, "resource_id")?),
                         0,
@@ -3089,11 +3179,17 @@ mod tests {
     }
 
     #[test]
-    fn client_tokens_are_stable_and_move_on_with_each_dead_incarnation() {
-        let first = client_token("stg", "vpc.nat.a", 0);
-        assert_eq!(first, client_token("stg", "vpc.nat.a", 0));
-        assert_ne!(first, client_token("stg", "vpc.nat.a", 1));
-        assert_ne!(first, client_token("prod", "vpc.nat.a", 0));
+    fn client_tokens_are_stable_within_a_run_and_move_on_with_each_run_and_dead_incarnation() {
+        let first = client_token("run-1", "stg", "vpc.nat.a", 0);
+        assert_eq!(first, client_token("run-1", "stg", "vpc.nat.a", 0));
+        assert_ne!(first, client_token("run-1", "stg", "vpc.nat.a", 1));
+        assert_ne!(first, client_token("run-1", "prod", "vpc.nat.a", 0));
+        assert_ne!(first, client_token("run-1", "stg", "vpc.nat.b", 0));
+        assert_ne!(
+            first,
+            client_token("run-2", "stg", "vpc.nat.a", 0),
+            "a later run (the resource deleted since) gets a new token"
+        );
         assert!(first.len() <= 64 && first.is_ascii());
     }
 
@@ -3137,7 +3233,7 @@ mod tests {
                 .match_requests(|request| {
                     request
                         .client_token()
-                        .is_some_and(|token| token == client_token("stg", "vpc.nat.a", 0))
+                        .is_some_and(|token| token == client_token("run", "stg", "vpc.nat.a", 0))
                 })
                 .then_output(|| {
                     CreateNatGatewayOutput::builder()
@@ -3163,10 +3259,10 @@ mod tests {
                         )
                         .build()
                 });
-            let provider = Ec2Provider {
-                client: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&lookup, &create, &failed]),
-                region: "us-east-1".into(),
-            };
+            let provider = Ec2Provider::with_client(
+                mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&lookup, &create, &failed]),
+                "run",
+            );
             let error = provider
                 .create(&nat_resource(), &ctx("vpc.nat.a"))
                 .await
@@ -3232,14 +3328,14 @@ mod tests {
             let create = mock!(aws_sdk_ec2::Client::create_vpc).then_output(|| {
                 aws_sdk_ec2::operation::create_vpc::CreateVpcOutput::builder().build()
             });
-            let provider = Ec2Provider {
-                client: mock_client!(
+            let provider = Ec2Provider::with_client(
+                mock_client!(
                     aws_sdk_ec2,
                     RuleMode::MatchAny,
                     [&found, &groups, &acls, &attribute, &create]
                 ),
-                region: "us-east-1".into(),
-            };
+                "run",
+            );
             let tags = tag_map(&ours("vpc.main"));
             let vpc = Resource::new("vpc.main", kind::VPC, "nc-stg-vpc")
                 .prop("cidr", "10.1.0.0/16")
@@ -3257,6 +3353,91 @@ mod tests {
                 0,
                 "the VPC an earlier attempt made is reused"
             );
+        }
+
+        /// EC2's error document for `code`.
+        fn ec2_error(code: &str) -> String {
+            format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>already there</Message>\
+                 </Error></Errors><RequestID>1</RequestID></Response>"
+            )
+        }
+
+        /// The race of an entry made after the observation — in practice, an earlier create
+        /// whose answer was lost and that the SDK sent again — cannot be staged on an emulator
+        /// at a chosen moment, so this one runs over a mocked client.
+        #[tokio::test]
+        async fn an_acl_entry_that_already_exists_is_replaced_by_exactly_the_one_wanted() {
+            let create = mock!(aws_sdk_ec2::Client::create_network_acl_entry)
+                .sequence()
+                .http_status(400, Some(ec2_error(ACL_ENTRY_EXISTS)))
+                .build();
+            let replace = mock!(aws_sdk_ec2::Client::replace_network_acl_entry)
+                .match_requests(|request| {
+                    request.network_acl_id() == Some("acl-1")
+                        && request.rule_number() == Some(100)
+                        && request.egress() == Some(false)
+                        && request.protocol() == Some("6")
+                        && request.rule_action() == Some(&RuleAction::Allow)
+                        && request.cidr_block() == Some("10.0.0.0/16")
+                        && request
+                            .port_range()
+                            .is_some_and(|range| range.from() == Some(443) && range.to() == Some(443))
+                })
+                .then_output(|| {
+                    aws_sdk_ec2::operation::replace_network_acl_entry::ReplaceNetworkAclEntryOutput::builder()
+                        .build()
+                });
+            let provider = Ec2Provider::with_client(
+                mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&create, &replace]),
+                "run",
+            );
+            let acl = Resource::new("vpc.nacl.app", kind::NETWORK_ACL, "nc-stg-app")
+                .prop("ingress", strings(["100 allow tcp 443 10.0.0.0/16"]));
+            provider
+                .apply_entries(
+                    &acl,
+                    "acl-1",
+                    &[],
+                    &["100 allow tcp 443 10.0.0.0/16".to_string()],
+                    false,
+                )
+                .await
+                .expect("already there is success");
+            assert_eq!(create.num_calls(), 1);
+            assert_eq!(replace.num_calls(), 1, "the wanted entry is set");
+        }
+
+        /// As above, for a route (no emulator stages the race).
+        #[tokio::test]
+        async fn a_route_that_already_exists_is_pointed_at_the_wanted_target() {
+            let create = mock!(aws_sdk_ec2::Client::create_route)
+                .sequence()
+                .http_status(400, Some(ec2_error(ROUTE_EXISTS)))
+                .build();
+            let replace = mock!(aws_sdk_ec2::Client::replace_route)
+                .match_requests(|request| {
+                    request.route_table_id() == Some("rtb-1")
+                        && request.destination_cidr_block() == Some("0.0.0.0/0")
+                        && request.nat_gateway_id() == Some("nat-1")
+                })
+                .then_output(|| {
+                    aws_sdk_ec2::operation::replace_route::ReplaceRouteOutput::builder().build()
+                });
+            let provider = Ec2Provider::with_client(
+                mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&create, &replace]),
+                "run",
+            );
+            let table = Resource::new("vpc.rt.app-a", kind::ROUTE_TABLE, "nc-stg-rt-app-a")
+                .prop("routes", strings(["0.0.0.0/0 -> nat-1"]));
+            let mut current = Props::new();
+            current.insert("routes".into(), Value::List(Vec::new()));
+            provider
+                .converge_routes(&table, "rtb-1", &current)
+                .await
+                .expect("already there is success");
+            assert_eq!(create.num_calls(), 1);
+            assert_eq!(replace.num_calls(), 1, "the wanted route is set");
         }
     }
 }

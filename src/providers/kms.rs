@@ -22,20 +22,28 @@ const KINDS: &[&str] = &[KEY_KIND, POLICY_KIND];
 /// The KMS provider.
 pub struct KmsProvider {
     client: Client,
+    /// For CreateKey, which has no idempotency token: the SDK never re-sends it blind.
+    creates: Client,
 }
 
 impl KmsProvider {
     /// A provider using `aws`'s configuration.
     #[must_use]
     pub fn new(aws: &Aws) -> KmsProvider {
-        KmsProvider { client: aws.kms() }
+        KmsProvider {
+            client: aws.kms(),
+            creates: aws.kms_without_resend(),
+        }
     }
 
     /// A provider over a given client (tests use mocked clients).
     #[cfg(test)]
     #[must_use]
     pub fn with_client(client: Client) -> KmsProvider {
-        KmsProvider { client }
+        KmsProvider {
+            creates: client.clone(),
+            client,
+        }
     }
 
     /// Alias name → target key id, for every alias of the account and region.
@@ -220,15 +228,37 @@ impl KmsProvider {
         }))
     }
 
+    /// Points `alias` at `key_id`. An alias that already exists — an earlier CreateAlias whose
+    /// answer was lost, then retried by the SDK — is moved to the key with UpdateAlias, which
+    /// "associates an existing KMS alias with a different KMS key" (AWS KMS API Reference,
+    /// CreateAlias: `AlreadyExistsException`; UpdateAlias): the alias this step wants is
+    /// exactly the one it then has.
     async fn create_alias(&self, alias: &str, key_id: &str) -> Result<(), ProviderError> {
-        self.client
+        let created = self
+            .client
             .create_alias()
             .alias_name(alias)
             .target_key_id(key_id)
             .send()
-            .await
-            .map_err(|error| aws_error("kms:CreateAlias", alias, error))?;
-        Ok(())
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_already_exists_exception()) =>
+            {
+                self.client
+                    .update_alias()
+                    .alias_name(alias)
+                    .target_key_id(key_id)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("kms:UpdateAlias", alias, error))?;
+                Ok(())
+            }
+            Err(error) => Err(aws_error("kms:CreateAlias", alias, error)),
+        }
     }
 
     async fn set_rotation(&self, key_id: &str, enabled: bool) -> Result<(), ProviderError> {
@@ -386,8 +416,11 @@ impl Provider for KmsProvider {
         }
         let alias = resource.name.as_str();
         let tags = kms_tags(super::tag_pairs(resource), alias)?;
+        // CreateKey has no idempotency token: sent once. A lost answer comes back as a
+        // transient error, and the retried step finds the key by its `nc:id` tag
+        // (`unaliased_keys`) instead of making a second one.
         let created = self
-            .client
+            .creates
             .create_key()
             .set_policy(policy_text(&resource.create_inputs))
             .description(resource.str_prop("description").unwrap_or_default())
@@ -509,6 +542,7 @@ mod tests {
     use aws_sdk_kms::operation::create_key::CreateKeyOutput;
     use aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput;
     use aws_sdk_kms::operation::put_key_policy::PutKeyPolicyOutput;
+    use aws_sdk_kms::operation::update_alias::UpdateAliasOutput;
     use aws_sdk_kms::types::KeyMetadata;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
@@ -649,5 +683,35 @@ mod tests {
                 .starts_with("kms:PutKeyPolicy on key-1 failed"),
             "{error}"
         );
+    }
+
+    /// What KMS answers to CreateAlias for a name that is taken.
+    const ALIAS_TAKEN: &str = r#"{"__type":"AlreadyExistsException","message":"An alias with the name alias/nc-dp-data-stg already exists"}"#;
+
+    /// The alias an earlier CreateAlias made before its answer was lost (the SDK then sent it
+    /// again): no emulator stages that moment, so this runs over a mocked client.
+    #[tokio::test]
+    async fn an_alias_that_already_exists_is_moved_to_the_key() {
+        let create = mock!(aws_sdk_kms::Client::create_alias)
+            .sequence()
+            .http_status(400, Some(ALIAS_TAKEN.to_string()))
+            .build();
+        let update = mock!(aws_sdk_kms::Client::update_alias)
+            .match_requests(|request| {
+                request.alias_name() == Some("alias/nc-dp-data-stg")
+                    && request.target_key_id() == Some("key-1")
+            })
+            .then_output(|| UpdateAliasOutput::builder().build());
+        let provider = KmsProvider::with_client(mock_client!(
+            aws_sdk_kms,
+            RuleMode::MatchAny,
+            [&create, &update]
+        ));
+        provider
+            .create_alias("alias/nc-dp-data-stg", "key-1")
+            .await
+            .expect("already there is success");
+        assert_eq!(create.num_calls(), 1);
+        assert_eq!(update.num_calls(), 1, "the alias now names the key");
     }
 }

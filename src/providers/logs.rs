@@ -262,11 +262,11 @@ impl Provider for LogsProvider {
         observation
     }
 
-    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         if resource.kind == FILTER_KIND {
             return self.put_filter(resource).await;
         }
-        self.create_group(resource, ctx).await
+        self.create_group(resource).await
     }
 
     async fn update(
@@ -402,11 +402,7 @@ impl LogsProvider {
         Ok(observation)
     }
 
-    async fn create_group(
-        &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
+    async fn create_group(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
         let name = resolved_name(resource);
         let tags: HashMap<String, String> = super::tag_pairs(resource).into_iter().collect();
         let kms_key = resource
@@ -417,24 +413,15 @@ impl LogsProvider {
             .client
             .create_log_group()
             .log_group_name(&name)
-            .set_kms_key_id(kms_key.clone())
+            .set_kms_key_id(kms_key)
             .set_tags(Some(tags))
             .send()
             .await;
-        match created {
-            Ok(_) => {}
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_already_exists_exception()) =>
-            {
-                ctx.note("log group already exists; configuring it");
-                if let Some(key) = &kms_key {
-                    self.put_kms_key(&name, key).await?;
-                }
-            }
-            Err(error) => return Err(aws_error("logs:CreateLogGroup", &name, error)),
-        }
+        // `ResourceAlreadyExistsException` (an earlier CreateLogGroup whose answer was lost,
+        // re-sent by the SDK) is returned as it is: the executor re-observes the group and, if
+        // it is ours, changes only what differs (`exec::recover`) — never configures a group
+        // that is not ours, and never calls AssociateKmsKey for a key the group already has.
+        created.map_err(|error| aws_error("logs:CreateLogGroup", &name, error))?;
         if let Some(days) = resource.int_prop("retention_days") {
             self.put_retention(&name, days).await?;
         }

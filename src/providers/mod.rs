@@ -3,7 +3,9 @@
 //!
 //! Providers follow one contract: `observe` never mutates; every mutating call is idempotent
 //! (tags in the create call, lookup before create, NotFound on delete is success), so a re-run
-//! after any failure converges.
+//! after any failure converges. A create without an idempotency token is never re-sent blind by
+//! the SDK (`no_resend`): its failure goes back to the step, which re-observes the resource
+//! before it tries again (`exec::recover`).
 
 pub mod accessanalyzer;
 pub mod approvals;
@@ -20,6 +22,7 @@ mod iam_account;
 mod kms;
 pub mod lock;
 mod logs;
+mod no_resend;
 pub mod notify;
 pub mod ownership;
 mod s3;

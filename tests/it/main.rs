@@ -9,6 +9,7 @@ mod emulator_gaps;
 mod findings;
 mod iam;
 mod lock;
+mod lost_answers;
 mod observability;
 mod ownership;
 mod safety;
