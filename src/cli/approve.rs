@@ -133,7 +133,7 @@ pub(super) async fn approvals(cli: &Cli, args: &ApprovalsArgs) -> anyhow::Result
             "missing": still,
             "complete": still.is_empty(),
         })),
-        Format::Human => {
+        Format::Human | Format::Markdown => {
             let mut text = format!(
                 "Plan {digest} of {key}: risk {}, needs {}.\n",
                 saved.risk.map_or("none", |risk| risk.name()),

@@ -39,6 +39,21 @@ pub struct Cli {
         action = clap::ArgAction::SetTrue
     )]
     pub emulator: bool,
+    /// Log format on stderr: text on a terminal and JSON lines otherwise (auto), or as given.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Text on a terminal, JSON lines otherwise.
+    #[default]
+    Auto,
+    /// Readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.
@@ -64,6 +79,20 @@ pub enum Command {
     Approve(ApproveArgs),
     /// List the recorded approvals of a saved plan and what is still missing.
     Approvals(ApprovalsArgs),
+    /// Print the desired resource graph as Graphviz DOT (no AWS call); with --plan, nodes are
+    /// coloured by the plan's actions.
+    Graph(GraphArgs),
+}
+
+/// `graph` arguments.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// A saved plan whose actions colour the nodes.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 /// `approve` arguments.
@@ -128,6 +157,8 @@ pub enum Format {
     Human,
     /// The stable JSON document described in the README.
     Json,
+    /// Markdown for pull-request comments and CI summaries (plan and drift).
+    Markdown,
 }
 
 /// `plan` arguments.

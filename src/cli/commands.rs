@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 
 use super::approve::{self, read_saved};
 use super::args::{
-    ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, PlanArgs, RebuildArgs,
-    ReconcileArgs, UnlockArgs,
+    ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, GraphArgs, PlanArgs,
+    RebuildArgs, ReconcileArgs, UnlockArgs,
 };
 use super::locked::{Locked, Outcome};
 use super::{ExitStatus, output, signals};
@@ -33,6 +33,7 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Unlock(args) => unlock(cli, args).await,
         Command::Approve(args) => approve::approve(cli, args).await,
         Command::Approvals(args) => approve::approvals(cli, args).await,
+        Command::Graph(args) => graph(cli, args),
     }
 }
 
@@ -51,6 +52,7 @@ fn show_plan(cli: &Cli, plan: &Plan, session: &Session, format: Format) {
     match format {
         Format::Human => output::data(&render::human_plan(plan, &calls)),
         Format::Json => output::json(&render::plan_json(plan, &calls)),
+        Format::Markdown => output::data(&render::markdown_plan(plan)),
     }
     if cli.verbose > 0 {
         output::note(cli.quiet, &output::call_table(&calls));
@@ -276,7 +278,7 @@ fn report_json(plan: &Plan, report: &Report, session: &Session) -> serde_json::V
 fn finish_apply(cli: &Cli, format: Format, session: &Session, plan: &Plan, report: &Report) {
     match format {
         Format::Json => output::json(&report_json(plan, report, session)),
-        Format::Human => {
+        Format::Human | Format::Markdown => {
             let mut text = String::new();
             for step in &report.steps {
                 let outcome = match &step.status {
@@ -527,7 +529,7 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
             "ready": ready,
             "not_checked": not_checked,
         })),
-        Format::Human => {
+        Format::Human | Format::Markdown => {
             finish_apply(cli, Format::Human, &session, &plan, &report);
             output::data(&format!(
                 "\nDR rebuild of {} in {region}: {} after {}s (RTO {}h, {:.2}% used).",
@@ -650,4 +652,35 @@ async fn notify_drift(session: &Session, plan: &Plan, drifted: &[String]) -> ser
         Ok(id) => serde_json::json!({"topic": arn, "message_id": id}),
         Err(error) => serde_json::json!({"topic": arn, "error": error.to_string()}),
     }
+}
+
+/// `graph`: the desired graph, expanded for the spec's primary region without any AWS call
+/// (the account is the saved plan's or the spec's pin, else a placeholder; zones are named
+/// `<region>a`, `b`, ... as many as `vpc.az_count`).
+fn graph(cli: &Cli, args: &GraphArgs) -> anyhow::Result<ExitStatus> {
+    let spec = crate::spec::load(&cli.specs, &args.env)?;
+    let saved = args.plan.as_deref().map(read_saved).transpose()?;
+    let region = saved.as_ref().map_or_else(
+        || spec.environment.region.clone(),
+        |saved| saved.region.clone(),
+    );
+    let account_id = saved
+        .as_ref()
+        .map(|saved| saved.account_id.clone())
+        .or_else(|| spec.environment.account_id.clone())
+        .unwrap_or_else(|| "000000000000".to_string());
+    let zones = (0..spec.vpc.az_count)
+        .map(|index| format!("{region}{}", char::from(b'a' + index)))
+        .collect();
+    let target = crate::plan::Target {
+        env: spec.environment.name.as_str().to_string(),
+        primary_region: region == spec.environment.region,
+        region,
+        account_id,
+        availability_zones: zones,
+    };
+    let graph = crate::modules::expand(&spec, &target)?;
+    let actions = saved.map(|saved| saved.actions).unwrap_or_default();
+    output::data(&render::dot_graph(&graph, &actions));
+    Ok(ExitStatus::Success)
 }

@@ -6,6 +6,7 @@ pub mod args;
 mod commands;
 mod locked;
 mod output;
+mod setup_errors;
 mod signals;
 
 use std::io::IsTerminal;
@@ -40,7 +41,17 @@ pub async fn run(cli: Cli) -> ExitStatus {
     match commands::dispatch(&cli).await {
         Ok(status) => status,
         Err(error) => {
-            output::error(&error);
+            match setup_errors::explain(&error) {
+                Some(line) if cli.verbose == 0 => {
+                    eprintln!("error: {line}");
+                    eprintln!("  (run with -v for the AWS SDK's full error)");
+                }
+                Some(line) => {
+                    eprintln!("error: {line}");
+                    output::error(&error);
+                }
+                None => output::error(&error),
+            }
             ExitStatus::Error
         }
     }
@@ -49,10 +60,13 @@ pub async fn run(cli: Cli) -> ExitStatus {
 fn init_tracing(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
     let terminal = std::io::stderr().is_terminal();
+    // The SDK's own warnings (credential chain probing, IMDS) are noise to a person unless
+    // asked for with -v: the error says what is wrong.
     let default = match (cli.quiet, cli.verbose, terminal) {
         (true, _, _) => "error",
-        (false, 0, true) => "warn",
-        (false, 0, false) | (false, 1, _) => "warn,nc_provision=info",
+        (false, 0, true) => "warn,aws_config=error,aws_smithy_runtime=error",
+        (false, 0, false) => "warn,nc_provision=info,aws_config=error,aws_smithy_runtime=error",
+        (false, 1, _) => "warn,nc_provision=info",
         (false, _, _) => "info,nc_provision=debug",
     };
     let filter =
@@ -60,8 +74,14 @@ fn init_tracing(cli: &Cli) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    // Structured JSON lines when nobody watches a terminal; readable text otherwise.
-    let _ = if terminal {
+    // Structured JSON lines when asked, or when nobody watches a terminal; readable text
+    // otherwise.
+    let json = match cli.log_format {
+        args::LogFormat::Auto => !terminal,
+        args::LogFormat::Text => false,
+        args::LogFormat::Json => true,
+    };
+    let _ = if !json {
         builder.with_target(false).try_init()
     } else {
         builder.json().flatten_event(true).try_init()
