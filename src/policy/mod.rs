@@ -4,6 +4,10 @@
 //! to strings, account principals rewritten to root ARNs, scalars in conditions turned to strings
 //! and `Sid`s it keeps or drops. [`normalize`] maps every such form of one policy to a single
 //! canonical document, so [`equivalent`] never reports a false difference.
+//!
+//! [`eval`] decides what one policy says about one request (IAM's evaluation logic).
+
+pub mod eval;
 
 use std::collections::BTreeMap;
 
