@@ -1,6 +1,7 @@
 //! The kms module: a data key and a logs key per environment, rotation on, aliases, and their
-//! key policies (root, service roles with the pipeline's encryption context, CloudWatch Logs
-//! and CloudTrail, the security and logs accounts).
+//! key policies (root, service roles with the pipeline's encryption context, CloudWatch Logs,
+//! CloudTrail and CloudWatch alarms publishing to encrypted topics, the security and logs
+//! accounts).
 
 use serde_json::json;
 
@@ -94,6 +95,16 @@ fn key_policy(context: &Context<'_>, key_id: &str, purpose: &str) -> Resource {
             "Resource": "*",
             "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
                 format!("arn:aws:cloudtrail:*:{}:trail/*", context.target.account_id)}}
+        }));
+        // CloudWatch alarms notify SNS topics encrypted with this key: CloudWatch must be able
+        // to encrypt into them (SNS developer guide, sns-key-management: "Enable compatibility
+        // between event sources from AWS services and encrypted topics").
+        statements.push(json!({
+            "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*"
         }));
         statements.push(json!({
             "Sid": "CloudTrailDescribeKey",

@@ -13,6 +13,7 @@ use crate::model::{
 use crate::plan::Target;
 use crate::spec::Spec;
 
+pub use iam::security_external_id;
 pub use kms::{DATA_KEY, LOGS_KEY};
 
 /// Everything the spec asks for in `target`'s region, as a checked graph.
@@ -29,6 +30,8 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     resources.extend(observability::expand(&context));
     // After every module: observability links onto the others' resources (flow-log groups).
     observability::link(&context, &mut resources);
+    // A consumer waits for the policies that permit it (the catalogue of integrations).
+    crate::policy::integrations::link(&mut resources, target, spec);
     DesiredGraph::new(resources)
 }
 

@@ -15,8 +15,10 @@
 //!   alarms, metric filters and Config rules `nc-{env}-…` (one prefix each: one batched read);
 //! - critical alarms and the CIS alarms go to the security-alerts topic, warnings to the
 //!   operations topic (to security-alerts where there is no ops e-mail, i.e. dev);
-//! - GuardDuty findings reach their log group through an EventBridge rule that this module does
-//!   not create (the project has no EventBridge SDK crate): the filter and alarm are ready.
+//! - AWS Config delivers into its own bucket `nc-dp-{env}-config-{account}` (Config does not
+//!   support delivery into an Object Lock bucket);
+//! - GuardDuty findings reach their log group through an EventBridge rule and a Logs resource
+//!   policy.
 
 use std::collections::BTreeMap;
 
@@ -138,7 +140,9 @@ pub const OPS_TOPIC: &str = "observability.topic.operations";
 pub const FINDINGS_LOG_GROUP: &str = "observability.log.guardduty-findings";
 
 /// The CIS AWS Foundations v1.5 section 4 metric filters: (control, slug, pattern). Patterns are
-/// the benchmark's, with every event name it lists.
+/// the benchmark's, with every event name it lists; 4.15 also has `CancelHandshake`,
+/// `CreateOrganization` and `EnableAllFeatures`, which newer benchmark versions and common
+/// scanners (Security Hub CloudWatch.15) require.
 pub const CIS_FILTERS: [(&str, &str, &str); 15] = [
     (
         "4.1",
@@ -213,7 +217,7 @@ pub const CIS_FILTERS: [(&str, &str, &str); 15] = [
     (
         "4.15",
         "organizations-changes",
-        r#"{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = "AcceptHandshake") || ($.eventName = "AttachPolicy") || ($.eventName = "CreateAccount") || ($.eventName = "CreateOrganizationalUnit") || ($.eventName = "CreatePolicy") || ($.eventName = "DeclineHandshake") || ($.eventName = "DeleteOrganization") || ($.eventName = "DeleteOrganizationalUnit") || ($.eventName = "DeletePolicy") || ($.eventName = "DetachPolicy") || ($.eventName = "DisablePolicyType") || ($.eventName = "EnablePolicyType") || ($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || ($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || ($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }"#,
+        r#"{ ($.eventSource = organizations.amazonaws.com) && (($.eventName = "AcceptHandshake") || ($.eventName = "AttachPolicy") || ($.eventName = "CancelHandshake") || ($.eventName = "CreateAccount") || ($.eventName = "CreateOrganization") || ($.eventName = "CreateOrganizationalUnit") || ($.eventName = "CreatePolicy") || ($.eventName = "DeclineHandshake") || ($.eventName = "DeleteOrganization") || ($.eventName = "DeleteOrganizationalUnit") || ($.eventName = "DeletePolicy") || ($.eventName = "DetachPolicy") || ($.eventName = "DisablePolicyType") || ($.eventName = "EnableAllFeatures") || ($.eventName = "EnablePolicyType") || ($.eventName = "InviteAccountToOrganization") || ($.eventName = "LeaveOrganization") || ($.eventName = "MoveAccount") || ($.eventName = "RemoveAccountFromOrganization") || ($.eventName = "UpdatePolicy") || ($.eventName = "UpdateOrganizationalUnit")) }"#,
     ),
 ];
 
@@ -413,7 +417,7 @@ fn alarms(context: &Context<'_>) -> Vec<Resource> {
     ));
     let table = BTreeMap::from([("TableName".to_string(), format!("nc-dp-{env}-documents"))]);
     let trail_dims = BTreeMap::from([("LogGroupName".to_string(), trail_group.clone())]);
-    let critical = [
+    let mut critical = vec![
         AlarmDef {
             namespace: "AWS/Lambda".into(),
             statistic: "Sum",
@@ -426,18 +430,6 @@ fn alarms(context: &Context<'_>) -> Vec<Resource> {
                 "lambda-error-rate",
                 "Errors",
                 "Critical: Lambda error rate above 5% for 5 minutes".into(),
-            )
-        },
-        AlarmDef {
-            namespace: "AWS/ApiGateway".into(),
-            statistic: "Average",
-            threshold: 0.01,
-            comparison: "GreaterThanThreshold",
-            ..AlarmDef::count(
-                context,
-                "apigateway-5xx-rate",
-                "5XXError",
-                "Critical: API Gateway 5xx rate above 1% for 5 minutes".into(),
             )
         },
         AlarmDef {
@@ -484,6 +476,27 @@ fn alarms(context: &Context<'_>) -> Vec<Resource> {
             )
         },
     ];
+    // API Gateway publishes 5XXError per ApiName (and Stage): without the API the alarm would
+    // never get data, so it exists only when the spec names the API.
+    if let Some(api) = &context.spec.observability.api_gateway_name {
+        let mut dimensions = BTreeMap::from([("ApiName".to_string(), api.clone())]);
+        if let Some(stage) = &context.spec.observability.api_gateway_stage {
+            dimensions.insert("Stage".to_string(), stage.clone());
+        }
+        critical.push(AlarmDef {
+            namespace: "AWS/ApiGateway".into(),
+            statistic: "Average",
+            threshold: 0.01,
+            comparison: "GreaterThanThreshold",
+            dimensions,
+            ..AlarmDef::count(
+                context,
+                "apigateway-5xx-rate",
+                "5XXError",
+                format!("Critical: API Gateway 5xx rate of {api} above 1% for 5 minutes"),
+            )
+        });
+    }
     let warning = [
         AlarmDef {
             namespace: "AWS/Lambda".into(),
@@ -540,7 +553,9 @@ pub const BUCKET_KIND: &str = "s3_bucket";
 pub const TRAIL_BUCKET: &str = "observability.bucket.trail";
 /// Logical id of the server-access-log bucket of the trail bucket (CIS 3.6).
 pub const ACCESS_LOG_BUCKET: &str = "observability.bucket.access-logs";
-/// The prefix AWS Config delivers under in the trail bucket.
+/// Logical id of the AWS Config delivery bucket.
+pub const CONFIG_BUCKET: &str = "observability.bucket.config";
+/// The prefix AWS Config delivers under in its bucket.
 pub const CONFIG_PREFIX: &str = "config";
 
 /// The trail's name (one per account and environment).
@@ -549,13 +564,14 @@ pub fn trail_name(context: &Context<'_>) -> String {
     format!("nc-dp-{}-trail", context.env())
 }
 
-/// The trail's ARN, as CloudTrail will name it (the bucket policy's SourceArn condition).
+/// The trail's ARN, as CloudTrail will name it (the bucket policy's SourceArn condition): the
+/// trail of this region, whose name carries the regional suffix outside the primary region.
 fn trail_arn(context: &Context<'_>) -> String {
     format!(
         "arn:aws:cloudtrail:{}:{}:trail/{}",
         context.target.region,
         context.target.account_id,
-        trail_name(context)
+        context.global_name(&trail_name(context))
     )
 }
 
@@ -580,6 +596,19 @@ pub fn access_log_bucket_name(context: &Context<'_>) -> String {
     ))
 }
 
+/// The AWS Config delivery bucket's name, `nc-dp-{env}-config-{account}` (regional suffix in
+/// the DR region). Config cannot deliver into an Object Lock bucket (AWS::Config::DeliveryChannel:
+/// "AWS Config does not support the delivery channel to an Amazon S3 bucket where object lock
+/// is enabled"), so it gets its own.
+#[must_use]
+pub fn config_bucket_name(context: &Context<'_>) -> String {
+    context.global_name(&format!(
+        "nc-dp-{}-config-{}",
+        context.env(),
+        context.target.account_id
+    ))
+}
+
 fn bucket_arns(bucket: &str) -> (String, String) {
     (
         format!("arn:aws:s3:::{bucket}"),
@@ -599,8 +628,7 @@ fn deny_insecure_transport(bucket: &str) -> serde_json::Value {
     })
 }
 
-/// TLS only; CloudTrail may check the ACL and write its logs (conditioned on the trail's ARN);
-/// AWS Config may check the bucket and deliver under `config/`.
+/// TLS only; CloudTrail may check the ACL and write its logs (conditioned on the trail's ARN).
 fn trail_bucket_policy(context: &Context<'_>, bucket: &str) -> serde_json::Value {
     let (arn, _) = bucket_arns(bucket);
     let account = &context.target.account_id;
@@ -627,7 +655,22 @@ fn trail_bucket_policy(context: &Context<'_>, bucket: &str) -> serde_json::Value
                     "s3:x-amz-acl": "bucket-owner-full-control",
                     "aws:SourceArn": trail
                 }}
-            },
+            }
+        ]
+    })
+}
+
+/// TLS only; AWS Config may check the bucket and deliver under `config/` (Config developer
+/// guide, s3-bucket-policy: the statements for `config.amazonaws.com`, conditioned on this
+/// account). The recorder delivers through its role (iamrole-permissions); these statements
+/// keep delivery working should it move to the service-linked role.
+fn config_bucket_policy(context: &Context<'_>, bucket: &str) -> serde_json::Value {
+    let (arn, _) = bucket_arns(bucket);
+    let account = &context.target.account_id;
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            deny_insecure_transport(bucket),
             {
                 "Sid": "AWSConfigBucketCheck",
                 "Effect": "Allow",
@@ -735,7 +778,26 @@ fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     .after(&logs_key)
     .after(&LogicalId::new(ACCESS_LOG_BUCKET))
     .retained();
-    vec![access_logs, trail]
+    let config_bucket = config_bucket_name(context);
+    // Versioned, SSE-KMS with the logs key, public access blocked, TLS only, no Object Lock.
+    // No lifecycle rule: Config snapshots and history are kept indefinitely (prod document).
+    let config = blocked(Resource::new(
+        CONFIG_BUCKET,
+        BUCKET_KIND,
+        config_bucket.clone(),
+    ))
+    .prop("versioning", "Enabled")
+    .prop("sse_algorithm", "aws:kms")
+    .prop("sse_kms_key", Value::reference(&logs_key, "arn"))
+    .prop("bucket_key", true)
+    .prop(
+        "policy",
+        Value::Policy(config_bucket_policy(context, &config_bucket)),
+    )
+    .prop("tags", context.tags(CONFIG_BUCKET))
+    .after(&logs_key)
+    .retained();
+    vec![access_logs, trail, config]
 }
 
 /// Kind of an IAM role (the iam provider's).
@@ -869,7 +931,7 @@ fn roles(context: &Context<'_>) -> Vec<Resource> {
         "CloudTrail delivery to the trail log group",
     );
     // The primary region's bucket name is a prefix of the DR region's (`…-cac1`).
-    let bucket = format!("nc-dp-{env}-trail-{account}*");
+    let bucket = format!("nc-dp-{env}-config-{account}*");
     let config_role = service_role(
         context,
         CONFIG_ROLE,
@@ -877,7 +939,7 @@ fn roles(context: &Context<'_>) -> Vec<Resource> {
         "config.amazonaws.com",
         &["arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"],
         (
-            "deliver-to-trail-bucket",
+            "deliver-to-config-bucket",
             json!({
                 "Version": "2012-10-17",
                 "Statement": [
@@ -889,7 +951,7 @@ fn roles(context: &Context<'_>) -> Vec<Resource> {
                         "Condition": {"StringLike": {"s3:x-amz-acl": "bucket-owner-full-control"}}
                     },
                     {
-                        "Sid": "CheckTrailBucket",
+                        "Sid": "CheckConfigBucket",
                         "Effect": "Allow",
                         "Action": "s3:GetBucketAcl",
                         "Resource": format!("arn:aws:s3:::{bucket}")
@@ -955,18 +1017,18 @@ fn detector(context: &Context<'_>) -> Resource {
 }
 
 /// The recorder (all supported resources; global resources in the primary region only), its
-/// delivery channel into the trail bucket's `config/` prefix, and the managed rules.
+/// delivery channel into the Config bucket's `config/` prefix, and the managed rules.
 fn config(context: &Context<'_>) -> Vec<Resource> {
     let role = LogicalId::new(CONFIG_ROLE);
     let recorder = Resource::new(RECORDER, RECORDER_KIND, "default")
         .prop("role_arn", Value::reference(&role, "arn"))
         .prop("all_supported", true)
         .prop("include_global", context.target.primary_region)
-        .prop("delivery_bucket", trail_bucket_name(context))
+        .prop("delivery_bucket", config_bucket_name(context))
         .prop("delivery_prefix", CONFIG_PREFIX)
         .prop("recording", true)
         .after(&role)
-        .after(&LogicalId::new(TRAIL_BUCKET));
+        .after(&LogicalId::new(CONFIG_BUCKET));
     let mut resources = vec![recorder];
     if context.spec.observability.enable_config_rules {
         for (rule, identifier, parameters) in CONFIG_RULES {
@@ -1031,16 +1093,33 @@ fn findings_rule(context: &Context<'_>) -> Resource {
         "source": ["aws.guardduty"],
         "detail-type": ["GuardDuty Finding"],
     });
+    // Two statements: EventBridge sends `aws:SourceArn` only with PutLogEvents, so a condition
+    // on it would deny CreateLogStream (CloudWatch Logs resource policies for EventBridge;
+    // AWS's serverless-patterns eventbridge-cloudwatch sample splits them the same way).
+    let streams = format!(
+        "arn:aws:logs:{region}:{account}:log-group:{}security/*:*",
+        log_prefix(context)
+    );
+    let services = ["events.amazonaws.com", "delivery.logs.amazonaws.com"];
     let delivery = serde_json::json!({
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "EventBridgeToSecurityLogGroups",
-            "Effect": "Allow",
-            "Principal": {"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]},
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": format!("arn:aws:logs:{region}:{account}:log-group:{}security/*:*", log_prefix(context)),
-            "Condition": {"ArnEquals": {"aws:SourceArn": format!("arn:aws:events:{region}:{account}:rule/{rule}")}},
-        }],
+        "Statement": [
+            {
+                "Sid": "EventBridgeCreatesStreams",
+                "Effect": "Allow",
+                "Principal": {"Service": services},
+                "Action": "logs:CreateLogStream",
+                "Resource": streams,
+            },
+            {
+                "Sid": "EventBridgePutsEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": services},
+                "Action": "logs:PutLogEvents",
+                "Resource": streams,
+                "Condition": {"ArnEquals": {"aws:SourceArn": format!("arn:aws:events:{region}:{account}:rule/{rule}")}},
+            }
+        ],
     });
     Resource::new(FINDINGS_RULE, "eventbridge_rule", rule.clone())
         .prop("event_pattern", crate::policy::canonical_text(&pattern))
@@ -1118,11 +1197,15 @@ mod tests {
         );
         assert_eq!(
             count(&resources, ALARM_KIND),
-            26,
-            "15 CIS + 7 critical + 4 warnings"
+            25,
+            "15 CIS + 6 critical + 4 warnings (no API Gateway alarm without an API)"
         );
         assert_eq!(count(&resources, RULE_KIND), 7);
-        assert_eq!(count(&resources, BUCKET_KIND), 2);
+        assert_eq!(
+            count(&resources, BUCKET_KIND),
+            3,
+            "trail, access logs, Config"
+        );
         assert_eq!(count(&resources, ROLE_KIND), 2);
         for kind in [TRAIL_KIND, DETECTOR_KIND, RECORDER_KIND, HUB_KIND] {
             assert_eq!(count(&resources, kind), 1, "{kind}");
@@ -1193,6 +1276,44 @@ mod tests {
     }
 
     #[test]
+    fn the_api_gateway_alarm_exists_only_for_a_named_api_and_carries_its_dimensions() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+        let text = std::fs::read_to_string(dir.join("stg.toml")).expect("stg spec");
+        let named = text
+            .replacen("# api_gateway_name", "api_gateway_name", 1)
+            .replacen("# api_gateway_stage", "api_gateway_stage", 1);
+        let spec = crate::spec::parse(std::path::Path::new("specs/stg.toml"), &named)
+            .expect("valid with the API named");
+        let target = Target {
+            env: "stg".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            primary_region: true,
+            availability_zones: Vec::new(),
+        };
+        let resources = expand(&Context {
+            spec: &spec,
+            target: &target,
+        });
+        let alarm = find(&resources, "observability.alarm.apigateway-5xx-rate");
+        assert_eq!(
+            alarm.props.get("dimensions"),
+            Some(&Value::Map(BTreeMap::from([
+                ("ApiName".to_string(), "nc-stg-api".to_string()),
+                ("Stage".to_string(), "stg".to_string()),
+            ])))
+        );
+        assert_eq!(count(&resources, ALARM_KIND), 26);
+        let unnamed = expanded("stg", "us-east-1");
+        assert!(
+            unnamed
+                .iter()
+                .all(|r| r.id.as_str() != "observability.alarm.apigateway-5xx-rate"),
+            "no alarm that could never get data"
+        );
+    }
+
+    #[test]
     fn the_dr_region_records_no_global_resources_and_names_its_buckets_regionally() {
         let resources = expanded("prod", "ca-central-1");
         assert_eq!(
@@ -1204,6 +1325,17 @@ mod tests {
             "nc-dp-prod-trail-123456789012-cac1"
         );
         assert_eq!(find(&resources, TRAIL).name, "nc-dp-prod-trail-cac1");
+        assert_eq!(
+            find(&resources, CONFIG_BUCKET).name,
+            "nc-dp-prod-config-123456789012-cac1"
+        );
+        let policy = find(&resources, TRAIL_BUCKET).props["policy"].to_json();
+        assert!(
+            policy.to_string().contains(
+                "arn:aws:cloudtrail:ca-central-1:123456789012:trail/nc-dp-prod-trail-cac1"
+            ),
+            "the DR bucket policy names the DR trail: {policy}"
+        );
     }
 
     #[test]
@@ -1256,7 +1388,7 @@ mod tests {
             ("4.12", 6),
             ("4.13", 7),
             ("4.14", 11),
-            ("4.15", 18),
+            ("4.15", 21),
         ] {
             assert_eq!(
                 patterns[control].matches("$.eventName =").count(),

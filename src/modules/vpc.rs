@@ -461,18 +461,29 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
         )
         .prop(
             &format!("inline_policy.{FLOW_LOG_POLICY}"),
+            // The VPC user guide (flow-logs-iam-role) lists logs:DescribeLogGroups among the
+            // role's permissions; it names no group, so it gets this region's groups.
+            // logs:CreateLogGroup is not needed: the tool creates the group.
             Value::Policy(json!({
                 "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "DeliverToTheFlowLogGroupOnly",
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams"
-                    ],
-                    "Resource": [group_arn.clone(), format!("{group_arn}:log-stream:*")]
-                }]
+                "Statement": [
+                    {
+                        "Sid": "DeliverToTheFlowLogGroupOnly",
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogStreams"
+                        ],
+                        "Resource": [group_arn.clone(), format!("{group_arn}:log-stream:*")]
+                    },
+                    {
+                        "Sid": "DescribeLogGroups",
+                        "Effect": "Allow",
+                        "Action": "logs:DescribeLogGroups",
+                        "Resource": format!("arn:aws:logs:{region}:{account}:log-group:*")
+                    }
+                ]
             })),
         )
         .prop(
@@ -677,7 +688,9 @@ fn endpoints_security_group(context: &Context<'_>) -> Resource {
 }
 
 /// Admits only the account's own principals (and for S3 and DynamoDB only the account's own
-/// buckets and tables): a data perimeter on every endpoint.
+/// buckets and tables): a data perimeter on every endpoint. The S3 endpoint also admits reads
+/// of ECR's AWS-owned layer bucket `prod-{region}-starport-layer-bucket`, or workloads could
+/// not pull images (ECR user guide, vpc-endpoints: minimum Amazon S3 bucket permissions).
 ///
 /// Written without `Version`, like AWS's own default endpoint policy: it uses no policy
 /// variables, so the version changes nothing, and LocalStack drops the field when it stores
@@ -688,16 +701,28 @@ fn endpoint_policy(context: &Context<'_>, service: &EndpointService) -> serde_js
     if service.gateway {
         condition["aws:ResourceAccount"] = json!(account);
     }
-    json!({
-        "Statement": [{
-            "Sid": "AccountPrincipalsOnly",
+    let mut statements = vec![json!({
+        "Sid": "AccountPrincipalsOnly",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": service.actions,
+        "Resource": "*",
+        "Condition": {"StringEquals": condition}
+    })];
+    if service.name == "s3" {
+        statements.push(json!({
+            "Sid": "EcrImageLayers",
             "Effect": "Allow",
             "Principal": "*",
-            "Action": service.actions,
-            "Resource": "*",
-            "Condition": {"StringEquals": condition}
-        }]
-    })
+            "Action": "s3:GetObject",
+            "Resource": format!(
+                "arn:aws:s3:::{}/*",
+                crate::policy::integrations::ecr_layer_bucket(&context.target.region)
+            ),
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": account}}
+        }));
+    }
+    json!({ "Statement": statements })
 }
 
 fn references(ids: &[LogicalId]) -> Value {

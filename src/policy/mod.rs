@@ -4,6 +4,13 @@
 //! to strings, account principals rewritten to root ARNs, scalars in conditions turned to strings
 //! and `Sid`s it keeps or drops. [`normalize`] maps every such form of one policy to a single
 //! canonical document, so [`equivalent`] never reports a false difference.
+//!
+//! [`eval`] decides what one policy says about one request (IAM's evaluation logic), and
+//! [`integrations`] proves, at plan time, that every service integration the modules configure
+//! is allowed by the desired policies.
+
+pub mod eval;
+pub mod integrations;
 
 use std::collections::BTreeMap;
 

@@ -487,6 +487,58 @@ impl ProviderError {
     }
 }
 
+/// Whether an error on a resource this step has just created is eventual consistency: AWS
+/// answers "not found" for a while after a create (S3 `NoSuchBucket` after CreateBucket, EC2
+/// `InvalidGroup.NotFound` or `InvalidAllocationID.NotFound` right after the create), or S3
+/// `OperationAborted` ("a conflicting conditional operation is in progress") while the new
+/// bucket settles. AWS's guidance is to retry with back-off (EC2 API reference,
+/// query-api-troubleshooting "Eventual consistency"; S3 user guide, consistency model).
+#[must_use]
+pub fn is_not_yet_visible(error: &ProviderError) -> bool {
+    error.class == ErrorClass::NotFound || error.code.as_deref() == Some("OperationAborted")
+}
+
+/// Attempts of a call on a just-created resource while AWS does not see it yet.
+const AFTER_CREATE_ATTEMPTS: u32 = 6;
+
+/// Runs `call`, a call on a resource this step has just created, again (with back-off: 0.5 s
+/// doubling to 4 s, none under [`NO_RETRY_DELAY_ENV`]) while AWS answers as if the resource
+/// did not exist yet ([`is_not_yet_visible`]); any other answer is returned at once.
+///
+/// # Errors
+/// The call's error, once it is not eventual consistency or the attempts are used up (then
+/// classed [`ErrorClass::Propagation`] and saying so).
+pub async fn after_create<T, F, Fut>(mut call: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let no_delay = std::env::var_os(NO_RETRY_DELAY_ENV).is_some();
+    let mut backoff = std::time::Duration::from_millis(if no_delay { 0 } else { 500 });
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match call().await {
+            Err(error) if is_not_yet_visible(&error) && attempts < AFTER_CREATE_ATTEMPTS => {
+                tracing::warn!(action = %error.action, resource = %error.resource, attempts,
+                    "not visible yet after its create; retrying: {}", error.message);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(4));
+            }
+            Err(mut error) if is_not_yet_visible(&error) => {
+                error.class = ErrorClass::Propagation;
+                error.message = format!(
+                    "{} (still not visible after its create, {attempts} attempts: AWS is \
+                     eventually consistent)",
+                    error.message
+                );
+                return Err(error);
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Converts an SDK error into a [`ProviderError`] for `action` on `resource`.
 pub fn aws_error<E>(action: &str, resource: &str, error: SdkError<E, HttpResponse>) -> ProviderError
 where
@@ -649,5 +701,56 @@ mod tests {
         for (reason, code, message, expected) in cases {
             assert_eq!(is_propagation(code, message), expected, "{reason}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_after_a_create_is_retried_while_not_found_only() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let failure = |class: ErrorClass, code: &str| ProviderError {
+            action: "s3:PutBucketVersioning".into(),
+            resource: "b".into(),
+            class,
+            code: Some(code.into()),
+            message: code.into(),
+        };
+        let calls = AtomicU32::new(0);
+        let result = after_create(|| async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(failure(ErrorClass::NotFound, "NoSuchBucket")),
+                1 => Err(failure(ErrorClass::Fatal, "OperationAborted")),
+                _ => Ok(7),
+            }
+        })
+        .await;
+        assert_eq!(result.expect("visible at last"), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        let calls = AtomicU32::new(0);
+        let result = after_create(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(failure(ErrorClass::Fatal, "AccessDenied"))
+        })
+        .await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "other errors are not retried"
+        );
+        assert_eq!(result.expect_err("denied").class, ErrorClass::Fatal);
+
+        let calls = AtomicU32::new(0);
+        let error = after_create(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(failure(ErrorClass::NotFound, "InvalidGroup.NotFound"))
+        })
+        .await
+        .expect_err("never visible");
+        assert_eq!(calls.load(Ordering::SeqCst), AFTER_CREATE_ATTEMPTS);
+        assert_eq!(error.class, ErrorClass::Propagation);
+        assert!(
+            error.message.contains("eventually consistent"),
+            "{}",
+            error.message
+        );
     }
 }

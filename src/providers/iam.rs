@@ -40,8 +40,18 @@ pub const INLINE_PREFIX: &str = "inline_policy.";
 const KINDS: &[&str] = &[ROLE_KIND, POLICY_KIND];
 /// IAM's error code for a name already taken.
 const ALREADY_EXISTS: &str = "EntityAlreadyExists";
-/// IAM keeps at most five versions of a managed policy.
+/// IAM keeps at most five versions of a managed policy, the default version included
+/// (IAM user guide, access_policies_managed-versioning: "A managed policy can have up to five
+/// versions"; CreatePolicyVersion fails with LimitExceeded beyond).
 const MAX_POLICY_VERSIONS: usize = 5;
+
+/// The non-default versions (oldest first) to delete before creating one more version, so that
+/// the policy never holds more than [`MAX_POLICY_VERSIONS`] versions in total.
+fn versions_to_prune(non_default: &[String]) -> &[String] {
+    // Today: the non-default ones and the default; after the create: one more.
+    let excess = (non_default.len() + 2).saturating_sub(MAX_POLICY_VERSIONS);
+    &non_default[..excess.min(non_default.len())]
+}
 
 /// The IAM provider.
 pub struct IamProvider {
@@ -496,11 +506,10 @@ impl IamProvider {
         if touches(changes, "policy")
             && let Some(document) = policy_text(resource, "policy")
         {
-            // IAM keeps five versions: drop the oldest non-default one to make room.
+            // IAM keeps five versions in total, the default one included: drop the oldest
+            // non-default ones to make room for the new one.
             let versions = observed_list(observed, "policy_versions");
-            if versions.len() >= MAX_POLICY_VERSIONS
-                && let Some(oldest) = versions.first()
-            {
+            for oldest in versions_to_prune(&versions) {
                 self.client
                     .delete_policy_version()
                     .policy_arn(arn)
@@ -1328,5 +1337,20 @@ mod tests {
         assert_eq!(create.num_calls(), 3);
         assert_eq!(attach.num_calls(), 2, "both managed policies attached");
         assert_eq!(put.num_calls(), 1);
+    }
+
+    #[test]
+    fn versions_are_pruned_before_the_fifth_in_total() {
+        let versions = |n: usize| -> Vec<String> { (1..=n).map(|v| format!("v{v}")).collect() };
+        for (non_default, pruned) in [(0, 0), (2, 0), (3, 0), (4, 1), (5, 2)] {
+            let list = versions(non_default);
+            let prune = versions_to_prune(&list);
+            assert_eq!(prune.len(), pruned, "{non_default} non-default versions");
+            assert_eq!(prune, &list[..pruned], "the oldest go first");
+            assert!(
+                non_default - pruned + 2 <= MAX_POLICY_VERSIONS,
+                "{non_default}: at most five after the create"
+            );
+        }
     }
 }

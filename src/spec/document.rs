@@ -618,6 +618,8 @@ fn observability(r: &mut Reader, t: &Table<'_, '_>) -> Option<ObservabilitySpec>
             "guardduty_finding_publishing_frequency",
             "enable_config_rules",
             "enable_security_hub",
+            "api_gateway_name",
+            "api_gateway_stage",
         ],
     );
     let log_retention_days = retention(r, t, "log_retention_days");
@@ -643,6 +645,8 @@ fn observability(r: &mut Reader, t: &Table<'_, '_>) -> Option<ObservabilitySpec>
         });
     let enable_config_rules = r.boolean(t, "enable_config_rules", true);
     let enable_security_hub = r.boolean(t, "enable_security_hub", true);
+    let api_gateway_name = r.string(t, "api_gateway_name", false).map(|v| v.value);
+    let api_gateway_stage = r.string(t, "api_gateway_stage", false).map(|v| v.value);
     if ops_present && ops_email.is_none() {
         return None;
     }
@@ -657,6 +661,8 @@ fn observability(r: &mut Reader, t: &Table<'_, '_>) -> Option<ObservabilitySpec>
         guardduty_finding_publishing_frequency: frequency?,
         enable_config_rules: enable_config_rules?.value,
         enable_security_hub: enable_security_hub?.value,
+        api_gateway_name,
+        api_gateway_stage,
     })
 }
 

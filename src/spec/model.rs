@@ -228,6 +228,12 @@ pub struct ObservabilitySpec {
     pub enable_config_rules: bool,
     /// `enable_security_hub`.
     pub enable_security_hub: bool,
+    /// `api_gateway_name` (optional): the REST API whose 5xx rate is alarmed (dimension
+    /// `ApiName`); without it there is no API Gateway alarm, as it would never get data.
+    pub api_gateway_name: Option<String>,
+    /// `api_gateway_stage` (optional, only with `api_gateway_name`): the stage (dimension
+    /// `Stage`).
+    pub api_gateway_stage: Option<String>,
 }
 
 /// An S3 Object Lock default retention period.

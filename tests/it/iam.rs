@@ -538,6 +538,67 @@ async fn iam_drift_shows_with_attribute_detail_and_apply_repairs_it() {
     );
 }
 
+/// IAM (and LocalStack) keep five versions of a managed policy in total, the default one
+/// included: a boundary already holding five takes its next change only if the oldest
+/// non-default version is deleted first (issue 13, item 7).
+#[tokio::test]
+async fn a_boundary_holding_five_versions_takes_its_next_change() {
+    let tag = crate::common::tag();
+    let world = World::with_bucket_tag(Some(&tag));
+    world
+        .run(&["apply", "--env", "stg", "--auto-approve"])
+        .expect_code(0);
+    let iam = aws_sdk_iam::Client::new(&world.sdk("us-east-1").await);
+    let arn = format!("arn:aws:iam::{}:policy/nc/pb-fargate", world.account);
+    let desired = default_document(&live(&world).await.policies["pb-fargate"]);
+    // Out of band: three more versions of the same document, then a drifted default: five.
+    let mut drifted = desired.clone();
+    drifted["Statement"][0]["Action"]
+        .as_array_mut()
+        .expect("actions")
+        .push(serde_json::json!("s3:DeleteObject"));
+    for (document, default) in [
+        (&desired, false),
+        (&desired, false),
+        (&desired, false),
+        (&drifted, true),
+    ] {
+        iam.create_policy_version()
+            .policy_arn(&arn)
+            .policy_document(document.to_string())
+            .set_as_default(default)
+            .send()
+            .await
+            .expect("policy version");
+    }
+    let versions = |iam: aws_sdk_iam::Client, arn: String| async move {
+        iam.list_policy_versions()
+            .policy_arn(arn)
+            .send()
+            .await
+            .expect("versions")
+            .versions()
+            .len()
+    };
+    assert_eq!(versions(iam.clone(), arn.clone()).await, 5);
+
+    let (code, report, stderr) = world.json(&["apply", "--env", "stg", "--auto-approve"]);
+    assert_eq!(code, 0, "the sixth version fits: {report:#}\n{stderr}");
+    assert_eq!(
+        versions(iam.clone(), arn.clone()).await,
+        5,
+        "never above five"
+    );
+    assert_eq!(
+        default_document(&live(&world).await.policies["pb-fargate"]),
+        desired,
+        "the desired document is the default again"
+    );
+    world
+        .run(&["plan", "--env", "stg", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
 #[tokio::test]
 async fn turning_github_oidc_off_deletes_its_provider_and_role_only_with_allow_destroy() {
     let tag = crate::common::tag();

@@ -240,6 +240,83 @@ async fn check_trail_bucket(world: &World, env: &str, days: Option<i32>, years: 
     );
 }
 
+/// Reads back AWS Config's own bucket: versioned, SSE-KMS with the logs key, public access
+/// blocked, no Object Lock (Config cannot deliver into one), and a TLS-only policy that lets
+/// `config.amazonaws.com` of this account check the bucket and deliver under `config/`.
+async fn check_config_bucket(world: &World, env: &str) {
+    let s3 = world.s3().await;
+    let bucket = format!("nc-dp-{env}-config-{}", world.account);
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the Config bucket exists");
+    assert_eq!(
+        versioning.status().map(|s| s.as_str()),
+        Some("Enabled"),
+        "{bucket}"
+    );
+    let lock = s3
+        .get_object_lock_configuration()
+        .bucket(&bucket)
+        .send()
+        .await;
+    assert!(
+        lock.as_ref()
+            .ok()
+            .and_then(|l| l.object_lock_configuration())
+            .and_then(|c| c.object_lock_enabled())
+            .is_none(),
+        "{bucket}: no Object Lock: {lock:?}"
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("encryption");
+    let default = encryption
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .expect("default encryption");
+    assert_eq!(default.sse_algorithm(), &ServerSideEncryption::AwsKms);
+    assert_eq!(
+        default.kms_master_key_id(),
+        Some(logs_key_arn(world, env).await.as_str())
+    );
+    let blocks = s3
+        .get_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("public access block");
+    let blocks = blocks.public_access_block_configuration().expect("blocks");
+    assert_eq!(blocks.block_public_policy(), Some(true));
+    assert_eq!(blocks.restrict_public_buckets(), Some(true));
+    let policy = s3
+        .get_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("policy");
+    let policy = policy.policy().expect("policy text");
+    for needle in [
+        "aws:SecureTransport",
+        "config.amazonaws.com",
+        "s3:GetBucketAcl",
+        &format!("config/AWSLogs/{}/Config/*", world.account),
+        "bucket-owner-full-control",
+        "aws:SourceAccount",
+    ] {
+        assert!(
+            policy.contains(needle),
+            "{bucket} policy has {needle}: {policy}"
+        );
+    }
+}
+
 /// Reads back the trail on moto: flags, KMS, log group, data events, logging.
 async fn check_trail(world: &World, env: &str) -> String {
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&world.moto_sdk("us-east-1").await);
@@ -388,8 +465,10 @@ async fn stg_observability_applies_reads_back_replans_and_repairs_drift() {
             .delivery_channels()
             .first()
             .and_then(|c| c.s3_bucket_name()),
-        Some(trail_bucket("stg", &world.account).as_str())
+        Some(format!("nc-dp-stg-config-{}", world.account).as_str()),
+        "Config delivers into its own bucket, not the Object Lock trail bucket"
     );
+    check_config_bucket(&world, "stg").await;
     let rules = config_rules(&world).await;
     assert_eq!(rules.len(), 7, "{rules:?}");
     assert!(rules.contains(&"nc-stg-cloudtrail-enabled".to_string()));
@@ -424,7 +503,11 @@ async fn stg_observability_applies_reads_back_replans_and_repairs_drift() {
     assert_eq!(ops_subs, &vec!["email:ops@neurocipher.io".to_string()]);
 
     let live_alarms = alarms(&world, "stg").await;
-    assert_eq!(live_alarms.len(), 26, "{live_alarms:#?}");
+    assert_eq!(
+        live_alarms.len(),
+        25,
+        "no API Gateway alarm without an API: {live_alarms:#?}"
+    );
     let cis: Vec<&String> = live_alarms
         .keys()
         .filter(|name| name.starts_with("nc-stg-cis-4-"))
@@ -475,6 +558,18 @@ async fn stg_observability_applies_reads_back_replans_and_repairs_drift() {
         root.filter_pattern()
             .is_some_and(|p| p.contains("$.userIdentity.type = \"Root\""))
     );
+    let organizations = filters
+        .metric_filters()
+        .iter()
+        .find(|f| f.filter_name() == Some("nc-stg-cis-4-15-organizations-changes"))
+        .and_then(|f| f.filter_pattern())
+        .expect("CIS 4.15 filter");
+    for event in ["CancelHandshake", "CreateOrganization", "EnableAllFeatures"] {
+        assert!(
+            organizations.contains(&format!("($.eventName = \"{event}\")")),
+            "CIS 4.15 filter has {event}: {organizations}"
+        );
+    }
 
     // Re-plan: no change; a second apply writes nothing.
     world

@@ -480,6 +480,20 @@ async fn check_layout(world: &World, layout: &Layout) {
             policy.contains("aws:PrincipalAccount") && policy.contains(&world.account),
             "{id} admits only the account: {policy}"
         );
+        if service == "s3" {
+            let document: serde_json::Value = serde_json::from_str(policy).expect("policy json");
+            let layers = document["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["Sid"] == "EcrImageLayers")
+                .unwrap_or_else(|| panic!("{id} admits ECR's layer bucket: {policy}"));
+            assert_eq!(
+                layers["Resource"],
+                "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"
+            );
+            assert_eq!(layers["Action"], "s3:GetObject");
+        }
         if kind == "Gateway" {
             let tables: BTreeSet<String> = endpoint.route_table_ids().iter().cloned().collect();
             assert_eq!(tables, private_tables, "{id} on the private route tables");
@@ -636,6 +650,10 @@ async fn check_flow_logs(world: &World, layout: &Layout, vpc_id: &str) {
             .to_string()
             .contains("logs:*"),
         "{policy}"
+    );
+    assert_eq!(
+        policy["Statement"][1]["Action"], "logs:DescribeLogGroups",
+        "the VPC user guide's role permissions: {policy}"
     );
 
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
