@@ -37,6 +37,14 @@ pub enum Error {
     /// A region outside the allowed list.
     #[error("region {0} is not allowed: expected one of us-east-1, ca-central-1")]
     RegionNotAllowed(String),
+    /// The desired policies would deny a service integration on AWS (proven at plan time, no
+    /// AWS call): each line names the consumer, the request, the policy and the statement.
+    #[error(
+        "the desired policies would deny {} service integration(s) on AWS (the emulators do not enforce these; the tool proves them before any change):\n  - {}",
+        .0.len(),
+        .0.join("\n  - ")
+    )]
+    Unproven(Vec<String>),
     /// The desired graph is malformed (a bug).
     #[error("internal error in the desired graph: {0}")]
     Graph(#[from] crate::model::GraphError),
@@ -132,7 +140,7 @@ impl Session {
             account_id,
             availability_zones: zones.into_iter().take(needed).collect(),
         };
-        let graph = modules::expand(&spec, &target)?;
+        let graph = expand_and_prove(&spec, &target)?;
         let providers = Providers::aws(&aws);
         Ok(Session {
             spec,
@@ -186,5 +194,44 @@ impl Session {
     #[must_use]
     pub fn calls(&self) -> CallStats {
         self.aws.counter.snapshot()
+    }
+}
+
+/// Expands the spec for `target` and proves every service integration of the desired graph
+/// (pure: no AWS call).
+///
+/// # Errors
+/// A malformed graph, or integrations the desired policies would deny.
+pub fn expand_and_prove(spec: &Spec, target: &Target) -> Result<DesiredGraph, Error> {
+    let graph = modules::expand(spec, target)?;
+    let denials = crate::policy::integrations::prove(&graph, target, spec);
+    if denials.is_empty() {
+        Ok(graph)
+    } else {
+        Err(Error::Unproven(
+            denials.iter().map(ToString::to_string).collect(),
+        ))
+    }
+}
+
+/// A target for commands that make no AWS call (`validate`, `graph`): the spec's primary region
+/// (or `region`), the account `account_id` or the spec's pin or a placeholder, and zones named
+/// `<region>a`, `b`, ... as many as `vpc.az_count`.
+#[must_use]
+pub fn offline_target(spec: &Spec, region: Option<&str>, account_id: Option<&str>) -> Target {
+    let region = region.unwrap_or(&spec.environment.region).to_string();
+    let account_id = account_id
+        .map(str::to_string)
+        .or_else(|| spec.environment.account_id.clone())
+        .unwrap_or_else(|| "000000000000".to_string());
+    let zones = (0..spec.vpc.az_count)
+        .map(|index| format!("{region}{}", char::from(b'a' + index)))
+        .collect();
+    Target {
+        env: spec.environment.name.as_str().to_string(),
+        primary_region: region == spec.environment.region,
+        region,
+        account_id,
+        availability_zones: zones,
     }
 }

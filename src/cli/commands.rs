@@ -39,7 +39,20 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
 
 fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
     let spec = crate::spec::load(&cli.specs, &args.env)?;
-    output::data(&format!("{}: valid", spec.path.display()));
+    // Every service integration is proven for the primary region and, where there is one, the
+    // DR region: pure, no AWS call.
+    let mut regions = vec![None];
+    if let Some(dr) = &spec.environment.dr_region {
+        regions.push(Some(dr.as_str()));
+    }
+    for region in regions {
+        let target = crate::engine::offline_target(&spec, region, None);
+        crate::engine::expand_and_prove(&spec, &target)?;
+    }
+    output::data(&format!(
+        "{}: valid; every service integration is allowed by the desired policies",
+        spec.path.display()
+    ));
     Ok(ExitStatus::Success)
 }
 
@@ -654,32 +667,17 @@ async fn notify_drift(session: &Session, plan: &Plan, drifted: &[String]) -> ser
     }
 }
 
-/// `graph`: the desired graph, expanded for the spec's primary region without any AWS call
-/// (the account is the saved plan's or the spec's pin, else a placeholder; zones are named
-/// `<region>a`, `b`, ... as many as `vpc.az_count`).
+/// `graph`: the desired graph, expanded without any AWS call (see
+/// [`crate::engine::offline_target`]; the account is the saved plan's when one is given).
 fn graph(cli: &Cli, args: &GraphArgs) -> anyhow::Result<ExitStatus> {
     let spec = crate::spec::load(&cli.specs, &args.env)?;
     let saved = args.plan.as_deref().map(read_saved).transpose()?;
-    let region = saved.as_ref().map_or_else(
-        || spec.environment.region.clone(),
-        |saved| saved.region.clone(),
+    let target = crate::engine::offline_target(
+        &spec,
+        saved.as_ref().map(|saved| saved.region.as_str()),
+        saved.as_ref().map(|saved| saved.account_id.as_str()),
     );
-    let account_id = saved
-        .as_ref()
-        .map(|saved| saved.account_id.clone())
-        .or_else(|| spec.environment.account_id.clone())
-        .unwrap_or_else(|| "000000000000".to_string());
-    let zones = (0..spec.vpc.az_count)
-        .map(|index| format!("{region}{}", char::from(b'a' + index)))
-        .collect();
-    let target = crate::plan::Target {
-        env: spec.environment.name.as_str().to_string(),
-        primary_region: region == spec.environment.region,
-        region,
-        account_id,
-        availability_zones: zones,
-    };
-    let graph = crate::modules::expand(&spec, &target)?;
+    let graph = crate::modules::expand(&spec, &target).map_err(crate::engine::Error::from)?;
     let actions = saved.map(|saved| saved.actions).unwrap_or_default();
     output::data(&render::dot_graph(&graph, &actions));
     Ok(ExitStatus::Success)
