@@ -43,35 +43,11 @@ pub fn holds(control: &ChangeControl, role: &str, principal: &str) -> bool {
         .is_some_and(|patterns| patterns.iter().any(|pattern| arn_like(pattern, principal)))
 }
 
-/// IAM's `ArnLike` match: `*` any run of characters, `?` one character, case-sensitive.
+/// IAM's `ArnLike` match of a whole ARN: `*` any run of characters, `?` one character,
+/// case-sensitive.
 #[must_use]
 pub fn arn_like(pattern: &str, arn: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = arn.chars().collect();
-    // Classic wildcard matching with backtracking over the last `*`.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(c) if *c == '?' || *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((star_p, star_t)) => {
-                    p = star_p + 1;
-                    t = star_t + 1;
-                    star = Some((star_p, star_t + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
+    crate::policy::eval::glob(pattern, arn)
 }
 
 /// Why recorded approvals do not (yet) allow applying a plan; empty when they do.

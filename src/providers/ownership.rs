@@ -17,13 +17,10 @@
 //! missing table means no record.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TableStatus, Tag,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::OnceCell;
 
 use super::aws::{aws_error, found};
@@ -220,71 +217,10 @@ impl OwnershipRegistry {
             .cloned()
     }
 
-    /// Creates the table as the apply lease does (`pk` string hash key, on demand, tagged
-    /// `ManagedBy`), when a record is written before any lease made it, and waits until it is
-    /// ACTIVE.
+    /// Creates the audit table (the lease table) if it does not exist yet.
     async fn ensure_table(&self) -> Result<(), ProviderError> {
-        let local = |error: aws_smithy_types::error::operation::BuildError| {
-            ProviderError::local("dynamodb:CreateTable", TABLE, error.to_string())
-        };
-        let created = self
-            .client
-            .create_table()
-            .table_name(TABLE)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(local)?,
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(local)?,
-            )
-            .tags(
-                Tag::builder()
-                    .key(crate::model::TAG_MANAGED_BY)
-                    .value(crate::model::MANAGER)
-                    .build()
-                    .map_err(local)?,
-            )
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_in_use_exception()) => {}
-            Err(error) => return Err(aws_error("dynamodb:CreateTable", TABLE, error)),
-        }
-        for _ in 0..120 {
-            let described = found(
-                self.client
-                    .describe_table()
-                    .table_name(TABLE)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("dynamodb:DescribeTable", TABLE, error)),
-            )?;
-            let status = described
-                .as_ref()
-                .and_then(|output| output.table())
-                .and_then(|table| table.table_status().cloned());
-            if status == Some(TableStatus::Active) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        Err(ProviderError::local(
-            "dynamodb:DescribeTable",
-            TABLE,
-            "the audit table never became ACTIVE",
-        ))
+        super::lock::LockTable::with_client(self.client.clone())
+            .ensure()
+            .await
     }
 }
