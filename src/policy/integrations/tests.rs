@@ -279,7 +279,15 @@ fn an_explicit_deny_is_named() {
             .push(serde_json::json!({"Sid": "NoLogDelivery", "Effect": "Deny",
                 "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:*", "Resource": "*"}));
     }
-    let denials = proven(&spec, &target, resources);
+    let graph = DesiredGraph::new(resources).expect("graph");
+    let error = check(&graph, &target, &spec).expect_err("denied");
+    assert!(
+        error
+            .to_string()
+            .starts_with("1 service integration request(s) would be denied"),
+        "{error}"
+    );
+    let denials = error.0;
     assert_eq!(denials.len(), 1, "{denials:#?}");
     let text = denials[0].to_string();
     assert!(
