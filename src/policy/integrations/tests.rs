@@ -46,16 +46,13 @@ fn every_shipped_spec_proves_clean_in_every_region() {
             let text: Vec<String> = denials.iter().map(ToString::to_string).collect();
             assert!(text.is_empty(), "{env} in {region}:\n{}", text.join("\n"));
             for integration in CATALOGUE {
-                let expected = env != "dev" || !std::ptr::eq(integration, &ALARM_TOPIC_KEY);
-                if expected {
-                    assert!(
-                        found
-                            .iter()
-                            .any(|r| std::ptr::eq(r.integration, integration)),
-                        "{env} in {region}: no requirement of {}",
-                        integration.name
-                    );
-                }
+                assert!(
+                    found
+                        .iter()
+                        .any(|r| std::ptr::eq(r.integration, integration)),
+                    "{env} in {region}: no requirement of {}",
+                    integration.name
+                );
             }
         }
     }
