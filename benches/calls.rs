@@ -78,6 +78,8 @@ fn main() {
                 .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
                 .env("AWS_EC2_METADATA_DISABLED", "true")
                 .env("NC_PROVISION_EMULATOR", "1")
+                .env("NC_PROVISION_VAR_security_account_id", "111111111111")
+                .env("NC_PROVISION_VAR_logs_account_id", "222222222222")
                 .env("NC_PROVISION_LOG", "error")
                 .output();
             let elapsed = started.elapsed();
@@ -168,6 +170,8 @@ fn vpc_scaling(endpoint: &str, moto: &str) {
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("NC_PROVISION_EMULATOR", "1")
+            .env("NC_PROVISION_VAR_security_account_id", "111111111111")
+            .env("NC_PROVISION_VAR_logs_account_id", "222222222222")
             .output();
         let result: serde_json::Value = output
             .ok()

@@ -7,7 +7,8 @@
 # takes a 12-digit access key id as the account id (default key "test" = account 000000000000);
 # set NC_EMU_ACCESS_KEY_ID=111111111111 for an isolated account. Config and credential files are
 # pointed at /dev/null and AWS_PROFILE is unset, so nothing from ~/.aws leaks in.
-# Honours NC_LOCALSTACK_PORT / NC_MOTO_PORT like the other scripts.
+# Honours NC_LOCALSTACK_PORT / NC_MOTO_PORT like the other scripts. The shipped specs' account
+# variables get test values (NC_EMU_SECURITY_ACCOUNT_ID / NC_EMU_LOGS_ACCOUNT_ID override them).
 
 _nc_emu_env() {
     local ls="http://127.0.0.1:${NC_LOCALSTACK_PORT:-4566}"
@@ -26,7 +27,9 @@ _nc_emu_env() {
         AWS_EC2_METADATA_DISABLED true \
         AWS_CONFIG_FILE /dev/null \
         AWS_SHARED_CREDENTIALS_FILE /dev/null \
-        NC_PROVISION_EMULATOR 1
+        NC_PROVISION_EMULATOR 1 \
+        NC_PROVISION_VAR_security_account_id "${NC_EMU_SECURITY_ACCOUNT_ID:-111111111111}" \
+        NC_PROVISION_VAR_logs_account_id "${NC_EMU_LOGS_ACCOUNT_ID:-222222222222}"
 }
 
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then

@@ -995,6 +995,17 @@ fn trail(context: &Context<'_>) -> Resource {
             "data_events",
             Value::List(vec![Value::str("AWS::S3::Object=arn:aws:s3:All")]),
         )
+        // Not the trail's own deliveries nor their access logs: CloudTrail's user guide advises
+        // excluding them (each delivery would log another data event).
+        .prop(
+            "data_events_excluded",
+            Value::List(
+                [access_log_bucket_name(context), trail_bucket_name(context)]
+                    .into_iter()
+                    .map(|bucket| Value::Str(format!("arn:aws:s3:::{bucket}/")))
+                    .collect(),
+            ),
+        )
         .prop("tags", context.tags(TRAIL))
         .after(&logs_key)
         .after(&group)

@@ -412,11 +412,17 @@ const PROPAGATION_PHRASES: [&str; 6] = [
 /// usable by KMS (`MalformedPolicyDocumentException` naming a principal), by IAM trust
 /// policies (`MalformedPolicyDocument` "Invalid principal"), or by other services
 /// (`InvalidParameter*` "cannot be assumed", CloudTrail's role errors). These are retried with
-/// back-off for a bounded time.
+/// back-off for a bounded time. An account root named as a principal (`…:root`) is never
+/// propagation: another account's principal that IAM rejects does not exist.
 #[must_use]
 pub fn is_propagation(code: Option<&str>, message: Option<&str>) -> bool {
     let message = message.unwrap_or_default().to_lowercase();
     let mentions = |phrases: &[&str]| phrases.iter().any(|phrase| message.contains(phrase));
+    // An account's root principal is never "just created": an invalid one is an account id
+    // that does not exist (a placeholder, another account mistyped), which no wait mends.
+    if message.contains(":root") {
+        return false;
+    }
     match code {
         Some("MalformedPolicyDocumentException" | "MalformedPolicyDocument") => {
             mentions(&["principal"])
@@ -672,6 +678,12 @@ mod tests {
                 Some("MalformedPolicyDocument"),
                 Some("Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/nc/X\""),
                 true,
+            ),
+            (
+                "IAM trust policy naming another account's root that does not exist: fatal",
+                Some("MalformedPolicyDocument"),
+                Some("Invalid principal in policy: \"AWS\":\"arn:aws:iam::111111111111:root\""),
+                false,
             ),
             (
                 "Lambda: role cannot be assumed yet",

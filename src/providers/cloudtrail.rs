@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_cloudtrail::Client;
-use aws_sdk_cloudtrail::types::{DataResource, EventSelector, ReadWriteType, Tag, Trail};
+use aws_sdk_cloudtrail::types::{
+    AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, ReadWriteType, Tag,
+    Trail,
+};
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
@@ -96,6 +99,144 @@ fn desired_selectors(resource: &Resource) -> Vec<EventSelector> {
     vec![selector.build()]
 }
 
+/// The value of a data resource meaning "every object of every bucket".
+const ALL_S3_OBJECTS: &str = "arn:aws:s3";
+
+/// A data event entry `type=value:ReadWriteType` as (type, value).
+fn data_entry(entry: &str) -> Option<(&str, &str)> {
+    let (kind, rest) = entry.split_once('=')?;
+    Some((kind, rest.rsplit_once(':').map_or(rest, |(value, _)| value)))
+}
+
+/// The advanced event selectors a trail with `data_events_excluded` wants: one for management
+/// events, one per data resource type, each data one excluding the listed ARN prefixes
+/// (`resources.ARN NotStartsWith`). Basic selectors cannot exclude a bucket; CloudTrail's
+/// user guide advises excluding the trail's own bucket (and its access-log bucket) from S3
+/// data events, or every delivery logs another event (logging-data-events-with-cloudtrail).
+fn desired_advanced_selectors(
+    resource: &Resource,
+) -> Result<Vec<AdvancedEventSelector>, ProviderError> {
+    let failed = |error: aws_sdk_cloudtrail::error::BuildError| {
+        ProviderError::local(
+            "cloudtrail:PutEventSelectors",
+            &resource.name,
+            error.to_string(),
+        )
+    };
+    let field = |name: &str| AdvancedFieldSelector::builder().field(name);
+    let management = resource.str_prop("management_events").unwrap_or("All");
+    let mut selectors = Vec::new();
+    if management != "None" {
+        let mut builder = AdvancedEventSelector::builder()
+            .name("Management events")
+            .field_selectors(
+                field("eventCategory")
+                    .equals("Management")
+                    .build()
+                    .map_err(failed)?,
+            );
+        if management != "All" {
+            let read_only = if management == "ReadOnly" {
+                "true"
+            } else {
+                "false"
+            };
+            builder = builder.field_selectors(
+                field("readOnly")
+                    .equals(read_only)
+                    .build()
+                    .map_err(failed)?,
+            );
+        }
+        selectors.push(builder.build().map_err(failed)?);
+    }
+    let excluded = list_prop(resource, "data_events_excluded");
+    for entry in list_prop(resource, "data_events") {
+        let Some((kind, value)) = data_entry(&entry) else {
+            continue;
+        };
+        let mut builder = AdvancedEventSelector::builder()
+            .name(format!("{kind} data events"))
+            .field_selectors(
+                field("eventCategory")
+                    .equals("Data")
+                    .build()
+                    .map_err(failed)?,
+            )
+            .field_selectors(
+                field("resources.type")
+                    .equals(kind)
+                    .build()
+                    .map_err(failed)?,
+            );
+        if value != ALL_S3_OBJECTS {
+            builder = builder.field_selectors(
+                field("resources.ARN")
+                    .starts_with(value)
+                    .build()
+                    .map_err(failed)?,
+            );
+        }
+        if !excluded.is_empty() {
+            builder = builder.field_selectors(
+                field("resources.ARN")
+                    .set_not_starts_with(Some(excluded.clone()))
+                    .build()
+                    .map_err(failed)?,
+            );
+        }
+        selectors.push(builder.build().map_err(failed)?);
+    }
+    Ok(selectors)
+}
+
+/// `management_events`, `data_events` and `data_events_excluded` from advanced selectors.
+fn advanced_props(selectors: &[AdvancedEventSelector]) -> (String, Vec<String>, Vec<String>) {
+    let mut management = "None".to_string();
+    let mut data = Vec::new();
+    let mut excluded = Vec::new();
+    for selector in selectors {
+        let fields = selector.field_selectors();
+        let equals = |name: &str| -> Vec<String> {
+            fields
+                .iter()
+                .filter(|f| f.field() == name)
+                .flat_map(|f| f.equals().iter().cloned())
+                .collect()
+        };
+        let category = equals("eventCategory");
+        if category.iter().any(|c| c == "Management") {
+            management = match equals("readOnly").as_slice() {
+                [only] if only == "true" => "ReadOnly",
+                [only] if only == "false" => "WriteOnly",
+                _ => "All",
+            }
+            .to_string();
+        }
+        if category.iter().any(|c| c == "Data") {
+            let arns = fields.iter().filter(|f| f.field() == "resources.ARN");
+            let starts: Vec<String> = arns
+                .clone()
+                .flat_map(|f| f.starts_with().iter().cloned())
+                .collect();
+            excluded.extend(arns.flat_map(|f| f.not_starts_with().iter().cloned()));
+            for kind in equals("resources.type") {
+                if starts.is_empty() {
+                    data.push(format!("{kind}={ALL_S3_OBJECTS}:All"));
+                }
+                for value in &starts {
+                    data.push(format!("{kind}={value}:All"));
+                }
+            }
+        }
+    }
+    for list in [&mut data, &mut excluded] {
+        list.sort();
+        list.dedup();
+    }
+    (management, data, excluded)
+}
+
 fn trail_tags(pairs: Vec<(String, String)>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
     pairs
         .into_iter()
@@ -154,7 +295,13 @@ impl CloudTrailProvider {
         };
         let (status, selectors, tags) = tokio::join!(status, selectors, tags);
         let logging = status?.is_logging().unwrap_or(false);
-        let (management, data) = selectors_props(selectors?.event_selectors());
+        let selectors = selectors?;
+        let (management, data, excluded) = if selectors.advanced_event_selectors().is_empty() {
+            let (management, data) = selectors_props(selectors.event_selectors());
+            (management, data, Vec::new())
+        } else {
+            advanced_props(selectors.advanced_event_selectors())
+        };
         let tags: BTreeMap<String, String> = tags?
             .resource_tag_list()
             .iter()
@@ -196,6 +343,10 @@ impl CloudTrailProvider {
             "data_events".into(),
             Value::List(data.into_iter().map(Value::Str).collect()),
         );
+        props.insert(
+            "data_events_excluded".into(),
+            Value::List(excluded.into_iter().map(Value::Str).collect()),
+        );
         let owner = Owner::from_tags(&tags, env);
         props.insert("tags".into(), tags_value(tags));
         Ok(Observed {
@@ -210,10 +361,13 @@ impl CloudTrailProvider {
     }
 
     async fn put_selectors(&self, resource: &Resource, trail: &str) -> Result<(), ProviderError> {
-        self.client
-            .put_event_selectors()
-            .trail_name(trail)
-            .set_event_selectors(Some(desired_selectors(resource)))
+        let request = self.client.put_event_selectors().trail_name(trail);
+        let request = if list_prop(resource, "data_events_excluded").is_empty() {
+            request.set_event_selectors(Some(desired_selectors(resource)))
+        } else {
+            request.set_advanced_event_selectors(Some(desired_advanced_selectors(resource)?))
+        };
+        request
             .send()
             .await
             .map_err(|error| aws_error("cloudtrail:PutEventSelectors", trail, error))?;
@@ -375,7 +529,10 @@ impl Provider for CloudTrailProvider {
                 .await
                 .map_err(|error| propagation(aws_error("cloudtrail:UpdateTrail", trail, error)))?;
         }
-        if touches(changes, "management_events") || touches(changes, "data_events") {
+        if touches(changes, "management_events")
+            || touches(changes, "data_events")
+            || touches(changes, "data_events_excluded")
+        {
             self.put_selectors(resource, trail).await?;
         }
         if touches(changes, "logging") {
@@ -436,5 +593,40 @@ mod tests {
         let (management, data) = selectors_props(&selectors);
         assert_eq!(management, "All");
         assert_eq!(data, vec!["AWS::S3::Object=arn:aws:s3:::x/:All"]);
+    }
+
+    #[test]
+    fn advanced_selectors_exclude_buckets_and_round_trip_through_the_props() {
+        let excluded = vec![
+            Value::str("arn:aws:s3:::access-logs/"),
+            Value::str("arn:aws:s3:::trail/"),
+        ];
+        let resource = Resource::new("t", "cloudtrail_trail", "t")
+            .prop("management_events", "All")
+            .prop(
+                "data_events",
+                Value::List(vec![Value::str("AWS::S3::Object=arn:aws:s3:All")]),
+            )
+            .prop("data_events_excluded", Value::List(excluded));
+        let selectors = desired_advanced_selectors(&resource).expect("selectors");
+        assert_eq!(selectors.len(), 2, "management, S3 objects");
+        let data = &selectors[1];
+        let not_starts: Vec<&str> = data
+            .field_selectors()
+            .iter()
+            .flat_map(|f| f.not_starts_with())
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            not_starts,
+            ["arn:aws:s3:::access-logs/", "arn:aws:s3:::trail/"]
+        );
+        let (management, data, excluded) = advanced_props(&selectors);
+        assert_eq!(management, "All");
+        assert_eq!(data, vec!["AWS::S3::Object=arn:aws:s3:All"]);
+        assert_eq!(
+            excluded,
+            ["arn:aws:s3:::access-logs/", "arn:aws:s3:::trail/"]
+        );
     }
 }

@@ -40,8 +40,12 @@ pub(super) fn digest(bytes: &[u8]) -> String {
 
 /// Parses and validates a spec file's text; `path` names it in errors and its stem must be the
 /// environment's name.
-pub(super) fn build(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
-    let mut r = Reader::new(path, text);
+pub(super) fn build(
+    path: &Path,
+    text: &str,
+    variables: super::Variables,
+) -> Result<Spec, SpecErrors> {
+    let mut r = Reader::with_variables(path, text, variables);
     let (doc, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         r.syntax(syntax);

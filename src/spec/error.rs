@@ -24,6 +24,9 @@ pub enum SpecErrorKind {
     MissingKey,
     /// A value of the right type that fails a check (range, syntax, allowed set, consistency).
     InvalidValue,
+    /// A `${name}` spec variable without a value (`--var name=value` or
+    /// `NC_PROVISION_VAR_<name>`).
+    MissingVariable,
 }
 
 impl SpecErrorKind {
@@ -38,6 +41,7 @@ impl SpecErrorKind {
             SpecErrorKind::WrongType => "spec::wrong_type",
             SpecErrorKind::MissingKey => "spec::missing_key",
             SpecErrorKind::InvalidValue => "spec::invalid_value",
+            SpecErrorKind::MissingVariable => "spec::missing_variable",
         }
     }
 }

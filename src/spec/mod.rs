@@ -42,11 +42,20 @@ pub fn spec_path(specs_dir: &Path, env: &str) -> PathBuf {
     specs_dir.join(format!("{env}.toml"))
 }
 
-/// Reads and validates `{specs_dir}/{env}.toml`.
+/// Reads and validates `{specs_dir}/{env}.toml`, spec variables from the environment.
 ///
 /// # Errors
 /// An unknown environment name, a missing or unreadable file, or every problem in the file.
 pub fn load(specs_dir: &Path, env: &str) -> Result<Spec, SpecErrors> {
+    load_with(specs_dir, env, &Variables::new())
+}
+
+/// [`load`] with explicit variable values (`--var name=value`), which win over the
+/// environment's.
+///
+/// # Errors
+/// An unknown environment name, a missing or unreadable file, or every problem in the file.
+pub fn load_with(specs_dir: &Path, env: &str, variables: &Variables) -> Result<Spec, SpecErrors> {
     if EnvName::parse(env).is_none() {
         let names = EnvName::ALL.map(EnvName::as_str).join(", ");
         return Err(SpecErrors::single(SpecError::bare(
@@ -83,7 +92,7 @@ pub fn load(specs_dir: &Path, env: &str) -> Result<Spec, SpecErrors> {
         }
     };
     match String::from_utf8(bytes) {
-        Ok(text) => parse(&path, &text),
+        Ok(text) => parse_with(&path, &text, variables),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -108,12 +117,67 @@ pub fn load(specs_dir: &Path, env: &str) -> Result<Spec, SpecErrors> {
 }
 
 /// Validates a spec's text. `path` names the file in errors, and its stem must equal
-/// `environment.name` (e.g. `specs/stg.toml` holds `name = "stg"`).
+/// `environment.name` (e.g. `specs/stg.toml` holds `name = "stg"`). Spec variables take their
+/// values from the environment ([`variables_from_env`]).
 ///
 /// # Errors
 /// Every problem in the text, in file order.
 pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecErrors> {
-    document::build(path, text)
+    parse_with(path, text, &Variables::new())
+}
+
+/// [`parse`] with explicit variable values (`--var name=value`), which win over the
+/// environment's.
+///
+/// # Errors
+/// Every problem in the text, in file order; a variable without a value is one, located at
+/// the value that names it.
+pub fn parse_with(path: &Path, text: &str, variables: &Variables) -> Result<Spec, SpecErrors> {
+    let mut values = variables_from_env();
+    values.extend(variables.clone());
+    document::build(path, text, values)
+}
+
+/// Values of spec variables by name.
+pub type Variables = std::collections::BTreeMap<String, String>;
+
+/// The prefix of the environment variables that give spec variables their values:
+/// `NC_PROVISION_VAR_security_account_id=…` for `${security_account_id}`.
+pub const VARIABLE_ENV_PREFIX: &str = "NC_PROVISION_VAR_";
+
+/// A string value that is exactly `${name}` names the spec variable `name` (letters, digits,
+/// `_`). Account ids are variables in the shipped specs: real ids have no place in the
+/// repository, and fake ones would go into trust and key policies (IAM rejects an unknown
+/// principal).
+#[must_use]
+pub fn variable_name(value: &str) -> Option<&str> {
+    let name = value.strip_prefix("${")?.strip_suffix('}')?;
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
+}
+
+/// The spec variables the environment sets (`NC_PROVISION_VAR_<name>`).
+///
+/// The library's own unit tests see the emulator environment's test values for the account
+/// ids when the environment sets none, so that they load the shipped specs.
+#[must_use]
+pub fn variables_from_env() -> Variables {
+    #[cfg(test)]
+    let mut variables: Variables = [
+        ("security_account_id", "111111111111"),
+        ("logs_account_id", "222222222222"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .collect();
+    #[cfg(not(test))]
+    let mut variables = Variables::new();
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix(VARIABLE_ENV_PREFIX) {
+            variables.insert(name.to_string(), value);
+        }
+    }
+    variables
 }
 
 /// `sha256:<hex>` of a spec file's bytes (the digest [`Spec::digest`] holds).
@@ -550,6 +614,48 @@ mod tests {
                 .is_some_and(|e| e.to_string().starts_with(&want)),
             "want {want}, got {errors:#?}"
         );
+    }
+
+    #[test]
+    fn account_ids_are_variables_and_a_missing_one_is_a_located_error() {
+        let text = stg_text().replacen("\"${logs_account_id}\"", "\"${archive_account}\"", 1);
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("logs_account_id = "))
+            .expect("logs_account_id line")
+            + 1;
+        let errors = errors_of("specs/stg.toml", &text);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let error = &errors[0];
+        assert_eq!(error.kind, SpecErrorKind::MissingVariable);
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "specs/stg.toml:{line}:19: iam.logs_account_id is the spec variable archive_account, which has no value"
+            )),
+            "{shown}"
+        );
+        assert!(
+            format!("{error:?}").contains("NC_PROVISION_VAR_archive_account"),
+            "the hint names the environment variable: {error:?}"
+        );
+        let given = Variables::from([("archive_account".to_string(), "333333333333".to_string())]);
+        let spec = parse_with(Path::new("specs/stg.toml"), &text, &given).expect("given by --var");
+        assert_eq!(spec.iam.logs_account_id, "333333333333");
+        let wrong = Variables::from([("archive_account".to_string(), "33".to_string())]);
+        let errors = parse_with(Path::new("specs/stg.toml"), &text, &wrong)
+            .expect_err("still checked")
+            .errors()
+            .to_vec();
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with(&format!("specs/stg.toml:{line}:19:")),
+            "the value is checked where the variable is named: {errors:#?}"
+        );
+        assert_eq!(variable_name("${aws_account_id}"), Some("aws_account_id"));
+        assert_eq!(variable_name("$aws_account_id"), None);
+        assert_eq!(variable_name("${a b}"), None);
     }
 
     #[test]

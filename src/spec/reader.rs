@@ -106,13 +106,20 @@ impl Expect {
 pub(super) struct Reader {
     path: PathBuf,
     source: Arc<NamedSource<String>>,
+    /// The values of `${name}` spec variables.
+    variables: super::Variables,
     /// Every problem found so far.
     pub errors: Vec<SpecError>,
 }
 
 impl Reader {
-    /// A reader for `text`, the contents of `path`.
+    /// A reader for `text`, the contents of `path`, without spec variables.
     pub(super) fn new(path: &Path, text: &str) -> Reader {
+        Reader::with_variables(path, text, super::Variables::new())
+    }
+
+    /// A reader for `text`, the contents of `path`, with the values of its spec variables.
+    pub(super) fn with_variables(path: &Path, text: &str, variables: super::Variables) -> Reader {
         let source = Arc::new(NamedSource::new(
             path.display().to_string(),
             text.to_string(),
@@ -120,6 +127,7 @@ impl Reader {
         Reader {
             path: path.to_path_buf(),
             source,
+            variables,
             errors: Vec::new(),
         }
     }
@@ -376,8 +384,30 @@ impl Reader {
         let DeValue::String(s) = v.get_ref() else {
             return None;
         };
+        let value = match super::variable_name(s) {
+            Some(name) => match self.variables.get(name) {
+                Some(value) => value.clone(),
+                None => {
+                    self.error(
+                        SpecErrorKind::MissingVariable,
+                        v.span(),
+                        "no value",
+                        format!(
+                            "{} is the spec variable {name}, which has no value",
+                            t.full_key(key)
+                        ),
+                        Some(format!(
+                            "pass --var {name}=VALUE or set {}{name}",
+                            super::VARIABLE_ENV_PREFIX
+                        )),
+                    );
+                    return None;
+                }
+            },
+            None => s.to_string(),
+        };
         Some(At {
-            value: s.to_string(),
+            value,
             span: v.span(),
         })
     }

@@ -155,7 +155,10 @@ impl World {
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("NC_PROVISION_NO_RETRY_DELAY", "1")
-            .env("NC_PROVISION_EMULATOR", "1");
+            .env("NC_PROVISION_EMULATOR", "1")
+            // The emulator environment's values of the shipped specs' account variables.
+            .env("NC_PROVISION_VAR_security_account_id", "111111111111")
+            .env("NC_PROVISION_VAR_logs_account_id", "222222222222");
         command
     }
 
@@ -314,7 +317,14 @@ pub fn resource_count(env: &str) -> usize {
         world_spec_text(env, None),
     )
     .expect("write spec");
-    let spec = nc_provision::spec::load(dir.path(), env).expect("valid spec");
+    let variables = nc_provision::spec::Variables::from(
+        [
+            ("security_account_id", "111111111111"),
+            ("logs_account_id", "222222222222"),
+        ]
+        .map(|(name, value)| (name.to_string(), value.to_string())),
+    );
+    let spec = nc_provision::spec::load_with(dir.path(), env, &variables).expect("valid spec");
     let zones = ["us-east-1a", "us-east-1b"]
         .into_iter()
         .take(usize::from(spec.vpc.az_count))

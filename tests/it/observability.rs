@@ -362,14 +362,37 @@ async fn check_trail(world: &World, env: &str) -> String {
         .send()
         .await
         .expect("selectors");
-    let selector = selectors.event_selectors().first().expect("a selector");
-    assert_eq!(selector.include_management_events(), Some(true));
+    let advanced = selectors.advanced_event_selectors();
+    let has =
+        |selector: &aws_sdk_cloudtrail::types::AdvancedEventSelector, field: &str, value: &str| {
+            selector
+                .field_selectors()
+                .iter()
+                .any(|f| f.field() == field && f.equals().iter().any(|v| v == value))
+        };
     assert!(
-        selector
-            .data_resources()
+        advanced
             .iter()
-            .any(|d| d.r#type() == Some("AWS::S3::Object")),
-        "CIS 3.10/3.11 S3 data events: {selector:?}"
+            .any(|s| has(s, "eventCategory", "Management")),
+        "management events: {advanced:?}"
+    );
+    let data = advanced
+        .iter()
+        .find(|s| has(s, "eventCategory", "Data") && has(s, "resources.type", "AWS::S3::Object"))
+        .unwrap_or_else(|| panic!("CIS 3.10/3.11 S3 data events: {advanced:?}"));
+    let excluded: Vec<String> = data
+        .field_selectors()
+        .iter()
+        .filter(|f| f.field() == "resources.ARN")
+        .flat_map(|f| f.not_starts_with().iter().cloned())
+        .collect();
+    assert_eq!(
+        excluded,
+        [
+            format!("arn:aws:s3:::nc-dp-{env}-access-logs-{}/", world.account),
+            format!("arn:aws:s3:::{}/", trail_bucket(env, &world.account)),
+        ],
+        "the trail's own deliveries and their access logs are not data events"
     );
     arn
 }

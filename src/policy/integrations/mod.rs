@@ -121,8 +121,41 @@ pub fn prove(graph: &DesiredGraph, target: &Target, spec: &Spec) -> Vec<Denial> 
     let resolved = Graph::new(graph.resources(), target);
     catalogue::requirements(&resolved, spec)
         .into_iter()
-        .filter_map(|requirement| check(&resolved, requirement))
+        .filter_map(|requirement| decide(&resolved, requirement))
         .collect()
+}
+
+/// The denials of a proof, as one error (one line per denial).
+#[derive(Debug, Clone)]
+pub struct ProofError(pub Vec<Denial>);
+
+impl fmt::Display for ProofError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} service integration request(s) would be denied on AWS (no AWS call was made):",
+            self.0.len()
+        )?;
+        for denial in &self.0 {
+            writeln!(f, "- {denial}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProofError {}
+
+/// [`prove`] as a result: `Err` with every denial when any request would be denied.
+///
+/// # Errors
+/// At least one integration's request is not allowed by the desired policies.
+pub fn check(graph: &DesiredGraph, target: &Target, spec: &Spec) -> Result<(), ProofError> {
+    let denials = prove(graph, target, spec);
+    if denials.is_empty() {
+        Ok(())
+    } else {
+        Err(ProofError(denials))
+    }
 }
 
 /// Adds the edges the catalogue implies: a consumer whose creation needs a grant depends on
@@ -152,7 +185,7 @@ pub fn link(resources: &mut [Resource], target: &Target, spec: &Spec) {
 }
 
 /// Decides one requirement: `None` when allowed.
-fn check(graph: &Graph<'_>, requirement: Requirement) -> Option<Denial> {
+fn decide(graph: &Graph<'_>, requirement: Requirement) -> Option<Denial> {
     let denial = |policies: Vec<PolicyAt>, reason: String| Denial {
         integration: requirement.integration,
         consumer: requirement.consumer.clone(),
