@@ -82,7 +82,8 @@ pub struct Session {
 impl Session {
     /// Loads and validates the spec (no AWS call before it is valid), then opens the session
     /// with [`Session::start`]. `region` overrides the spec's region; `emulator` turns on
-    /// emulator mode (APIs the endpoint lacks are skipped and listed as not checked).
+    /// emulator mode (APIs the endpoint lacks are skipped and listed as not checked);
+    /// `variables` are the `--var` values of spec variables.
     ///
     /// # Errors
     /// Invalid spec, disallowed region, STS or EC2 failure, wrong account, or too few zones.
@@ -91,8 +92,9 @@ impl Session {
         env: &str,
         region: Option<&str>,
         emulator: bool,
+        variables: &spec::Variables,
     ) -> Result<Session, Error> {
-        let spec = spec::load(specs_dir, env)?;
+        let spec = spec::load_with(specs_dir, env, variables)?;
         let region = region.unwrap_or(&spec.environment.region).to_string();
         if !ALLOWED_REGIONS.contains(&region.as_str()) {
             return Err(Error::RegionNotAllowed(region));

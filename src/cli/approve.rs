@@ -22,7 +22,7 @@ pub(super) fn read_saved(path: &std::path::Path) -> anyhow::Result<SavedPlan> {
 /// The spec of a saved plan's environment and its change control, checking that the spec is
 /// still the one the plan was made from.
 fn spec_and_control(cli: &Cli, saved: &SavedPlan) -> anyhow::Result<(Spec, ChangeControl)> {
-    let spec = crate::spec::load(&cli.specs, &saved.env)?;
+    let spec = crate::spec::load_with(&cli.specs, &saved.env, &cli.variables())?;
     if spec.digest != saved.spec_digest {
         bail!(
             "the spec {} changed since the plan was made; make a new plan and approve that",

@@ -39,9 +39,31 @@ pub struct Cli {
         action = clap::ArgAction::SetTrue
     )]
     pub emulator: bool,
+    /// A spec variable, `--var name=value` (repeatable; wins over NC_PROVISION_VAR_<name>),
+    /// e.g. `--var security_account_id=123456789012`.
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
     /// Log format on stderr: text on a terminal and JSON lines otherwise (auto), or as given.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
+}
+
+/// Parses `name=value`.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!(
+            "expected NAME=VALUE, e.g. security_account_id=123456789012; got {text:?}"
+        )),
+    }
+}
+
+impl Cli {
+    /// The spec variables given with `--var`.
+    #[must_use]
+    pub fn variables(&self) -> crate::spec::Variables {
+        self.vars.iter().cloned().collect()
+    }
 }
 
 /// How logs are written on stderr.

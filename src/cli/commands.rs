@@ -38,7 +38,7 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
 }
 
 fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
-    let spec = crate::spec::load(&cli.specs, &args.env)?;
+    let spec = crate::spec::load_with(&cli.specs, &args.env, &cli.variables())?;
     // Every service integration is proven for the primary region and, where there is one, the
     // DR region: pure, no AWS call.
     let mut regions = vec![None];
@@ -57,7 +57,7 @@ fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
 }
 
 async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Session> {
-    Ok(Session::open(&cli.specs, env, region, cli.emulator).await?)
+    Ok(Session::open(&cli.specs, env, region, cli.emulator, &cli.variables()).await?)
 }
 
 fn show_plan(cli: &Cli, plan: &Plan, session: &Session, format: Format) {
@@ -487,7 +487,7 @@ async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus
 
 async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let spec = crate::spec::load(&cli.specs, &args.env)?;
+    let spec = crate::spec::load_with(&cli.specs, &args.env, &cli.variables())?;
     let region = match (&args.region, &spec.environment.dr_region) {
         (Some(region), _) | (None, Some(region)) => region.clone(),
         (None, None) => bail!(
@@ -670,7 +670,7 @@ async fn notify_drift(session: &Session, plan: &Plan, drifted: &[String]) -> ser
 /// `graph`: the desired graph, expanded without any AWS call (see
 /// [`crate::engine::offline_target`]; the account is the saved plan's when one is given).
 fn graph(cli: &Cli, args: &GraphArgs) -> anyhow::Result<ExitStatus> {
-    let spec = crate::spec::load(&cli.specs, &args.env)?;
+    let spec = crate::spec::load_with(&cli.specs, &args.env, &cli.variables())?;
     let saved = args.plan.as_deref().map(read_saved).transpose()?;
     let target = crate::engine::offline_target(
         &spec,
