@@ -634,7 +634,9 @@ async fn run_step(
     }
     match change.action {
         Action::Create | Action::Replace => {
-            recover::create(input.provider.as_ref(), &desired()?, ctx, retried).await
+            recover::create(input.provider.as_ref(), &desired()?, ctx, retried)
+                .await
+                .map_err(not_yet_visible)
         }
         Action::Update | Action::Adopt => {
             input
@@ -646,6 +648,23 @@ async fn run_step(
             Ok(Outputs::new())
         }
     }
+}
+
+/// A create step whose later call answers NotFound (the rules of a security group just made,
+/// the association of a new address: `InvalidGroup.NotFound`, `InvalidAllocationID.NotFound`)
+/// meets eventual consistency: AWS documents that a resource just created may not be visible to
+/// the next call yet ("Eventual consistency in the Amazon EC2 API", EC2 API reference). The
+/// step is retried — re-reading what exists first, so nothing is made twice — instead of
+/// failing; a resource that never appears still fails once the step's retries are spent.
+fn not_yet_visible(mut error: ProviderError) -> ProviderError {
+    if error.class == crate::providers::ErrorClass::NotFound {
+        error.class = crate::providers::ErrorClass::Transient;
+        error.message = format!(
+            "{} (not visible yet right after its create: eventual consistency)",
+            error.message
+        );
+    }
+    error
 }
 
 #[cfg(test)]

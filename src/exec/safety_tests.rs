@@ -19,6 +19,9 @@ enum Script {
     Unsupported,
     /// Succeeds, then trips the fence (the lease is lost while this step runs).
     TripFence,
+    /// Answers NotFound on the first attempt (a resource just made is not visible yet), then
+    /// succeeds.
+    NotFoundOnce,
 }
 
 struct Scripted {
@@ -59,6 +62,14 @@ impl Scripted {
                 self.fence.trip("could not extend the lease: timed out");
                 Ok(Outputs::new())
             }
+            Script::NotFoundOnce if self.calls().len() == 1 => Err(ProviderError {
+                action: "ec2:AuthorizeSecurityGroupIngress".into(),
+                resource: id.into(),
+                class: ErrorClass::NotFound,
+                code: Some("InvalidGroup.NotFound".into()),
+                message: "The security group 'sg-1' does not exist".into(),
+            }),
+            Script::NotFoundOnce => Ok(Outputs::new()),
         }
     }
 
@@ -280,4 +291,23 @@ async fn an_unimplemented_api_is_skipped_only_in_emulator_mode() {
     let report = run(&plan, &graph, &fake, options).await;
     assert!(!report.failed());
     assert!(matches!(status(&report, "topic"), StepStatus::Skipped(_)));
+}
+
+#[tokio::test]
+async fn not_found_right_after_a_create_is_retried_as_eventual_consistency() {
+    let (plan, graph) = plan_of(vec![change("sg", Action::Create, &[])]);
+    let fence = Fence::new();
+    let fake = Scripted::new(vec![("sg", Script::NotFoundOnce)], &fence);
+    let options = ExecOptions {
+        retry: RetryPolicy {
+            initial_backoff: Duration::ZERO,
+            max_backoff: Duration::ZERO,
+            ..RetryPolicy::default()
+        },
+        ..ExecOptions::default()
+    };
+    let report = run(&plan, &graph, &fake, options).await;
+    assert_eq!(status(&report, "sg"), &StepStatus::Done, "{report:?}");
+    let step = report.steps.iter().find(|step| step.id.as_str() == "sg");
+    assert_eq!(step.map(|step| step.attempts), Some(2));
 }
