@@ -96,7 +96,14 @@ impl KmsProvider {
 
     /// Keys of this environment that lost (or never got) their alias, by `nc:id` tag.
     /// Called only when a desired alias is missing, so a no-change plan never pays for it.
-    async fn unaliased_keys(&self, env: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    /// Keys that some alias names (AWS-managed keys' `alias/aws/*` among them) are not read,
+    /// and a key whose tags this caller may not read (another team's key policy, a key pending
+    /// deletion) is passed over instead of failing the plan.
+    async fn unaliased_keys(
+        &self,
+        env: &str,
+        aliased: &std::collections::BTreeSet<&str>,
+    ) -> Result<BTreeMap<String, String>, ProviderError> {
         let mut by_id = BTreeMap::new();
         let mut marker: Option<String> = None;
         loop {
@@ -109,8 +116,20 @@ impl KmsProvider {
                 .map_err(|error| aws_error("kms:ListKeys", "keys", error))?;
             for key in page.keys() {
                 let Some(key_id) = key.key_id() else { continue };
-                let Some(tags) = found(self.tags(key_id).await)? else {
+                if aliased.contains(key_id) {
                     continue;
+                }
+                let tags = match found(self.tags(key_id).await) {
+                    Ok(Some(tags)) => tags,
+                    Ok(None) => continue,
+                    Err(error) if error.class == super::ErrorClass::Fatal => {
+                        tracing::debug!(
+                            key_id,
+                            "passing over a key whose tags cannot be read: {error}"
+                        );
+                        continue;
+                    }
+                    Err(error) => return Err(error),
                 };
                 let tags: BTreeMap<String, String> = tags.into_iter().collect();
                 if tags.get(TAG_ENV).map(String::as_str) == Some(env)
@@ -375,7 +394,8 @@ impl Provider for KmsProvider {
             .iter()
             .any(|resource| !aliases.contains_key(&resource.name));
         let unaliased = if missing {
-            self.unaliased_keys(env).await?
+            let aliased = aliases.values().map(String::as_str).collect();
+            self.unaliased_keys(env, &aliased).await?
         } else {
             BTreeMap::new()
         };
@@ -713,5 +733,67 @@ mod tests {
             .expect("already there is success");
         assert_eq!(create.num_calls(), 1);
         assert_eq!(update.num_calls(), 1, "the alias now names the key");
+    }
+
+    /// No emulator refuses to show one key's tags, so the scan's tolerance of a key it may not
+    /// read is shown over a mocked client: an aliased key is not read at all, a denied one is
+    /// passed over, and ours is found by its `nc:id`.
+    #[tokio::test]
+    async fn the_unaliased_key_scan_skips_aliased_and_unreadable_keys() {
+        use aws_sdk_kms::operation::list_keys::ListKeysOutput;
+        use aws_sdk_kms::operation::list_resource_tags::ListResourceTagsOutput;
+        use aws_sdk_kms::types::{KeyListEntry, Tag as KmsTag};
+        const DENIED: &str = r#"{"__type":"AccessDeniedException","message":"not allowed"}"#;
+        let keys = mock!(aws_sdk_kms::Client::list_keys).then_output(|| {
+            ListKeysOutput::builder()
+                .keys(KeyListEntry::builder().key_id("aws-managed").build())
+                .keys(KeyListEntry::builder().key_id("other-team").build())
+                .keys(KeyListEntry::builder().key_id("ours").build())
+                .build()
+        });
+        let denied = mock!(aws_sdk_kms::Client::list_resource_tags)
+            .match_requests(|request| request.key_id() == Some("other-team"))
+            .then_http_response(|| {
+                aws_smithy_runtime_api::http::Response::new(
+                    aws_smithy_runtime_api::http::StatusCode::try_from(400).expect("status"),
+                    aws_smithy_types::body::SdkBody::from(DENIED),
+                )
+            });
+        let ours = mock!(aws_sdk_kms::Client::list_resource_tags)
+            .match_requests(|request| request.key_id() == Some("ours"))
+            .then_output(|| {
+                ListResourceTagsOutput::builder()
+                    .tags(
+                        KmsTag::builder()
+                            .tag_key("nc:env")
+                            .tag_value("stg")
+                            .build()
+                            .unwrap(),
+                    )
+                    .tags(
+                        KmsTag::builder()
+                            .tag_key("nc:id")
+                            .tag_value("kms.key.data")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            });
+        let managed = mock!(aws_sdk_kms::Client::list_resource_tags)
+            .match_requests(|request| request.key_id() == Some("aws-managed"))
+            .then_output(|| ListResourceTagsOutput::builder().build());
+        let provider = KmsProvider::with_client(mock_client!(
+            aws_sdk_kms,
+            RuleMode::MatchAny,
+            [&keys, &denied, &ours, &managed]
+        ));
+        let aliased = std::collections::BTreeSet::from(["aws-managed"]);
+        let found = provider
+            .unaliased_keys("stg", &aliased)
+            .await
+            .expect("a denied key does not fail the scan");
+        assert_eq!(found.get("kms.key.data").map(String::as_str), Some("ours"));
+        assert_eq!(managed.num_calls(), 0, "an aliased key is not read");
+        assert_eq!(denied.num_calls(), 1);
     }
 }
