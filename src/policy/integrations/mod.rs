@@ -125,39 +125,6 @@ pub fn prove(graph: &DesiredGraph, target: &Target, spec: &Spec) -> Vec<Denial> 
         .collect()
 }
 
-/// The denials of a proof, as one error (one line per denial).
-#[derive(Debug, Clone)]
-pub struct ProofError(pub Vec<Denial>);
-
-impl fmt::Display for ProofError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} service integration request(s) would be denied on AWS (no AWS call was made):",
-            self.0.len()
-        )?;
-        for denial in &self.0 {
-            writeln!(f, "- {denial}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ProofError {}
-
-/// [`prove`] as a result: `Err` with every denial when any request would be denied.
-///
-/// # Errors
-/// At least one integration's request is not allowed by the desired policies.
-pub fn check(graph: &DesiredGraph, target: &Target, spec: &Spec) -> Result<(), ProofError> {
-    let denials = prove(graph, target, spec);
-    if denials.is_empty() {
-        Ok(())
-    } else {
-        Err(ProofError(denials))
-    }
-}
-
 /// Adds the edges the catalogue implies: a consumer whose creation needs a grant depends on
 /// every resource holding a policy that decides it (e.g. a log group on the key policy that
 /// lets CloudWatch Logs use its key).
@@ -226,26 +193,6 @@ fn decide(graph: &Graph<'_>, requirement: Requirement) -> Option<Denial> {
         reason.push_str(&format!(" (closest: {})", misses.join("; ")));
     }
     Some(denial(requirement.grants.clone(), reason))
-}
-
-/// A target for proving a spec without AWS (`validate`): the spec's pinned account or a
-/// documented example account, and zone names derived from the region.
-#[must_use]
-pub fn offline_target(spec: &Spec, region: &str) -> Target {
-    let zones = (0..spec.vpc.az_count)
-        .map(|index| format!("{region}{}", char::from(b'a' + index)))
-        .collect();
-    Target {
-        env: spec.environment.name.as_str().to_string(),
-        region: region.to_string(),
-        account_id: spec
-            .environment
-            .account_id
-            .clone()
-            .unwrap_or_else(|| "123456789012".to_string()),
-        primary_region: region == spec.environment.region,
-        availability_zones: zones,
-    }
 }
 
 #[cfg(test)]
