@@ -317,14 +317,8 @@ pub fn resource_count(env: &str) -> usize {
         world_spec_text(env, None),
     )
     .expect("write spec");
-    let variables = nc_provision::spec::Variables::from(
-        [
-            ("security_account_id", "111111111111"),
-            ("logs_account_id", "222222222222"),
-        ]
-        .map(|(name, value)| (name.to_string(), value.to_string())),
-    );
-    let spec = nc_provision::spec::load_with(dir.path(), env, &variables).expect("valid spec");
+    let spec =
+        nc_provision::spec::load_with(dir.path(), env, &spec_variables()).expect("valid spec");
     let zones = ["us-east-1a", "us-east-1b"]
         .into_iter()
         .take(usize::from(spec.vpc.az_count))
@@ -460,4 +454,15 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The values the test worlds give the shipped specs' variables (as `localstack/env.sh` does).
+pub fn spec_variables() -> nc_provision::spec::Variables {
+    nc_provision::spec::Variables::from(
+        [
+            ("security_account_id", "111111111111"),
+            ("logs_account_id", "222222222222"),
+        ]
+        .map(|(name, value)| (name.to_string(), value.to_string())),
+    )
 }

@@ -162,7 +162,8 @@ impl Drop for LossyProxy {
 
 /// The world's desired graph for stg, expanded in-process (the zones LocalStack offers).
 fn desired_graph(world: &World) -> nc_provision::model::DesiredGraph {
-    let spec = nc_provision::spec::load(&world.specs, "stg").expect("valid spec");
+    let spec = nc_provision::spec::load_with(&world.specs, "stg", &crate::common::spec_variables())
+        .expect("valid spec");
     let zones = ["us-east-1a", "us-east-1b"]
         .into_iter()
         .take(usize::from(spec.vpc.az_count))

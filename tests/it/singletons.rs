@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 
-use crate::common::{World, change, changed_attributes, trail_bucket};
+use crate::common::{World, change, changed_attributes};
 
 const CT_RECORDER: &str = "aws-controltower-BaselineConfigRecorder";
 const CT_CHANNEL: &str = "aws-controltower-BaselineConfigDeliveryChannel";
@@ -220,9 +220,10 @@ async fn singletons_someone_else_set_up_are_conflicts_until_adopted_and_the_adop
     let channel = channels.delivery_channels();
     assert_eq!(channel.len(), 1, "{channel:?}");
     assert_eq!(channel[0].name(), Some(CT_CHANNEL));
+    // Config delivers into its own bucket: it cannot deliver into the Object Lock trail bucket.
     assert_eq!(
         channel[0].s3_bucket_name(),
-        Some(trail_bucket("dev", &world.account).as_str())
+        Some(format!("nc-dp-dev-config-{}", world.account).as_str())
     );
     let status = config
         .describe_configuration_recorder_status()
