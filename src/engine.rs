@@ -183,12 +183,8 @@ impl Session {
         })
     }
 
-    /// Carries out a plan (in the session's emulator mode, whatever `options` say).
+    /// Carries out a plan (in the session's emulator mode).
     pub async fn apply(&self, plan: &Plan, options: ExecOptions, progress: &Progress) -> Report {
-        let options = ExecOptions {
-            emulator: self.aws.emulator,
-            ..options
-        };
         exec::execute(plan, &self.graph, &self.providers, options, progress).await
     }
 

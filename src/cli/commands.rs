@@ -615,17 +615,14 @@ async fn unlock(cli: &Cli, args: &UnlockArgs) -> anyhow::Result<ExitStatus> {
 /// Publishes a drift summary to the environment's operations topic; the JSON note of what
 /// happened (`{"topic", "message_id"}` or `{"error"}`).
 async fn notify_drift(session: &Session, plan: &Plan, drifted: &[String]) -> serde_json::Value {
-    // The operations topic: `nc-{env}-operations` (the observability module's naming rule).
-    let name = format!("nc-{}-operations", session.target.env);
-    let Some(arn) = session
-        .graph
-        .resources()
-        .iter()
-        .find(|resource| resource.kind == "sns_topic" && resource.name == name)
-        .and_then(|resource| plan.observation.found.get(&resource.id))
+    let topic = crate::model::LogicalId::new(crate::modules::OPS_TOPIC);
+    let Some(arn) = plan
+        .observation
+        .found
+        .get(&topic)
         .and_then(|observed| observed.outputs.get("arn"))
     else {
-        return serde_json::json!({"error": format!("the topic {name} does not exist: nothing published")});
+        return serde_json::json!({"error": format!("the operations topic ({topic}) does not exist: nothing published")});
     };
     let lines: Vec<String> = plan
         .changes

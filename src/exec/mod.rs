@@ -42,9 +42,6 @@ pub struct ExecOptions {
     pub wait_timeout: Duration,
     /// Step-level retry policy.
     pub retry: RetryPolicy,
-    /// Emulator mode: a step whose API the endpoint does not implement is skipped; otherwise
-    /// it fails.
-    pub emulator: bool,
     /// Checked before each step starts: once tripped (the lease was lost), no new step starts
     /// and the run fails.
     pub fence: Fence,
@@ -57,7 +54,6 @@ impl Default for ExecOptions {
             allow_destroy: false,
             wait_timeout: DEFAULT_WAIT_TIMEOUT,
             retry: RetryPolicy::default(),
-            emulator: false,
             fence: Fence::new(),
         }
     }
@@ -488,10 +484,11 @@ pub async fn execute(
                 StepStatus::Done
             }
             Err(error) => {
-                // The endpoint does not implement this API at all: in emulator mode skipped
-                // (not checked); otherwise a failure, since real AWS never answers so.
-                let unsupported =
-                    options.emulator && error.class == crate::providers::ErrorClass::Unsupported;
+                // The endpoint does not implement this API at all: in emulator mode (the
+                // providers') skipped, not checked; otherwise a failure, since real AWS never
+                // answers so.
+                let unsupported = providers.is_emulator()
+                    && error.class == crate::providers::ErrorClass::Unsupported;
                 let error = if unsupported {
                     error
                 } else {

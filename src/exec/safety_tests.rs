@@ -184,8 +184,18 @@ async fn run(
     fake: &Arc<Scripted>,
     options: ExecOptions,
 ) -> Report {
+    run_in(plan, graph, fake, options, false).await
+}
+
+async fn run_in(
+    plan: &Plan,
+    graph: &DesiredGraph,
+    fake: &Arc<Scripted>,
+    options: ExecOptions,
+    emulator: bool,
+) -> Report {
     let provider: Arc<dyn Provider> = fake.clone();
-    let providers = Providers::from_list(vec![provider]);
+    let providers = Providers::from_list(vec![provider]).emulator(emulator);
     execute(plan, graph, &providers, options, &Progress::new(true)).await
 }
 
@@ -284,11 +294,7 @@ async fn an_unimplemented_api_is_skipped_only_in_emulator_mode() {
         matches!(status(&report, "topic"), StepStatus::Failed(why) if why.contains("sns:CreateTopic") && why.contains("--emulator")),
         "{report:?}"
     );
-    let options = ExecOptions {
-        emulator: true,
-        ..ExecOptions::default()
-    };
-    let report = run(&plan, &graph, &fake, options).await;
+    let report = run_in(&plan, &graph, &fake, ExecOptions::default(), true).await;
     assert!(!report.failed());
     assert!(matches!(status(&report, "topic"), StepStatus::Skipped(_)));
 }

@@ -15,6 +15,7 @@ use crate::spec::Spec;
 
 pub use iam::security_external_id;
 pub use kms::{DATA_KEY, LOGS_KEY};
+pub use observability::OPS_TOPIC;
 
 /// Everything the spec asks for in `target`'s region, as a checked graph.
 ///

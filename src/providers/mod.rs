@@ -142,6 +142,12 @@ impl Providers {
         Providers::from_list(list).emulator(aws.emulator)
     }
 
+    /// Whether this registry runs in emulator mode.
+    #[must_use]
+    pub fn is_emulator(&self) -> bool {
+        self.emulator
+    }
+
     /// The same registry with emulator mode set to `emulator`.
     #[must_use]
     pub fn emulator(mut self, emulator: bool) -> Providers {
