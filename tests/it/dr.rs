@@ -84,6 +84,28 @@ async fn dr_rebuild_creates_the_regional_half_in_ca_central_1() {
             "--detailed-exitcode",
         ])
         .expect_code(0);
+
+    // Readiness never reports what it could not read as ready-and-checked: with SNS answering
+    // 501 (emulator mode), the topics are listed as not checked.
+    let broken = crate::safety::NotImplemented::start();
+    let mut command = world.command(&["dr", "rebuild", "--env", "stg", "--format", "json"]);
+    command.env("AWS_ENDPOINT_URL_SNS", &broken.url);
+    let run = crate::common::Run::from(command.output().expect("run"));
+    let again: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", run.stdout, run.stderr));
+    let not_checked: Vec<String> = again["not_checked"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        !not_checked.is_empty()
+            && not_checked
+                .iter()
+                .all(|id| id.starts_with("observability.topic")),
+        "{again:#}"
+    );
 }
 
 #[tokio::test]

@@ -22,12 +22,14 @@ fn epoch() -> u64 {
 
 /// An endpoint that answers every request with HTTP 501, as a wrong `AWS_ENDPOINT_URL_<SERVICE>`,
 /// a proxy or an outage page might.
-struct NotImplemented {
-    url: String,
+pub struct NotImplemented {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
 }
 
 impl NotImplemented {
-    fn start() -> NotImplemented {
+    /// Starts answering on a free loopback port.
+    pub fn start() -> NotImplemented {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         std::thread::spawn(move || {
