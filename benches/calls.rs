@@ -250,7 +250,7 @@ fn vpc_scale_child(zones: u8, specs: &Path) -> serde_json::Value {
             .graph
             .resources()
             .iter()
-            .filter(|resource| resource.kind == "subnet")
+            .filter(|resource| resource.kind.as_str() == "subnet")
             .count();
         serde_json::json!({
             "zones": zones,

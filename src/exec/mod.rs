@@ -18,6 +18,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::fence::Fence;
+use crate::model::Kind;
 use crate::model::{DesiredGraph, LogicalId, Observed, Outputs, Props, Resource, Value};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::providers::{Provider, ProviderError, Providers, StepCtx};
@@ -77,7 +78,7 @@ pub struct StepReport {
     /// Resource.
     pub id: LogicalId,
     /// Resource kind.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// What was done.
     pub action: Action,
     /// Outcome.

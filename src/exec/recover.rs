@@ -151,6 +151,7 @@ async fn resume(
 
 #[cfg(test)]
 mod tests {
+    use crate::model::Kind;
     use std::collections::BTreeMap;
     use std::sync::atomic::AtomicUsize;
     use std::sync::{Arc, Mutex};
@@ -218,8 +219,8 @@ mod tests {
 
     #[async_trait]
     impl Provider for LossyProvider {
-        fn kinds(&self) -> &'static [&'static str] {
-            &["lossy"]
+        fn kinds(&self) -> &'static [Kind] {
+            &[Kind::S3Bucket]
         }
 
         async fn observe(
@@ -298,7 +299,7 @@ mod tests {
     }
 
     fn key() -> Resource {
-        Resource::new("key", "lossy", "alias/key")
+        Resource::new("key", Kind::S3Bucket, "alias/key")
             .prop("rotation", true)
             .prop("cidr", "10.0.0.0/16")
             .replace_on(&["cidr"])
@@ -337,7 +338,7 @@ mod tests {
         let lossy = Arc::new(LossyProvider::losing(1));
         let providers = Providers::from_list(vec![lossy.clone()]);
         let key = key();
-        let bucket = Resource::new("bucket", "lossy", "bucket")
+        let bucket = Resource::new("bucket", Kind::S3Bucket, "bucket")
             .prop("kms", Value::reference(&key.id, "arn"));
         let graph = DesiredGraph::new(vec![key, bucket]).expect("graph");
         let options = ExecOptions {

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
+use crate::model::Kind;
 use crate::model::{Observation, Owner};
 use crate::plan::{AttrChange, PlanMode, Target};
 use crate::providers::{ErrorClass, Provider};
@@ -83,8 +84,8 @@ impl Scripted {
 
 #[async_trait]
 impl Provider for Scripted {
-    fn kinds(&self) -> &'static [&'static str] {
-        &["fake"]
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::SnsTopic]
     }
 
     async fn observe(
@@ -117,7 +118,7 @@ impl Provider for Scripted {
 fn change(id: &str, action: Action, depends_on: &[&str]) -> ResourceChange {
     ResourceChange {
         id: LogicalId::new(id),
-        kind: "fake",
+        kind: Kind::SnsTopic,
         name: id.to_string(),
         action,
         reason: None,
@@ -134,7 +135,7 @@ fn plan_of(changes: Vec<ResourceChange>) -> (Plan, DesiredGraph) {
     for change in changes.iter().filter(|c| c.action != Action::Create) {
         observation.insert(Observed {
             id: change.id.clone(),
-            kind: "fake",
+            kind: Kind::SnsTopic,
             physical_id: format!("live-{}", change.id),
             props: Props::new(),
             outputs: Outputs::new(),
@@ -145,7 +146,8 @@ fn plan_of(changes: Vec<ResourceChange>) -> (Plan, DesiredGraph) {
     let resources = changes
         .iter()
         .map(|change| {
-            let mut resource = Resource::new(change.id.as_str(), "fake", change.name.clone());
+            let mut resource =
+                Resource::new(change.id.as_str(), Kind::SnsTopic, change.name.clone());
             for dependency in &change.depends_on {
                 resource = resource.after(dependency);
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::*;
+use crate::model::Kind;
 use crate::model::{Observation, Value};
 use crate::plan::{DiffOptions, PlanMode, Target, diff};
 use crate::providers::{ErrorClass, Provider};
@@ -23,8 +24,8 @@ struct FakeProvider {
 
 #[async_trait]
 impl Provider for FakeProvider {
-    fn kinds(&self) -> &'static [&'static str] {
-        &["fake"]
+    fn kinds(&self) -> &'static [Kind] {
+        &[Kind::SnsTopic]
     }
 
     async fn observe(
@@ -73,14 +74,20 @@ impl Provider for FakeProvider {
 }
 
 fn graph() -> DesiredGraph {
-    let key = Resource::new("key", "fake", "key");
-    let bucket =
-        Resource::new("bucket", "fake", "bucket").prop("kms", Value::reference(&key.id, "arn"));
-    let table =
-        Resource::new("table", "fake", "table").prop("kms", Value::reference(&key.id, "arn"));
-    let alarm = Resource::new("alarm", "fake", "alarm").after(&bucket.id);
+    let key = Resource::new("key", Kind::SnsTopic, "key");
+    let bucket = Resource::new("bucket", Kind::SnsTopic, "bucket")
+        .prop("kms", Value::reference(&key.id, "arn"));
+    let table = Resource::new("table", Kind::SnsTopic, "table")
+        .prop("kms", Value::reference(&key.id, "arn"));
+    let alarm = Resource::new("alarm", Kind::SnsTopic, "alarm").after(&bucket.id);
     let independent: Vec<Resource> = (0..6)
-        .map(|index| Resource::new(&format!("solo{index}"), "fake", format!("solo{index}")))
+        .map(|index| {
+            Resource::new(
+                &format!("solo{index}"),
+                Kind::SnsTopic,
+                format!("solo{index}"),
+            )
+        })
         .collect();
     let mut resources = vec![key, bucket, table, alarm];
     resources.extend(independent);
@@ -237,8 +244,8 @@ mod deletion_order {
 
     #[async_trait]
     impl Provider for Recorder {
-        fn kinds(&self) -> &'static [&'static str] {
-            &["fake"]
+        fn kinds(&self) -> &'static [Kind] {
+            &[Kind::SnsTopic]
         }
 
         async fn observe(
@@ -292,7 +299,7 @@ mod deletion_order {
     fn live(id: &str, physical: &str, props: &[(&str, Value)]) -> Observed {
         Observed {
             id: LogicalId::new(id),
-            kind: "fake",
+            kind: Kind::SnsTopic,
             physical_id: physical.to_string(),
             props: props
                 .iter()
@@ -438,15 +445,15 @@ mod deletion_order {
 
     #[tokio::test]
     async fn a_replacement_deletes_dependents_first_and_builds_them_after() {
-        let vpc = Resource::new("vpc.main", "fake", "vpc")
+        let vpc = Resource::new("vpc.main", Kind::SnsTopic, "vpc")
             .prop("cidr", "10.2.0.0/16")
             .replace_on(&["cidr"]);
-        let subnet = Resource::new("vpc.subnet.a", "fake", "subnet")
+        let subnet = Resource::new("vpc.subnet.a", Kind::SnsTopic, "subnet")
             .prop("vpc_id", Value::reference(&vpc.id, "id"))
             .replace_on(&["vpc_id"]);
-        let gateway =
-            Resource::new("vpc.igw", "fake", "igw").prop("vpc_id", Value::reference(&vpc.id, "id"));
-        let endpoint = Resource::new("vpc.endpoint.kms", "fake", "endpoint")
+        let gateway = Resource::new("vpc.igw", Kind::SnsTopic, "igw")
+            .prop("vpc_id", Value::reference(&vpc.id, "id"));
+        let endpoint = Resource::new("vpc.endpoint.kms", Kind::SnsTopic, "endpoint")
             .prop("subnet_ids", Value::List(vec![]));
         let graph = DesiredGraph::new(vec![vpc, subnet, gateway, endpoint]).unwrap();
         let mut observation = Observation::default();

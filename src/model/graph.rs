@@ -165,9 +165,10 @@ fn topological_order(by_id: &BTreeMap<LogicalId, Resource>) -> Result<Vec<Logica
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Kind;
 
     fn resource(id: &str, deps: &[&str]) -> Resource {
-        let mut resource = Resource::new(id, "test", id);
+        let mut resource = Resource::new(id, Kind::S3Bucket, id);
         for dep in deps {
             resource = resource.after(&LogicalId::new(*dep));
         }
@@ -189,8 +190,8 @@ mod tests {
     #[test]
     fn references_become_dependencies() {
         let key = resource("key", &[]);
-        let bucket =
-            Resource::new("bucket", "test", "b").prop("kms", Value::reference(&key.id, "arn"));
+        let bucket = Resource::new("bucket", Kind::S3Bucket, "b")
+            .prop("kms", Value::reference(&key.id, "arn"));
         let graph = DesiredGraph::new(vec![bucket, key]).unwrap();
         let bucket = graph.get(&LogicalId::new("bucket")).unwrap();
         assert_eq!(bucket.depends_on, vec![LogicalId::new("key")]);

@@ -4,10 +4,12 @@
 //! and the diff compares the two.
 
 mod graph;
+mod kind;
 mod resource;
 mod value;
 
 pub use graph::{DesiredGraph, GraphError};
+pub use kind::{Kind, Service};
 pub use resource::{LogicalId, Observation, Observed, Outputs, Owner, Resource};
 pub use value::{Props, Ref, Value, policy_ref, policy_refs, substitute_refs};
 

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::Kind;
 use super::value::{Props, Value};
 
 /// A stable logical id such as `kms.key.data` or `data.bucket.raw`. It is written to the
@@ -41,8 +42,8 @@ pub type Outputs = BTreeMap<String, String>;
 pub struct Resource {
     /// Stable logical id.
     pub id: LogicalId,
-    /// Resource kind, e.g. `kms_key`; selects the provider.
-    pub kind: &'static str,
+    /// Resource kind, e.g. [`Kind::KmsKey`]; selects the provider.
+    pub kind: Kind,
     /// The physical name the resource is found by (bucket name, alias, table name).
     pub name: String,
     /// Desired attributes, all observed and diffed.
@@ -62,7 +63,7 @@ pub struct Resource {
 impl Resource {
     /// A resource with no attributes yet; the module expanders fill it in.
     #[must_use]
-    pub fn new(id: &str, kind: &'static str, name: impl Into<String>) -> Resource {
+    pub fn new(id: &str, kind: Kind, name: impl Into<String>) -> Resource {
         Resource {
             id: LogicalId::new(id),
             kind,
@@ -187,7 +188,7 @@ pub struct Observed {
     /// The logical id it was matched to (by name, or by its `nc:id` tag).
     pub id: LogicalId,
     /// Resource kind.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// The AWS identifier (key id, bucket name, table name).
     pub physical_id: String,
     /// Observed attributes under the same names as the desired ones.

@@ -3,12 +3,8 @@
 use serde_json::json;
 
 use super::{Context, kms};
+use crate::model::Kind;
 use crate::model::{Resource, Value};
-
-/// Kind of an S3 bucket with its encryption, versioning, public-access block, policy and tags.
-pub const BUCKET_KIND: &str = "s3_bucket";
-/// Kind of a DynamoDB table with its encryption, PITR, deletion protection and tags.
-pub const TABLE_KIND: &str = "dynamodb_table";
 
 pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
     let mut resources: Vec<Resource> = context
@@ -26,7 +22,7 @@ fn bucket(context: &Context<'_>, suffix: &str) -> Resource {
     let id = format!("data.bucket.{suffix}");
     let name = context.global_name(&format!("nc-dp-{}-{suffix}", context.env()));
     let data_key = kms::data_key();
-    Resource::new(&id, BUCKET_KIND, name.clone())
+    Resource::new(&id, Kind::S3Bucket, name.clone())
         .prop("versioning", "Enabled")
         .prop("sse_algorithm", "aws:kms")
         .prop("sse_kms_key", Value::reference(&data_key, "arn"))
@@ -58,17 +54,21 @@ fn tls_only_policy(bucket: &str) -> serde_json::Value {
 fn documents_table(context: &Context<'_>) -> Resource {
     let id = "data.table.documents";
     let table = &context.spec.data.documents_table;
-    let mut resource = Resource::new(id, TABLE_KIND, format!("nc-dp-{}-documents", context.env()))
-        .prop("billing_mode", "PAY_PER_REQUEST")
-        .prop("partition_key", "pk:S")
-        .prop("sort_key", "sk:S")
-        .prop("sse_type", "KMS")
-        .prop("sse_kms_key", Value::reference(&kms::data_key(), "arn"))
-        .prop("point_in_time_recovery", table.point_in_time_recovery)
-        .prop("deletion_protection", table.deletion_protection)
-        .prop("tags", context.tags(id))
-        .replace_on(&["partition_key", "sort_key"])
-        .retained();
+    let mut resource = Resource::new(
+        id,
+        Kind::DynamoDbTable,
+        format!("nc-dp-{}-documents", context.env()),
+    )
+    .prop("billing_mode", "PAY_PER_REQUEST")
+    .prop("partition_key", "pk:S")
+    .prop("sort_key", "sk:S")
+    .prop("sse_type", "KMS")
+    .prop("sse_kms_key", Value::reference(&kms::data_key(), "arn"))
+    .prop("point_in_time_recovery", table.point_in_time_recovery)
+    .prop("deletion_protection", table.deletion_protection)
+    .prop("tags", context.tags(id))
+    .replace_on(&["partition_key", "sort_key"])
+    .retained();
     if table.point_in_time_recovery
         && let Some(days) = table.backup_retention_days
     {

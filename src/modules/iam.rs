@@ -17,20 +17,8 @@
 use serde_json::{Value as Json, json};
 
 use super::{Context, id, kms, region_code};
+use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value, policy_ref};
-
-/// Kind of an IAM role (provider `providers/iam.rs`).
-pub const ROLE_KIND: &str = "iam_role";
-/// Kind of a customer-managed IAM policy.
-pub const POLICY_KIND: &str = "iam_policy";
-/// Kind of an IAM OpenID Connect provider.
-pub const OIDC_KIND: &str = "iam_oidc_provider";
-/// Kind of the account password policy.
-pub const PASSWORD_POLICY_KIND: &str = "iam_password_policy";
-/// Kind of the account-level S3 Block Public Access (S3 Control).
-pub const ACCOUNT_PAB_KIND: &str = "s3_account_public_access_block";
-/// Kind of an IAM Access Analyzer analyzer.
-pub const ANALYZER_KIND: &str = "access_analyzer";
 
 /// The path every role and policy of the tool lives under.
 pub const PATH: &str = "/nc/";
@@ -143,7 +131,7 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
         resources.push(
             Resource::new(
                 analyzer_id,
-                ANALYZER_KIND,
+                Kind::AccessAnalyzer,
                 format!("nc-{}-account", context.env()),
             )
             .prop("type", "ACCOUNT")
@@ -176,7 +164,7 @@ fn boundary(
     statements: Vec<Json>,
 ) -> Resource {
     let policy_id = policy_id(name);
-    Resource::new(policy_id.as_str(), POLICY_KIND, name)
+    Resource::new(policy_id.as_str(), Kind::IamPolicy, name)
         .prop("path", PATH)
         .prop("policy", Value::Policy(document(statements)))
         .prop("tags", context.tags(policy_id.as_str()))
@@ -201,7 +189,7 @@ fn role(
 ) -> Resource {
     managed.sort();
     managed.dedup();
-    let mut resource = Resource::new(role_id, ROLE_KIND, name)
+    let mut resource = Resource::new(role_id, Kind::IamRole, name)
         .prop("path", PATH)
         .prop("assume_role_policy", Value::Policy(trust))
         .prop("max_session_seconds", max_session_seconds)
@@ -612,22 +600,26 @@ fn human_roles(context: &Context<'_>) -> Vec<Resource> {
 fn github(context: &Context<'_>) -> Vec<Resource> {
     let iam = &context.spec.iam;
     let provider_id = id("iam.oidc.github");
-    let provider = Resource::new(provider_id.as_str(), OIDC_KIND, GITHUB_OIDC_HOST)
-        .prop("url", GITHUB_OIDC_HOST)
-        .prop(
-            "client_ids",
-            Value::List(vec![Value::str("sts.amazonaws.com")]),
-        )
-        .prop("tags", context.tags(provider_id.as_str()))
-        .create_input(
-            "thumbprints",
-            Value::List(vec![
-                Value::str("6938fd4d98bab03faadb97b34396831e3780aea1"),
-                Value::str("1c58a3a8518e8759bf075b76b750d4f2df264fcd"),
-            ]),
-        )
-        .replace_on(&["url"])
-        .global();
+    let provider = Resource::new(
+        provider_id.as_str(),
+        Kind::IamOidcProvider,
+        GITHUB_OIDC_HOST,
+    )
+    .prop("url", GITHUB_OIDC_HOST)
+    .prop(
+        "client_ids",
+        Value::List(vec![Value::str("sts.amazonaws.com")]),
+    )
+    .prop("tags", context.tags(provider_id.as_str()))
+    .create_input(
+        "thumbprints",
+        Value::List(vec![
+            Value::str("6938fd4d98bab03faadb97b34396831e3780aea1"),
+            Value::str("1c58a3a8518e8759bf075b76b750d4f2df264fcd"),
+        ]),
+    )
+    .replace_on(&["url"])
+    .global();
     let org = iam.github_org.as_deref().unwrap_or_default();
     let repo = iam.github_repo.as_deref().unwrap_or_default();
     let deploy_trust = trust(vec![json!({
@@ -655,7 +647,7 @@ fn github(context: &Context<'_>) -> Vec<Resource> {
 /// CIS extras: the password policy and account-level S3 Block Public Access.
 fn account_settings(context: &Context<'_>) -> Vec<Resource> {
     vec![
-        Resource::new("iam.password_policy", PASSWORD_POLICY_KIND, "account")
+        Resource::new("iam.password_policy", Kind::IamPasswordPolicy, "account")
             .prop("minimum_password_length", 14)
             .prop("require_symbols", true)
             .prop("require_numbers", true)
@@ -668,7 +660,7 @@ fn account_settings(context: &Context<'_>) -> Vec<Resource> {
             .global(),
         Resource::new(
             "s3.account_public_access_block",
-            ACCOUNT_PAB_KIND,
+            Kind::S3AccountPublicAccessBlock,
             context.target.account_id.clone(),
         )
         .prop("block_public_acls", true)
@@ -704,7 +696,7 @@ mod tests {
         graph
             .resources()
             .iter()
-            .filter(|r| r.kind == ROLE_KIND)
+            .filter(|r| r.kind == Kind::IamRole)
             .map(|r| r.name.as_str())
             .collect()
     }
@@ -759,13 +751,16 @@ mod tests {
             for resource in graph.resources() {
                 // IAM and the account-wide settings are global; everything else is regional,
                 // the vpc module's flow-log role included (each region's VPC gets its own).
-                let global_kind =
-                    resource.kind.starts_with("iam_") || resource.kind == ACCOUNT_PAB_KIND;
+                let global_kind = resource.kind.service() == crate::model::Service::Iam
+                    || resource.kind == Kind::S3AccountPublicAccessBlock;
                 let regional = !global_kind || resource.id.as_str().starts_with("vpc.");
                 assert_eq!(resource.global, !regional, "{reason}: {}", resource.id);
             }
             assert!(
-                graph.resources().iter().all(|r| r.kind != "iam_user"),
+                graph
+                    .resources()
+                    .iter()
+                    .all(|r| !r.kind.as_str().contains("user")),
                 "no IAM users ever"
             );
         }

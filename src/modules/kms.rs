@@ -7,23 +7,13 @@ use serde_json::json;
 
 use super::iam::{FARGATE_TASK_ROLE, LAMBDA_ETL_ROLE};
 use super::{Context, id};
+use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value, policy_ref};
 
 /// Logical id of the data key (`alias/nc-dp-data-{env}`).
 pub const DATA_KEY: &str = "kms.key.data";
 /// Logical id of the logs key (`alias/nc-dp-logs-{env}`).
 pub const LOGS_KEY: &str = "kms.key.logs";
-
-/// Kind of a customer-managed KMS key with its alias.
-pub const KIND: &str = "kms_key";
-
-/// Kind of a key's policy (the `default` policy of a `kms_key`).
-///
-/// The key policy is its own resource, not an attribute of the key: it names the service roles,
-/// whose boundaries name the key, so key → boundary → role → key policy is the only order
-/// without a cycle. The key is created with a root-only policy (no lock-out), the roles next,
-/// then the full policy is put.
-pub const POLICY_KIND: &str = "kms_key_policy";
 
 /// The encryption context service roles must send (`kms:EncryptionContext:app`).
 pub const APP_CONTEXT: (&str, &str) = ("app", "neurocipher-pipeline");
@@ -43,7 +33,7 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
 fn key(context: &Context<'_>, key_id: &str, purpose: &str) -> Resource {
     let env = context.env();
     let alias = format!("alias/nc-dp-{purpose}-{env}");
-    Resource::new(key_id, KIND, alias.clone())
+    Resource::new(key_id, Kind::KmsKey, alias.clone())
         .prop("alias", alias)
         .prop(
             "description",
@@ -132,7 +122,7 @@ fn key_policy(context: &Context<'_>, key_id: &str, purpose: &str) -> Resource {
             "Resource": "*"
         }));
     }
-    let mut resource = Resource::new(&policy_id, POLICY_KIND, alias)
+    let mut resource = Resource::new(&policy_id, Kind::KmsKeyPolicy, alias)
         .prop("key_id", Value::reference(&key, "key_id"))
         .prop(
             "policy",

@@ -25,11 +25,9 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Context, kms};
+use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value};
 use crate::spec::LockRetention;
-
-/// Kind of a CloudWatch Logs log group with retention, KMS key and tags.
-pub const LOG_GROUP_KIND: &str = "log_group";
 
 /// Logical id of the trail's (audit) log group.
 pub const TRAIL_LOG_GROUP: &str = "observability.log.trail";
@@ -77,7 +75,7 @@ pub const REJECT_PATTERN: &str = "[version, account, eni, source, destination, s
 pub fn link(context: &Context<'_>, resources: &mut Vec<Resource>) {
     let groups: Vec<(LogicalId, Value)> = resources
         .iter()
-        .filter(|r| r.kind == LOG_GROUP_KIND && r.str_prop("name_prefix") == Some(FLOW_LOG_PREFIX))
+        .filter(|r| r.kind == Kind::LogGroup && r.str_prop("name_prefix") == Some(FLOW_LOG_PREFIX))
         .filter_map(|r| {
             r.props
                 .get("group_name")
@@ -93,7 +91,7 @@ pub fn link(context: &Context<'_>, resources: &mut Vec<Resource>) {
         let id = format!("observability.filter.rejected-flow-traffic{suffix}");
         let filter = Resource::new(
             &id,
-            FILTER_KIND,
+            Kind::LogMetricFilter,
             format!("nc-{}-rejected-flow-traffic{suffix}", context.env()),
         )
         .prop("log_group", group_name)
@@ -114,7 +112,7 @@ fn log_prefix(context: &Context<'_>) -> String {
 fn log_group(context: &Context<'_>, id: &str, suffix: &str, retention_days: i32) -> Resource {
     let name = format!("{}{suffix}", log_prefix(context));
     let logs_key = LogicalId::new(kms::LOGS_KEY);
-    Resource::new(id, LOG_GROUP_KIND, name.clone())
+    Resource::new(id, Kind::LogGroup, name.clone())
         .prop("group_name", name)
         .prop("name_prefix", log_prefix(context))
         .prop("retention_days", retention_days)
@@ -124,13 +122,6 @@ fn log_group(context: &Context<'_>, id: &str, suffix: &str, retention_days: i32)
         .replace_on(&["group_name"])
         .retained()
 }
-
-/// Kind of an SNS topic with its KMS key, subscriptions and tags.
-pub const TOPIC_KIND: &str = "sns_topic";
-/// Kind of a CloudWatch Logs metric filter.
-pub const FILTER_KIND: &str = "log_metric_filter";
-/// Kind of a CloudWatch metric alarm.
-pub const ALARM_KIND: &str = "cloudwatch_alarm";
 
 /// Logical id of the security-alerts topic (critical alarms; the alert e-mail).
 pub const ALERT_TOPIC: &str = "observability.topic.security-alerts";
@@ -258,7 +249,7 @@ fn topics(context: &Context<'_>) -> Vec<Resource> {
 
 fn topic(context: &Context<'_>, id: &str, suffix: &str, email: &str) -> Resource {
     let logs_key = LogicalId::new(kms::LOGS_KEY);
-    Resource::new(id, TOPIC_KIND, format!("nc-{}-{suffix}", context.env()))
+    Resource::new(id, Kind::SnsTopic, format!("nc-{}-{suffix}", context.env()))
         .prop("kms_key", Value::reference(&logs_key, "arn"))
         .prop("display_name", format!("nc {} {suffix}", context.env()))
         .prop(
@@ -277,13 +268,17 @@ fn metric_filter(
     metric: &str,
     pattern: &str,
 ) -> Resource {
-    Resource::new(id, FILTER_KIND, format!("nc-{}-{metric}", context.env()))
-        .prop("log_group", group)
-        .prop("pattern", pattern)
-        .prop("metric_name", metric)
-        .prop("metric_namespace", namespace(context))
-        .prop("metric_value", "1")
-        .after(&LogicalId::new(group_id))
+    Resource::new(
+        id,
+        Kind::LogMetricFilter,
+        format!("nc-{}-{metric}", context.env()),
+    )
+    .prop("log_group", group)
+    .prop("pattern", pattern)
+    .prop("metric_name", metric)
+    .prop("metric_namespace", namespace(context))
+    .prop("metric_value", "1")
+    .after(&LogicalId::new(group_id))
 }
 
 /// One alarm's definition.
@@ -329,7 +324,7 @@ fn alarm(context: &Context<'_>, def: AlarmDef<'_>, topic_id: &str) -> Resource {
     let topic = LogicalId::new(topic_id);
     Resource::new(
         &id,
-        ALARM_KIND,
+        Kind::CloudWatchAlarm,
         format!("nc-{}-{}", context.env(), def.slug),
     )
     .prop(
@@ -546,9 +541,6 @@ fn alarms(context: &Context<'_>) -> Vec<Resource> {
     resources.extend(warning.into_iter().map(|def| alarm(context, def, warnings)));
     resources
 }
-
-/// Kind of an S3 bucket (the data module's kind, with the optional Object Lock and logging).
-pub const BUCKET_KIND: &str = "s3_bucket";
 /// Logical id of the trail bucket (Object Lock, COMPLIANCE).
 pub const TRAIL_BUCKET: &str = "observability.bucket.trail";
 /// Logical id of the server-access-log bucket of the trail bucket (CIS 3.6).
@@ -740,7 +732,7 @@ fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     };
     let access_logs = blocked(Resource::new(
         ACCESS_LOG_BUCKET,
-        BUCKET_KIND,
+        Kind::S3Bucket,
         log_bucket.clone(),
     ))
     .prop("versioning", "Enabled")
@@ -758,7 +750,7 @@ fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     .retained();
     let trail = blocked(Resource::new(
         TRAIL_BUCKET,
-        BUCKET_KIND,
+        Kind::S3Bucket,
         trail_bucket.clone(),
     ))
     .prop("versioning", "Enabled")
@@ -783,7 +775,7 @@ fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     // No lifecycle rule: Config snapshots and history are kept indefinitely (prod document).
     let config = blocked(Resource::new(
         CONFIG_BUCKET,
-        BUCKET_KIND,
+        Kind::S3Bucket,
         config_bucket.clone(),
     ))
     .prop("versioning", "Enabled")
@@ -799,19 +791,6 @@ fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     .retained();
     vec![access_logs, trail, config]
 }
-
-/// Kind of an IAM role (the iam provider's).
-pub const ROLE_KIND: &str = "iam_role";
-/// Kind of a CloudTrail trail.
-pub const TRAIL_KIND: &str = "cloudtrail_trail";
-/// Kind of the region's GuardDuty detector.
-pub const DETECTOR_KIND: &str = "guardduty_detector";
-/// Kind of the region's AWS Config recorder (with its delivery channel and status).
-pub const RECORDER_KIND: &str = "config_recorder";
-/// Kind of a managed AWS Config rule.
-pub const RULE_KIND: &str = "config_rule";
-/// Kind of the region's Security Hub.
-pub const HUB_KIND: &str = "securityhub_hub";
 
 /// Logical id of the trail.
 pub const TRAIL: &str = "observability.trail";
@@ -867,7 +846,7 @@ fn service_role(
 ) -> Resource {
     let mut managed: Vec<Value> = managed.iter().map(|arn| Value::str(*arn)).collect();
     managed.sort_by(|left, right| left.as_str().cmp(&right.as_str()));
-    let mut role = Resource::new(id, ROLE_KIND, name)
+    let mut role = Resource::new(id, Kind::IamRole, name)
         .prop("path", "/nc/")
         .prop(
             "assume_role_policy",
@@ -978,43 +957,47 @@ fn trail(context: &Context<'_>) -> Resource {
     let group = LogicalId::new(TRAIL_LOG_GROUP);
     let role = LogicalId::new(TRAIL_ROLE);
     let bucket = LogicalId::new(TRAIL_BUCKET);
-    Resource::new(TRAIL, TRAIL_KIND, context.global_name(&trail_name(context)))
-        .prop("s3_bucket", trail_bucket_name(context))
-        .prop("multi_region", true)
-        .prop("global_service_events", true)
-        .prop("log_file_validation", true)
-        .prop("kms_key", Value::reference(&logs_key, "arn"))
-        .prop(
-            "cloudwatch_log_group_arn",
-            Value::Concat(vec![Value::reference(&group, "arn"), Value::str(":*")]),
-        )
-        .prop("cloudwatch_role_arn", Value::reference(&role, "arn"))
-        .prop("logging", true)
-        .prop("management_events", "All")
-        .prop(
-            "data_events",
-            Value::List(vec![Value::str("AWS::S3::Object=arn:aws:s3:All")]),
-        )
-        // Not the trail's own deliveries nor their access logs: CloudTrail's user guide advises
-        // excluding them (each delivery would log another data event).
-        .prop(
-            "data_events_excluded",
-            Value::List(
-                [access_log_bucket_name(context), trail_bucket_name(context)]
-                    .into_iter()
-                    .map(|bucket| Value::Str(format!("arn:aws:s3:::{bucket}/")))
-                    .collect(),
-            ),
-        )
-        .prop("tags", context.tags(TRAIL))
-        .after(&logs_key)
-        .after(&group)
-        .after(&role)
-        .after(&bucket)
+    Resource::new(
+        TRAIL,
+        Kind::CloudTrailTrail,
+        context.global_name(&trail_name(context)),
+    )
+    .prop("s3_bucket", trail_bucket_name(context))
+    .prop("multi_region", true)
+    .prop("global_service_events", true)
+    .prop("log_file_validation", true)
+    .prop("kms_key", Value::reference(&logs_key, "arn"))
+    .prop(
+        "cloudwatch_log_group_arn",
+        Value::Concat(vec![Value::reference(&group, "arn"), Value::str(":*")]),
+    )
+    .prop("cloudwatch_role_arn", Value::reference(&role, "arn"))
+    .prop("logging", true)
+    .prop("management_events", "All")
+    .prop(
+        "data_events",
+        Value::List(vec![Value::str("AWS::S3::Object=arn:aws:s3:All")]),
+    )
+    // Not the trail's own deliveries nor their access logs: CloudTrail's user guide advises
+    // excluding them (each delivery would log another data event).
+    .prop(
+        "data_events_excluded",
+        Value::List(
+            [access_log_bucket_name(context), trail_bucket_name(context)]
+                .into_iter()
+                .map(|bucket| Value::Str(format!("arn:aws:s3:::{bucket}/")))
+                .collect(),
+        ),
+    )
+    .prop("tags", context.tags(TRAIL))
+    .after(&logs_key)
+    .after(&group)
+    .after(&role)
+    .after(&bucket)
 }
 
 fn detector(context: &Context<'_>) -> Resource {
-    Resource::new(DETECTOR, DETECTOR_KIND, "detector")
+    Resource::new(DETECTOR, Kind::GuardDutyDetector, "detector")
         .prop("enabled", true)
         .prop(
             "frequency",
@@ -1031,7 +1014,7 @@ fn detector(context: &Context<'_>) -> Resource {
 /// delivery channel into the Config bucket's `config/` prefix, and the managed rules.
 fn config(context: &Context<'_>) -> Vec<Resource> {
     let role = LogicalId::new(CONFIG_ROLE);
-    let recorder = Resource::new(RECORDER, RECORDER_KIND, "default")
+    let recorder = Resource::new(RECORDER, Kind::ConfigRecorder, "default")
         .prop("role_arn", Value::reference(&role, "arn"))
         .prop("all_supported", true)
         .prop("include_global", context.target.primary_region)
@@ -1045,15 +1028,19 @@ fn config(context: &Context<'_>) -> Vec<Resource> {
         for (rule, identifier, parameters) in CONFIG_RULES {
             let id = format!("observability.config.rule.{rule}");
             resources.push(
-                Resource::new(&id, RULE_KIND, format!("nc-{}-{rule}", context.env()))
-                    .prop("source_identifier", identifier)
-                    .prop("input_parameters", parameters)
-                    .prop(
-                        "description",
-                        format!("{rule} (CIS baseline; managed by nc-provision)"),
-                    )
-                    .create_input("tags", context.tags(&id))
-                    .after(&LogicalId::new(RECORDER)),
+                Resource::new(
+                    &id,
+                    Kind::ConfigRule,
+                    format!("nc-{}-{rule}", context.env()),
+                )
+                .prop("source_identifier", identifier)
+                .prop("input_parameters", parameters)
+                .prop(
+                    "description",
+                    format!("{rule} (CIS baseline; managed by nc-provision)"),
+                )
+                .create_input("tags", context.tags(&id))
+                .after(&LogicalId::new(RECORDER)),
             );
         }
     }
@@ -1073,7 +1060,7 @@ pub fn hub_standards(region: &str) -> Vec<String> {
 }
 
 fn security_hub(context: &Context<'_>) -> Resource {
-    Resource::new(HUB, HUB_KIND, "hub")
+    Resource::new(HUB, Kind::SecurityHubHub, "hub")
         .prop(
             "standards",
             Value::List(
@@ -1132,7 +1119,7 @@ fn findings_rule(context: &Context<'_>) -> Resource {
             }
         ],
     });
-    Resource::new(FINDINGS_RULE, "eventbridge_rule", rule.clone())
+    Resource::new(FINDINGS_RULE, Kind::EventBridgeRule, rule.clone())
         .prop("event_pattern", crate::policy::canonical_text(&pattern))
         .prop("state", "ENABLED")
         .prop(
@@ -1192,33 +1179,38 @@ mod tests {
             .unwrap_or_else(|| panic!("{id} is expanded"))
     }
 
-    fn count(resources: &[Resource], kind: &str) -> usize {
+    fn count(resources: &[Resource], kind: Kind) -> usize {
         resources.iter().filter(|r| r.kind == kind).count()
     }
 
     #[test]
     fn stg_has_every_piece_of_the_baseline() {
         let resources = expanded("stg", "us-east-1");
-        assert_eq!(count(&resources, LOG_GROUP_KIND), 3);
-        assert_eq!(count(&resources, TOPIC_KIND), 2);
+        assert_eq!(count(&resources, Kind::LogGroup), 3);
+        assert_eq!(count(&resources, Kind::SnsTopic), 2);
         assert_eq!(
-            count(&resources, FILTER_KIND),
+            count(&resources, Kind::LogMetricFilter),
             19,
             "15 CIS + 4 platform filters"
         );
         assert_eq!(
-            count(&resources, ALARM_KIND),
+            count(&resources, Kind::CloudWatchAlarm),
             25,
             "15 CIS + 6 critical + 4 warnings (no API Gateway alarm without an API)"
         );
-        assert_eq!(count(&resources, RULE_KIND), 7);
+        assert_eq!(count(&resources, Kind::ConfigRule), 7);
         assert_eq!(
-            count(&resources, BUCKET_KIND),
+            count(&resources, Kind::S3Bucket),
             3,
             "trail, access logs, Config"
         );
-        assert_eq!(count(&resources, ROLE_KIND), 2);
-        for kind in [TRAIL_KIND, DETECTOR_KIND, RECORDER_KIND, HUB_KIND] {
+        assert_eq!(count(&resources, Kind::IamRole), 2);
+        for kind in [
+            Kind::CloudTrailTrail,
+            Kind::GuardDutyDetector,
+            Kind::ConfigRecorder,
+            Kind::SecurityHubHub,
+        ] {
             assert_eq!(count(&resources, kind), 1, "{kind}");
         }
         let bucket = find(&resources, TRAIL_BUCKET);
@@ -1269,10 +1261,10 @@ mod tests {
     #[test]
     fn dev_has_no_ops_topic_and_no_config_rules() {
         let resources = expanded("dev", "us-east-1");
-        assert_eq!(count(&resources, TOPIC_KIND), 1);
-        assert_eq!(count(&resources, RULE_KIND), 0);
+        assert_eq!(count(&resources, Kind::SnsTopic), 1);
+        assert_eq!(count(&resources, Kind::ConfigRule), 0);
         assert_eq!(
-            count(&resources, RECORDER_KIND),
+            count(&resources, Kind::ConfigRecorder),
             1,
             "the recorder runs everywhere"
         );
@@ -1314,7 +1306,7 @@ mod tests {
                 ("Stage".to_string(), "stg".to_string()),
             ])))
         );
-        assert_eq!(count(&resources, ALARM_KIND), 26);
+        assert_eq!(count(&resources, Kind::CloudWatchAlarm), 26);
         let unnamed = expanded("stg", "us-east-1");
         assert!(
             unnamed
@@ -1369,7 +1361,7 @@ mod tests {
             Value::reference(&LogicalId::new("vpc.vpc"), "id"),
         ]);
         let mut resources = vec![
-            Resource::new("vpc.flow_logs.group", LOG_GROUP_KIND, "pending")
+            Resource::new("vpc.flow_logs.group", Kind::LogGroup, "pending")
                 .prop("group_name", name.clone())
                 .prop("name_prefix", FLOW_LOG_PREFIX),
         ];

@@ -43,32 +43,9 @@
 use serde_json::json;
 
 use super::{Context, id, kms, observability, region_code};
+use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value, policy_ref};
 use crate::spec::model::Ipv4Cidr;
-
-/// The kinds this module creates (the EC2 provider owns them).
-pub mod kind {
-    /// The VPC, with its DNS attributes and its default security group's and network ACL's rules.
-    pub const VPC: &str = "vpc";
-    /// A subnet with its route-table and network-ACL associations.
-    pub const SUBNET: &str = "subnet";
-    /// The internet gateway and its attachment.
-    pub const INTERNET_GATEWAY: &str = "internet_gateway";
-    /// An elastic IP for a NAT gateway.
-    pub const ELASTIC_IP: &str = "elastic_ip";
-    /// A NAT gateway.
-    pub const NAT_GATEWAY: &str = "nat_gateway";
-    /// A route table with its routes.
-    pub const ROUTE_TABLE: &str = "route_table";
-    /// A network ACL with its entries.
-    pub const NETWORK_ACL: &str = "network_acl";
-    /// A security group with its rules.
-    pub const SECURITY_GROUP: &str = "security_group";
-    /// A gateway or interface VPC endpoint.
-    pub const VPC_ENDPOINT: &str = "vpc_endpoint";
-    /// A VPC flow log.
-    pub const FLOW_LOG: &str = "flow_log";
-}
 
 /// Logical id of the VPC.
 pub const VPC: &str = "vpc.main";
@@ -347,7 +324,7 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
             let endpoint_id = endpoint_id(service.name);
             let mut endpoint = Resource::new(
                 endpoint_id.as_str(),
-                kind::VPC_ENDPOINT,
+                Kind::VpcEndpoint,
                 format!("com.amazonaws.{}.{}", context.target.region, service.name),
             )
             .prop("vpc_id", vpc_ref())
@@ -410,7 +387,7 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
     ]);
     let group = Resource::new(
         FLOW_LOG_GROUP,
-        observability::LOG_GROUP_KIND,
+        Kind::LogGroup,
         format!("{}<vpc id>", observability::FLOW_LOG_PREFIX),
     )
     .prop("group_name", group_name)
@@ -435,7 +412,7 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
         policy_ref(&vpc, "id")
     );
     let role_name = format!("nc-{env}-vpc-flow-logs-{}", region_code(region));
-    let role = Resource::new(FLOW_LOG_ROLE, super::iam::ROLE_KIND, role_name.clone())
+    let role = Resource::new(FLOW_LOG_ROLE, Kind::IamRole, role_name.clone())
         .prop("path", super::iam::PATH)
         .prop(
             "assume_role_policy",
@@ -494,7 +471,7 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
         .replace_on(&["path"]);
 
     let flow_log_id = id(FLOW_LOG);
-    let flow_log = Resource::new(FLOW_LOG, kind::FLOW_LOG, format!("nc-{env}-vpc-flow-logs"))
+    let flow_log = Resource::new(FLOW_LOG, Kind::FlowLog, format!("nc-{env}-vpc-flow-logs"))
         .prop("resource_id", Value::reference(&vpc, "id"))
         .prop("traffic_type", "ALL")
         .prop("log_destination_type", "cloud-watch-logs")
@@ -528,7 +505,7 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
 /// ACL's rules, all empty.
 fn vpc(context: &Context<'_>) -> Resource {
     let vpc_id = id(VPC);
-    Resource::new(VPC, kind::VPC, format!("nc-{}-vpc", context.env()))
+    Resource::new(VPC, Kind::Vpc, format!("nc-{}-vpc", context.env()))
         .prop("cidr", context.spec.vpc.cidr.to_string())
         .prop("enable_dns_support", true)
         .prop("enable_dns_hostnames", true)
@@ -547,7 +524,7 @@ fn internet_gateway(context: &Context<'_>) -> Resource {
     let gateway_id = id(INTERNET_GATEWAY);
     Resource::new(
         INTERNET_GATEWAY,
-        kind::INTERNET_GATEWAY,
+        Kind::InternetGateway,
         format!("nc-{}-igw", context.env()),
     )
     .prop("vpc_id", Value::reference(&id(VPC), "id"))
@@ -565,7 +542,7 @@ fn internet_gateway(context: &Context<'_>) -> Resource {
 fn nat_eip(context: &Context<'_>, zone: &Zone) -> Resource {
     let eip_id = nat_eip_id(&zone.letter);
     let name = format!("nc-{}-nat-{}", context.env(), zone.letter);
-    Resource::new(eip_id.as_str(), kind::ELASTIC_IP, name.clone())
+    Resource::new(eip_id.as_str(), Kind::ElasticIp, name.clone())
         .prop("domain", "vpc")
         .prop("tags", tags(context, &eip_id, &name, Some(Tier::Public)))
 }
@@ -573,7 +550,7 @@ fn nat_eip(context: &Context<'_>, zone: &Zone) -> Resource {
 fn nat_gateway(context: &Context<'_>, zone: &Zone) -> Resource {
     let gateway_id = nat_id(&zone.letter);
     let name = format!("nc-{}-nat-{}", context.env(), zone.letter);
-    Resource::new(gateway_id.as_str(), kind::NAT_GATEWAY, name.clone())
+    Resource::new(gateway_id.as_str(), Kind::NatGateway, name.clone())
         .prop(
             "subnet_id",
             Value::reference(&subnet_id(Tier::Public, &zone.letter), "id"),
@@ -600,7 +577,7 @@ fn route_table(context: &Context<'_>, table_id: &LogicalId, tier: Tier) -> Resou
             .trim_start_matches("vpc.")
             .replace('.', "-")
     );
-    Resource::new(table_id.as_str(), kind::ROUTE_TABLE, name.clone())
+    Resource::new(table_id.as_str(), Kind::RouteTable, name.clone())
         .prop("vpc_id", Value::reference(&id(VPC), "id"))
         .prop("tags", tags(context, table_id, &name, Some(tier)))
         .replace_on(&["vpc_id"])
@@ -616,7 +593,7 @@ fn network_acl(context: &Context<'_>, tier: Tier) -> Resource {
     let name = format!("nc-{}-{}", context.env(), tier.as_str());
     let vpc_cidr = context.spec.vpc.cidr.to_string();
     let (ingress, egress) = network_acl_entries(tier, &vpc_cidr);
-    Resource::new(acl_id.as_str(), kind::NETWORK_ACL, name.clone())
+    Resource::new(acl_id.as_str(), Kind::NetworkAcl, name.clone())
         .prop("vpc_id", Value::reference(&id(VPC), "id"))
         .prop("ingress", strings(&ingress))
         .prop("egress", strings(&egress))
@@ -651,7 +628,7 @@ fn subnet(context: &Context<'_>, zone: &Zone, tier: Tier) -> Resource {
     let spec = &context.spec.vpc;
     let cidr = subnet_cidr(spec.cidr, spec.az_count, zone.index, tier)
         .map_or_else(String::new, |cidr| cidr.to_string());
-    Resource::new(subnet_logical.as_str(), kind::SUBNET, name.clone())
+    Resource::new(subnet_logical.as_str(), Kind::Subnet, name.clone())
         .prop("vpc_id", Value::reference(&id(VPC), "id"))
         .prop("cidr", cidr)
         .prop("availability_zone", zone.name.clone())
@@ -671,7 +648,7 @@ fn subnet(context: &Context<'_>, zone: &Zone, tier: Tier) -> Resource {
 fn endpoints_security_group(context: &Context<'_>) -> Resource {
     let group_id = id(ENDPOINTS_SECURITY_GROUP);
     let name = format!("nc-{}-vpc-endpoints", context.env());
-    Resource::new(ENDPOINTS_SECURITY_GROUP, kind::SECURITY_GROUP, name.clone())
+    Resource::new(ENDPOINTS_SECURITY_GROUP, Kind::SecurityGroup, name.clone())
         .prop("vpc_id", Value::reference(&id(VPC), "id"))
         .prop("group_name", name.clone())
         .prop(
@@ -820,14 +797,14 @@ mod tests {
             let nats: Vec<&str> = graph
                 .resources()
                 .iter()
-                .filter(|r| r.kind == kind::NAT_GATEWAY)
+                .filter(|r| r.kind == Kind::NatGateway)
                 .map(|r| r.id.as_str())
                 .collect();
             assert_eq!(nats, case.nat, "{}", case.reason);
             let subnets = graph
                 .resources()
                 .iter()
-                .filter(|r| r.kind == kind::SUBNET)
+                .filter(|r| r.kind == Kind::Subnet)
                 .count();
             assert_eq!(subnets, 3 * case.zones.len(), "{}", case.reason);
             for service in [

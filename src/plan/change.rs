@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Action;
-use crate::model::{LogicalId, Value};
+use crate::model::{Kind, LogicalId, Value};
 
 /// One attribute's change.
 #[derive(Debug, Clone, Serialize)]
@@ -27,7 +27,7 @@ pub struct ResourceChange {
     /// Logical id.
     pub id: LogicalId,
     /// Resource kind.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// Physical name (bucket name, alias, table name).
     pub name: String,
     /// What apply does.

@@ -460,17 +460,18 @@ fn orphan_change(observed: &Observed, index: &PhysicalIndex<'_>) -> ResourceChan
 
 #[cfg(test)]
 mod tests {
+    use crate::model::Kind;
     use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::{LogicalId, Outputs};
 
     fn key() -> Resource {
-        Resource::new("kms.key.data", "kms_key", "alias/k").prop("rotation", true)
+        Resource::new("kms.key.data", Kind::KmsKey, "alias/k").prop("rotation", true)
     }
 
     fn bucket(key: &Resource) -> Resource {
-        Resource::new("data.bucket.raw", "s3_bucket", "b")
+        Resource::new("data.bucket.raw", Kind::S3Bucket, "b")
             .prop("versioning", "Enabled")
             .prop("kms_key", Value::reference(&key.id, "arn"))
             .prop("name", "b")
@@ -607,7 +608,7 @@ mod tests {
 
     #[test]
     fn an_untracked_singleton_is_left_alone_while_it_matches_and_else_needs_adopt() {
-        let policy = Resource::new("iam.password_policy", "iam_password_policy", "account")
+        let policy = Resource::new("iam.password_policy", Kind::IamPasswordPolicy, "account")
             .prop("minimum_password_length", 14);
         let graph = DesiredGraph::new(vec![policy.clone()]).unwrap();
         let cases = [
@@ -648,8 +649,8 @@ mod tests {
 
     #[test]
     fn differs_resolves_references_before_comparing() {
-        let role = Resource::new("observability.role.config", "iam_role", "ConfigRole");
-        let recorder = Resource::new("observability.config.recorder", "config_recorder", "r")
+        let role = Resource::new("observability.role.config", Kind::IamRole, "ConfigRole");
+        let recorder = Resource::new("observability.config.recorder", Kind::ConfigRecorder, "r")
             .prop("role_arn", Value::reference(&role.id, "arn"));
         let mut observation = Observation::default();
         observation.insert(observed(&role, Props::new(), Owner::Ours));
@@ -694,7 +695,7 @@ mod tests {
         for (id, retain) in [("gone.bucket", true), ("gone.role", false)] {
             observation.orphans.push(Observed {
                 id: LogicalId::new(id),
-                kind: "test",
+                kind: Kind::S3Bucket,
                 physical_id: id.into(),
                 props: BTreeMap::new(),
                 outputs: Outputs::new(),
@@ -709,16 +710,16 @@ mod tests {
 
     #[test]
     fn a_replaced_resource_drags_its_dependents_along() {
-        let vpc = Resource::new("vpc.main", "vpc", "vpc")
+        let vpc = Resource::new("vpc.main", Kind::Vpc, "vpc")
             .prop("cidr", "10.1.0.0/16")
             .replace_on(&["cidr"]);
-        let subnet = Resource::new("vpc.subnet.a", "subnet", "subnet")
+        let subnet = Resource::new("vpc.subnet.a", Kind::Subnet, "subnet")
             .prop("vpc_id", Value::reference(&vpc.id, "id"))
             .prop("cidr", "10.1.0.0/19")
             .replace_on(&["vpc_id", "cidr"]);
-        let igw =
-            Resource::new("vpc.igw", "igw", "igw").prop("vpc_id", Value::reference(&vpc.id, "id"));
-        let other = Resource::new("kms.key", "kms_key", "k").prop("rotation", true);
+        let igw = Resource::new("vpc.igw", Kind::InternetGateway, "igw")
+            .prop("vpc_id", Value::reference(&vpc.id, "id"));
+        let other = Resource::new("kms.key", Kind::KmsKey, "k").prop("rotation", true);
         let graph = DesiredGraph::new(vec![
             vpc.clone(),
             subnet.clone(),
@@ -781,10 +782,10 @@ mod tests {
 
     #[test]
     fn a_kept_resource_named_after_a_replaced_one_is_made_anew() {
-        let vpc = Resource::new("vpc.main", "vpc", "vpc")
+        let vpc = Resource::new("vpc.main", Kind::Vpc, "vpc")
             .prop("cidr", "10.3.0.0/16")
             .replace_on(&["cidr"]);
-        let group = Resource::new("vpc.flow_logs.group", "log_group", "group")
+        let group = Resource::new("vpc.flow_logs.group", Kind::LogGroup, "group")
             .prop(
                 "group_name",
                 Value::Concat(vec![
@@ -832,7 +833,7 @@ mod tests {
     fn live_references_order_orphans_after_what_they_name() {
         let orphan = |id: &str, physical: &str, props: Props| Observed {
             id: LogicalId::new(id),
-            kind: "test",
+            kind: Kind::S3Bucket,
             physical_id: physical.into(),
             props,
             outputs: Outputs::new(),
@@ -881,7 +882,7 @@ mod tests {
 
     #[test]
     fn a_change_the_provider_says_aws_refuses_is_a_conflict_with_its_reason() {
-        let resource = Resource::new("observability.bucket.trail", "s3_bucket", "t")
+        let resource = Resource::new("observability.bucket.trail", Kind::S3Bucket, "t")
             .prop("object_lock_retention", "5 years")
             .retained();
         let graph = DesiredGraph::new(vec![resource.clone()]).expect("graph");

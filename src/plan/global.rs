@@ -8,6 +8,7 @@
 //! desired value names a regional resource (a boundary naming this region's data key) cannot
 //! match in another region and are not compared there.
 
+use crate::model::Kind;
 use crate::model::{DesiredGraph, Value};
 
 use super::{Action, ResourceChange};
@@ -15,7 +16,7 @@ use super::{Action, ResourceChange};
 /// Turns every change of a global resource into a read-only check for a region that is not
 /// the environment's `primary_region`.
 pub fn pin_global(changes: &mut [ResourceChange], graph: &DesiredGraph, primary_region: &str) {
-    let global_kinds: Vec<&str> = graph
+    let global_kinds: Vec<Kind> = graph
         .resources()
         .iter()
         .filter(|resource| resource.global)
@@ -104,8 +105,8 @@ mod tests {
     use crate::plan::{DiffOptions, diff};
 
     fn graph() -> DesiredGraph {
-        let key = Resource::new("kms.key.data", "kms_key", "alias/k").prop("rotation", true);
-        let boundary = Resource::new("iam.policy.pb", "iam_policy", "pb")
+        let key = Resource::new("kms.key.data", Kind::KmsKey, "alias/k").prop("rotation", true);
+        let boundary = Resource::new("iam.policy.pb", Kind::IamPolicy, "pb")
             .prop(
                 "policy",
                 Value::Policy(serde_json::json!({"Statement": [{"Effect": "Allow",
@@ -114,13 +115,13 @@ mod tests {
             )
             .prop("tags", Value::Map(Default::default()))
             .global();
-        let role = Resource::new("iam.role.etl", "iam_role", "EtlRole")
+        let role = Resource::new("iam.role.etl", Kind::IamRole, "EtlRole")
             .prop("max_session_seconds", 43_200)
             .global();
         DesiredGraph::new(vec![key, boundary, role]).unwrap()
     }
 
-    fn observed(id: &str, kind: &'static str, props: Props) -> Observed {
+    fn observed(id: &str, kind: Kind, props: Props) -> Observed {
         let mut outputs = Outputs::new();
         outputs.insert("arn".into(), format!("arn:{id}:dr"));
         Observed {
@@ -152,13 +153,13 @@ mod tests {
     fn outside_the_primary_region_global_resources_are_never_created_or_changed() {
         let key = observed(
             "kms.key.data",
-            "kms_key",
+            Kind::KmsKey,
             [("rotation".to_string(), Value::Bool(true))].into(),
         );
         // The DR boundary names the DR key: that attribute is regional, not compared here.
         let boundary = observed(
             "iam.policy.pb",
-            "iam_policy",
+            Kind::IamPolicy,
             [
                 (
                     "policy".to_string(),
@@ -171,12 +172,12 @@ mod tests {
         );
         let role_ok = observed(
             "iam.role.etl",
-            "iam_role",
+            Kind::IamRole,
             [("max_session_seconds".to_string(), Value::Int(43_200))].into(),
         );
         let role_drifted = observed(
             "iam.role.etl",
-            "iam_role",
+            Kind::IamRole,
             [("max_session_seconds".to_string(), Value::Int(3600))].into(),
         );
         let cases: Vec<(&str, Vec<Observed>, Action, Action, &str)> = vec![
@@ -227,7 +228,7 @@ mod tests {
         let mut observation = Observation::default();
         observation
             .orphans
-            .push(observed("iam.role.gone", "iam_role", Props::new()));
+            .push(observed("iam.role.gone", Kind::IamRole, Props::new()));
         let mut changes = diff(&graph, &observation, DiffOptions::default());
         pin_global(&mut changes, &graph, "us-east-1");
         let (action, reason) = action(&changes, "iam.role.gone");

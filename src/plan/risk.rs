@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Action, AttrChange, ResourceChange};
+use crate::model::Kind;
 use crate::model::Value;
 
 /// How risky a change is.
@@ -119,33 +120,33 @@ pub const RULES: [RiskRule; 11] = [
     },
 ];
 
-const IAM_KINDS: [&str; 4] = [
-    "iam_role",
-    "iam_policy",
-    "iam_oidc_provider",
-    "iam_password_policy",
+const IAM_KINDS: [Kind; 4] = [
+    Kind::IamRole,
+    Kind::IamPolicy,
+    Kind::IamOidcProvider,
+    Kind::IamPasswordPolicy,
 ];
-const KMS_KINDS: [&str; 2] = ["kms_key", "kms_key_policy"];
-const NETWORK_KINDS: [&str; 10] = [
-    "vpc",
-    "subnet",
-    "internet_gateway",
-    "elastic_ip",
-    "nat_gateway",
-    "route_table",
-    "network_acl",
-    "security_group",
-    "vpc_endpoint",
-    "flow_log",
+const KMS_KINDS: [Kind; 2] = [Kind::KmsKey, Kind::KmsKeyPolicy];
+const NETWORK_KINDS: [Kind; 10] = [
+    Kind::Vpc,
+    Kind::Subnet,
+    Kind::InternetGateway,
+    Kind::ElasticIp,
+    Kind::NatGateway,
+    Kind::RouteTable,
+    Kind::NetworkAcl,
+    Kind::SecurityGroup,
+    Kind::VpcEndpoint,
+    Kind::FlowLog,
 ];
 /// Kinds whose settings are audit and detection coverage.
-const COVERAGE_KINDS: [&str; 6] = [
-    "cloudtrail_trail",
-    "guardduty_detector",
-    "config_recorder",
-    "securityhub_hub",
-    "flow_log",
-    "eventbridge_rule",
+const COVERAGE_KINDS: [Kind; 6] = [
+    Kind::CloudTrailTrail,
+    Kind::GuardDutyDetector,
+    Kind::ConfigRecorder,
+    Kind::SecurityHubHub,
+    Kind::FlowLog,
+    Kind::EventBridgeRule,
 ];
 
 /// The risk of one change; `None` for actions that change nothing (no-op, conflict, retain,
@@ -183,25 +184,25 @@ fn first_rule(change: &ResourceChange) -> &'static str {
         return "adopt";
     }
     if IAM_KINDS.contains(&kind)
-        && kind != "iam_password_policy"
+        && kind != Kind::IamPasswordPolicy
         && (change.action == Action::Create || changed.iter().any(|a| widens(a)))
     {
         return "iam-widening";
     }
-    if kind == "iam_password_policy" && changed.iter().any(|a| reduces(a)) {
+    if kind == Kind::IamPasswordPolicy && changed.iter().any(|a| reduces(a)) {
         return "iam-widening";
     }
-    if kind == "kms_key_policy"
-        || (kind == "kms_key" && changed.iter().any(|a| is_policy(a) && a.before.is_some()))
+    if kind == Kind::KmsKeyPolicy
+        || (kind == Kind::KmsKey && changed.iter().any(|a| is_policy(a) && a.before.is_some()))
     {
         return "key-policy";
     }
     let object_lock = |a: &&AttrChange| a.name.contains("object_lock") || a.name.contains("lock");
     if change.action == Action::Update
-        && (COVERAGE_KINDS.contains(&kind) || kind == "s3_bucket" || kind == "log_group")
+        && (COVERAGE_KINDS.contains(&kind) || kind == Kind::S3Bucket || kind == Kind::LogGroup)
         && changed
             .iter()
-            .filter(|a| COVERAGE_KINDS.contains(&kind) || object_lock(a) || kind == "log_group")
+            .filter(|a| COVERAGE_KINDS.contains(&kind) || object_lock(a) || kind == Kind::LogGroup)
             .any(|a| reduces(a))
     {
         return "coverage-reduction";
@@ -221,7 +222,7 @@ fn first_rule(change: &ResourceChange) -> &'static str {
         return "retention-increase";
     }
     if change.action == Action::Update
-        && kind == "cloudwatch_alarm"
+        && kind == Kind::CloudWatchAlarm
         && beside_tags.iter().all(|a| {
             matches!(
                 a.name.as_str(),
@@ -361,7 +362,7 @@ mod tests {
     use super::*;
     use crate::model::LogicalId;
 
-    fn change(kind: &'static str, action: Action, attributes: Vec<AttrChange>) -> ResourceChange {
+    fn change(kind: Kind, action: Action, attributes: Vec<AttrChange>) -> ResourceChange {
         ResourceChange {
             id: LogicalId::new("x"),
             kind,
@@ -399,32 +400,32 @@ mod tests {
         let cases = [
             (
                 "a replacement",
-                change("vpc", Action::Replace, vec![]),
+                change(Kind::Vpc, Action::Replace, vec![]),
                 RiskClass::High,
                 "destroy",
             ),
             (
                 "a deletion",
-                change("sns_topic", Action::Delete, vec![]),
+                change(Kind::SnsTopic, Action::Delete, vec![]),
                 RiskClass::High,
                 "destroy",
             ),
             (
                 "adoption",
-                change("config_recorder", Action::Adopt, vec![]),
+                change(Kind::ConfigRecorder, Action::Adopt, vec![]),
                 RiskClass::High,
                 "adopt",
             ),
             (
                 "a new role",
-                change("iam_role", Action::Create, vec![]),
+                change(Kind::IamRole, Action::Create, vec![]),
                 RiskClass::High,
                 "iam-widening",
             ),
             (
                 "a permission added",
                 change(
-                    "iam_policy",
+                    Kind::IamPolicy,
                     Action::Update,
                     vec![attr(
                         "document",
@@ -441,7 +442,7 @@ mod tests {
             (
                 "a permission removed",
                 change(
-                    "iam_policy",
+                    Kind::IamPolicy,
                     Action::Update,
                     vec![attr(
                         "document",
@@ -457,14 +458,14 @@ mod tests {
             ),
             (
                 "a key policy",
-                change("kms_key_policy", Action::Update, vec![]),
+                change(Kind::KmsKeyPolicy, Action::Update, vec![]),
                 RiskClass::High,
                 "key-policy",
             ),
             (
                 "a trail stopped",
                 change(
-                    "cloudtrail_trail",
+                    Kind::CloudTrailTrail,
                     Action::Update,
                     vec![attr(
                         "logging",
@@ -478,7 +479,7 @@ mod tests {
             (
                 "object lock shortened",
                 change(
-                    "s3_bucket",
+                    Kind::S3Bucket,
                     Action::Update,
                     vec![attr(
                         "object_lock_years",
@@ -492,7 +493,7 @@ mod tests {
             (
                 "TLS-only deny dropped",
                 change(
-                    "s3_bucket",
+                    Kind::S3Bucket,
                     Action::Update,
                     vec![attr(
                         "policy",
@@ -506,7 +507,7 @@ mod tests {
             (
                 "public access unblocked",
                 change(
-                    "s3_account_public_access_block",
+                    Kind::S3AccountPublicAccessBlock,
                     Action::Update,
                     vec![attr(
                         "block_public_policy",
@@ -520,7 +521,7 @@ mod tests {
             (
                 "tags only",
                 change(
-                    "subnet",
+                    Kind::Subnet,
                     Action::Update,
                     vec![attr(
                         "tags",
@@ -534,7 +535,7 @@ mod tests {
             (
                 "a longer retention",
                 change(
-                    "log_group",
+                    Kind::LogGroup,
                     Action::Update,
                     vec![attr(
                         "retention_days",
@@ -548,7 +549,7 @@ mod tests {
             (
                 "a shorter log retention",
                 change(
-                    "log_group",
+                    Kind::LogGroup,
                     Action::Update,
                     vec![attr(
                         "retention_days",
@@ -562,7 +563,7 @@ mod tests {
             (
                 "an alarm threshold",
                 change(
-                    "cloudwatch_alarm",
+                    Kind::CloudWatchAlarm,
                     Action::Update,
                     vec![attr("threshold", Some(Value::Int(1)), Some(Value::Int(5)))],
                 ),
@@ -572,7 +573,7 @@ mod tests {
             (
                 "a route table change",
                 change(
-                    "route_table",
+                    Kind::RouteTable,
                     Action::Update,
                     vec![attr(
                         "routes",
@@ -586,7 +587,7 @@ mod tests {
             (
                 "versioning",
                 change(
-                    "s3_bucket",
+                    Kind::S3Bucket,
                     Action::Update,
                     vec![attr(
                         "versioning",
@@ -602,7 +603,7 @@ mod tests {
             let risk = classify(&change).expect("a change");
             assert_eq!((risk.class, risk.rule), (class, rule), "{reason}");
         }
-        assert_eq!(classify(&change("vpc", Action::NoOp, vec![])), None);
+        assert_eq!(classify(&change(Kind::Vpc, Action::NoOp, vec![])), None);
         assert!(RULES.iter().all(|rule| !rule.when.is_empty()));
     }
 }

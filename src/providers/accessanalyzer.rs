@@ -20,11 +20,10 @@ use aws_sdk_accessanalyzer::types::Type;
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::plan::AttrChange;
-
-const KIND: &str = "access_analyzer";
-const KINDS: &[&str] = &[KIND];
+const KINDS: &[Kind] = &[Kind::AccessAnalyzer];
 
 /// The Access Analyzer provider.
 pub struct AccessAnalyzerProvider {
@@ -49,7 +48,7 @@ impl AccessAnalyzerProvider {
 
 #[async_trait]
 impl Provider for AccessAnalyzerProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -98,7 +97,7 @@ impl Provider for AccessAnalyzerProvider {
             outputs.insert("name".into(), analyzer.name().to_string());
             observation.insert(Observed {
                 id: resource.id.clone(),
-                kind: KIND,
+                kind: Kind::AccessAnalyzer,
                 physical_id: analyzer.arn().to_string(),
                 props,
                 outputs,
@@ -217,9 +216,13 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        Resource::new("iam.access_analyzer", KIND, "nc-stg-account")
-            .prop("type", "ACCOUNT")
-            .prop("tags", Value::Map(tags))
+        Resource::new(
+            "iam.access_analyzer",
+            Kind::AccessAnalyzer,
+            "nc-stg-account",
+        )
+        .prop("type", "ACCOUNT")
+        .prop("tags", Value::Map(tags))
     }
 
     fn summary(tags: &[(&str, &str)]) -> AnalyzerSummary {

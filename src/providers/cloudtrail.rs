@@ -16,10 +16,11 @@ use aws_sdk_cloudtrail::types::{
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["cloudtrail_trail"];
+const KINDS: &[Kind] = &[Kind::CloudTrailTrail];
 
 /// The trail attributes UpdateTrail changes.
 const TRAIL_ATTRIBUTES: [&str; 7] = [
@@ -428,7 +429,7 @@ fn non_empty(resource: &Resource, name: &str) -> Option<String> {
 
 #[async_trait]
 impl Provider for CloudTrailProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -583,7 +584,7 @@ mod tests {
 
     #[test]
     fn selectors_round_trip_through_the_props() {
-        let resource = Resource::new("t", "cloudtrail_trail", "t")
+        let resource = Resource::new("t", Kind::CloudTrailTrail, "t")
             .prop("management_events", "All")
             .prop(
                 "data_events",
@@ -601,7 +602,7 @@ mod tests {
             Value::str("arn:aws:s3:::access-logs/"),
             Value::str("arn:aws:s3:::trail/"),
         ];
-        let resource = Resource::new("t", "cloudtrail_trail", "t")
+        let resource = Resource::new("t", Kind::CloudTrailTrail, "t")
             .prop("management_events", "All")
             .prop(
                 "data_events",

@@ -20,10 +20,11 @@ use aws_sdk_cloudwatch::types::{
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::Kind;
 use crate::model::{LogicalId, MANAGER, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["cloudwatch_alarm"];
+const KINDS: &[Kind] = &[Kind::CloudWatchAlarm];
 
 /// The ownership marker at the end of every alarm description of environment `env`.
 #[must_use]
@@ -322,7 +323,7 @@ fn outputs(name: &str, arn: &str) -> Outputs {
 
 #[async_trait]
 impl Provider for CloudWatchProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 

@@ -29,14 +29,10 @@ use aws_sdk_config::types::{
 use super::aws::{aws_error, found};
 use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx, touches};
+use crate::model::Kind;
 use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::plan::AttrChange;
-
-/// Kind of the recorder (with its delivery channel and status).
-const RECORDER_KIND: &str = "config_recorder";
-/// Kind of a managed Config rule.
-const RULE_KIND: &str = "config_rule";
-const KINDS: &[&str] = &[RECORDER_KIND, RULE_KIND];
+const KINDS: &[Kind] = &[Kind::ConfigRecorder, Kind::ConfigRule];
 
 /// The AWS Config provider.
 pub struct ConfigProvider {
@@ -218,7 +214,7 @@ impl ConfigProvider {
         props.insert("recording".into(), Value::Bool(recording));
         Ok(Some(Observed {
             id: resource.id.clone(),
-            kind: RECORDER_KIND,
+            kind: Kind::ConfigRecorder,
             physical_id: name.clone(),
             props,
             outputs: recorder_outputs(&name, &channel_name),
@@ -376,7 +372,7 @@ fn rule_props(rule: &ConfigRule) -> BTreeMap<String, Value> {
 
 #[async_trait]
 impl Provider for ConfigProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -385,11 +381,11 @@ impl Provider for ConfigProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let recorder = desired.iter().find(|r| r.kind == RECORDER_KIND);
+        let recorder = desired.iter().find(|r| r.kind == Kind::ConfigRecorder);
         let rules: Vec<&Resource> = desired
             .iter()
             .copied()
-            .filter(|r| r.kind == RULE_KIND)
+            .filter(|r| r.kind == Kind::ConfigRule)
             .collect();
         let observe_recorder = async {
             match recorder {
@@ -416,7 +412,7 @@ impl Provider for ConfigProvider {
             };
             let observed = Observed {
                 id,
-                kind: RULE_KIND,
+                kind: Kind::ConfigRule,
                 physical_id: name.to_string(),
                 props: rule_props(&rule),
                 outputs: outputs(name),
@@ -434,7 +430,7 @@ impl Provider for ConfigProvider {
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         let name = resource.name.as_str();
-        if resource.kind == RULE_KIND {
+        if resource.kind == Kind::ConfigRule {
             self.put_rule(resource, true).await?;
             return Ok(outputs(name));
         }
@@ -448,7 +444,7 @@ impl Provider for ConfigProvider {
         let ours = existing.any()
             && self
                 .registry
-                .owner(RECORDER_KIND, &recorder, &ctx.env)
+                .owner(Kind::ConfigRecorder, &recorder, &ctx.env)
                 .await?
                 == Owner::Ours;
         if existing.any() && !ours {
@@ -466,7 +462,7 @@ impl Provider for ConfigProvider {
         self.put_recorder(resource, &recorder).await?;
         if !ours {
             self.registry
-                .record(RECORDER_KIND, &recorder, ctx, How::Created)
+                .record(Kind::ConfigRecorder, &recorder, ctx, How::Created)
                 .await?;
         }
         self.put_channel(resource, &channel).await?;
@@ -484,7 +480,7 @@ impl Provider for ConfigProvider {
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let name = observed.physical_id.as_str();
-        if resource.kind == RULE_KIND {
+        if resource.kind == Kind::ConfigRule {
             self.put_rule(resource, false).await?;
             return Ok(observed.outputs.clone());
         }
@@ -521,13 +517,13 @@ impl Provider for ConfigProvider {
 
     async fn look_up_owner(&self, observed: &Observed, env: &str) -> Result<Owner, ProviderError> {
         self.registry
-            .owner(RECORDER_KIND, &observed.physical_id, env)
+            .owner(Kind::ConfigRecorder, &observed.physical_id, env)
             .await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
         let name = observed.physical_id.as_str();
-        if observed.kind == RULE_KIND {
+        if observed.kind == Kind::ConfigRule {
             let result = self
                 .client
                 .delete_config_rule()

@@ -17,10 +17,11 @@ use aws_sdk_dynamodb::types::{
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches, wait};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["dynamodb_table"];
+const KINDS: &[Kind] = &[Kind::DynamoDbTable];
 /// How often a table's status is polled while it is created or updated.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -336,7 +337,7 @@ fn key_schema(
 
 #[async_trait]
 impl Provider for DynamoDbProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 

@@ -37,23 +37,24 @@ use sha2::{Digest, Sha256};
 
 use super::aws::aws_error;
 use super::{Aws, Provider, ProviderError, StepCtx, tags_value, wait};
+use crate::model::Kind;
 use crate::model::{
     LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, TAGS, Value,
 };
-use crate::modules::vpc::{FLOW_LOG_AGGREGATION_SECONDS, kind};
+use crate::modules::vpc::FLOW_LOG_AGGREGATION_SECONDS;
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &[
-    kind::VPC,
-    kind::SUBNET,
-    kind::INTERNET_GATEWAY,
-    kind::ELASTIC_IP,
-    kind::NAT_GATEWAY,
-    kind::ROUTE_TABLE,
-    kind::NETWORK_ACL,
-    kind::SECURITY_GROUP,
-    kind::VPC_ENDPOINT,
-    kind::FLOW_LOG,
+const KINDS: &[Kind] = &[
+    Kind::Vpc,
+    Kind::Subnet,
+    Kind::InternetGateway,
+    Kind::ElasticIp,
+    Kind::NatGateway,
+    Kind::RouteTable,
+    Kind::NetworkAcl,
+    Kind::SecurityGroup,
+    Kind::VpcEndpoint,
+    Kind::FlowLog,
 ];
 
 /// How often a NAT gateway, an endpoint or a blocked deletion is polled.
@@ -212,7 +213,7 @@ impl Ec2Provider {
         // DNS attributes only for the VPC that will be diffed.
         let matched = desired
             .iter()
-            .filter(|resource| resource.kind == kind::VPC)
+            .filter(|resource| resource.kind == Kind::Vpc)
             .find_map(|resource| {
                 live.vpcs
                     .iter()
@@ -468,7 +469,7 @@ impl<'a> Assembler<'a> {
     /// if it is ours.
     fn add(
         &mut self,
-        kind: &'static str,
+        kind: Kind,
         physical: &str,
         tags: &[Tag],
         mut props: Props,
@@ -548,14 +549,14 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
                 vpc.owner_id().unwrap_or_default()
             ),
         );
-        assembler.add(kind::VPC, vpc_id, vpc.tags(), props, outputs);
+        assembler.add(Kind::Vpc, vpc_id, vpc.tags(), props, outputs);
     }
     for subnet in &live.subnets {
         let Some(subnet_id) = subnet.subnet_id() else {
             continue;
         };
         let (props, outputs) = subnet_props(subnet, &live.tables, &live.acls);
-        assembler.add(kind::SUBNET, subnet_id, subnet.tags(), props, outputs);
+        assembler.add(Kind::Subnet, subnet_id, subnet.tags(), props, outputs);
     }
     for gateway in &live.gateways {
         let Some(gateway_id) = gateway.internet_gateway_id() else {
@@ -564,7 +565,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
         let mut props = Props::new();
         props.insert("vpc_id".into(), Value::str(gateway_vpc(gateway)));
         assembler.add(
-            kind::INTERNET_GATEWAY,
+            Kind::InternetGateway,
             gateway_id,
             gateway.tags(),
             props,
@@ -586,7 +587,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
             outputs.insert("public_ip".into(), ip.to_string());
         }
         assembler.add(
-            kind::ELASTIC_IP,
+            Kind::ElasticIp,
             allocation_id,
             address.tags(),
             props,
@@ -611,7 +612,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
                     .unwrap_or_default(),
             ),
         );
-        assembler.add(kind::NAT_GATEWAY, nat_id, nat.tags(), props, Outputs::new());
+        assembler.add(Kind::NatGateway, nat_id, nat.tags(), props, Outputs::new());
     }
     for table in &live.tables {
         let Some(table_id) = table.route_table_id() else {
@@ -624,7 +625,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
         );
         props.insert("routes".into(), sorted_strings(routes(table)));
         assembler.add(
-            kind::ROUTE_TABLE,
+            Kind::RouteTable,
             table_id,
             table.tags(),
             props,
@@ -646,7 +647,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
         );
         props.insert("ingress".into(), strings(acl_entries(acl, false)));
         props.insert("egress".into(), strings(acl_entries(acl, true)));
-        assembler.add(kind::NETWORK_ACL, acl_id, acl.tags(), props, Outputs::new());
+        assembler.add(Kind::NetworkAcl, acl_id, acl.tags(), props, Outputs::new());
     }
     for group in &live.groups {
         let Some(group_id) = group.group_id() else {
@@ -677,7 +678,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
         if let Some(arn) = group.security_group_arn() {
             outputs.insert("arn".into(), arn.to_string());
         }
-        assembler.add(kind::SECURITY_GROUP, group_id, group.tags(), props, outputs);
+        assembler.add(Kind::SecurityGroup, group_id, group.tags(), props, outputs);
     }
     for endpoint in live.endpoints.iter().filter(|e| endpoint_is_live(e)) {
         let Some(endpoint_id) = endpoint.vpc_endpoint_id() else {
@@ -685,7 +686,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
         };
         let props = endpoint_props(endpoint, &assembler);
         assembler.add(
-            kind::VPC_ENDPOINT,
+            Kind::VpcEndpoint,
             endpoint_id,
             endpoint.tags(),
             props,
@@ -697,7 +698,7 @@ fn assemble(live: &Live, desired: &[&Resource], env: &str, region: &str) -> Obse
             continue;
         };
         assembler.add(
-            kind::FLOW_LOG,
+            Kind::FlowLog,
             flow_log_id,
             flow_log.tags(),
             flow_log_props(flow_log),
@@ -1348,7 +1349,7 @@ impl Ec2Provider {
         let filters = id_filters(env, resource.id.as_str());
         let mut live = Live::default();
         match resource.kind {
-            kind::VPC => {
+            Kind::Vpc => {
                 live.vpcs = self.vpcs(filters).await?;
                 if let Some(vpc_id) = live.vpcs.first().and_then(|vpc| vpc.vpc_id()) {
                     let vpc_id = vpc_id.to_string();
@@ -1363,7 +1364,7 @@ impl Ec2Provider {
                     live.dns.insert(vpc_id, (support, hostnames));
                 }
             }
-            kind::SUBNET => {
+            Kind::Subnet => {
                 live.subnets = self.subnets(filters).await?;
                 if let Some(subnet_id) = live.subnets.first().and_then(|s| s.subnet_id()) {
                     let by_subnet = |name: &str| vec![filter(name, [subnet_id])];
@@ -1375,14 +1376,14 @@ impl Ec2Provider {
                     live.acls = acls;
                 }
             }
-            kind::INTERNET_GATEWAY => live.gateways = self.gateways(filters).await?,
-            kind::ELASTIC_IP => live.addresses = self.addresses(filters).await?,
-            kind::NAT_GATEWAY => live.nats = self.nats(filters).await?,
-            kind::ROUTE_TABLE => live.tables = self.tables(filters).await?,
-            kind::NETWORK_ACL => live.acls = self.acls(filters).await?,
-            kind::SECURITY_GROUP => live.groups = self.groups(filters).await?,
-            kind::VPC_ENDPOINT => live.endpoints = self.endpoints(filters).await?,
-            kind::FLOW_LOG => live.flow_logs = self.flow_logs(filters).await?,
+            Kind::InternetGateway => live.gateways = self.gateways(filters).await?,
+            Kind::ElasticIp => live.addresses = self.addresses(filters).await?,
+            Kind::NatGateway => live.nats = self.nats(filters).await?,
+            Kind::RouteTable => live.tables = self.tables(filters).await?,
+            Kind::NetworkAcl => live.acls = self.acls(filters).await?,
+            Kind::SecurityGroup => live.groups = self.groups(filters).await?,
+            Kind::VpcEndpoint => live.endpoints = self.endpoints(filters).await?,
+            Kind::FlowLog => live.flow_logs = self.flow_logs(filters).await?,
             _ => {}
         }
         let desired = [resource];
@@ -1407,20 +1408,20 @@ impl Ec2Provider {
         let mut outputs = outputs.clone();
         outputs.insert("id".into(), physical.to_string());
         match resource.kind {
-            kind::VPC => self.converge_vpc(resource, physical, current).await?,
-            kind::SUBNET => {
+            Kind::Vpc => self.converge_vpc(resource, physical, current).await?,
+            Kind::Subnet => {
                 self.converge_subnet(resource, physical, current, &mut outputs)
                     .await?;
             }
-            kind::INTERNET_GATEWAY => {
+            Kind::InternetGateway => {
                 self.converge_gateway(resource, physical, current).await?;
             }
-            kind::ROUTE_TABLE => self.converge_routes(resource, physical, current).await?,
-            kind::NETWORK_ACL => self.converge_acl(resource, physical, current).await?,
-            kind::SECURITY_GROUP => {
+            Kind::RouteTable => self.converge_routes(resource, physical, current).await?,
+            Kind::NetworkAcl => self.converge_acl(resource, physical, current).await?,
+            Kind::SecurityGroup => {
                 self.converge_group(resource, physical, current).await?;
             }
-            kind::VPC_ENDPOINT => {
+            Kind::VpcEndpoint => {
                 self.converge_endpoint(resource, physical, current, ctx)
                     .await?;
             }
@@ -2178,7 +2179,7 @@ impl Ec2Provider {
         current.insert(TAGS.into(), Value::Map(resource.tags()));
         let mut outputs = Outputs::new();
         let physical = match resource.kind {
-            kind::VPC => {
+            Kind::Vpc => {
                 let created = self
                     .creates
                     .create_vpc()
@@ -2196,7 +2197,7 @@ impl Ec2Provider {
                 current.insert("enable_dns_support".into(), Value::Bool(true));
                 vpc_id
             }
-            kind::SUBNET => {
+            Kind::Subnet => {
                 let created = self
                     .creates
                     .create_subnet()
@@ -2220,7 +2221,7 @@ impl Ec2Provider {
                 }
                 subnet.subnet_id().unwrap_or_default().to_string()
             }
-            kind::INTERNET_GATEWAY => {
+            Kind::InternetGateway => {
                 let created = self
                     .creates
                     .create_internet_gateway()
@@ -2235,7 +2236,7 @@ impl Ec2Provider {
                     .unwrap_or_default()
                     .to_string()
             }
-            kind::ELASTIC_IP => {
+            Kind::ElasticIp => {
                 let created = self
                     .creates
                     .allocate_address()
@@ -2251,7 +2252,7 @@ impl Ec2Provider {
                 }
                 allocation_id
             }
-            kind::NAT_GATEWAY => {
+            Kind::NatGateway => {
                 // Earlier NAT gateways of this id that died: each one moves the token on.
                 let dead = self
                     .nats(id_filters(&ctx.env, name))
@@ -2276,7 +2277,7 @@ impl Ec2Provider {
                     .unwrap_or_default()
                     .to_string()
             }
-            kind::ROUTE_TABLE => {
+            Kind::RouteTable => {
                 let created = self
                     .creates
                     .create_route_table()
@@ -2293,7 +2294,7 @@ impl Ec2Provider {
                     .unwrap_or_default()
                     .to_string()
             }
-            kind::NETWORK_ACL => {
+            Kind::NetworkAcl => {
                 let created = self
                     .creates
                     .create_network_acl()
@@ -2312,7 +2313,7 @@ impl Ec2Provider {
                     .unwrap_or_default()
                     .to_string()
             }
-            kind::SECURITY_GROUP => {
+            Kind::SecurityGroup => {
                 let created = self
                     .creates
                     .create_security_group()
@@ -2331,7 +2332,7 @@ impl Ec2Provider {
                 current.insert("egress".into(), strings(["all all 0.0.0.0/0"]));
                 created.group_id().unwrap_or_default().to_string()
             }
-            kind::VPC_ENDPOINT => {
+            Kind::VpcEndpoint => {
                 let dead = self
                     .endpoints(id_filters(&ctx.env, name))
                     .await?
@@ -2387,7 +2388,7 @@ impl Ec2Provider {
                     .unwrap_or_default()
                     .to_string()
             }
-            kind::FLOW_LOG => {
+            Kind::FlowLog => {
                 let created = self
                     .creates
                     .create_flow_logs()
@@ -2446,7 +2447,7 @@ impl Ec2Provider {
             ));
         }
         ctx.note(&format!("created {physical}"));
-        if resource.kind == kind::NAT_GATEWAY {
+        if resource.kind == Kind::NatGateway {
             self.wait_nat(&physical, ctx).await?;
         }
         Ok((physical, current, outputs))
@@ -2590,7 +2591,7 @@ impl Ec2Provider {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
         match observed.kind {
-            kind::VPC => {
+            Kind::Vpc => {
                 // A replaced VPC keeps its internet gateway until the gateway moves: detach it.
                 let attached = self
                     .gateways(vec![filter("attachment.vpc-id", [physical])])
@@ -2611,7 +2612,7 @@ impl Ec2Provider {
                 })
                 .await
             }
-            kind::SUBNET => {
+            Kind::Subnet => {
                 delete_when_free(ctx, "ec2:DeleteSubnet", physical, || async {
                     client
                         .delete_subnet()
@@ -2623,7 +2624,7 @@ impl Ec2Provider {
                 })
                 .await
             }
-            kind::INTERNET_GATEWAY => {
+            Kind::InternetGateway => {
                 let attached = observed
                     .props
                     .get("vpc_id")
@@ -2643,7 +2644,7 @@ impl Ec2Provider {
                 })
                 .await
             }
-            kind::ELASTIC_IP => {
+            Kind::ElasticIp => {
                 delete_when_free(ctx, "ec2:ReleaseAddress", physical, || async {
                     client
                         .release_address()
@@ -2655,7 +2656,7 @@ impl Ec2Provider {
                 })
                 .await
             }
-            kind::NAT_GATEWAY => {
+            Kind::NatGateway => {
                 match client
                     .delete_nat_gateway()
                     .nat_gateway_id(physical)
@@ -2712,7 +2713,7 @@ impl Ec2Provider {
                     .unwrap_or_default();
                 self.free_address(allocation, &interfaces).await
             }
-            kind::ROUTE_TABLE => {
+            Kind::RouteTable => {
                 self.release_route_table(physical).await?;
                 delete_when_free(ctx, "ec2:DeleteRouteTable", physical, || async {
                     client
@@ -2725,7 +2726,7 @@ impl Ec2Provider {
                 })
                 .await
             }
-            kind::NETWORK_ACL => {
+            Kind::NetworkAcl => {
                 self.release_network_acl(observed).await?;
                 delete_when_free(ctx, "ec2:DeleteNetworkAcl", physical, || async {
                     client
@@ -2738,7 +2739,7 @@ impl Ec2Provider {
                 })
                 .await
             }
-            kind::SECURITY_GROUP => {
+            Kind::SecurityGroup => {
                 delete_when_free(ctx, "ec2:DeleteSecurityGroup", physical, || async {
                     client
                         .delete_security_group()
@@ -2750,7 +2751,7 @@ impl Ec2Provider {
                 })
                 .await
             }
-            kind::VPC_ENDPOINT => {
+            Kind::VpcEndpoint => {
                 let deleted = client
                     .delete_vpc_endpoints()
                     .vpc_endpoint_ids(physical)
@@ -2812,7 +2813,7 @@ impl Ec2Provider {
                 )
                 .await
             }
-            kind::FLOW_LOG => {
+            Kind::FlowLog => {
                 let deleted = client
                     .delete_flow_logs()
                     .flow_log_ids(physical)
@@ -2875,7 +2876,7 @@ fn target_kind(target: &str) -> Target {
 
 #[async_trait]
 impl Provider for Ec2Provider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -2893,7 +2894,7 @@ impl Provider for Ec2Provider {
         let (physical, current, outputs) = match self.lookup(resource, &ctx.env).await? {
             Some(existing) => {
                 ctx.note(&format!("found {} from an earlier attempt", existing.0));
-                if resource.kind == kind::NAT_GATEWAY {
+                if resource.kind == Kind::NatGateway {
                     self.wait_nat(&existing.0, ctx).await?;
                 }
                 existing
@@ -3071,10 +3072,10 @@ mod tests {
 
     #[test]
     fn assemble_matches_by_tag_and_ignores_the_untagged_default_vpc() {
-        let vpc = Resource::new("vpc.main", kind::VPC, "vpc");
-        let subnet_a = Resource::new("vpc.subnet.app-a", kind::SUBNET, "a");
-        let subnet_b = Resource::new("vpc.subnet.app-b", kind::SUBNET, "b");
-        let endpoint = Resource::new("vpc.endpoint.kms", kind::VPC_ENDPOINT, "kms");
+        let vpc = Resource::new("vpc.main", Kind::Vpc, "vpc");
+        let subnet_a = Resource::new("vpc.subnet.app-a", Kind::Subnet, "a");
+        let subnet_b = Resource::new("vpc.subnet.app-b", Kind::Subnet, "b");
+        let endpoint = Resource::new("vpc.endpoint.kms", Kind::VpcEndpoint, "kms");
         let desired = [&vpc, &subnet_a, &subnet_b, &endpoint];
         let subnet = |id: &str, logical: &str| {
             Subnet::builder()
@@ -3214,7 +3215,7 @@ mod tests {
         }
 
         fn nat_resource() -> Resource {
-            Resource::new("vpc.nat.a", kind::NAT_GATEWAY, "nc-stg-nat-a")
+            Resource::new("vpc.nat.a", Kind::NatGateway, "nc-stg-nat-a")
                 .prop("subnet_id", "subnet-1")
                 .prop("allocation_id", "eipalloc-1")
                 .prop(
@@ -3337,7 +3338,7 @@ mod tests {
                 "run",
             );
             let tags = tag_map(&ours("vpc.main"));
-            let vpc = Resource::new("vpc.main", kind::VPC, "nc-stg-vpc")
+            let vpc = Resource::new("vpc.main", Kind::Vpc, "nc-stg-vpc")
                 .prop("cidr", "10.1.0.0/16")
                 .prop("enable_dns_support", true)
                 .prop("enable_dns_hostnames", true)
@@ -3392,7 +3393,7 @@ mod tests {
                 mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&create, &replace]),
                 "run",
             );
-            let acl = Resource::new("vpc.nacl.app", kind::NETWORK_ACL, "nc-stg-app")
+            let acl = Resource::new("vpc.nacl.app", Kind::NetworkAcl, "nc-stg-app")
                 .prop("ingress", strings(["100 allow tcp 443 10.0.0.0/16"]));
             provider
                 .apply_entries(
@@ -3428,7 +3429,7 @@ mod tests {
                 mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&create, &replace]),
                 "run",
             );
-            let table = Resource::new("vpc.rt.app-a", kind::ROUTE_TABLE, "nc-stg-rt-app-a")
+            let table = Resource::new("vpc.rt.app-a", Kind::RouteTable, "nc-stg-rt-app-a")
                 .prop("routes", strings(["0.0.0.0/0 -> nat-1"]));
             let mut current = Props::new();
             current.insert("routes".into(), Value::List(Vec::new()));

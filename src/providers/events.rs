@@ -12,10 +12,11 @@ use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["eventbridge_rule"];
+const KINDS: &[Kind] = &[Kind::EventBridgeRule];
 /// The id of the one target each rule has.
 const TARGET_ID: &str = "log-group";
 
@@ -278,7 +279,7 @@ fn event_tags(pairs: Vec<(String, String)>, name: &str) -> Result<Vec<Tag>, Prov
 
 #[async_trait]
 impl Provider for EventsProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 

@@ -19,10 +19,11 @@ use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["guardduty_detector"];
+const KINDS: &[Kind] = &[Kind::GuardDutyDetector];
 
 /// The GuardDuty provider.
 pub struct GuardDutyProvider {
@@ -124,7 +125,7 @@ fn outputs(id: &str) -> Outputs {
 
 #[async_trait]
 impl Provider for GuardDutyProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -288,7 +289,7 @@ mod tests {
         ]);
         Resource::new(
             "observability.guardduty.detector",
-            "guardduty_detector",
+            Kind::GuardDutyDetector,
             "detector",
         )
         .prop("enabled", true)

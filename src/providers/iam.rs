@@ -24,20 +24,16 @@ use aws_sdk_iam::types::{EntityType, ManagedPolicyDetail, RoleDetail, Tag};
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{
     LogicalId, MANAGER, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID,
     TAG_MANAGED_BY, Value,
 };
 use crate::plan::AttrChange;
-
-/// Kind of an IAM role.
-pub const ROLE_KIND: &str = "iam_role";
-/// Kind of a customer-managed IAM policy.
-pub const POLICY_KIND: &str = "iam_policy";
 /// Prefix of the per-inline-policy attributes of a role.
 pub const INLINE_PREFIX: &str = "inline_policy.";
 
-const KINDS: &[&str] = &[ROLE_KIND, POLICY_KIND];
+const KINDS: &[Kind] = &[Kind::IamRole, Kind::IamPolicy];
 /// IAM's error code for a name already taken.
 const ALREADY_EXISTS: &str = "EntityAlreadyExists";
 /// IAM keeps at most five versions of a managed policy, the default version included
@@ -700,7 +696,7 @@ fn observe_role(id: LogicalId, role: &RoleDetail, extras: &RoleExtras, env: &str
     outputs.insert("name".into(), name.to_string());
     Observed {
         id,
-        kind: ROLE_KIND,
+        kind: Kind::IamRole,
         physical_id: name.to_string(),
         props,
         outputs,
@@ -754,7 +750,7 @@ fn observe_policy(
     );
     Observed {
         id,
-        kind: POLICY_KIND,
+        kind: Kind::IamPolicy,
         physical_id: arn,
         props,
         outputs,
@@ -841,7 +837,7 @@ fn inline_policies(props: &Props) -> Vec<(String, String)> {
 
 #[async_trait]
 impl Provider for IamProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -852,7 +848,7 @@ impl Provider for IamProvider {
     ) -> Result<Observation, ProviderError> {
         let mut paths: Vec<String> = desired
             .iter()
-            .filter(|resource| resource.kind == ROLE_KIND)
+            .filter(|resource| resource.kind == Kind::IamRole)
             .map(|resource| resource.str_prop("path").unwrap_or("/").to_string())
             .collect();
         paths.sort();
@@ -873,7 +869,7 @@ impl Provider for IamProvider {
         let mut policy_lookups = Vec::new();
         for resource in desired {
             match resource.kind {
-                ROLE_KIND => {
+                Kind::IamRole => {
                     if let Some(role) = details.roles.get(&resource.name) {
                         seen_roles.push(resource.name.clone());
                         let mut observed = observe_role(resource.id.clone(), role, &extras, env);
@@ -883,7 +879,7 @@ impl Provider for IamProvider {
                         observation.insert(observed);
                     }
                 }
-                POLICY_KIND => {
+                Kind::IamPolicy => {
                     if let Some(policy) = details.policies.get(&resource.name) {
                         policy_lookups.push((resource.id.clone(), policy.clone()));
                     }
@@ -913,13 +909,13 @@ impl Provider for IamProvider {
         // orphans. In the steady state there are none, so this costs no call.
         let policy_paths: Vec<&str> = desired
             .iter()
-            .filter(|resource| resource.kind == POLICY_KIND)
+            .filter(|resource| resource.kind == Kind::IamPolicy)
             .filter_map(|resource| resource.str_prop("path"))
             .filter(|path| *path != "/")
             .collect();
         let desired_policies: Vec<&str> = desired
             .iter()
-            .filter(|resource| resource.kind == POLICY_KIND)
+            .filter(|resource| resource.kind == Kind::IamPolicy)
             .map(|resource| resource.name.as_str())
             .collect();
         let strays: Vec<&ManagedPolicyDetail> = details
@@ -966,7 +962,7 @@ impl Provider for IamProvider {
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            POLICY_KIND => self.create_policy(resource).await,
+            Kind::IamPolicy => self.create_policy(resource).await,
             _ => self.create_role(resource).await,
         }
     }
@@ -979,14 +975,14 @@ impl Provider for IamProvider {
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            POLICY_KIND => self.update_policy(resource, observed, changes).await,
+            Kind::IamPolicy => self.update_policy(resource, observed, changes).await,
             _ => self.update_role(resource, observed, changes).await,
         }
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
         match observed.kind {
-            POLICY_KIND => self.delete_policy(observed).await,
+            Kind::IamPolicy => self.delete_policy(observed).await,
             _ => self.delete_role(observed).await,
         }
     }
@@ -1064,11 +1060,11 @@ mod tests {
 
     fn desired() -> Vec<Resource> {
         vec![
-            Resource::new("iam.policy.pb-etl", POLICY_KIND, "pb-etl")
+            Resource::new("iam.policy.pb-etl", Kind::IamPolicy, "pb-etl")
                 .prop("path", "/nc/")
                 .prop("policy", Value::Policy(boundary_document()))
                 .prop("tags", tags("iam.policy.pb-etl")),
-            Resource::new("iam.role.etl", ROLE_KIND, "LambdaETLRole")
+            Resource::new("iam.role.etl", Kind::IamRole, "LambdaETLRole")
                 .prop("path", "/nc/")
                 .prop("assume_role_policy", Value::Policy(trust()))
                 .prop("max_session_seconds", 43_200)

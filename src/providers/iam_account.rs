@@ -24,12 +24,10 @@ use aws_sdk_iam::types::Tag;
 use super::aws::{aws_error, found};
 use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::plan::AttrChange;
-
-const OIDC_KIND: &str = "iam_oidc_provider";
-const PASSWORD_KIND: &str = "iam_password_policy";
-const KINDS: &[&str] = &[OIDC_KIND, PASSWORD_KIND];
+const KINDS: &[Kind] = &[Kind::IamOidcProvider, Kind::IamPasswordPolicy];
 /// The physical id of the password policy (one per account).
 const PASSWORD_ID: &str = "account";
 
@@ -86,7 +84,7 @@ impl IamAccountProvider {
         outputs.insert("arn".into(), arn.to_string());
         Ok(Some(Observed {
             id: resource.id.clone(),
-            kind: OIDC_KIND,
+            kind: Kind::IamOidcProvider,
             physical_id: arn.to_string(),
             props,
             outputs,
@@ -143,7 +141,7 @@ impl IamAccountProvider {
         );
         Ok(Some(Observed {
             id: resource.id.clone(),
-            kind: PASSWORD_KIND,
+            kind: Kind::IamPasswordPolicy,
             physical_id: PASSWORD_ID.into(),
             props,
             outputs: Outputs::new(),
@@ -284,7 +282,7 @@ fn iam_tags(pairs: Vec<(String, String)>, resource: &str) -> Result<Vec<Tag>, Pr
 
 #[async_trait]
 impl Provider for IamAccountProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -296,7 +294,7 @@ impl Provider for IamAccountProvider {
         let oidc: Vec<&Resource> = desired
             .iter()
             .copied()
-            .filter(|resource| resource.kind == OIDC_KIND)
+            .filter(|resource| resource.kind == Kind::IamOidcProvider)
             .collect();
         // Listed even when none is desired, so that one the spec dropped is found (orphan).
         let arns: Vec<String> = self
@@ -322,7 +320,7 @@ impl Provider for IamAccountProvider {
             }
         }
         // Providers no desired resource names: read their tags to find ours (orphans).
-        let stray = Resource::new("iam.oidc.unknown", OIDC_KIND, "");
+        let stray = Resource::new("iam.oidc.unknown", Kind::IamOidcProvider, "");
         let strays = futures::future::try_join_all(
             arns.iter()
                 .filter(|arn| !matched.contains(arn))
@@ -331,7 +329,7 @@ impl Provider for IamAccountProvider {
         let password = async {
             match desired
                 .iter()
-                .find(|resource| resource.kind == PASSWORD_KIND)
+                .find(|resource| resource.kind == Kind::IamPasswordPolicy)
             {
                 Some(resource) => self.observe_password_policy(resource).await,
                 None => Ok(None),
@@ -367,10 +365,10 @@ impl Provider for IamAccountProvider {
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            PASSWORD_KIND => {
+            Kind::IamPasswordPolicy => {
                 let outputs = self.put_password_policy(resource).await?;
                 self.registry
-                    .record(PASSWORD_KIND, PASSWORD_ID, ctx, How::Created)
+                    .record(Kind::IamPasswordPolicy, PASSWORD_ID, ctx, How::Created)
                     .await?;
                 Ok(outputs)
             }
@@ -386,7 +384,7 @@ impl Provider for IamAccountProvider {
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            PASSWORD_KIND => {
+            Kind::IamPasswordPolicy => {
                 let outputs = self.put_password_policy(resource).await?;
                 self.registry.record_adoption(observed, ctx).await?;
                 Ok(outputs)
@@ -403,7 +401,7 @@ impl Provider for IamAccountProvider {
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
         match observed.kind {
-            PASSWORD_KIND => {
+            Kind::IamPasswordPolicy => {
                 found(
                     self.client
                         .delete_account_password_policy()

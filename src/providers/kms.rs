@@ -12,12 +12,10 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, TAG_ENV, TAG_ID, Value};
 use crate::plan::AttrChange;
-
-const KEY_KIND: &str = "kms_key";
-const POLICY_KIND: &str = "kms_key_policy";
-const KINDS: &[&str] = &[KEY_KIND, POLICY_KIND];
+const KINDS: &[Kind] = &[Kind::KmsKey, Kind::KmsKeyPolicy];
 
 /// The KMS provider.
 pub struct KmsProvider {
@@ -359,7 +357,7 @@ fn observe_policy(resource: &Resource, key: &Observed) -> Observed {
     outputs.insert("key_id".into(), key.physical_id.clone());
     Observed {
         id: resource.id.clone(),
-        kind: POLICY_KIND,
+        kind: Kind::KmsKeyPolicy,
         physical_id: key.physical_id.clone(),
         props,
         outputs,
@@ -370,7 +368,7 @@ fn observe_policy(resource: &Resource, key: &Observed) -> Observed {
 
 #[async_trait]
 impl Provider for KmsProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -383,12 +381,12 @@ impl Provider for KmsProvider {
         let policies: Vec<&Resource> = desired
             .iter()
             .copied()
-            .filter(|resource| resource.kind == POLICY_KIND)
+            .filter(|resource| resource.kind == Kind::KmsKeyPolicy)
             .collect();
         let desired: Vec<&Resource> = desired
             .iter()
             .copied()
-            .filter(|resource| resource.kind == KEY_KIND)
+            .filter(|resource| resource.kind == Kind::KmsKey)
             .collect();
         let missing = desired
             .iter()
@@ -431,7 +429,7 @@ impl Provider for KmsProvider {
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        if resource.kind == POLICY_KIND {
+        if resource.kind == Kind::KmsKeyPolicy {
             return self.apply_key_policy(resource).await;
         }
         let alias = resource.name.as_str();
@@ -474,7 +472,7 @@ impl Provider for KmsProvider {
         changes: &[AttrChange],
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
-        if resource.kind == POLICY_KIND {
+        if resource.kind == Kind::KmsKeyPolicy {
             return self.apply_key_policy(resource).await;
         }
         let key_id = observed.physical_id.as_str();
@@ -541,7 +539,7 @@ impl Provider for KmsProvider {
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        if observed.kind == POLICY_KIND {
+        if observed.kind == Kind::KmsKeyPolicy {
             // A key always has a policy; dropping it from the spec leaves the key's as it is.
             return Ok(());
         }
@@ -593,14 +591,18 @@ mod tests {
     }
 
     fn key_policy() -> Resource {
-        Resource::new("kms.key_policy.data", POLICY_KIND, "alias/nc-dp-data-stg")
-            .prop("key_id", "key-1")
-            .prop(
-                "policy",
-                Value::Policy(serde_json::json!({"Statement": [{"Effect": "Allow",
+        Resource::new(
+            "kms.key_policy.data",
+            Kind::KmsKeyPolicy,
+            "alias/nc-dp-data-stg",
+        )
+        .prop("key_id", "key-1")
+        .prop(
+            "policy",
+            Value::Policy(serde_json::json!({"Statement": [{"Effect": "Allow",
                     "Principal": {"AWS": "arn:aws:iam::123456789012:role/nc/LambdaETLRole"},
                     "Action": "kms:Decrypt", "Resource": "*"}]})),
-            )
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -649,7 +651,7 @@ mod tests {
             RuleMode::MatchAny,
             [&create, &rotation, &alias]
         ));
-        let resource = Resource::new("kms.key.data", KEY_KIND, "alias/nc-dp-data-stg")
+        let resource = Resource::new("kms.key.data", Kind::KmsKey, "alias/nc-dp-data-stg")
             .prop("rotation", true)
             .create_input("policy", key_policy().props["policy"].clone());
         let context = ctx();

@@ -17,12 +17,11 @@ use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, TAG_ID, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["log_group", FILTER_KIND];
-/// Kind of a metric filter on a log group.
-const FILTER_KIND: &str = "log_metric_filter";
+const KINDS: &[Kind] = &[Kind::LogGroup, Kind::LogMetricFilter];
 
 /// The CloudWatch Logs provider (log groups).
 pub struct LogsProvider {
@@ -239,7 +238,7 @@ fn resolved_name(resource: &Resource) -> String {
 
 #[async_trait]
 impl Provider for LogsProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -251,7 +250,7 @@ impl Provider for LogsProvider {
         let (filters, groups): (Vec<&Resource>, Vec<&Resource>) = desired
             .iter()
             .copied()
-            .partition(|resource| resource.kind == FILTER_KIND);
+            .partition(|resource| resource.kind == Kind::LogMetricFilter);
         let (mut observation, filters) = tokio::join!(
             self.observe_groups(&groups, env),
             self.observe_filters(&filters, env)
@@ -263,7 +262,7 @@ impl Provider for LogsProvider {
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        if resource.kind == FILTER_KIND {
+        if resource.kind == Kind::LogMetricFilter {
             return self.put_filter(resource).await;
         }
         self.create_group(resource).await
@@ -276,14 +275,14 @@ impl Provider for LogsProvider {
         changes: &[AttrChange],
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
-        if resource.kind == FILTER_KIND {
+        if resource.kind == Kind::LogMetricFilter {
             return self.put_filter(resource).await;
         }
         self.update_group(resource, observed, changes).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        if observed.kind == FILTER_KIND {
+        if observed.kind == Kind::LogMetricFilter {
             let group = observed
                 .props
                 .get("log_group")
@@ -540,7 +539,7 @@ impl LogsProvider {
             };
             let observed = Observed {
                 id,
-                kind: FILTER_KIND,
+                kind: Kind::LogMetricFilter,
                 physical_id: name.clone(),
                 props,
                 outputs,
@@ -650,7 +649,7 @@ mod tests {
 
     #[test]
     fn a_pending_name_is_found_by_prefix() {
-        let resource = Resource::new("vpc.flow_logs.group", "log_group", "pending")
+        let resource = Resource::new("vpc.flow_logs.group", Kind::LogGroup, "pending")
             .prop(
                 "group_name",
                 Value::Concat(vec![
@@ -661,7 +660,7 @@ mod tests {
             .prop("name_prefix", "/aws/vpc/flow-logs/");
         assert_eq!(known_name(&resource), None);
         assert_eq!(prefix_of(&resource), "/aws/vpc/flow-logs/");
-        let named = Resource::new("obs.log.trail", "log_group", "/nc/stg/trail")
+        let named = Resource::new("obs.log.trail", Kind::LogGroup, "/nc/stg/trail")
             .prop("group_name", "/nc/stg/trail");
         assert_eq!(known_name(&named).as_deref(), Some("/nc/stg/trail"));
         assert_eq!(prefix_of(&named), "/nc/stg/trail");

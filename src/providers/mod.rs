@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::model::Kind;
 use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, TAGS, Value};
 use crate::plan::AttrChange;
 
@@ -78,7 +79,7 @@ impl std::fmt::Debug for StepCtx {
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// The resource kinds this provider owns.
-    fn kinds(&self) -> &'static [&'static str];
+    fn kinds(&self) -> &'static [Kind];
 
     /// Reads the live state of `desired` (and of orphans of environment `env`), in as few
     /// calls as the API allows. Never mutates.
@@ -112,7 +113,7 @@ pub trait Provider: Send + Sync {
 /// Every provider, by kind.
 #[derive(Clone)]
 pub struct Providers {
-    by_kind: BTreeMap<&'static str, Arc<dyn Provider>>,
+    by_kind: BTreeMap<Kind, Arc<dyn Provider>>,
     /// Emulator mode: an API the endpoint lacks is skipped (not checked) instead of an error.
     emulator: bool,
 }
@@ -172,8 +173,8 @@ impl Providers {
 
     /// The provider of `kind`.
     #[must_use]
-    pub fn for_kind(&self, kind: &str) -> Option<Arc<dyn Provider>> {
-        self.by_kind.get(kind).cloned()
+    pub fn for_kind(&self, kind: Kind) -> Option<Arc<dyn Provider>> {
+        self.by_kind.get(&kind).cloned()
     }
 
     /// Observes every desired resource, each provider concurrently with the others.
@@ -327,8 +328,8 @@ mod tests {
 
     #[async_trait]
     impl Provider for Singleton {
-        fn kinds(&self) -> &'static [&'static str] {
-            &["singleton"]
+        fn kinds(&self) -> &'static [Kind] {
+            &[Kind::IamPasswordPolicy]
         }
 
         async fn observe(
@@ -340,7 +341,7 @@ mod tests {
             for resource in desired {
                 observation.insert(Observed {
                     id: resource.id.clone(),
-                    kind: "singleton",
+                    kind: Kind::IamPasswordPolicy,
                     physical_id: "account".into(),
                     props: [("length".to_string(), Value::Int(self.live_length))].into(),
                     outputs: Outputs::new(),
@@ -378,8 +379,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_owner_of_an_untracked_singleton_is_looked_up_only_when_it_differs() {
-        let desired =
-            vec![Resource::new("iam.password_policy", "singleton", "account").prop("length", 14)];
+        let desired = vec![
+            Resource::new("iam.password_policy", Kind::IamPasswordPolicy, "account")
+                .prop("length", 14),
+        ];
         for (live_length, lookups, owner) in [(14, 0, Owner::Untracked), (8, 1, Owner::Ours)] {
             let provider = Arc::new(Singleton {
                 live_length,

@@ -26,6 +26,7 @@ use tokio::sync::OnceCell;
 use super::aws::{aws_error, found};
 use super::lock::TABLE;
 use super::{Aws, ProviderError, StepCtx};
+use crate::model::Kind;
 use crate::model::{Observed, Owner};
 
 /// How the tool came to own a singleton.
@@ -56,7 +57,7 @@ pub struct OwnershipRegistry {
 
 /// The record key of a singleton.
 #[must_use]
-pub fn record_key(kind: &str, physical_id: &str) -> String {
+pub fn record_key(kind: Kind, physical_id: &str) -> String {
     format!("owner#{kind}#{physical_id}")
 }
 
@@ -92,7 +93,7 @@ impl OwnershipRegistry {
     /// A DynamoDB failure other than a missing table.
     pub async fn owner(
         &self,
-        kind: &str,
+        kind: Kind,
         physical_id: &str,
         env: &str,
     ) -> Result<Owner, ProviderError> {
@@ -126,7 +127,7 @@ impl OwnershipRegistry {
     /// The singleton is recorded for another environment, or a DynamoDB/STS failure.
     pub async fn record(
         &self,
-        kind: &str,
+        kind: Kind,
         physical_id: &str,
         ctx: &StepCtx,
         how: How,

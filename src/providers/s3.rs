@@ -28,12 +28,13 @@ use aws_sdk_s3::types::{
 
 use super::aws::{after_create, aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{
     LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, Value,
 };
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["s3_bucket"];
+const KINDS: &[Kind] = &[Kind::S3Bucket];
 
 /// The public-access-block attributes, in AWS's order.
 const ACCESS_BLOCKS: [&str; 4] = [
@@ -546,7 +547,7 @@ fn s3_tags(resource: &Resource) -> Result<Vec<Tag>, ProviderError> {
 
 #[async_trait]
 impl Provider for S3Provider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -739,7 +740,7 @@ mod tests {
             ),
             region: "us-east-1".into(),
         };
-        let resource = Resource::new("data.bucket.raw", "s3_bucket", "nc-dp-stg-raw")
+        let resource = Resource::new("data.bucket.raw", Kind::S3Bucket, "nc-dp-stg-raw")
             .prop("versioning", "Enabled")
             .prop("sse_algorithm", "AES256")
             .prop("bucket_key", false)

@@ -17,11 +17,10 @@ use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use super::aws::{aws_error, found};
 use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::plan::AttrChange;
-
-const KIND: &str = "s3_account_public_access_block";
-const KINDS: &[&str] = &[KIND];
+const KINDS: &[Kind] = &[Kind::S3AccountPublicAccessBlock];
 const FLAGS: [&str; 4] = [
     "block_public_acls",
     "ignore_public_acls",
@@ -96,7 +95,7 @@ impl S3ControlProvider {
 
 #[async_trait]
 impl Provider for S3ControlProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -134,7 +133,7 @@ impl Provider for S3ControlProvider {
                 .collect();
             observation.insert(Observed {
                 id: resource.id.clone(),
-                kind: KIND,
+                kind: Kind::S3AccountPublicAccessBlock,
                 physical_id: account.to_string(),
                 props,
                 outputs: Outputs::new(),
@@ -148,7 +147,12 @@ impl Provider for S3ControlProvider {
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         let outputs = self.put(resource).await?;
         self.registry
-            .record(KIND, &resource.name, ctx, How::Created)
+            .record(
+                Kind::S3AccountPublicAccessBlock,
+                &resource.name,
+                ctx,
+                How::Created,
+            )
             .await?;
         Ok(outputs)
     }
@@ -166,7 +170,9 @@ impl Provider for S3ControlProvider {
     }
 
     async fn look_up_owner(&self, observed: &Observed, env: &str) -> Result<Owner, ProviderError> {
-        self.registry.owner(KIND, &observed.physical_id, env).await
+        self.registry
+            .owner(Kind::S3AccountPublicAccessBlock, &observed.physical_id, env)
+            .await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -25,10 +25,11 @@ use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
 use super::aws::aws_error;
 use super::{Aws, Provider, ProviderError, StepCtx, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["securityhub_hub"];
+const KINDS: &[Kind] = &[Kind::SecurityHubHub];
 
 /// The Security Hub provider.
 pub struct SecurityHubProvider {
@@ -172,7 +173,7 @@ impl SecurityHubProvider {
 
 #[async_trait]
 impl Provider for SecurityHubProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 
@@ -307,7 +308,7 @@ mod tests {
         "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0";
 
     fn hub() -> Resource {
-        Resource::new("observability.securityhub", "securityhub_hub", "hub").prop(
+        Resource::new("observability.securityhub", Kind::SecurityHubHub, "hub").prop(
             "standards",
             Value::List(vec![Value::str(FSBP), Value::str(CIS)]),
         )

@@ -15,10 +15,11 @@ use aws_sdk_sns::types::Tag;
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::plan::AttrChange;
 
-const KINDS: &[&str] = &["sns_topic"];
+const KINDS: &[Kind] = &[Kind::SnsTopic];
 
 /// The SNS provider (topics and their subscriptions).
 pub struct SnsProvider {
@@ -269,7 +270,7 @@ fn sns_tags(pairs: Vec<(String, String)>, topic: &str) -> Result<Vec<Tag>, Provi
 
 #[async_trait]
 impl Provider for SnsProvider {
-    fn kinds(&self) -> &'static [&'static str] {
+    fn kinds(&self) -> &'static [Kind] {
         KINDS
     }
 

@@ -81,12 +81,13 @@ pub fn render_graph(graph: &DesiredGraph, actions: &BTreeMap<LogicalId, Action>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Kind;
     use crate::model::Resource;
 
     #[test]
     fn nodes_edges_and_colours() {
-        let key = Resource::new("kms.key.data", "kms_key", "alias/k");
-        let bucket = Resource::new("data.bucket.raw", "s3_bucket", "b").after(&key.id);
+        let key = Resource::new("kms.key.data", Kind::KmsKey, "alias/k");
+        let bucket = Resource::new("data.bucket.raw", Kind::S3Bucket, "b").after(&key.id);
         let graph = DesiredGraph::new(vec![key, bucket]).expect("graph");
         let mut actions = BTreeMap::new();
         actions.insert(LogicalId::new("data.bucket.raw"), Action::Update);

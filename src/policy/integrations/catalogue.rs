@@ -4,6 +4,7 @@
 
 use super::resolve::Graph;
 use super::{Integration, PolicyAt, Requirement};
+use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value};
 use crate::policy::eval::{Principal, Request};
 use crate::spec::Spec;
@@ -217,7 +218,7 @@ pub(super) fn requirements(graph: &Graph<'_>, spec: &Spec) -> Vec<Requirement> {
 fn log_group_keys(out: &mut Out<'_>) {
     let graph = out.graph;
     let principal = service(&format!("logs.{}.amazonaws.com", out.region()));
-    for group in graph.of_kind("log_group") {
+    for group in graph.of_kind(Kind::LogGroup) {
         let Some((key, grant)) = key_grant(graph, group, "kms_key") else {
             continue;
         };
@@ -234,8 +235,8 @@ fn log_group_keys(out: &mut Out<'_>) {
 /// kms:Decrypt on the topic's key, as `cloudwatch.amazonaws.com`.
 fn topic_keys(out: &mut Out<'_>) {
     let graph = out.graph;
-    for topic in graph.of_kind("sns_topic") {
-        let notified = graph.of_kind("cloudwatch_alarm").any(|alarm| {
+    for topic in graph.of_kind(Kind::SnsTopic) {
+        let notified = graph.of_kind(Kind::CloudWatchAlarm).any(|alarm| {
             matches!(alarm.props.get("alarm_actions"), Some(Value::List(actions))
                 if actions.iter().any(|a| matches!(a, Value::Ref(r) if r.id == topic.id)))
         });
@@ -258,7 +259,7 @@ fn topic_keys(out: &mut Out<'_>) {
 fn trails(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = (out.account().to_string(), out.region().to_string());
-    for trail in graph.of_kind("cloudtrail_trail") {
+    for trail in graph.of_kind(Kind::CloudTrailTrail) {
         let trail_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{}", trail.name);
         let cloudtrail = service("cloudtrail.amazonaws.com");
         let from_trail = |request: Request| {
@@ -325,7 +326,7 @@ fn trails(out: &mut Out<'_>) {
 fn config_delivery(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = (out.account().to_string(), out.region().to_string());
-    for recorder in graph.of_kind("config_recorder") {
+    for recorder in graph.of_kind(Kind::ConfigRecorder) {
         let Some(role) = graph.referenced(recorder, "role_arn") else {
             continue;
         };
@@ -377,7 +378,7 @@ fn config_delivery(out: &mut Out<'_>) {
 fn event_rules(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = (out.account().to_string(), out.region().to_string());
-    for rule in graph.of_kind("eventbridge_rule") {
+    for rule in graph.of_kind(Kind::EventBridgeRule) {
         let Some(target) = graph.text(rule, "target_arn") else {
             continue;
         };
@@ -401,7 +402,7 @@ fn event_rules(out: &mut Out<'_>) {
 fn flow_logs(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = (out.account().to_string(), out.region().to_string());
-    for flow_log in graph.of_kind("flow_log") {
+    for flow_log in graph.of_kind(Kind::FlowLog) {
         let Some(role) = graph.referenced(flow_log, "deliver_logs_permission_arn") else {
             continue;
         };
@@ -448,7 +449,7 @@ fn flow_logs(out: &mut Out<'_>) {
 fn access_logging(out: &mut Out<'_>) {
     let graph = out.graph;
     let account = out.account().to_string();
-    for source in graph.of_kind("s3_bucket") {
+    for source in graph.of_kind(Kind::S3Bucket) {
         let Some(target) = graph.text(source, "logging_target") else {
             continue;
         };
@@ -528,11 +529,11 @@ fn json_strings(value: Option<&serde_json::Value>) -> Vec<String> {
 fn bucket_keys(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = (out.account().to_string(), out.region().to_string());
-    for bucket in graph.of_kind("s3_bucket") {
+    for bucket in graph.of_kind(Kind::S3Bucket) {
         let Some((key, grant)) = key_grant(graph, bucket, "sse_kms_key") else {
             continue;
         };
-        for role in graph.of_kind("iam_role") {
+        for role in graph.of_kind(Kind::IamRole) {
             if written_objects(graph, role, &bucket.name).is_empty() {
                 continue;
             }
@@ -576,7 +577,7 @@ fn table_keys(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = (out.account().to_string(), out.region().to_string());
     let caller = Principal::Aws(format!("arn:aws:iam::{account}:role/nc-provision-caller"));
-    for table in graph.of_kind("dynamodb_table") {
+    for table in graph.of_kind(Kind::DynamoDbTable) {
         let Some((key, grant)) = key_grant(graph, table, "sse_kms_key") else {
             continue;
         };
@@ -605,14 +606,14 @@ fn endpoints(out: &mut Out<'_>) {
             .with("aws:PrincipalAccount", account.clone())
             .with("aws:ResourceAccount", account.clone())
     };
-    for endpoint in graph.of_kind("vpc_endpoint") {
+    for endpoint in graph.of_kind(Kind::VpcEndpoint) {
         if endpoint.str_prop("endpoint_type") != Some("Gateway") {
             continue;
         }
         let service_name = graph.text(endpoint, "service_name").unwrap_or_default();
         let grants = vec![at(endpoint, "policy")];
         if service_name.ends_with(".s3") {
-            for bucket in graph.of_kind("s3_bucket") {
+            for bucket in graph.of_kind(Kind::S3Bucket) {
                 let object = format!("arn:aws:s3:::{}/object", bucket.name);
                 for action in ["s3:GetObject", "s3:PutObject"] {
                     let request = ours(Request::new(workload.clone(), action, object.clone()));
@@ -628,7 +629,7 @@ fn endpoints(out: &mut Out<'_>) {
             .with("aws:ResourceAccount", "<AWS-owned account>");
             out.require(&ECR_LAYERS, endpoint, false, layer, grants);
         } else if service_name.ends_with(".dynamodb") {
-            for table in graph.of_kind("dynamodb_table") {
+            for table in graph.of_kind(Kind::DynamoDbTable) {
                 let arn = format!("arn:aws:dynamodb:{region}:{account}:table/{}", table.name);
                 for action in ["dynamodb:PutItem", "dynamodb:Query"] {
                     let request = ours(Request::new(workload.clone(), action, arn.clone()));
@@ -680,7 +681,7 @@ fn cross_account(out: &mut Out<'_>, spec: &Spec) {
             vec![at(role, "assume_role_policy")],
         );
     }
-    for key in graph.of_kind("kms_key") {
+    for key in graph.of_kind(Kind::KmsKey) {
         let grant = match graph.key_policy(&key.id) {
             Some(policy) => at(policy, "policy"),
             None => at(key, "policy"),

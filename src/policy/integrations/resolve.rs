@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::Kind;
 use crate::model::{LogicalId, Ref, Resource, Value, substitute_refs};
 use crate::plan::Target;
 
@@ -40,7 +41,7 @@ impl<'a> Graph<'a> {
     }
 
     /// Resources of one kind.
-    pub(super) fn of_kind(&self, kind: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
+    pub(super) fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &'a Resource> + 'a {
         self.resources.iter().filter(move |r| r.kind == kind)
     }
 
@@ -90,26 +91,30 @@ impl<'a> Graph<'a> {
         };
         let path = resource.str_prop("path").unwrap_or("/");
         match (resource.kind, reference.output.as_str()) {
-            ("kms_key", "arn") => format!("arn:aws:kms:{region}:{account_id}:key/{id}"),
-            ("kms_key", "key_id") => id.to_string(),
-            ("iam_role", "arn") => format!("arn:aws:iam::{account_id}:role{path}{}", resource.name),
-            ("iam_policy", "arn") => {
+            (Kind::KmsKey, "arn") => format!("arn:aws:kms:{region}:{account_id}:key/{id}"),
+            (Kind::KmsKey, "key_id") => id.to_string(),
+            (Kind::IamRole, "arn") => {
+                format!("arn:aws:iam::{account_id}:role{path}{}", resource.name)
+            }
+            (Kind::IamPolicy, "arn") => {
                 format!("arn:aws:iam::{account_id}:policy{path}{}", resource.name)
             }
-            ("iam_oidc_provider", "arn") => format!(
+            (Kind::IamOidcProvider, "arn") => format!(
                 "arn:aws:iam::{account_id}:oidc-provider/{}",
                 resource.str_prop("url").unwrap_or(&resource.name)
             ),
-            ("log_group", "name") => self
+            (Kind::LogGroup, "name") => self
                 .text(resource, "group_name")
                 .unwrap_or_else(|| resource.name.clone()),
-            ("log_group", "arn") => format!(
+            (Kind::LogGroup, "arn") => format!(
                 "arn:aws:logs:{region}:{account_id}:log-group:{}",
                 self.text(resource, "group_name")
                     .unwrap_or_else(|| resource.name.clone())
             ),
-            ("sns_topic", "arn") => format!("arn:aws:sns:{region}:{account_id}:{}", resource.name),
-            ("s3_bucket", "arn") => format!("arn:aws:s3:::{}", resource.name),
+            (Kind::SnsTopic, "arn") => {
+                format!("arn:aws:sns:{region}:{account_id}:{}", resource.name)
+            }
+            (Kind::S3Bucket, "arn") => format!("arn:aws:s3:::{}", resource.name),
             (_, "id") => format!("{}-{id}", resource.kind),
             _ => unknown(),
         }
@@ -136,7 +141,7 @@ impl<'a> Graph<'a> {
         if let Some(Value::List(arns)) = role.props.get("managed_policies") {
             for arn in arns.iter().filter_map(|arn| self.value(arn)) {
                 if let Some(policy) = self
-                    .of_kind("iam_policy")
+                    .of_kind(Kind::IamPolicy)
                     .find(|policy| self.arn(policy) == arn)
                 {
                     found.push((policy.id.clone(), "policy".to_string()));
@@ -153,12 +158,13 @@ impl<'a> Graph<'a> {
 
     /// The bucket of that name.
     pub(super) fn bucket(&self, name: &str) -> Option<&'a Resource> {
-        self.of_kind("s3_bucket").find(|bucket| bucket.name == name)
+        self.of_kind(Kind::S3Bucket)
+            .find(|bucket| bucket.name == name)
     }
 
     /// The key policy resource of a key (the `kms_key_policy` whose `key_id` references it).
     pub(super) fn key_policy(&self, key: &LogicalId) -> Option<&'a Resource> {
-        self.of_kind("kms_key_policy").find(|policy| {
+        self.of_kind(Kind::KmsKeyPolicy).find(|policy| {
             matches!(policy.props.get("key_id"), Some(Value::Ref(reference)) if &reference.id == key)
         })
     }
