@@ -204,6 +204,7 @@ mod tests {
             outputs,
             owner,
             retain: false,
+            refused: None,
         }
     }
 

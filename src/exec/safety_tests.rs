@@ -141,6 +141,7 @@ fn plan_of(changes: Vec<ResourceChange>) -> (Plan, DesiredGraph) {
             outputs: Outputs::new(),
             owner: Owner::Ours,
             retain: false,
+            refused: None,
         });
     }
     let resources = changes

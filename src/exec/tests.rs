@@ -308,6 +308,7 @@ mod deletion_order {
             outputs: Outputs::from([("id".to_string(), physical.to_string())]),
             owner: Owner::Ours,
             retain: false,
+            refused: None,
         }
     }
 

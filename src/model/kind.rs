@@ -141,6 +141,40 @@ kinds! {
 }
 
 impl Kind {
+    /// Data-bearing: a resource of this kind is never deleted or replaced by the tool (shown
+    /// as retained), whatever the flags.
+    #[must_use]
+    pub const fn retained(self) -> bool {
+        matches!(
+            self,
+            Kind::KmsKey | Kind::S3Bucket | Kind::DynamoDbTable | Kind::LogGroup
+        )
+    }
+
+    /// Account-wide rather than regional (IAM, the account's S3 Block Public Access): created
+    /// and changed only from the environment's primary region.
+    #[must_use]
+    pub const fn global(self) -> bool {
+        matches!(self.service(), Service::Iam) || matches!(self, Kind::S3AccountPublicAccessBlock)
+    }
+
+    /// Whether AWS keeps tags on resources of this kind (so ownership is read from them and
+    /// a resource of ours the spec no longer names is found as an orphan). Alarms carry an
+    /// ownership marker in their description instead; account singletons have no tags.
+    #[must_use]
+    pub const fn taggable(self) -> bool {
+        !matches!(
+            self,
+            Kind::KmsKeyPolicy
+                | Kind::IamPasswordPolicy
+                | Kind::S3AccountPublicAccessBlock
+                | Kind::LogMetricFilter
+                | Kind::CloudWatchAlarm
+                | Kind::ConfigRecorder
+                | Kind::SecurityHubHub
+        )
+    }
+
     /// The kind named `name`, if there is one.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Kind> {

@@ -61,7 +61,8 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// A resource with no attributes yet; the module expanders fill it in.
+    /// A resource with no attributes yet; the module expanders fill it in. Whether it is
+    /// retained (data-bearing) and global comes from its kind.
     #[must_use]
     pub fn new(id: &str, kind: Kind, name: impl Into<String>) -> Resource {
         Resource {
@@ -72,8 +73,8 @@ impl Resource {
             create_inputs: Props::new(),
             replace_on: &[],
             depends_on: Vec::new(),
-            retain: false,
-            global: false,
+            retain: kind.retained(),
+            global: kind.global(),
         }
     }
 
@@ -111,6 +112,14 @@ impl Resource {
     #[must_use]
     pub fn global(mut self) -> Resource {
         self.global = true;
+        self
+    }
+
+    /// Marks a resource of a global kind as per region (its name carries the region), so that
+    /// each region changes its own.
+    #[must_use]
+    pub fn regional(mut self) -> Resource {
+        self.global = false;
         self
     }
 
@@ -199,6 +208,9 @@ pub struct Observed {
     pub owner: Owner,
     /// Data-bearing kind: never deleted by the tool.
     pub retain: bool,
+    /// Why AWS would refuse the change the spec asks for (e.g. shortening a COMPLIANCE-mode
+    /// Object Lock retention): the plan shows such a resource as a conflict with this reason.
+    pub refused: Option<String>,
 }
 
 impl Observed {

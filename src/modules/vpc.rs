@@ -413,6 +413,7 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
     );
     let role_name = format!("nc-{env}-vpc-flow-logs-{}", region_code(region));
     let role = Resource::new(FLOW_LOG_ROLE, Kind::IamRole, role_name.clone())
+        .regional()
         .prop("path", super::iam::PATH)
         .prop(
             "assume_role_policy",

@@ -15,11 +15,6 @@ use crate::model::{DesiredGraph, LogicalId, Observation, Observed, Owner, Props,
 
 use super::{Action, AttrChange, ResourceChange};
 
-/// An observed attribute a provider sets when the desired change is one AWS refuses (e.g.
-/// shortening a COMPLIANCE Object Lock retention): its text is the reason, and the plan shows a
-/// conflict instead of an update.
-pub const REFUSED: &str = "nc:refused";
-
 /// The DynamoDB table where ownership records of untaggable singletons are kept (named here
 /// for the plan's reasons; the providers own it).
 const AUDIT_TABLE: &str = "nc-provision-locks";
@@ -305,7 +300,7 @@ fn diff_resource(
     if change.attributes.is_empty() {
         return change;
     }
-    if let Some(Value::Str(reason)) = observed.props.get(REFUSED) {
+    if let Some(reason) = &observed.refused {
         change.action = Action::Conflict;
         change.reason = Some(format!("{}: {reason}", observed.physical_id));
         return change;
@@ -490,6 +485,7 @@ mod tests {
             outputs,
             owner,
             retain: resource.retain,
+            refused: None,
         }
     }
 
@@ -701,6 +697,7 @@ mod tests {
                 outputs: Outputs::new(),
                 owner: Owner::Ours,
                 retain,
+                refused: None,
             });
         }
         let changes = diff(&graph, &observation, DiffOptions::default());
@@ -839,6 +836,7 @@ mod tests {
             outputs: Outputs::new(),
             owner: Owner::Ours,
             retain: false,
+            refused: None,
         };
         let mut observation = Observation::default();
         observation
@@ -886,10 +884,11 @@ mod tests {
             .prop("object_lock_retention", "5 years")
             .retained();
         let graph = DesiredGraph::new(vec![resource.clone()]).expect("graph");
-        let mut live = props(&[("object_lock_retention", "7 years".into())]);
-        live.insert(REFUSED.into(), Value::str("cannot be shortened"));
+        let live = props(&[("object_lock_retention", "7 years".into())]);
         let mut observation = Observation::default();
-        observation.insert(observed(&resource, live, Owner::Ours));
+        let mut refused = observed(&resource, live, Owner::Ours);
+        refused.refused = Some("cannot be shortened".into());
+        observation.insert(refused);
         let changes = diff(&graph, &observation, DiffOptions::default());
         assert_eq!(changes[0].action, Action::Conflict);
         assert_eq!(changes[0].reason.as_deref(), Some("t: cannot be shortened"));

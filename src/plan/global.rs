@@ -132,6 +132,7 @@ mod tests {
             outputs,
             owner: Owner::Ours,
             retain: false,
+            refused: None,
         }
     }
 

@@ -103,6 +103,7 @@ impl Provider for AccessAnalyzerProvider {
                 outputs,
                 owner,
                 retain: false,
+                refused: None,
             });
         }
         Ok(observation)

@@ -358,6 +358,7 @@ impl CloudTrailProvider {
             outputs: outputs(&resource.name, &arn),
             owner,
             retain: false,
+            refused: None,
         })
     }
 

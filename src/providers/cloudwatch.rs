@@ -359,6 +359,7 @@ impl Provider for CloudWatchProvider {
                 outputs: outputs(name, alarm.alarm_arn().unwrap_or_default()),
                 owner,
                 retain: false,
+                refused: None,
             };
             if orphan {
                 observation.orphans.push(observed);

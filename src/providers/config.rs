@@ -220,6 +220,7 @@ impl ConfigProvider {
             outputs: recorder_outputs(&name, &channel_name),
             owner: Owner::Untracked,
             retain: false,
+            refused: None,
         }))
     }
 
@@ -418,6 +419,7 @@ impl Provider for ConfigProvider {
                 outputs: outputs(name),
                 owner: Owner::Ours,
                 retain: false,
+                refused: None,
             };
             if orphan {
                 observation.orphans.push(observed);

@@ -163,6 +163,7 @@ impl DynamoDbProvider {
             outputs: outputs(table, &arn),
             owner,
             retain: true,
+            refused: None,
         }))
     }
 

@@ -496,6 +496,7 @@ impl<'a> Assembler<'a> {
                 outputs,
                 owner,
                 retain: false,
+                refused: None,
             });
             return;
         }
@@ -519,6 +520,7 @@ impl<'a> Assembler<'a> {
             outputs,
             owner,
             retain: false,
+            refused: None,
         });
     }
 }

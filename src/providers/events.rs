@@ -160,6 +160,7 @@ impl EventsProvider {
             outputs: outputs(name, &arn),
             owner,
             retain: false,
+            refused: None,
         })
     }
 

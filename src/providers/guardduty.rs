@@ -181,6 +181,7 @@ impl Provider for GuardDutyProvider {
             outputs: outputs(&id),
             owner,
             retain: false,
+            refused: None,
         });
         Ok(observation)
     }

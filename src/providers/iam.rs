@@ -702,6 +702,7 @@ fn observe_role(id: LogicalId, role: &RoleDetail, extras: &RoleExtras, env: &str
         outputs,
         owner,
         retain: false,
+        refused: None,
     }
 }
 
@@ -756,6 +757,7 @@ fn observe_policy(
         outputs,
         owner,
         retain: false,
+        refused: None,
     }
 }
 

@@ -90,6 +90,7 @@ impl IamAccountProvider {
             outputs,
             owner,
             retain: false,
+            refused: None,
         }))
     }
 
@@ -147,6 +148,7 @@ impl IamAccountProvider {
             outputs: Outputs::new(),
             owner: Owner::Untracked,
             retain: false,
+            refused: None,
         }))
     }
 

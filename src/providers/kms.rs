@@ -242,6 +242,7 @@ impl KmsProvider {
             outputs,
             owner,
             retain: true,
+            refused: None,
         }))
     }
 
@@ -363,6 +364,7 @@ fn observe_policy(resource: &Resource, key: &Observed) -> Observed {
         outputs,
         owner: key.owner.clone(),
         retain: false,
+        refused: None,
     }
 }
 

@@ -162,6 +162,7 @@ impl LogsProvider {
             outputs: outputs(&group.name, &group.arn),
             owner,
             retain: true,
+            refused: None,
         }
     }
 
@@ -545,6 +546,7 @@ impl LogsProvider {
                 outputs,
                 owner: Owner::Ours,
                 retain: false,
+                refused: None,
             };
             if orphan {
                 observation.orphans.push(observed);

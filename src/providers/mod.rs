@@ -38,11 +38,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::Kind;
-use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, TAGS, Value};
+use crate::model::{Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource};
 use crate::plan::AttrChange;
 
-pub use aws::{Aws, CallCounter, ErrorClass, ProviderError};
+pub use aws::{Aws, CallCounter, ErrorClass, ProviderError, tag_delta, tag_pairs, tags_value};
 pub use cloudwatch::{owner_marker as alarm_owner_marker, threshold_text as alarm_threshold_text};
 pub use ec2::availability_zones;
 pub use sts::{Caller, caller};
@@ -268,49 +267,10 @@ impl Providers {
     }
 }
 
-/// The desired tags of a resource as (key, value) pairs.
-#[must_use]
-pub fn tag_pairs(resource: &Resource) -> Vec<(String, String)> {
-    resource.tags().into_iter().collect()
-}
-
-/// Tags read from AWS, without AWS's own `aws:` tags, as an attribute value.
-#[must_use]
-pub fn tags_value(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
-    Value::Map(
-        pairs
-            .into_iter()
-            .filter(|(key, _)| !crate::model::is_aws_tag(key))
-            .collect(),
-    )
-}
-
 /// Whether a change list touches the attribute `name`.
 #[must_use]
 pub fn touches(changes: &[AttrChange], name: &str) -> bool {
     changes.iter().any(|change| change.name == name)
-}
-
-/// Tag keys to remove and pairs to set, to move live tags to the desired ones.
-#[must_use]
-pub fn tag_delta(resource: &Resource, observed: &Observed) -> (Vec<String>, Vec<(String, String)>) {
-    let desired = resource.tags();
-    let live = observed
-        .props
-        .get(TAGS)
-        .and_then(Value::as_map)
-        .cloned()
-        .unwrap_or_default();
-    let remove = live
-        .keys()
-        .filter(|key| !desired.contains_key(*key))
-        .cloned()
-        .collect();
-    let set = desired
-        .into_iter()
-        .filter(|(key, value)| live.get(key) != Some(value))
-        .collect();
-    (remove, set)
 }
 
 #[cfg(test)]
@@ -318,6 +278,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::model::Value;
 
     /// A provider of one untracked singleton whose live `length` is given, and whose owner
     /// lookup answers `Ours` and counts its calls.
@@ -347,6 +308,7 @@ mod tests {
                     outputs: Outputs::new(),
                     owner: Owner::Untracked,
                     retain: false,
+                    refused: None,
                 });
             }
             Ok(observation)

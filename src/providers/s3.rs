@@ -11,7 +11,7 @@
 //!   `"N years"`): GetObjectLockConfiguration. A bucket created without Object Lock has it turned
 //!   on in place (PutObjectLockConfiguration), never by replacement. A default retention that
 //!   would shorten a live COMPLIANCE retention is refused: AWS forbids it, so the plan shows a
-//!   conflict naming the reason (observed attribute [`crate::plan::REFUSED`]).
+//!   conflict naming the reason (`Observed::refused`).
 //! - Server access logging (`logging_target`, `logging_prefix`): GetBucketLogging.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -251,6 +251,7 @@ impl S3Provider {
             })?;
             props.insert("policy".into(), Value::Policy(document));
         }
+        let mut refused = None;
         if let Some((enabled, mode, retention)) = lock? {
             if let (Some(live), Some(wanted)) = (
                 retention_days(&retention),
@@ -260,13 +261,10 @@ impl S3Provider {
             ) && mode == "COMPLIANCE"
                 && wanted < live
             {
-                props.insert(
-                    crate::plan::REFUSED.into(),
-                    Value::Str(format!(
-                        "object_lock_retention {retention} cannot be shortened: the live default \
-                         retention is COMPLIANCE, which AWS never lets anyone shorten"
-                    )),
-                );
+                refused = Some(format!(
+                    "object_lock_retention {retention} cannot be shortened: the live default \
+                     retention is COMPLIANCE, which AWS never lets anyone shorten"
+                ));
             }
             props.insert("object_lock".into(), Value::Str(enabled));
             props.insert("object_lock_mode".into(), Value::Str(mode));
@@ -287,6 +285,7 @@ impl S3Provider {
             outputs: outputs(bucket),
             owner,
             retain: true,
+            refused,
         })
     }
 
@@ -664,7 +663,7 @@ impl Provider for S3Provider {
             .iter()
             .any(|name| touches(changes, name))
         {
-            if let Some(Value::Str(reason)) = observed.props.get(crate::plan::REFUSED) {
+            if let Some(reason) = &observed.refused {
                 return Err(ProviderError::local(
                     "s3:PutObjectLockConfiguration",
                     bucket,

@@ -139,6 +139,7 @@ impl Provider for S3ControlProvider {
                 outputs: Outputs::new(),
                 owner: Owner::Untracked,
                 retain: false,
+                refused: None,
             });
         }
         Ok(observation)

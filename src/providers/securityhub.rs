@@ -208,6 +208,7 @@ impl Provider for SecurityHubProvider {
             outputs,
             owner: Owner::Untracked,
             retain: false,
+            refused: None,
         });
         Ok(observation)
     }

@@ -178,6 +178,7 @@ impl SnsProvider {
             outputs: outputs(&resource.name, arn),
             owner,
             retain: false,
+            refused: None,
         }))
     }
 

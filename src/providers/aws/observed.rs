@@ -1,0 +1,206 @@
+//! From live AWS resources to an [`Observation`]: one matching and orphan rule for every
+//! taggable kind.
+//!
+//! A live resource is matched to the desired resource of its kind whose logical id its
+//! `nc:id` tag names, or else whose name it carries. One that matches nothing, or repeats a
+//! match already made (a duplicate left by an earlier run), is an orphan when its tags say it
+//! is ours for this environment — the spec no longer names it, so the plan deletes it (or keeps
+//! it, for a retained kind). Anything else (other environments, other tools) is not ours and
+//! is left out.
+
+use std::collections::BTreeMap;
+
+use crate::model::{
+    Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, TAGS,
+};
+
+use super::tags::tags_value;
+
+/// A live resource as read from AWS, before it is matched to the spec.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// Its kind.
+    pub kind: Kind,
+    /// The AWS identifier (ARN, id or name) the provider acts on.
+    pub physical_id: String,
+    /// The name a desired resource would find it by (bucket name, topic name, alias).
+    pub name: String,
+    /// Its tags, as AWS returned them.
+    pub tags: BTreeMap<String, String>,
+    /// Its attributes under the desired names (tags are added from `tags`).
+    pub props: Props,
+    /// Its outputs (`arn`, `id`, ...).
+    pub outputs: Outputs,
+}
+
+impl Live {
+    /// A live resource of `kind` known by `physical_id` and found by `name`, with no tags,
+    /// attributes or outputs yet.
+    #[must_use]
+    pub fn new(kind: Kind, physical_id: impl Into<String>, name: impl Into<String>) -> Live {
+        Live {
+            kind,
+            physical_id: physical_id.into(),
+            name: name.into(),
+            tags: BTreeMap::new(),
+            props: Props::new(),
+            outputs: Outputs::new(),
+        }
+    }
+
+    /// The same, with these tags.
+    #[must_use]
+    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Live {
+        self.tags = tags;
+        self
+    }
+
+    /// The same, with these attributes.
+    #[must_use]
+    pub fn props(mut self, props: Props) -> Live {
+        self.props = props;
+        self
+    }
+
+    /// The same, with these outputs.
+    #[must_use]
+    pub fn outputs(mut self, outputs: Outputs) -> Live {
+        self.outputs = outputs;
+        self
+    }
+
+    /// The observation of this resource under logical id `id`, owned as its tags say for
+    /// environment `env`; the tags become the `tags` attribute.
+    #[must_use]
+    pub fn observed(self, id: LogicalId, env: &str) -> Observed {
+        let owner = Owner::from_tags(&self.tags, env);
+        let mut props = self.props;
+        props.insert(TAGS.to_string(), tags_value(self.tags));
+        Observed {
+            id,
+            kind: self.kind,
+            physical_id: self.physical_id,
+            props,
+            outputs: self.outputs,
+            owner,
+            retain: self.kind.retained(),
+            refused: None,
+        }
+    }
+}
+
+/// Sorts live resources into matches and orphans by the module's one rule.
+pub struct Sorter<'a> {
+    desired: &'a [&'a Resource],
+    env: &'a str,
+    observation: Observation,
+}
+
+impl<'a> Sorter<'a> {
+    /// A sorter for the desired resources of one provider in environment `env`.
+    #[must_use]
+    pub fn new(desired: &'a [&'a Resource], env: &'a str) -> Sorter<'a> {
+        Sorter {
+            desired,
+            env,
+            observation: Observation::default(),
+        }
+    }
+
+    /// The desired resource `live` stands for: by its `nc:id` tag, else by its name.
+    fn desired_for(&self, live: &Live) -> Option<&'a Resource> {
+        let same_kind = || self.desired.iter().filter(|r| r.kind == live.kind);
+        live.tags
+            .get(TAG_ID)
+            .and_then(|id| same_kind().find(|r| r.id.as_str() == id))
+            .or_else(|| same_kind().find(|r| r.name == live.name))
+            .copied()
+    }
+
+    /// Adds one live resource: a match, an orphan of ours, or nothing.
+    pub fn add(&mut self, live: Live) {
+        if let Some(resource) = self.desired_for(&live)
+            && !self.observation.found.contains_key(&resource.id)
+        {
+            let observed = live.observed(resource.id.clone(), self.env);
+            self.observation.insert(observed);
+            return;
+        }
+        if Owner::from_tags(&live.tags, self.env) != Owner::Ours {
+            return;
+        }
+        let Some(id) = live.tags.get(TAG_ID).cloned() else {
+            return;
+        };
+        let observed = live.observed(LogicalId::new(id), self.env);
+        self.observation.orphans.push(observed);
+    }
+
+    /// Adds an observation made another way (a singleton, a resource read by name).
+    pub fn insert(&mut self, observed: Observed) {
+        self.observation.insert(observed);
+    }
+
+    /// The observation sorted so far.
+    #[must_use]
+    pub fn finish(self) -> Observation {
+        self.observation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MANAGER, TAG_ENV, TAG_MANAGED_BY};
+
+    fn ours(env: &str, id: &str) -> BTreeMap<String, String> {
+        [
+            (TAG_MANAGED_BY.to_string(), MANAGER.to_string()),
+            (TAG_ENV.to_string(), env.to_string()),
+            (TAG_ID.to_string(), id.to_string()),
+        ]
+        .into()
+    }
+
+    #[test]
+    fn live_resources_match_by_id_tag_or_name_and_ours_left_over_are_orphans() {
+        let topic = Resource::new("obs.topic.ops", Kind::SnsTopic, "nc-stg-ops");
+        let desired = [&topic];
+        let mut sorter = Sorter::new(&desired, "stg");
+        sorter.add(
+            Live::new(Kind::SnsTopic, "arn:ops", "nc-stg-ops").tags(ours("stg", "obs.topic.ops")),
+        );
+        sorter.add(
+            Live::new(Kind::SnsTopic, "arn:dup", "nc-stg-ops-2").tags(ours("stg", "obs.topic.ops")),
+        );
+        sorter.add(
+            Live::new(Kind::SnsTopic, "arn:gone", "nc-stg-old").tags(ours("stg", "obs.topic.old")),
+        );
+        sorter.add(
+            Live::new(Kind::SnsTopic, "arn:prod", "nc-prod-old")
+                .tags(ours("prod", "obs.topic.old")),
+        );
+        sorter.add(Live::new(Kind::SnsTopic, "arn:foreign", "someone-elses"));
+        let observation = sorter.finish();
+        assert_eq!(observation.found[&topic.id].physical_id, "arn:ops");
+        assert_eq!(observation.found[&topic.id].owner, Owner::Ours);
+        let orphans: Vec<&str> = observation
+            .orphans
+            .iter()
+            .map(|o| o.physical_id.as_str())
+            .collect();
+        assert_eq!(orphans, ["arn:dup", "arn:gone"]);
+    }
+
+    #[test]
+    fn an_untagged_resource_with_the_desired_name_is_matched_as_foreign() {
+        let bucket = Resource::new("data.bucket.raw", Kind::S3Bucket, "nc-dp-stg-raw");
+        let desired = [&bucket];
+        let mut sorter = Sorter::new(&desired, "stg");
+        sorter.add(Live::new(Kind::S3Bucket, "nc-dp-stg-raw", "nc-dp-stg-raw"));
+        let observation = sorter.finish();
+        let observed = &observation.found[&bucket.id];
+        assert_eq!(observed.owner, Owner::Foreign);
+        assert!(observed.retain, "buckets are data-bearing");
+    }
+}
