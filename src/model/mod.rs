@@ -5,12 +5,16 @@
 
 mod graph;
 mod kind;
+mod marker;
 mod resource;
+mod target;
 mod value;
 
 pub use graph::{DesiredGraph, GraphError};
 pub use kind::{Kind, Service};
+pub use marker::{alarm_owner_marker, alarm_threshold_text};
 pub use resource::{LogicalId, Observation, Observed, Outputs, Owner, Resource};
+pub use target::Target;
 pub use value::{Props, Ref, Value, policy_ref, policy_refs, substitute_refs};
 
 /// The attribute holding a resource's tags.

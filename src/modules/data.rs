@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Context, kms};
+use super::{Context, addr};
 use crate::model::Kind;
 use crate::model::{Resource, Value};
 
@@ -21,7 +21,7 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
 fn bucket(context: &Context<'_>, suffix: &str) -> Resource {
     let id = format!("data.bucket.{suffix}");
     let name = context.global_name(&format!("nc-dp-{}-{suffix}", context.env()));
-    let data_key = kms::data_key();
+    let data_key = addr::data_key();
     Resource::new(&id, Kind::S3Bucket, name.clone())
         .prop("versioning", "Enabled")
         .prop("sse_algorithm", "aws:kms")
@@ -63,7 +63,7 @@ fn documents_table(context: &Context<'_>) -> Resource {
     .prop("partition_key", "pk:S")
     .prop("sort_key", "sk:S")
     .prop("sse_type", "KMS")
-    .prop("sse_kms_key", Value::reference(&kms::data_key(), "arn"))
+    .prop("sse_kms_key", Value::reference(&addr::data_key(), "arn"))
     .prop("point_in_time_recovery", table.point_in_time_recovery)
     .prop("deletion_protection", table.deletion_protection)
     .prop("tags", context.tags(id))

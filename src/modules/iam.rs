@@ -16,21 +16,15 @@
 
 use serde_json::{Value as Json, json};
 
-use super::{Context, id, kms, region_code};
+use super::{Context, addr, id, region_code};
 use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value, policy_ref};
 
-/// The path every role and policy of the tool lives under.
-pub const PATH: &str = "/nc/";
+pub use super::addr::{FARGATE_TASK_ROLE, IAM_PATH as PATH, LAMBDA_ETL_ROLE};
 /// The tag condition of the permission boundaries.
 pub const APP_TAG: (&str, &str) = ("app", "neurocipher-pipeline");
 /// GitHub Actions' OIDC issuer host.
 pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
-
-/// Logical id of the Lambda ETL role.
-pub const LAMBDA_ETL_ROLE: &str = "iam.role.lambda-etl";
-/// Logical id of the Fargate task role.
-pub const FARGATE_TASK_ROLE: &str = "iam.role.fargate-task";
 
 const HOUR: i64 = 3600;
 
@@ -319,7 +313,7 @@ fn data_key_statements(context: &Context<'_>, actions: &[&str]) -> Vec<Json> {
         "Sid": "DataKey",
         "Effect": "Allow",
         "Action": actions,
-        "Resource": policy_ref(&kms::data_key(), "arn")
+        "Resource": policy_ref(&addr::data_key(), "arn")
     })];
     if let Some(dr) = &context.spec.environment.dr_region {
         statements.push(json!({
@@ -677,7 +671,7 @@ mod tests {
 
     use super::*;
     use crate::model::DesiredGraph;
-    use crate::plan::Target;
+    use crate::model::Target;
 
     fn expand_env(env: &str, primary: bool) -> DesiredGraph {
         let spec = crate::spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("specs"), env)

@@ -5,15 +5,12 @@
 
 use serde_json::json;
 
-use super::iam::{FARGATE_TASK_ROLE, LAMBDA_ETL_ROLE};
+use super::addr::{FARGATE_TASK_ROLE, LAMBDA_ETL_ROLE};
 use super::{Context, id};
 use crate::model::Kind;
-use crate::model::{LogicalId, Resource, Value, policy_ref};
+use crate::model::{Resource, Value, policy_ref};
 
-/// Logical id of the data key (`alias/nc-dp-data-{env}`).
-pub const DATA_KEY: &str = "kms.key.data";
-/// Logical id of the logs key (`alias/nc-dp-logs-{env}`).
-pub const LOGS_KEY: &str = "kms.key.logs";
+pub use super::addr::{DATA_KEY, LOGS_KEY};
 
 /// The encryption context service roles must send (`kms:EncryptionContext:app`).
 pub const APP_CONTEXT: (&str, &str) = ("app", "neurocipher-pipeline");
@@ -172,10 +169,4 @@ fn logs_statement(context: &Context<'_>) -> serde_json::Value {
         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
             format!("arn:aws:logs:{region}:{}:log-group:*", context.target.account_id)}}
     })
-}
-
-/// The logical id of the data key.
-#[must_use]
-pub fn data_key() -> LogicalId {
-    id(DATA_KEY)
 }

@@ -1,21 +1,21 @@
 //! Module expanders: pure functions from the spec to desired resources, one file per module
 //! of REFERENCE.md. No SDK types here.
 
+pub mod addr;
 mod data;
 mod iam;
 mod kms;
 mod observability;
 pub mod vpc;
 
+use crate::model::Target;
 use crate::model::{
     DesiredGraph, GraphError, LogicalId, MANAGER, TAG_ENV, TAG_ID, TAG_MANAGED_BY, Value,
 };
-use crate::plan::Target;
 use crate::spec::Spec;
 
+pub use addr::{DATA_KEY, LOGS_KEY, OPS_TOPIC};
 pub use iam::security_external_id;
-pub use kms::{DATA_KEY, LOGS_KEY};
-pub use observability::OPS_TOPIC;
 
 /// Everything the spec asks for in `target`'s region, as a checked graph.
 ///

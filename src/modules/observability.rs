@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{Context, kms};
+use super::{Context, addr};
 use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value};
 use crate::spec::LockRetention;
@@ -63,8 +63,7 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
     resources
 }
 
-/// The vpc module's flow-log groups are found by this `name_prefix`.
-pub const FLOW_LOG_PREFIX: &str = "/aws/vpc/flow-logs/";
+pub use super::addr::FLOW_LOG_PREFIX;
 /// The metric filter counting REJECT records of the default flow-log format.
 pub const REJECT_PATTERN: &str = "[version, account, eni, source, destination, srcport, destport, protocol, packets, bytes, windowstart, windowend, action=\"REJECT\", flowlogstatus]";
 
@@ -111,7 +110,7 @@ fn log_prefix(context: &Context<'_>) -> String {
 
 fn log_group(context: &Context<'_>, id: &str, suffix: &str, retention_days: i32) -> Resource {
     let name = format!("{}{suffix}", log_prefix(context));
-    let logs_key = LogicalId::new(kms::LOGS_KEY);
+    let logs_key = addr::logs_key();
     Resource::new(id, Kind::LogGroup, name.clone())
         .prop("group_name", name)
         .prop("name_prefix", log_prefix(context))
@@ -125,8 +124,7 @@ fn log_group(context: &Context<'_>, id: &str, suffix: &str, retention_days: i32)
 
 /// Logical id of the security-alerts topic (critical alarms; the alert e-mail).
 pub const ALERT_TOPIC: &str = "observability.topic.security-alerts";
-/// Logical id of the operations topic (warnings; the ops e-mail; absent in dev).
-pub const OPS_TOPIC: &str = "observability.topic.operations";
+pub use super::addr::OPS_TOPIC;
 /// Logical id of the log group GuardDuty findings are delivered to.
 pub const FINDINGS_LOG_GROUP: &str = "observability.log.guardduty-findings";
 
@@ -248,7 +246,7 @@ fn topics(context: &Context<'_>) -> Vec<Resource> {
 }
 
 fn topic(context: &Context<'_>, id: &str, suffix: &str, email: &str) -> Resource {
-    let logs_key = LogicalId::new(kms::LOGS_KEY);
+    let logs_key = addr::logs_key();
     Resource::new(id, Kind::SnsTopic, format!("nc-{}-{suffix}", context.env()))
         .prop("kms_key", Value::reference(&logs_key, "arn"))
         .prop("display_name", format!("nc {} {suffix}", context.env()))
@@ -332,7 +330,7 @@ fn alarm(context: &Context<'_>, def: AlarmDef<'_>, topic_id: &str) -> Resource {
         format!(
             "{} {}",
             def.description,
-            crate::providers::alarm_owner_marker(context.env())
+            crate::model::alarm_owner_marker(context.env())
         ),
     )
     .prop("namespace", def.namespace)
@@ -342,7 +340,7 @@ fn alarm(context: &Context<'_>, def: AlarmDef<'_>, topic_id: &str) -> Resource {
     .prop("evaluation_periods", def.evaluation_periods)
     .prop(
         "threshold",
-        crate::providers::alarm_threshold_text(def.threshold),
+        crate::model::alarm_threshold_text(def.threshold),
     )
     .prop("comparison", def.comparison)
     .prop("treat_missing_data", def.treat_missing_data)
@@ -725,7 +723,7 @@ fn blocked(resource: Resource) -> Resource {
 fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     let trail_bucket = trail_bucket_name(context);
     let log_bucket = access_log_bucket_name(context);
-    let logs_key = LogicalId::new(kms::LOGS_KEY);
+    let logs_key = addr::logs_key();
     let retention = match context.spec.observability.trail_retention {
         LockRetention::Days(days) => format!("{days} days"),
         LockRetention::Years(years) => format!("{years} years"),
@@ -953,7 +951,7 @@ fn roles(context: &Context<'_>) -> Vec<Resource> {
 /// The multi-region trail: management events, S3 data events (CIS 3.10/3.11), log-file
 /// validation, KMS with the logs key, to the trail bucket and the trail log group.
 fn trail(context: &Context<'_>) -> Resource {
-    let logs_key = LogicalId::new(kms::LOGS_KEY);
+    let logs_key = addr::logs_key();
     let group = LogicalId::new(TRAIL_LOG_GROUP);
     let role = LogicalId::new(TRAIL_ROLE);
     let bucket = LogicalId::new(TRAIL_BUCKET);
@@ -1154,7 +1152,7 @@ fn services(context: &Context<'_>) -> Vec<Resource> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Target;
+    use crate::model::Target;
 
     fn expanded(env: &str, region: &str) -> Vec<Resource> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");

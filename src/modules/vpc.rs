@@ -42,7 +42,7 @@
 
 use serde_json::json;
 
-use super::{Context, id, kms, observability, region_code};
+use super::{Context, addr, id, region_code};
 use crate::model::Kind;
 use crate::model::{LogicalId, Resource, Value, policy_ref};
 use crate::spec::model::Ipv4Cidr;
@@ -380,18 +380,18 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
     let vpc = id(VPC);
     let group_id = id(FLOW_LOG_GROUP);
     let role_id = id(FLOW_LOG_ROLE);
-    let logs_key = id(kms::LOGS_KEY);
+    let logs_key = addr::logs_key();
     let group_name = Value::Concat(vec![
-        Value::str(observability::FLOW_LOG_PREFIX),
+        Value::str(addr::FLOW_LOG_PREFIX),
         Value::reference(&vpc, "id"),
     ]);
     let group = Resource::new(
         FLOW_LOG_GROUP,
         Kind::LogGroup,
-        format!("{}<vpc id>", observability::FLOW_LOG_PREFIX),
+        format!("{}<vpc id>", addr::FLOW_LOG_PREFIX),
     )
     .prop("group_name", group_name)
-    .prop("name_prefix", observability::FLOW_LOG_PREFIX)
+    .prop("name_prefix", addr::FLOW_LOG_PREFIX)
     .prop(
         "retention_days",
         i64::from(context.spec.vpc.flow_logs_retention_days),
@@ -408,13 +408,13 @@ fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
     // The group's ARN, built from the VPC id (the group itself may not exist yet).
     let group_arn = format!(
         "arn:aws:logs:{region}:{account}:log-group:{}{}",
-        observability::FLOW_LOG_PREFIX,
+        addr::FLOW_LOG_PREFIX,
         policy_ref(&vpc, "id")
     );
     let role_name = format!("nc-{env}-vpc-flow-logs-{}", region_code(region));
     let role = Resource::new(FLOW_LOG_ROLE, Kind::IamRole, role_name.clone())
         .regional()
-        .prop("path", super::iam::PATH)
+        .prop("path", addr::IAM_PATH)
         .prop(
             "assume_role_policy",
             Value::Policy(json!({
@@ -897,7 +897,7 @@ mod tests {
         assert_eq!(group.props["retention_days"], Value::Int(90));
         assert_eq!(
             group.props["kms_key"],
-            Value::reference(&id(kms::LOGS_KEY), "arn")
+            Value::reference(&addr::logs_key(), "arn")
         );
         assert!(group.retain, "logs are data: never deleted");
         let role = graph.get(&id(FLOW_LOG_ROLE)).unwrap();

@@ -33,22 +33,7 @@ pub enum PlanMode {
     Drift,
 }
 
-/// Where a plan was made.
-#[derive(Debug, Clone, Serialize)]
-pub struct Target {
-    /// Environment name.
-    pub env: String,
-    /// Region observed and changed.
-    pub region: String,
-    /// AWS account id (from STS).
-    pub account_id: String,
-    /// Whether the region is the environment's primary region (global resources are
-    /// created only there).
-    pub primary_region: bool,
-    /// The region's availability zones in use, sorted by name (DescribeAvailabilityZones,
-    /// resolved once before expansion so that the expanders stay pure).
-    pub availability_zones: Vec<String>,
-}
+pub use crate::model::Target;
 
 /// A complete plan for one environment and region.
 #[derive(Debug, Clone)]

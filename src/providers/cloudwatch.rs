@@ -20,32 +20,12 @@ use aws_sdk_cloudwatch::types::{
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::Kind;
-use crate::model::{LogicalId, MANAGER, Observation, Observed, Outputs, Owner, Resource, Value};
+use crate::model::{
+    Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
+};
 use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::CloudWatchAlarm];
-
-/// The ownership marker at the end of every alarm description of environment `env`.
-#[must_use]
-pub fn owner_marker(env: &str) -> String {
-    format!("[{MANAGER}:{env}]")
-}
-
-fn owner_of(description: &str, env: &str) -> Owner {
-    if description.ends_with(&owner_marker(env)) {
-        return Owner::Ours;
-    }
-    let prefix = format!("[{MANAGER}:");
-    match description.rfind(&prefix) {
-        Some(start) => Owner::OtherEnv(
-            description[start + prefix.len()..]
-                .trim_end_matches(']')
-                .to_string(),
-        ),
-        None => Owner::Foreign,
-    }
-}
 
 /// The CloudWatch provider (metric alarms).
 pub struct CloudWatchProvider {
@@ -64,12 +44,6 @@ fn common_prefix(names: &[&str]) -> String {
         }
     }
     prefix
-}
-
-/// Normalises a threshold so that desired and observed compare as text.
-#[must_use]
-pub fn threshold_text(value: f64) -> String {
-    format!("{value}")
 }
 
 fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
@@ -147,7 +121,7 @@ fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
     );
     props.insert(
         "threshold".into(),
-        Value::Str(threshold_text(alarm.threshold().unwrap_or(0.0))),
+        Value::Str(alarm_threshold_text(alarm.threshold().unwrap_or(0.0))),
     );
     props.insert(
         "comparison".into(),
@@ -345,7 +319,7 @@ impl Provider for CloudWatchProvider {
                 continue;
             };
             let props = observe_alarm(alarm);
-            let owner = owner_of(alarm.alarm_description().unwrap_or_default(), env);
+            let owner = Owner::from_marker(alarm.alarm_description().unwrap_or_default(), env);
             let (id, orphan) = match by_name.get(name) {
                 Some(resource) => (resource.id.clone(), false),
                 None if owner == Owner::Ours => (LogicalId::new(format!("alarm:{name}")), true),
@@ -407,22 +381,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ownership_is_read_from_the_description_marker() {
-        assert_eq!(owner_of("x [nc-provision:stg]", "stg"), Owner::Ours);
-        assert_eq!(
-            owner_of("x [nc-provision:prod]", "stg"),
-            Owner::OtherEnv("prod".into())
-        );
-        assert_eq!(owner_of("someone else's", "stg"), Owner::Foreign);
-    }
-
-    #[test]
     fn one_prefix_covers_every_alarm() {
         assert_eq!(
             common_prefix(&["nc-stg-a", "nc-stg-cis-4-1", "nc-stg-b"]),
             "nc-stg-"
         );
-        assert_eq!(threshold_text(5.0), "5");
-        assert_eq!(threshold_text(0.01), "0.01");
     }
 }

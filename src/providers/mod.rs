@@ -42,7 +42,6 @@ use crate::model::{Kind, LogicalId, Observation, Observed, Outputs, Owner, Resou
 use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError, tag_delta, tag_pairs, tags_value};
-pub use cloudwatch::{owner_marker as alarm_owner_marker, threshold_text as alarm_threshold_text};
 pub use ec2::availability_zones;
 pub use sts::{Caller, caller};
 
