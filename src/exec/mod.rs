@@ -639,7 +639,7 @@ async fn run_step(
         Action::Update | Action::Adopt => {
             input
                 .provider
-                .update(&desired()?, observed()?, &change.attributes, ctx)
+                .update(&desired()?, observed()?, &change.delta(), ctx)
                 .await
         }
         Action::Delete | Action::NoOp | Action::Conflict | Action::Retain | Action::Skip => {

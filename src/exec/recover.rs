@@ -141,7 +141,7 @@ async fn resume(
                 "create continued as an update"
             );
             provider
-                .update(desired, &observed, &changes, ctx)
+                .update(desired, &observed, &crate::plan::delta_of(&changes), ctx)
                 .await
                 .map(Some)
         }
@@ -160,6 +160,7 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
+    use crate::model::Delta;
     use crate::exec::{ExecOptions, Progress, RetryPolicy, StepStatus, execute};
     use crate::model::{DesiredGraph, LogicalId, Value};
     use crate::plan::{DiffOptions, Plan, PlanMode, Target, diff};
@@ -271,13 +272,13 @@ mod tests {
             &self,
             resource: &Resource,
             observed: &Observed,
-            changes: &[AttrChange],
+            delta: &Delta,
             _ctx: &StepCtx,
         ) -> Result<Outputs, ProviderError> {
             self.updates
                 .lock()
                 .expect("updates")
-                .push(changes.iter().map(|change| change.name.clone()).collect());
+                .push(delta.names().map(str::to_string).collect());
             let mut now = observed.clone();
             now.props = resource.props.clone();
             self.put(now);

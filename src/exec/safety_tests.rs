@@ -7,9 +7,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Owner};
-use crate::plan::{AttrChange, PlanMode, Target};
+use crate::plan::{PlanMode, Target};
 use crate::providers::{ErrorClass, Provider};
 
 /// What the fake does for one resource id.
@@ -104,7 +105,7 @@ impl Provider for Scripted {
         &self,
         resource: &Resource,
         _observed: &Observed,
-        _changes: &[AttrChange],
+        _delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         self.act(resource.id.as_str(), "update")

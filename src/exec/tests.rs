@@ -62,7 +62,7 @@ impl Provider for FakeProvider {
         &self,
         _resource: &Resource,
         observed: &Observed,
-        _changes: &[crate::plan::AttrChange],
+        _delta: &crate::model::Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         Ok(observed.outputs.clone())
@@ -274,7 +274,7 @@ mod deletion_order {
             &self,
             resource: &Resource,
             _observed: &Observed,
-            _changes: &[crate::plan::AttrChange],
+            _delta: &crate::model::Delta,
             _ctx: &StepCtx,
         ) -> Result<Outputs, ProviderError> {
             tokio::task::yield_now().await;

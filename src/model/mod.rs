@@ -3,6 +3,7 @@
 //! Pure data, no SDK types: modules build it from the spec, providers fill the observed side,
 //! and the diff compares the two.
 
+mod delta;
 mod graph;
 mod kind;
 mod marker;
@@ -10,6 +11,7 @@ mod resource;
 mod target;
 mod value;
 
+pub use delta::Delta;
 pub use graph::{DesiredGraph, GraphError};
 pub use kind::{Kind, Service};
 pub use marker::{alarm_owner_marker, alarm_threshold_text};

@@ -58,3 +58,17 @@ impl ResourceChange {
             .any(|attribute| attribute.after.as_ref().is_some_and(Value::is_unknown))
     }
 }
+
+impl ResourceChange {
+    /// The names of the attributes this change sets, as a provider's update takes them.
+    #[must_use]
+    pub fn delta(&self) -> crate::model::Delta {
+        delta_of(&self.attributes)
+    }
+}
+
+/// The names of the attributes in `changes`, as a provider's update takes them.
+#[must_use]
+pub fn delta_of(changes: &[AttrChange]) -> crate::model::Delta {
+    crate::model::Delta::new(changes.iter().map(|change| change.name.clone()))
+}

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use action::Action;
-pub use change::{AttrChange, ResourceChange};
+pub use change::{AttrChange, ResourceChange, delta_of};
 pub use diff::{DiffOptions, diff, diff_one, differs, resolve};
 pub use global::pin_global;
 pub use risk::{Risk, RiskClass, classify as risk_of};

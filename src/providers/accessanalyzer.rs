@@ -19,10 +19,10 @@ use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Type;
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::plan::AttrChange;
 const KINDS: &[Kind] = &[Kind::AccessAnalyzer];
 
 /// The Access Analyzer provider.
@@ -142,11 +142,11 @@ impl Provider for AccessAnalyzerProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client
@@ -337,14 +337,8 @@ mod tests {
         let (observation, action) = plan(&provider).await;
         assert_eq!(action, Action::Update);
         let observed = observation.found.values().next().unwrap();
-        let changes = [crate::plan::AttrChange {
-            name: "tags".into(),
-            before: observed.props.get("tags").cloned(),
-            after: desired().props.get("tags").cloned(),
-            forces_replace: false,
-        }];
         provider
-            .update(&desired(), observed, &changes, &ctx())
+            .update(&desired(), observed, &Delta::new(["tags"]), &ctx())
             .await
             .unwrap();
         assert_eq!(tag.num_calls(), 1);
@@ -409,7 +403,7 @@ mod tests {
         let changes = diff(&graph, &observation, DiffOptions { adopt: true });
         assert_eq!(changes[0].action, Action::Adopt);
         provider
-            .update(&resource, &observed, &changes[0].attributes, &ctx())
+            .update(&resource, &observed, &changes[0].delta(), &ctx())
             .await
             .unwrap();
         assert_eq!(tag.num_calls(), 1, "tagged as ours");

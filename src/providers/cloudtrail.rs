@@ -15,10 +15,10 @@ use aws_sdk_cloudtrail::types::{
 };
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::CloudTrailTrail];
 
@@ -505,11 +505,11 @@ impl Provider for CloudTrailProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let trail = observed.physical_id.as_str();
-        if TRAIL_ATTRIBUTES.iter().any(|name| touches(changes, name)) {
+        if TRAIL_ATTRIBUTES.iter().any(|name| delta.touches(name)) {
             let flag = |attribute: &str| resource.bool_prop(attribute).unwrap_or(true);
             self.client
                 .update_trail()
@@ -531,17 +531,17 @@ impl Provider for CloudTrailProvider {
                 .await
                 .map_err(|error| propagation(aws_error("cloudtrail:UpdateTrail", trail, error)))?;
         }
-        if touches(changes, "management_events")
-            || touches(changes, "data_events")
-            || touches(changes, "data_events_excluded")
+        if delta.touches("management_events")
+            || delta.touches("data_events")
+            || delta.touches("data_events_excluded")
         {
             self.put_selectors(resource, trail).await?;
         }
-        if touches(changes, "logging") {
+        if delta.touches("logging") {
             self.set_logging(trail, resource.bool_prop("logging") != Some(false))
                 .await?;
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 let keys = remove.into_iter().map(|key| (key, String::new())).collect();

@@ -20,10 +20,10 @@ use aws_sdk_cloudwatch::types::{
 
 use super::aws::{aws_error, found};
 use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::Delta;
 use crate::model::{
     Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
 };
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::CloudWatchAlarm];
 
@@ -355,7 +355,7 @@ impl Provider for CloudWatchProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        _changes: &[AttrChange],
+        _delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         // PutMetricAlarm replaces the whole definition; tags are left as they are.

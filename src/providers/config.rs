@@ -28,10 +28,10 @@ use aws_sdk_config::types::{
 
 use super::aws::{aws_error, found};
 use super::ownership::{How, OwnershipRegistry};
-use super::{Aws, Provider, ProviderError, StepCtx, touches};
+use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, Value};
-use crate::plan::AttrChange;
 const KINDS: &[Kind] = &[Kind::ConfigRecorder, Kind::ConfigRule];
 
 /// The AWS Config provider.
@@ -478,7 +478,7 @@ impl Provider for ConfigProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let name = observed.physical_id.as_str();
@@ -489,9 +489,8 @@ impl Provider for ConfigProvider {
         let channel = observed.outputs.get("channel").map_or(name, String::as_str);
         let recorder_changed = ["role_arn", "all_supported", "include_global"]
             .iter()
-            .any(|attribute| touches(changes, attribute));
-        let channel_changed =
-            touches(changes, "delivery_bucket") || touches(changes, "delivery_prefix");
+            .any(|attribute| delta.touches(attribute));
+        let channel_changed = delta.touches("delivery_bucket") || delta.touches("delivery_prefix");
         // An adoption is recorded as soon as the first change went through, so that a step
         // that fails half-way is not a conflict again on the next plan.
         let mut recorded = false;
@@ -507,7 +506,7 @@ impl Provider for ConfigProvider {
                 recorded = true;
             }
         }
-        if touches(changes, "recording") {
+        if delta.touches("recording") {
             self.set_recording(name, resource.bool_prop("recording") != Some(false))
                 .await?;
             if !recorded {

@@ -16,10 +16,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches, wait};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, wait};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::DynamoDbTable];
 /// How often a table's status is polled while it is created or updated.
@@ -398,38 +398,36 @@ impl Provider for DynamoDbProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let table = resource.name.as_str();
         // One kind of change per UpdateTable call, as DynamoDB requires.
-        if touches(changes, "billing_mode") {
+        if delta.touches("billing_mode") {
             self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
                 call.billing_mode(BillingMode::PayPerRequest)
             })
             .await?;
         }
-        if touches(changes, "sse_type") || touches(changes, "sse_kms_key") {
+        if delta.touches("sse_type") || delta.touches("sse_kms_key") {
             let specification = sse(resource);
             self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
                 call.sse_specification(specification)
             })
             .await?;
         }
-        if touches(changes, "deletion_protection") {
+        if delta.touches("deletion_protection") {
             let protect = resource.bool_prop("deletion_protection").unwrap_or(false);
             self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
                 call.deletion_protection_enabled(protect)
             })
             .await?;
         }
-        if touches(changes, "point_in_time_recovery")
-            || touches(changes, "pitr_recovery_period_days")
-        {
+        if delta.touches("point_in_time_recovery") || delta.touches("pitr_recovery_period_days") {
             self.put_recovery(resource, ctx).await?;
         }
         let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client

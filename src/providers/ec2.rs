@@ -37,12 +37,12 @@ use sha2::{Digest, Sha256};
 
 use super::aws::aws_error;
 use super::{Aws, Provider, ProviderError, StepCtx, tags_value, wait};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{
     LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, TAGS, Value,
 };
 use crate::modules::vpc::FLOW_LOG_AGGREGATION_SECONDS;
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[
     Kind::Vpc,
@@ -2911,7 +2911,7 @@ impl Provider for Ec2Provider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        _changes: &[AttrChange],
+        _delta: &Delta,
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         self.converge(

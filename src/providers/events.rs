@@ -11,10 +11,10 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::EventBridgeRule];
 /// The id of the one target each rule has.
@@ -315,24 +315,24 @@ impl Provider for EventsProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let name = resource.name.as_str();
-        if touches(changes, "delivery_policy") || touches(changes, "delivery_policy_name") {
+        if delta.touches("delivery_policy") || delta.touches("delivery_policy_name") {
             self.put_delivery_policy(resource).await?;
         }
         if ["event_pattern", "state", "description"]
             .iter()
-            .any(|attribute| touches(changes, attribute))
+            .any(|attribute| delta.touches(attribute))
         {
             self.put_rule(resource, false).await?;
         }
-        if touches(changes, "target_arn") {
+        if delta.touches("target_arn") {
             self.put_target(resource).await?;
         }
         let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client

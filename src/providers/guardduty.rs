@@ -18,10 +18,10 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::GuardDutyDetector];
 
@@ -224,14 +224,14 @@ impl Provider for GuardDutyProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let id = observed.physical_id.as_str();
-        if touches(changes, "enabled") || touches(changes, "frequency") {
+        if delta.touches("enabled") || delta.touches("frequency") {
             self.update_detector(id, resource).await?;
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let arn = self.arn(id).await?;
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
@@ -359,7 +359,7 @@ mod tests {
         let changes = crate::plan::diff(&graph, &observation, options);
         assert_eq!(changes[0].action, crate::plan::Action::Adopt);
         provider
-            .update(&resource, &observed, &changes[0].attributes, &ctx())
+            .update(&resource, &observed, &changes[0].delta(), &ctx())
             .await
             .expect("adopt");
         assert_eq!(

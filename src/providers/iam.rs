@@ -23,13 +23,13 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::{EntityType, ManagedPolicyDetail, RoleDetail, Tag};
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{
     LogicalId, MANAGER, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID,
     TAG_MANAGED_BY, Value,
 };
-use crate::plan::AttrChange;
 /// Prefix of the per-inline-policy attributes of a role.
 pub const INLINE_PREFIX: &str = "inline_policy.";
 
@@ -263,17 +263,17 @@ impl IamProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
     ) -> Result<Outputs, ProviderError> {
         let name = observed.physical_id.as_str();
-        if touches(changes, "path") {
+        if delta.touches("path") {
             return Err(ProviderError::local(
                 "iam:UpdateRole",
                 name,
                 "a role's path cannot change in place",
             ));
         }
-        if touches(changes, "assume_role_policy")
+        if delta.touches("assume_role_policy")
             && let Some(trust) = policy_text(resource, "assume_role_policy")
         {
             self.client
@@ -284,7 +284,7 @@ impl IamProvider {
                 .await
                 .map_err(|error| aws_error("iam:UpdateAssumeRolePolicy", name, error))?;
         }
-        if touches(changes, "max_session_seconds") || touches(changes, "description") {
+        if delta.touches("max_session_seconds") || delta.touches("description") {
             self.client
                 .update_role()
                 .role_name(name)
@@ -298,7 +298,7 @@ impl IamProvider {
                 .await
                 .map_err(|error| aws_error("iam:UpdateRole", name, error))?;
         }
-        if touches(changes, "permissions_boundary") {
+        if delta.touches("permissions_boundary") {
             match resource
                 .str_prop("permissions_boundary")
                 .filter(|arn| !arn.is_empty())
@@ -328,7 +328,7 @@ impl IamProvider {
                 }
             }
         }
-        if touches(changes, "managed_policies") {
+        if delta.touches("managed_policies") {
             let desired = string_list(resource, "managed_policies");
             let live = observed_list(observed, "managed_policies");
             for arn in live.iter().filter(|arn| !desired.contains(arn)) {
@@ -347,11 +347,11 @@ impl IamProvider {
             }
         }
         for (policy_name, document) in inline_policies(&resource.props) {
-            if touches(changes, &format!("{INLINE_PREFIX}{policy_name}")) {
+            if delta.touches(&format!("{INLINE_PREFIX}{policy_name}")) {
                 self.put_inline(name, &policy_name, &document).await?;
             }
         }
-        if touches(changes, "inline_policy_names") {
+        if delta.touches("inline_policy_names") {
             let desired = string_list(resource, "inline_policy_names");
             for extra in observed_list(observed, "inline_policy_names")
                 .iter()
@@ -360,7 +360,7 @@ impl IamProvider {
                 self.delete_inline(name, extra).await?;
             }
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client
@@ -489,17 +489,17 @@ impl IamProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
-        if touches(changes, "path") {
+        if delta.touches("path") {
             return Err(ProviderError::local(
                 "iam:CreatePolicyVersion",
                 arn,
                 "a managed policy's path cannot change in place",
             ));
         }
-        if touches(changes, "policy")
+        if delta.touches("policy")
             && let Some(document) = policy_text(resource, "policy")
         {
             // IAM keeps five versions in total, the default one included: drop the oldest
@@ -523,7 +523,7 @@ impl IamProvider {
                 .await
                 .map_err(|error| aws_error("iam:CreatePolicyVersion", arn, error))?;
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client
@@ -973,12 +973,12 @@ impl Provider for IamProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            Kind::IamPolicy => self.update_policy(resource, observed, changes).await,
-            _ => self.update_role(resource, observed, changes).await,
+            Kind::IamPolicy => self.update_policy(resource, observed, delta).await,
+            _ => self.update_role(resource, observed, delta).await,
         }
     }
 

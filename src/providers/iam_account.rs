@@ -23,10 +23,10 @@ use aws_sdk_iam::types::Tag;
 
 use super::aws::{aws_error, found};
 use super::ownership::{How, OwnershipRegistry};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::plan::AttrChange;
 const KINDS: &[Kind] = &[Kind::IamOidcProvider, Kind::IamPasswordPolicy];
 /// The physical id of the password policy (one per account).
 const PASSWORD_ID: &str = "account";
@@ -199,10 +199,10 @@ impl IamAccountProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
-        if touches(changes, "client_ids") {
+        if delta.touches("client_ids") {
             let desired = list(resource.props.get("client_ids"));
             let live = list(observed.props.get("client_ids"));
             for client in desired.iter().filter(|client| !live.contains(client)) {
@@ -228,7 +228,7 @@ impl IamAccountProvider {
                     })?;
             }
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client
@@ -382,7 +382,7 @@ impl Provider for IamAccountProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         match resource.kind {
@@ -391,7 +391,7 @@ impl Provider for IamAccountProvider {
                 self.registry.record_adoption(observed, ctx).await?;
                 Ok(outputs)
             }
-            _ => self.update_oidc(resource, observed, changes).await,
+            _ => self.update_oidc(resource, observed, delta).await,
         }
     }
 

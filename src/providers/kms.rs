@@ -11,10 +11,10 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, TAG_ENV, TAG_ID, Value};
-use crate::plan::AttrChange;
 const KINDS: &[Kind] = &[Kind::KmsKey, Kind::KmsKeyPolicy];
 
 /// The KMS provider.
@@ -471,14 +471,14 @@ impl Provider for KmsProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         if resource.kind == Kind::KmsKeyPolicy {
             return self.apply_key_policy(resource).await;
         }
         let key_id = observed.physical_id.as_str();
-        if touches(changes, "key_state") {
+        if delta.touches("key_state") {
             let state = observed.props.get("key_state").and_then(Value::as_str);
             if state == Some(KeyState::PendingDeletion.as_str()) {
                 self.client
@@ -495,10 +495,10 @@ impl Provider for KmsProvider {
                 .await
                 .map_err(|error| aws_error("kms:EnableKey", key_id, error))?;
         }
-        if touches(changes, "alias") {
+        if delta.touches("alias") {
             self.create_alias(&resource.name, key_id).await?;
         }
-        if touches(changes, "description") {
+        if delta.touches("description") {
             self.client
                 .update_key_description()
                 .key_id(key_id)
@@ -507,16 +507,16 @@ impl Provider for KmsProvider {
                 .await
                 .map_err(|error| aws_error("kms:UpdateKeyDescription", key_id, error))?;
         }
-        if touches(changes, "policy")
+        if delta.touches("policy")
             && let Some(policy) = policy_text(&resource.props)
         {
             self.put_policy(key_id, policy).await?;
         }
-        if touches(changes, "rotation") {
+        if delta.touches("rotation") {
             self.set_rotation(key_id, resource.bool_prop("rotation") == Some(true))
                 .await?;
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client

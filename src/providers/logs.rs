@@ -16,10 +16,10 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{LogicalId, Observation, Observed, Outputs, Owner, Resource, TAG_ID, Value};
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::LogGroup, Kind::LogMetricFilter];
 
@@ -273,13 +273,13 @@ impl Provider for LogsProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         if resource.kind == Kind::LogMetricFilter {
             return self.put_filter(resource).await;
         }
-        self.update_group(resource, observed, changes).await
+        self.update_group(resource, observed, delta).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
@@ -433,18 +433,18 @@ impl LogsProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
     ) -> Result<Outputs, ProviderError> {
         let name = observed.physical_id.clone();
-        if touches(changes, "retention_days") {
+        if delta.touches("retention_days") {
             self.put_retention(&name, resource.int_prop("retention_days").unwrap_or(0))
                 .await?;
         }
-        if touches(changes, "kms_key") {
+        if delta.touches("kms_key") {
             self.put_kms_key(&name, resource.str_prop("kms_key").unwrap_or_default())
                 .await?;
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {

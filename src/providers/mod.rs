@@ -38,8 +38,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::model::Delta;
 use crate::model::{Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource};
-use crate::plan::AttrChange;
 
 pub use aws::{Aws, CallCounter, ErrorClass, ProviderError, tag_delta, tag_pairs, tags_value};
 pub use ec2::availability_zones;
@@ -92,7 +92,7 @@ pub trait Provider: Send + Sync {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError>;
 
@@ -266,12 +266,6 @@ impl Providers {
     }
 }
 
-/// Whether a change list touches the attribute `name`.
-#[must_use]
-pub fn touches(changes: &[AttrChange], name: &str) -> bool {
-    changes.iter().any(|change| change.name == name)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -321,7 +315,7 @@ mod tests {
             &self,
             _: &Resource,
             _: &Observed,
-            _: &[AttrChange],
+            _delta: &Delta,
             _: &StepCtx,
         ) -> Result<Outputs, ProviderError> {
             Ok(Outputs::new())

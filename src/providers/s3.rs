@@ -27,12 +27,12 @@ use aws_sdk_s3::types::{
 };
 
 use super::aws::{after_create, aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{
     LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, Value,
 };
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::S3Bucket];
 
@@ -637,31 +637,31 @@ impl Provider for S3Provider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let bucket = resource.name.as_str();
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             self.put_tags(resource).await?;
         }
-        if ACCESS_BLOCKS.iter().any(|name| touches(changes, name)) {
+        if ACCESS_BLOCKS.iter().any(|name| delta.touches(name)) {
             self.put_access_block(resource).await?;
         }
         if ["sse_algorithm", "sse_kms_key", "bucket_key"]
             .iter()
-            .any(|name| touches(changes, name))
+            .any(|name| delta.touches(name))
         {
             self.put_encryption(resource).await?;
         }
-        if touches(changes, "versioning") {
+        if delta.touches("versioning") {
             self.put_versioning(bucket).await?;
         }
-        if touches(changes, "policy") {
+        if delta.touches("policy") {
             self.put_policy(resource).await?;
         }
         if ["object_lock", "object_lock_mode", "object_lock_retention"]
             .iter()
-            .any(|name| touches(changes, name))
+            .any(|name| delta.touches(name))
         {
             if let Some(reason) = &observed.refused {
                 return Err(ProviderError::local(
@@ -676,7 +676,7 @@ impl Provider for S3Provider {
         }
         if ["logging_target", "logging_prefix"]
             .iter()
-            .any(|name| touches(changes, name))
+            .any(|name| delta.touches(name))
         {
             self.put_logging(resource).await?;
         }

@@ -17,9 +17,9 @@ use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use super::aws::{aws_error, found};
 use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::plan::AttrChange;
 const KINDS: &[Kind] = &[Kind::S3AccountPublicAccessBlock];
 const FLAGS: [&str; 4] = [
     "block_public_acls",
@@ -162,7 +162,7 @@ impl Provider for S3ControlProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        _changes: &[AttrChange],
+        _delta: &Delta,
         ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let outputs = self.put(resource).await?;

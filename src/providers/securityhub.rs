@@ -24,10 +24,10 @@ use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
 use super::aws::aws_error;
-use super::{Aws, Provider, ProviderError, StepCtx, touches};
+use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::SecurityHubHub];
 
@@ -257,14 +257,14 @@ impl Provider for SecurityHubProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         if observed.owner != Owner::Ours {
             // An adoption: the hub is tagged as the spec's first.
             self.tag(&observed.physical_id, resource).await?;
         }
-        if touches(changes, "standards") {
+        if delta.touches("standards") {
             let enabled = self.enabled_standards().await?;
             self.enable_missing(resource, &enabled).await?;
         }
@@ -498,7 +498,7 @@ mod tests {
         let observed = &observation.found[&resource.id];
         assert_eq!(observed.owner, Owner::Foreign);
         SecurityHubProvider::from_client(client)
-            .update(&resource, observed, &change.attributes, &ctx())
+            .update(&resource, observed, &change.delta(), &ctx())
             .await
             .expect("adopt");
         assert_eq!(tag.num_calls(), 1, "the hub was tagged as ours");

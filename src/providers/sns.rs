@@ -14,10 +14,10 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag;
 
 use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, touches};
+use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
-use crate::plan::AttrChange;
 
 const KINDS: &[Kind] = &[Kind::SnsTopic];
 
@@ -325,11 +325,11 @@ impl Provider for SnsProvider {
         &self,
         resource: &Resource,
         observed: &Observed,
-        changes: &[AttrChange],
+        delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
-        if touches(changes, "kms_key") {
+        if delta.touches("kms_key") {
             self.set_attribute(
                 arn,
                 "KmsMasterKeyId",
@@ -337,7 +337,7 @@ impl Provider for SnsProvider {
             )
             .await?;
         }
-        if touches(changes, "display_name") {
+        if delta.touches("display_name") {
             self.set_attribute(
                 arn,
                 "DisplayName",
@@ -345,11 +345,11 @@ impl Provider for SnsProvider {
             )
             .await?;
         }
-        if touches(changes, "subscriptions") {
+        if delta.touches("subscriptions") {
             let live = self.subscriptions(arn).await?;
             self.reconcile_subscriptions(resource, arn, &live).await?;
         }
-        if touches(changes, "tags") {
+        if delta.touches("tags") {
             let (remove, set) = tag_delta(resource, observed);
             if !remove.is_empty() {
                 self.client

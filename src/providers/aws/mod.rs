@@ -4,11 +4,13 @@
 //! `providers` sees an SDK type.
 
 mod clients;
+mod concurrent;
 mod config;
 mod errors;
 mod observed;
 mod tags;
 
+pub use concurrent::{READS_IN_FLIGHT, read_all};
 pub use config::{
     Aws, CallCounter, EMULATOR_ENV, MAX_ATTEMPTS, NO_RETRY_DELAY_ENV, emulator_from_env,
 };
