@@ -31,7 +31,9 @@ impl Moto {
             child: None,
             url: shared_url.to_string(),
         };
-        moto.request("POST", "/moto-api/reset");
+        if moto.request("POST", "/moto-api/reset").is_none() {
+            eprintln!("moto is not reachable at {shared_url}");
+        }
         moto
     }
 
@@ -93,10 +95,7 @@ impl Moto {
     /// One unsigned request (moto's management API, or a path-style S3 call); its status.
     fn request(&self, method: &str, path: &str) -> Option<u16> {
         let host = self.url.trim_start_matches("http://");
-        let Ok(mut stream) = TcpStream::connect(host) else {
-            eprintln!("moto is not reachable at {}", self.url);
-            return None;
-        };
+        let mut stream = TcpStream::connect(host).ok()?;
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .ok()?;

@@ -6,9 +6,10 @@
 //! `s3_bucket` (versioned, KMS-encrypted, public access blocked, TLS-only policy, tagged). It is
 //! the spec's only list that adds resources (alarms, log groups, keys and roles are fixed by the
 //! modules), and the validator caps neither its length nor anything else that stops 1,000. The
-//! spec is written into a temporary directory per scenario (names `nc-dp-stg-s<run>-<nnnn>`, 22
-//! characters, valid S3 names); the scale buckets are deleted again at the end of the scenario
-//! so the shared LocalStack does not keep thousands of them.
+//! spec is written into a temporary directory per scenario (stg's `raw-` and `norm-` buckets,
+//! then `nc-dp-stg-s<run>-<nnnn>`: at most 23 characters, valid S3 names); the scale buckets
+//! are deleted again at the end of the scenario so the shared LocalStack does not keep
+//! thousands of them.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -108,7 +109,13 @@ fn base_resources() -> Result<usize, String> {
 fn scenario(endpoint: &str, shared_moto: &str, buckets: usize) -> Result<Measured, String> {
     let dir = tempfile::tempdir().map_err(|error| error.to_string())?;
     let tag = format!("s{:06}", fastrand::u32(0..1_000_000));
-    let suffixes: Vec<String> = (0..buckets).map(|i| format!("{tag}-{i:04}")).collect();
+    // stg's raw and norm buckets first: the IAM boundaries grant their prefixes (the iam module
+    // finds them by these names), then plain data buckets.
+    let suffixes: Vec<String> = [format!("raw-{tag}"), format!("norm-{tag}")]
+        .into_iter()
+        .chain((2..buckets).map(|i| format!("{tag}-{i:04}")))
+        .take(buckets)
+        .collect();
     let text = bench_spec(&shipped_spec("stg").map_err(|e| e.to_string())?, &suffixes);
     std::fs::write(dir.path().join("stg.toml"), text).map_err(|e| e.to_string())?;
     let account = fresh_account('6');
@@ -194,6 +201,11 @@ fn print_row(size: usize, result: &Result<Measured, String>) {
             "        (apply did not succeed: {} {})",
             apply["result"], measured.apply.stderr_tail
         );
+        for step in apply["steps"].as_array().into_iter().flatten() {
+            if step["status"] == "failed" {
+                println!("        {}: {}", step["id"], step["detail"]);
+            }
+        }
     }
     if plan.is_null() {
         let tail = measured
