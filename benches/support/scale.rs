@@ -75,7 +75,7 @@ pub fn series(endpoint: &str, shared_moto: &str, sizes: &[usize]) {
          no-change plan still wants to change (should be 0)."
     );
     by_service(&measured, "No-change plan: calls by service", |m| {
-        m.plans.last()
+        m.plans.iter().rev().find(|run| !run.output.is_null())
     });
     by_service(&measured, "Apply from empty: calls by service", |m| {
         Some(&m.apply)
@@ -157,9 +157,12 @@ fn print_row(size: usize, result: &Result<Measured, String>) {
     };
     let apply = &measured.apply.output;
     let resources = apply["plan"]["changes"].as_array().map_or(0, Vec::len);
+    // The calls of the last plan that succeeded (a failed plan prints no JSON).
     let plan = measured
         .plans
-        .last()
+        .iter()
+        .rev()
+        .find(|run| !run.output.is_null())
         .map_or(serde_json::Value::Null, |run| run.output.clone());
     let mut walls: Vec<Duration> = measured.plans.iter().map(|run| run.wall).collect();
     walls.sort();
@@ -207,12 +210,18 @@ fn print_row(size: usize, result: &Result<Measured, String>) {
             }
         }
     }
-    if plan.is_null() {
-        let tail = measured
-            .plans
-            .last()
-            .map_or("", |run| run.stderr_tail.as_str());
-        println!("        (plan gave no JSON: {tail})");
+    let failed: Vec<&Run> = measured
+        .plans
+        .iter()
+        .filter(|run| run.output.is_null())
+        .collect();
+    if let Some(run) = failed.last() {
+        println!(
+            "        ({} of {} plans failed; the last said: {})",
+            failed.len(),
+            measured.plans.len(),
+            run.stderr_tail.lines().next().unwrap_or_default()
+        );
     }
 }
 
@@ -226,10 +235,15 @@ fn by_service(
     let mut table: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut columns = Vec::new();
     for (size, result) in measured {
-        let Some(run) = result.as_ref().ok().and_then(&pick) else {
+        let Some(measured) = result.as_ref().ok() else {
             continue;
         };
-        let resources = run.output["plan"]["changes"].as_array().map_or(0, Vec::len);
+        let Some(run) = pick(measured) else {
+            continue;
+        };
+        let resources = measured.apply.output["plan"]["changes"]
+            .as_array()
+            .map_or(0, Vec::len);
         let column = columns.len();
         columns.push((*size, resources));
         if let Some(operations) = run.output["api_calls"]["by_operation"].as_object() {
