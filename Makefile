@@ -50,5 +50,5 @@ lint:                         ## formatting and clippy, warnings are errors
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-bench: emulators-install      ## API calls and wall times on the local AWS (prints a table)
-	scripts/bench.sh
+bench: emulators-install      ## API calls, wall times, peak memory on the local AWS (BENCH=stg|scale: one part)
+	scripts/bench.sh $(BENCH)

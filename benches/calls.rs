@@ -11,10 +11,22 @@
 //! spec, sets the zone count in memory and drives the engine in-process (a child process of
 //! this bench, given the emulator's environment), where the vpc module lays three zones out as
 //! /20 tiers.
+//!
+//! A third part, the scale series (`support/scale.rs`), grows stg's data buckets to about 120,
+//! 500 and 1,000 resources and measures calls per resource, wall time and peak memory.
+//!
+//! Arguments (after `--`): none runs everything; an environment name (`stg`, `dev`, `prod`)
+//! only that environment's row and the zones table; `scale [SIZE...]` only the scale series
+//! (the sizes default to 120, 500 and 1000 resources).
+
+mod support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use support::moto::Moto;
+use support::{aws_env, bench_spec, fresh_account, shipped_spec};
 
 /// No-change plans timed per environment (the median is printed).
 const PLAN_RUNS: usize = 5;
@@ -34,11 +46,30 @@ fn main() {
         std::env::var("NC_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
     let moto =
         std::env::var("NC_TEST_MOTO_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4567".into());
-    let envs: Vec<String> = match std::env::args().skip(1).find(|arg| !arg.starts_with('-')) {
-        Some(env) => vec![env],
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .collect();
+    println!("nc-provision bench on {endpoint} (AWS API calls counted by the SDK interceptor)\n");
+    if words.first().is_some_and(|word| word == "scale") {
+        let sizes: Vec<usize> = words
+            .iter()
+            .skip(1)
+            .filter_map(|size| size.parse().ok())
+            .collect();
+        let sizes = if sizes.is_empty() {
+            support::scale::SIZES.to_vec()
+        } else {
+            sizes
+        };
+        support::scale::series(&endpoint, &moto, &sizes);
+        return;
+    }
+    let envs: Vec<String> = match words.first() {
+        Some(env) => vec![env.clone()],
         None => vec!["stg".into(), "dev".into(), "prod".into()],
     };
-    println!("nc-provision bench on {endpoint} (AWS API calls counted by the SDK interceptor)\n");
+    let everything = words.is_empty();
     println!(
         "{:<5} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>9}",
         "env", "resources", "apply", "writes", "apply s", "no-change", "plan s (med)", "writes"
@@ -56,30 +87,21 @@ fn main() {
             eprintln!("copying specs: {error}");
             return;
         }
-        let account = format!("4{:011}", fastrand::u64(0..100_000_000_000));
+        let account = fresh_account('4');
         // Emulator glue (as in the integration tests): moto (CloudTrail, GuardDuty) is one
-        // account for everyone, so it starts empty for each scenario, and its CreateTrail wants
-        // the trail bucket in moto's own S3, while the tool creates it on LocalStack.
-        moto_request(&moto, "POST", "/moto-api/reset");
-        moto_request(&moto, "PUT", &format!("/nc-dp-{env}-trail-{account}"));
+        // account per server, so each scenario gets its own (see support/moto.rs), and its
+        // CreateTrail wants the trail bucket in moto's own S3, while the tool creates it on
+        // LocalStack.
+        let scenario_moto = Moto::for_account(&account, &moto);
+        scenario_moto.put_bucket(&format!("nc-dp-{env}-trail-{account}"));
         let run = |args: &[&str]| -> (serde_json::Value, Duration) {
             let started = Instant::now();
-            let output = Command::new(env!("CARGO_BIN_EXE_nc-provision"))
+            let mut command = Command::new(env!("CARGO_BIN_EXE_nc-provision"));
+            command
                 .args(args)
                 .args(["--format", "json", "--specs"])
-                .arg(dir.path())
-                .env("AWS_ENDPOINT_URL", &endpoint)
-                .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &moto)
-                .env("AWS_ENDPOINT_URL_GUARDDUTY", &moto)
-                .env("AWS_ENDPOINT_URL_SECURITYHUB", &moto)
-                .env("AWS_ACCESS_KEY_ID", &account)
-                .env("AWS_SECRET_ACCESS_KEY", "test")
-                .env("AWS_CONFIG_FILE", "/dev/null")
-                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env("NC_PROVISION_EMULATOR", "1")
-                .env("NC_PROVISION_VAR_security_account_id", "111111111111")
-                .env("NC_PROVISION_VAR_logs_account_id", "222222222222")
+                .arg(dir.path());
+            let output = aws_env(&mut command, &endpoint, &scenario_moto.url, &account)
                 .env("NC_PROVISION_LOG", "error")
                 .output();
             let elapsed = started.elapsed();
@@ -128,6 +150,9 @@ fn main() {
         "\napply = API calls of apply from an empty account (plan + steps); no-change = calls of a plan right after."
     );
     vpc_scaling(&endpoint, &moto);
+    if everything {
+        support::scale::series(&endpoint, &moto, &support::scale::SIZES);
+    }
 }
 
 /// The argument that makes this bench a child running one VPC-scaling scenario in-process.
@@ -152,26 +177,16 @@ fn vpc_scaling(endpoint: &str, moto: &str) {
         if copy_specs(dir.path(), &tag).is_err() {
             return;
         }
-        let account = format!("5{:011}", fastrand::u64(0..100_000_000_000));
-        moto_request(moto, "POST", "/moto-api/reset");
-        moto_request(moto, "PUT", &format!("/nc-dp-stg-trail-{account}"));
-        let output = Command::new(&exe)
+        let account = fresh_account('5');
+        let scenario_moto = Moto::for_account(&account, moto);
+        scenario_moto.put_bucket(&format!("nc-dp-stg-trail-{account}"));
+        let mut command = Command::new(&exe);
+        command
             .arg(VPC_SCALE_CHILD)
             .arg(zones.to_string())
-            .arg(dir.path())
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_ENDPOINT_URL_CLOUDTRAIL", moto)
-            .env("AWS_ENDPOINT_URL_GUARDDUTY", moto)
-            .env("AWS_ENDPOINT_URL_SECURITYHUB", moto)
-            .env("AWS_ACCESS_KEY_ID", &account)
-            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .arg(dir.path());
+        let output = aws_env(&mut command, endpoint, &scenario_moto.url, &account)
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NC_PROVISION_EMULATOR", "1")
-            .env("NC_PROVISION_VAR_security_account_id", "111111111111")
-            .env("NC_PROVISION_VAR_logs_account_id", "222222222222")
             .output();
         let result: serde_json::Value = output
             .ok()
@@ -262,43 +277,12 @@ fn vpc_scale_child(zones: u8, specs: &Path) -> serde_json::Value {
     })
 }
 
-/// One unsigned request to moto (its management API, or a path-style S3 bucket PUT).
-fn moto_request(base: &str, method: &str, path: &str) {
-    use std::io::{Read, Write};
-    let host = base.trim_start_matches("http://");
-    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
-        eprintln!("moto is not reachable at {base}");
-        return;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    let mut response = String::new();
-    if stream.write_all(request.as_bytes()).is_ok() {
-        let _ = stream.read_to_string(&mut response);
-    }
-}
-
+/// The shipped specs, made fit for the bench (see [`bench_spec`]), with the data buckets
+/// `raw-{tag}` and `norm-{tag}` (bucket names are global).
 fn copy_specs(target: &Path, tag: &str) -> std::io::Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs");
+    let buckets = [format!("raw-{tag}"), format!("norm-{tag}")];
     for env in ["dev", "stg", "prod"] {
-        let text = std::fs::read_to_string(root.join(format!("{env}.toml")))?;
-        // No emulator serves IAM Access Analyzer.
-        let text = text.replace(
-            "service_session_hours = 12",
-            "service_session_hours = 12\nenable_access_analyzer = false",
-        );
-        let text = text.replace(
-            "buckets = [\"raw\", \"norm\"]",
-            &format!("buckets = [\"raw-{tag}\", \"norm-{tag}\"]"),
-        );
-        // moto has no Security Hub standards API (the integration tests' glue, too).
-        let mut text = text.replace("enable_security_hub = true", "enable_security_hub = false");
-        // Approvals are not what is measured: the bench applies prod's saved plan without them.
-        if let Some(start) = text.find("\n[change_control]") {
-            text.truncate(start + 1);
-        }
+        let text = bench_spec(&shipped_spec(env)?, &buckets);
         std::fs::write(target.join(format!("{env}.toml")), text)?;
     }
     Ok(())
