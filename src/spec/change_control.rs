@@ -67,8 +67,7 @@ fn required(r: &mut Reader, t: &Table<'_, '_>) -> Option<(RequiredApprovals, Vec
             ok = false;
             continue;
         };
-        let mut roles = Vec::new();
-        for role in list.value {
+        for role in &list.value {
             if !valid_role(&role.value) {
                 ok = false;
                 r.problem(
@@ -81,20 +80,11 @@ fn required(r: &mut Reader, t: &Table<'_, '_>) -> Option<(RequiredApprovals, Vec
                     ),
                 );
             }
-            if roles.contains(&role.value) {
-                ok = false;
-                r.problem(
-                    role.span.clone(),
-                    Problem::new(
-                        format!("approver role {:?} is listed twice for {class}", role.value),
-                        Some("list each role once".into()),
-                    ),
-                );
-            }
-            roles.push(role.value.clone());
-            named.push(role);
         }
-        lists.push(roles);
+        let once = |role: &str| format!("approver role {role:?} is listed twice for {class}");
+        ok &= r.distinct(&list.value, once, "list each role once");
+        lists.push(list.value.iter().map(|role| role.value.clone()).collect());
+        named.extend(list.value);
     }
     if !ok {
         return None;
