@@ -226,7 +226,8 @@ fn vpc(r: &mut Reader, t: &Table<'_, '_>) -> Option<VpcSpec> {
             r.check(&c, |&n| rules::vpc_prefix(n))?;
             Some(c)
         });
-    let az_count = r.int_in::<u8>(t, "az_count", true, rules::AZ_COUNT);
+    let hint = "REFERENCE: dev 1, stg and prod 2 (a /16 holds two AZs of three /19 tiers)";
+    let az_count = r.int_in::<u8>(t, "az_count", true, (1, 6), hint);
     let az_count = match (&cidr, az_count) {
         (Some(c), Some(az)) => {
             let net = c.value;
@@ -315,10 +316,10 @@ fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
             }
         }
     }
-    let human_session_hours = r.int_in::<u8>(t, "human_session_hours", true, rules::SESSION_HOURS);
+    let hours = "IAM allows sessions of 1 to 12 hours";
+    let human_session_hours = r.int_in::<u8>(t, "human_session_hours", true, (1, 12), hours);
     let human_mfa_required = r.boolean(t, "human_mfa_required", true);
-    let service_session_hours =
-        r.int_in::<u8>(t, "service_session_hours", true, rules::SESSION_HOURS);
+    let service_session_hours = r.int_in::<u8>(t, "service_session_hours", true, (1, 12), hours);
     let enable_access_analyzer = r
         .boolean(t, "enable_access_analyzer", false)
         .is_none_or(|flag| flag.value);
@@ -345,8 +346,9 @@ fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
 fn kms(r: &mut Reader, t: &Table<'_, '_>) -> Option<KmsSpec> {
     r.unknown_keys(t, &["enable_key_rotation", "deletion_window_days"]);
     let enable_key_rotation = r.boolean(t, "enable_key_rotation", true);
-    let deletion_window_days =
-        r.int_in::<i32>(t, "deletion_window_days", true, rules::KMS_DELETION_WINDOW);
+    let hint =
+        "AWS KMS schedules key deletion 7 to 30 days out (REFERENCE: dev 7, stg and prod 30)";
+    let deletion_window_days = r.int_in::<i32>(t, "deletion_window_days", true, (7, 30), hint);
     Some(KmsSpec {
         enable_key_rotation: enable_key_rotation?.value,
         deletion_window_days: deletion_window_days?.value,
@@ -391,7 +393,8 @@ fn documents_table(r: &mut Reader, t: &Table<'_, '_>) -> Option<TableSpec> {
         ],
     );
     let pitr = r.boolean(t, "point_in_time_recovery", true);
-    let backup = r.int_in::<i32>(t, "backup_retention_days", false, rules::PITR_DAYS);
+    let hint = "DynamoDB point-in-time recovery keeps 1 to 35 days";
+    let backup = r.int_in::<i32>(t, "backup_retention_days", false, (1, 35), hint);
     let deletion_protection = r.boolean(t, "deletion_protection", true);
     let pitr = pitr?.value;
     let backup_present = t.has("backup_retention_days");

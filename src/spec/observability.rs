@@ -73,8 +73,21 @@ pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>) -> Option<ObservabilitySpe
 /// Exactly one of `trail_retention_days` (1..=36500) and `trail_retention_years` (1..=100),
 /// the S3 Object Lock limits.
 fn trail_retention(r: &mut Reader, t: &Table<'_, '_>) -> Option<LockRetention> {
-    let days = r.int_in::<i32>(t, "trail_retention_days", false, rules::LOCK_DAYS);
-    let years = r.int_in::<i32>(t, "trail_retention_years", false, rules::LOCK_YEARS);
+    let lock = |unit: &str| format!("S3 Object Lock default retention is 1 to {unit}");
+    let days = r.int_in::<i32>(
+        t,
+        "trail_retention_days",
+        false,
+        (1, 36500),
+        &lock("36500 days"),
+    );
+    let years = r.int_in::<i32>(
+        t,
+        "trail_retention_years",
+        false,
+        (1, 100),
+        &lock("100 years"),
+    );
     match (
         t.key_span("trail_retention_days"),
         t.key_span("trail_retention_years"),

@@ -474,17 +474,19 @@ impl Reader {
         }
     }
 
-    /// An integer that must lie within `bounds`, converted to `T`.
+    /// An integer that must lie in `lo..=hi` (`hint`: where the limits come from), converted
+    /// to `T`.
     pub(super) fn int_in<T: TryFrom<i64>>(
         &mut self,
         t: &Table<'_, '_>,
         key: &str,
         required: bool,
-        bounds: rules::Bounds,
+        bounds: (i64, i64),
+        hint: &str,
     ) -> Option<At<T>> {
         let v = self.integer(t, key, required)?;
         let what = t.full_key(key);
-        self.check(&v, |&n| rules::in_range(&what, n, bounds))?;
+        self.check(&v, |&n| rules::in_range(&what, n, bounds, hint))?;
         let value = T::try_from(v.value).ok()?;
         Some(At {
             value,

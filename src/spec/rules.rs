@@ -183,57 +183,8 @@ pub(super) fn subnet_fit(c: Ipv4Cidr, az_count: u8) -> Check<()> {
     )
 }
 
-/// The range an integer key must lie in, and how to fix a value outside it.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Bounds {
-    /// The smallest allowed value.
-    pub lo: i64,
-    /// The largest allowed value.
-    pub hi: i64,
-    /// Where the limits come from, shown with an out-of-range value.
-    pub hint: &'static str,
-}
-
-/// VPC `az_count`.
-pub(super) const AZ_COUNT: Bounds = Bounds {
-    lo: 1,
-    hi: 6,
-    hint: "REFERENCE: dev 1, stg and prod 2 (a /16 holds two AZs of three /19 tiers)",
-};
-/// IAM role session hours (`MaxSessionDuration` is 1 to 12 hours).
-pub(super) const SESSION_HOURS: Bounds = Bounds {
-    lo: 1,
-    hi: 12,
-    hint: "IAM allows sessions of 1 to 12 hours",
-};
-/// KMS `PendingWindowInDays` of a scheduled key deletion.
-pub(super) const KMS_DELETION_WINDOW: Bounds = Bounds {
-    lo: 7,
-    hi: 30,
-    hint: "AWS KMS schedules key deletion 7 to 30 days out (REFERENCE: dev 7, stg and prod 30)",
-};
-/// DynamoDB point-in-time recovery period.
-pub(super) const PITR_DAYS: Bounds = Bounds {
-    lo: 1,
-    hi: 35,
-    hint: "DynamoDB point-in-time recovery keeps 1 to 35 days",
-};
-/// S3 Object Lock default retention in days.
-pub(super) const LOCK_DAYS: Bounds = Bounds {
-    lo: 1,
-    hi: 36500,
-    hint: "S3 Object Lock default retention is 1 to 36500 days",
-};
-/// S3 Object Lock default retention in years.
-pub(super) const LOCK_YEARS: Bounds = Bounds {
-    lo: 1,
-    hi: 100,
-    hint: "S3 Object Lock default retention is 1 to 100 years",
-};
-
-/// An integer within `bounds`.
-pub(super) fn in_range(what: &str, v: i64, bounds: Bounds) -> Check<()> {
-    let Bounds { lo, hi, hint } = bounds;
+/// An integer in `lo..=hi`; `hint` says where the limits come from.
+pub(super) fn in_range(what: &str, v: i64, (lo, hi): (i64, i64), hint: &str) -> Check<()> {
     if (lo..=hi).contains(&v) {
         return Ok(());
     }
