@@ -207,6 +207,19 @@ fn key_grant(
     Some((graph.arn(key), key_policy(graph, key)))
 }
 
+/// Each resource of `kind` whose `attribute` references a key, with the key's ARN and the
+/// policy deciding its use.
+fn encrypted<'g>(
+    graph: &'g Graph<'g>,
+    kind: &'g str,
+    attribute: &'g str,
+) -> impl Iterator<Item = (&'g Resource, String, PolicyAt)> + 'g {
+    graph.of_kind(kind).filter_map(move |resource| {
+        let (key, grant) = key_grant(graph, resource, attribute)?;
+        Some((resource, key, grant))
+    })
+}
+
 /// The bucket policy of the graph's bucket `name`, as grants (none when the bucket is not in
 /// the graph).
 fn bucket_policy(graph: &Graph<'_>, name: &str) -> Vec<PolicyAt> {

@@ -77,10 +77,7 @@ pub(super) fn trails(out: &mut Out<'_>) {
 pub(super) fn config_delivery(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
-    for recorder in graph.of_kind("config_recorder") {
-        let Some(role) = graph.referenced(recorder, "role_arn") else {
-            continue;
-        };
+    for (recorder, role) in graph.linked("config_recorder", "role_arn") {
         let config = (service("config.amazonaws.com"), role);
         let context = [("aws:SourceAccount", account.clone())];
         out.require_assume(&CONFIG_DELIVERY, recorder, true, config, &context);
@@ -115,10 +112,7 @@ pub(super) fn config_delivery(out: &mut Out<'_>) {
 pub(super) fn event_rules(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
-    for rule in graph.of_kind("eventbridge_rule") {
-        let Some(target) = graph.text(rule, "target_arn") else {
-            continue;
-        };
+    for (rule, target) in graph.with_text("eventbridge_rule", "target_arn") {
         if !target.starts_with("arn:aws:logs:") {
             continue;
         }
@@ -139,10 +133,7 @@ pub(super) fn event_rules(out: &mut Out<'_>) {
 pub(super) fn flow_logs(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
-    for flow_log in graph.of_kind("flow_log") {
-        let Some(role) = graph.referenced(flow_log, "deliver_logs_permission_arn") else {
-            continue;
-        };
+    for (flow_log, role) in graph.linked("flow_log", "deliver_logs_permission_arn") {
         let flow_logs = (service("vpc-flow-logs.amazonaws.com"), role);
         let context = [
             ("aws:SourceAccount", account.clone()),
@@ -178,10 +169,7 @@ pub(super) fn flow_logs(out: &mut Out<'_>) {
 pub(super) fn access_logging(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, _) = out.place();
-    for source in graph.of_kind("s3_bucket") {
-        let Some(target) = graph.text(source, "logging_target") else {
-            continue;
-        };
+    for (source, target) in graph.with_text("s3_bucket", "logging_target") {
         let prefix = graph.text(source, "logging_prefix").unwrap_or_default();
         let grants = bucket_policy(graph, &target);
         let request = Request::new(

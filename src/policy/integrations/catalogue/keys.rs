@@ -3,7 +3,7 @@
 
 use super::super::resolve::Graph;
 use super::{
-    ALARM_TOPIC_KEY, BUCKET_KEY, LOGS_KEY, Out, TABLE_KEY, at, identity, key_grant, service,
+    ALARM_TOPIC_KEY, BUCKET_KEY, LOGS_KEY, Out, TABLE_KEY, at, encrypted, identity, service,
 };
 use crate::model::{Resource, Value};
 use crate::policy::eval::{Principal, Request};
@@ -14,10 +14,7 @@ pub(super) fn log_group_keys(out: &mut Out<'_>) {
     let graph = out.graph;
     let (_, region) = out.place();
     let principal = service(&format!("logs.{region}.amazonaws.com"));
-    for group in graph.of_kind("log_group") {
-        let Some((key, grant)) = key_grant(graph, group, "kms_key") else {
-            continue;
-        };
+    for (group, key, grant) in encrypted(graph, "log_group", "kms_key") {
         let group_arn = graph.arn(group);
         for action in ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"] {
             let request = Request::new(principal.clone(), action, key.clone())
@@ -31,14 +28,11 @@ pub(super) fn log_group_keys(out: &mut Out<'_>) {
 /// kms:Decrypt on the topic's key, as `cloudwatch.amazonaws.com`.
 pub(super) fn topic_keys(out: &mut Out<'_>) {
     let graph = out.graph;
-    for topic in graph.of_kind("sns_topic") {
+    for (topic, key, grant) in encrypted(graph, "sns_topic", "kms_key") {
         let notified = graph.of_kind("cloudwatch_alarm").any(|alarm| {
             matches!(alarm.props.get("alarm_actions"), Some(Value::List(actions))
                 if actions.iter().any(|a| matches!(a, Value::Ref(r) if r.id == topic.id)))
         });
-        let Some((key, grant)) = key_grant(graph, topic, "kms_key") else {
-            continue;
-        };
         if !notified {
             continue;
         }
@@ -57,10 +51,7 @@ pub(super) fn topic_keys(out: &mut Out<'_>) {
 pub(super) fn bucket_keys(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
-    for bucket in graph.of_kind("s3_bucket") {
-        let Some((key, grant)) = key_grant(graph, bucket, "sse_kms_key") else {
-            continue;
-        };
+    for (bucket, key, grant) in encrypted(graph, "s3_bucket", "sse_kms_key") {
         for role in graph.of_kind("iam_role") {
             if written_objects(graph, role, &bucket.name).is_empty() {
                 continue;
@@ -155,10 +146,7 @@ pub(super) fn table_keys(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
     let caller = Principal::Aws(format!("arn:aws:iam::{account}:role/nc-provision-caller"));
-    for table in graph.of_kind("dynamodb_table") {
-        let Some((key, grant)) = key_grant(graph, table, "sse_kms_key") else {
-            continue;
-        };
+    for (table, key, grant) in encrypted(graph, "dynamodb_table", "sse_kms_key") {
         for action in [
             "kms:CreateGrant",
             "kms:DescribeKey",
