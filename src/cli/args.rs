@@ -1,5 +1,6 @@
 //! Command-line arguments (clap). Doc comments here are the `--help` text.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -145,12 +146,9 @@ pub struct ApprovalsArgs {
 /// `unlock` arguments.
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
-    /// Environment: dev, stg or prod.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
-    /// Region (default: the spec's primary region).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// The environment and region.
+    #[command(flatten)]
+    pub scope: Scope,
     /// Do not ask (needed without a terminal).
     #[arg(long)]
     pub force: bool,
@@ -186,12 +184,9 @@ pub enum Format {
 /// `plan` arguments.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Environment: dev, stg or prod.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
-    /// Region (default: the spec's primary region).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// The environment and region.
+    #[command(flatten)]
+    pub scope: Scope,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -213,12 +208,9 @@ pub struct PlanArgs {
 /// `apply` arguments.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Environment: dev, stg or prod.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
-    /// Region (default: the spec's primary region).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// The environment and region.
+    #[command(flatten)]
+    pub scope: Scope,
     /// Apply a reviewed plan saved by `plan --out` (required for prod).
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
@@ -247,12 +239,9 @@ pub struct ApplyArgs {
 /// `drift` arguments.
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// Environment: dev, stg or prod.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
-    /// Region (default: the spec's primary region).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// The environment and region.
+    #[command(flatten)]
+    pub scope: Scope,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -261,12 +250,9 @@ pub struct DriftArgs {
 /// `reconcile` arguments.
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    /// Environment: dev, stg or prod.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
-    /// Region (default: the spec's primary region).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// The environment and region.
+    #[command(flatten)]
+    pub scope: Scope,
     /// Run once (for cron): exit 0 no drift, 2 drift repaired, 1 error.
     #[arg(
         long,
@@ -285,6 +271,34 @@ pub struct ReconcileArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
+
+/// The environment a command works on and the region (`--env`, `--region`), shared by the
+/// commands that talk to AWS in the spec's primary region by default.
+#[derive(Debug, Args)]
+pub struct Scope {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region (default: the spec's primary region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+/// Each command's arguments dereference to their [`Scope`], so that `args.env` and
+/// `args.region` read the same whichever command they belong to.
+macro_rules! scoped {
+    ($($command:ty),+) => {$(
+        impl Deref for $command {
+            type Target = Scope;
+
+            fn deref(&self) -> &Scope {
+                &self.scope
+            }
+        }
+    )+};
+}
+
+scoped!(PlanArgs, ApplyArgs, DriftArgs, ReconcileArgs, UnlockArgs);
 
 /// `dr rebuild` arguments.
 #[derive(Debug, Args)]

@@ -160,8 +160,8 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::model::Delta;
     use crate::exec::{ExecOptions, Progress, RetryPolicy, StepStatus, execute};
+    use crate::model::Delta;
     use crate::model::{DesiredGraph, LogicalId, Value};
     use crate::plan::{DiffOptions, Plan, PlanMode, Target, diff};
     use crate::providers::{ErrorClass, Providers};

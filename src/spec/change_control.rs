@@ -67,8 +67,7 @@ fn required(r: &mut Reader, t: &Table<'_, '_>) -> Option<(RequiredApprovals, Vec
             ok = false;
             continue;
         };
-        let mut roles = Vec::new();
-        for role in list.value {
+        for role in &list.value {
             if !valid_role(&role.value) {
                 ok = false;
                 r.problem(
@@ -81,20 +80,11 @@ fn required(r: &mut Reader, t: &Table<'_, '_>) -> Option<(RequiredApprovals, Vec
                     ),
                 );
             }
-            if roles.contains(&role.value) {
-                ok = false;
-                r.problem(
-                    role.span.clone(),
-                    Problem::new(
-                        format!("approver role {:?} is listed twice for {class}", role.value),
-                        Some("list each role once".into()),
-                    ),
-                );
-            }
-            roles.push(role.value.clone());
-            named.push(role);
         }
-        lists.push(roles);
+        let once = |role: &str| format!("approver role {role:?} is listed twice for {class}");
+        ok &= r.distinct(&list.value, once, "list each role once");
+        lists.push(list.value.iter().map(|role| role.value.clone()).collect());
+        named.extend(list.value);
     }
     if !ok {
         return None;
@@ -197,6 +187,13 @@ mod tests {
         crate::spec::parse(Path::new("specs/prod.toml"), &text).map_err(|errors| errors.to_string())
     }
 
+    /// The errors of prod with `change_control` as its table, which must mention `want`.
+    fn rejected(change_control: &str, want: &str) -> String {
+        let errors = parse(change_control).expect_err(want);
+        assert!(errors.contains(want), "{errors}");
+        errors
+    }
+
     #[test]
     fn reads_the_shipped_prod_table_and_locates_mistakes() {
         let spec = crate::spec::parse(Path::new("specs/prod.toml"), BASE).expect("shipped prod");
@@ -205,29 +202,18 @@ mod tests {
         assert_eq!(control.required_approvals.high.len(), 3);
         assert!(control.approvers.contains_key("cto"));
 
-        let undefined = parse(
+        let undefined = rejected(
             "[change_control]\nscheduled_repair = false\n[change_control.required_approvals]\nlow = [\"platform-lead\"]\nmedium = [\"platform-lead\"]\nhigh = [\"platform-lead\", \"ceo\"]\n[change_control.approvers]\nplatform-lead = [\"arn:aws:sts::*:assumed-role/P/*\"]\n",
-        )
-        .expect_err("undefined role");
-        assert!(
-            undefined.contains("\"ceo\" has no principals"),
-            "{undefined}"
+            "\"ceo\" has no principals",
         );
         assert!(undefined.contains("specs/prod.toml:"), "{undefined}");
-
-        let not_arn = parse(
+        rejected(
             "[change_control]\nscheduled_repair = true\n[change_control.required_approvals]\nlow = []\nmedium = []\nhigh = [\"cto\"]\n[change_control.approvers]\ncto = [\"alice\"]\n",
-        )
-        .expect_err("not an ARN");
-        assert!(
-            not_arn.contains("not an IAM or STS principal ARN"),
-            "{not_arn}"
+            "not an IAM or STS principal ARN",
         );
-
-        let fewer = parse(
+        rejected(
             "[change_control]\nscheduled_repair = true\n[change_control.required_approvals]\nlow = [\"a\"]\nmedium = []\nhigh = [\"a\"]\n[change_control.approvers]\na = [\"arn:aws:iam::*:role/A\"]\n",
-        )
-        .expect_err("fewer approvers for a higher class");
-        assert!(fewer.contains("riskier class needs fewer"), "{fewer}");
+            "riskier class needs fewer",
+        );
     }
 }

@@ -1,16 +1,12 @@
 //! Builds a [`Spec`] from a spec file's text, collecting every error in the file.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use toml::de::DeTable;
 
 use super::error::{SpecErrorKind, SpecErrors};
-use super::model::{
-    DataSpec, EnvName, Environment, IamSpec, KmsSpec, LockRetention, ObservabilitySpec, Spec,
-    TableSpec, VpcSpec,
-};
+use super::model::{DataSpec, EnvName, Environment, IamSpec, KmsSpec, Spec, TableSpec, VpcSpec};
 use super::reader::{At, Reader, Table};
 use super::rules::{self, Problem};
 
@@ -25,13 +21,6 @@ const TOP: [&str; 8] = [
     "observability",
     "change_control",
 ];
-
-/// Tags every environment must carry.
-pub(super) const REQUIRED_TAGS: [&str; 4] = ["Environment", "Project", "ManagedBy", "Owner"];
-/// Tags prod must carry in addition.
-pub(super) const PROD_TAGS: [&str; 2] = ["CostCenter", "Compliance"];
-/// The `ManagedBy` value of everything this tool owns.
-pub(super) const MANAGED_BY: &str = "nc-provision";
 
 /// `sha256:<hex>` of `bytes`.
 pub(super) fn digest(bytes: &[u8]) -> String {
@@ -67,7 +56,9 @@ pub(super) fn build(
     // The environment the file is for: its name, else what the spec says (for `parse` on a
     // file whose name is not an environment); drives the per-environment checks.
     let env = stem_env.or(environment.as_ref().map(|e| e.name));
-    let tags = r.table(&root, "tags", true).map(|t| tags(&mut r, &t, env));
+    let tags = r
+        .table(&root, "tags", true)
+        .map(|t| super::tags::read(&mut r, &t, env));
     let vpc = r.table(&root, "vpc", true).and_then(|t| vpc(&mut r, &t));
     let iam = r.table(&root, "iam", true).and_then(|t| iam(&mut r, &t));
     let kms = r.table(&root, "kms", true).and_then(|t| kms(&mut r, &t));
@@ -76,7 +67,7 @@ pub(super) fn build(
         .and_then(|t| data(&mut r, &t, env));
     let observability = r
         .table(&root, "observability", true)
-        .and_then(|t| observability(&mut r, &t));
+        .and_then(|t| super::observability::read(&mut r, &t));
     let change_control_present = root.has("change_control");
     let change_control = r
         .table(&root, "change_control", false)
@@ -209,149 +200,6 @@ fn environment(
     })
 }
 
-fn tags(r: &mut Reader, t: &Table<'_, '_>, env: Option<EnvName>) -> BTreeMap<String, String> {
-    let entries = r.string_entries(t);
-    let mut required: Vec<&str> = REQUIRED_TAGS.to_vec();
-    if env == Some(EnvName::Prod) {
-        required.extend(PROD_TAGS);
-    }
-    let present: Vec<&str> = entries.iter().map(|(k, _)| k.value.as_str()).collect();
-    for tag in &required {
-        if present.contains(tag) {
-            continue;
-        }
-        let close = present
-            .iter()
-            .copied()
-            .find(|p| rules::did_you_mean(p, &[tag]).is_some());
-        let hint = match close {
-            Some(p) => format!("found {p:?}; tag keys are case-sensitive: write {tag:?}"),
-            None if PROD_TAGS.contains(tag) => format!(
-                "prod also needs CostCenter and Compliance (REFERENCE: CostCenter = \
-                 \"engineering\", Compliance = \"soc2 iso27001\"); add `{tag} = \"...\"` to [tags]"
-            ),
-            None => format!(
-                "every environment needs {}; add `{tag} = \"...\"` to [tags]",
-                REQUIRED_TAGS.join(", ")
-            ),
-        };
-        let scope = if PROD_TAGS.contains(tag) {
-            " (required in prod)"
-        } else {
-            ""
-        };
-        r.error(
-            SpecErrorKind::MissingKey,
-            t.span.clone(),
-            format!("{tag} is missing here"),
-            format!("missing required tag {tag:?} in [tags]{scope}"),
-            Some(hint),
-        );
-    }
-    for (k, v) in &entries {
-        tag_syntax(r, k, v);
-        match k.value.as_str() {
-            "Environment" => {
-                if let Some(env) = env
-                    && v.value != env.as_str()
-                {
-                    r.problem(
-                        v.span.clone(),
-                        Problem::new(
-                            format!(
-                                "tags.Environment {:?} does not match the environment \"{env}\"",
-                                v.value
-                            ),
-                            Some(format!("set Environment = \"{env}\"")),
-                        ),
-                    );
-                }
-            }
-            "ManagedBy" if v.value != MANAGED_BY => r.problem(
-                v.span.clone(),
-                Problem::new(
-                    format!("tags.ManagedBy {:?}: expected {MANAGED_BY:?}", v.value),
-                    Some(format!(
-                        "nc-provision manages these resources and recognises its own by \
-                         ManagedBy = \"{MANAGED_BY}\" (the seed's \"terraform\" no longer applies)"
-                    )),
-                ),
-            ),
-            _ => {}
-        }
-    }
-    entries
-        .into_iter()
-        .map(|(k, v)| (k.value, v.value))
-        .collect()
-}
-
-/// AWS tag rules: key 1..=128 letters, digits, spaces and `_ . : / = + - @`, value up to 256
-/// characters; `aws:` is reserved by AWS and `nc:` by this tool.
-///
-/// Values are held to the same character set: the seeds' `Compliance = "soc2,iso27001"` has a
-/// comma, which EC2 and KMS accept but IAM, S3 and DynamoDB reject (S3 answers `InvalidTag`),
-/// and every resource carries every required tag.
-fn tag_syntax(r: &mut Reader, k: &At<String>, v: &At<String>) {
-    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
-    let lower = k.value.to_ascii_lowercase();
-    if lower.starts_with("aws:") || lower.starts_with("nc:") {
-        r.error(
-            SpecErrorKind::InvalidValue,
-            k.span.clone(),
-            "reserved",
-            format!("tag key {:?} uses a reserved prefix", k.value),
-            Some(
-                "aws: is reserved by AWS, and nc: by nc-provision (it sets nc:env and nc:id \
-                 itself)"
-                    .to_string(),
-            ),
-        );
-    } else if k.value.is_empty() || k.value.chars().count() > 128 || !k.value.chars().all(allowed) {
-        r.error(
-            SpecErrorKind::InvalidValue,
-            k.span.clone(),
-            "invalid tag key",
-            format!(
-                "invalid tag key {:?}: expected 1 to 128 letters, digits, spaces or _ . : / = + - @",
-                k.value
-            ),
-            None,
-        );
-    }
-    let len = v.value.chars().count();
-    if !v.value.chars().all(allowed) {
-        let suggestion: String = v
-            .value
-            .chars()
-            .map(|c| if allowed(c) { c } else { ' ' })
-            .collect();
-        r.error(
-            SpecErrorKind::InvalidValue,
-            v.span.clone(),
-            "invalid tag value",
-            format!(
-                "invalid value {:?} for tag {:?}: expected letters, digits, spaces or _ . : / = + - @",
-                v.value, k.value
-            ),
-            Some(format!(
-                "S3, DynamoDB and IAM reject other characters in tag values; write {suggestion:?}"
-            )),
-        );
-    } else if len > 256 {
-        r.problem(
-            v.span.clone(),
-            Problem::new(
-                format!(
-                    "value of tag {:?} is {len} characters long: expected at most 256",
-                    k.value
-                ),
-                None,
-            ),
-        );
-    }
-}
-
 fn vpc(r: &mut Reader, t: &Table<'_, '_>) -> Option<VpcSpec> {
     r.unknown_keys(
         t,
@@ -378,13 +226,8 @@ fn vpc(r: &mut Reader, t: &Table<'_, '_>) -> Option<VpcSpec> {
             r.check(&c, |&n| rules::vpc_prefix(n))?;
             Some(c)
         });
-    let az_count = r.int_in::<u8>(
-        t,
-        "az_count",
-        true,
-        (1, 6),
-        Some("REFERENCE: dev 1, stg and prod 2 (a /16 holds two AZs of three /19 tiers)"),
-    );
+    let hint = "REFERENCE: dev 1, stg and prod 2 (a /16 holds two AZs of three /19 tiers)";
+    let az_count = r.int_in::<u8>(t, "az_count", true, (1, 6), hint);
     let az_count = match (&cidr, az_count) {
         (Some(c), Some(az)) => {
             let net = c.value;
@@ -409,7 +252,7 @@ fn vpc(r: &mut Reader, t: &Table<'_, '_>) -> Option<VpcSpec> {
 }
 
 /// A required CloudWatch Logs retention value.
-fn retention(r: &mut Reader, t: &Table<'_, '_>, key: &str) -> Option<i32> {
+pub(super) fn retention(r: &mut Reader, t: &Table<'_, '_>, key: &str) -> Option<i32> {
     let v = r.integer(t, key, true)?;
     r.check(&v, |&n| rules::retention_days(key, n))?;
     i32::try_from(v.value).ok()
@@ -474,10 +317,9 @@ fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
         }
     }
     let hours = "IAM allows sessions of 1 to 12 hours";
-    let human_session_hours = r.int_in::<u8>(t, "human_session_hours", true, (1, 12), Some(hours));
+    let human_session_hours = r.int_in::<u8>(t, "human_session_hours", true, (1, 12), hours);
     let human_mfa_required = r.boolean(t, "human_mfa_required", true);
-    let service_session_hours =
-        r.int_in::<u8>(t, "service_session_hours", true, (1, 12), Some(hours));
+    let service_session_hours = r.int_in::<u8>(t, "service_session_hours", true, (1, 12), hours);
     let enable_access_analyzer = r
         .boolean(t, "enable_access_analyzer", false)
         .is_none_or(|flag| flag.value);
@@ -504,13 +346,9 @@ fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
 fn kms(r: &mut Reader, t: &Table<'_, '_>) -> Option<KmsSpec> {
     r.unknown_keys(t, &["enable_key_rotation", "deletion_window_days"]);
     let enable_key_rotation = r.boolean(t, "enable_key_rotation", true);
-    let deletion_window_days = r.int_in::<i32>(
-        t,
-        "deletion_window_days",
-        true,
-        (7, 30),
-        Some("AWS KMS schedules key deletion 7 to 30 days out (REFERENCE: dev 7, stg and prod 30)"),
-    );
+    let hint =
+        "AWS KMS schedules key deletion 7 to 30 days out (REFERENCE: dev 7, stg and prod 30)";
+    let deletion_window_days = r.int_in::<i32>(t, "deletion_window_days", true, (7, 30), hint);
     Some(KmsSpec {
         enable_key_rotation: enable_key_rotation?.value,
         deletion_window_days: deletion_window_days?.value,
@@ -521,7 +359,6 @@ fn data(r: &mut Reader, t: &Table<'_, '_>, env: Option<EnvName>) -> Option<DataS
     r.unknown_keys(t, &["buckets", "documents_table"]);
     let buckets = r.string_array(t, "buckets", true).and_then(|list| {
         let mut ok = true;
-        let mut seen: Vec<&str> = Vec::new();
         for b in &list.value {
             if let Some(env) = env
                 && r.check(b, |s| rules::bucket_suffix(env.as_str(), s))
@@ -529,19 +366,13 @@ fn data(r: &mut Reader, t: &Table<'_, '_>, env: Option<EnvName>) -> Option<DataS
             {
                 ok = false;
             }
-            if seen.contains(&b.value.as_str()) {
-                ok = false;
-                r.problem(
-                    b.span.clone(),
-                    Problem::new(
-                        format!("duplicate bucket suffix {:?} in data.buckets", b.value),
-                        Some("list each bucket once".to_string()),
-                    ),
-                );
-            }
-            seen.push(&b.value);
         }
-        ok.then(|| list.value.into_iter().map(|b| b.value).collect::<Vec<_>>())
+        let distinct = r.distinct(
+            &list.value,
+            |b| format!("duplicate bucket suffix {b:?} in data.buckets"),
+            "list each bucket once",
+        );
+        (ok && distinct).then(|| list.value.into_iter().map(|b| b.value).collect::<Vec<_>>())
     });
     let table = r
         .table(t, "documents_table", true)
@@ -562,13 +393,8 @@ fn documents_table(r: &mut Reader, t: &Table<'_, '_>) -> Option<TableSpec> {
         ],
     );
     let pitr = r.boolean(t, "point_in_time_recovery", true);
-    let backup = r.int_in::<i32>(
-        t,
-        "backup_retention_days",
-        false,
-        (1, 35),
-        Some("DynamoDB point-in-time recovery keeps 1 to 35 days"),
-    );
+    let hint = "DynamoDB point-in-time recovery keeps 1 to 35 days";
+    let backup = r.int_in::<i32>(t, "backup_retention_days", false, (1, 35), hint);
     let deletion_protection = r.boolean(t, "deletion_protection", true);
     let pitr = pitr?.value;
     let backup_present = t.has("backup_retention_days");
@@ -605,125 +431,4 @@ fn documents_table(r: &mut Reader, t: &Table<'_, '_>) -> Option<TableSpec> {
         backup_retention_days: backup.map(|b| b.value),
         deletion_protection: deletion_protection?.value,
     })
-}
-
-fn observability(r: &mut Reader, t: &Table<'_, '_>) -> Option<ObservabilitySpec> {
-    r.unknown_keys(
-        t,
-        &[
-            "log_retention_days",
-            "audit_log_retention_days",
-            "trail_retention_days",
-            "trail_retention_years",
-            "logs_bucket_name",
-            "alert_email",
-            "ops_email",
-            "enable_guardduty",
-            "guardduty_finding_publishing_frequency",
-            "enable_config_rules",
-            "enable_security_hub",
-            "api_gateway_name",
-            "api_gateway_stage",
-        ],
-    );
-    let log_retention_days = retention(r, t, "log_retention_days");
-    let audit_log_retention_days = retention(r, t, "audit_log_retention_days");
-    let trail_retention = trail_retention(r, t);
-    let logs_bucket_name = r.string(t, "logs_bucket_name", true).and_then(|b| {
-        r.check(&b, |s| rules::s3_bucket_name(s))?;
-        Some(b.value)
-    });
-    let email = |r: &mut Reader, key: &str, required: bool| {
-        let v = r.string(t, key, required)?;
-        r.check(&v, |s| rules::email(s)).map(|()| v.value)
-    };
-    let alert_email = email(r, "alert_email", true);
-    let ops_present = t.has("ops_email");
-    let ops_email = email(r, "ops_email", false);
-    let enable_guardduty = r.boolean(t, "enable_guardduty", true);
-    let frequency = r
-        .string(t, "guardduty_finding_publishing_frequency", true)
-        .and_then(|f| {
-            r.check(&f, |s| rules::guardduty_frequency(s))?;
-            Some(f.value)
-        });
-    let enable_config_rules = r.boolean(t, "enable_config_rules", true);
-    let enable_security_hub = r.boolean(t, "enable_security_hub", true);
-    let api_gateway_name = r.string(t, "api_gateway_name", false).map(|v| v.value);
-    let api_gateway_stage = r.string(t, "api_gateway_stage", false).map(|v| v.value);
-    if ops_present && ops_email.is_none() {
-        return None;
-    }
-    Some(ObservabilitySpec {
-        log_retention_days: log_retention_days?,
-        audit_log_retention_days: audit_log_retention_days?,
-        trail_retention: trail_retention?,
-        logs_bucket_name: logs_bucket_name?,
-        alert_email: alert_email?,
-        ops_email,
-        enable_guardduty: enable_guardduty?.value,
-        guardduty_finding_publishing_frequency: frequency?,
-        enable_config_rules: enable_config_rules?.value,
-        enable_security_hub: enable_security_hub?.value,
-        api_gateway_name,
-        api_gateway_stage,
-    })
-}
-
-/// Exactly one of `trail_retention_days` (1..=36500) and `trail_retention_years` (1..=100),
-/// the S3 Object Lock limits.
-fn trail_retention(r: &mut Reader, t: &Table<'_, '_>) -> Option<LockRetention> {
-    let days = r.int_in::<i32>(
-        t,
-        "trail_retention_days",
-        false,
-        (1, 36500),
-        Some("S3 Object Lock default retention is 1 to 36500 days"),
-    );
-    let years = r.int_in::<i32>(
-        t,
-        "trail_retention_years",
-        false,
-        (1, 100),
-        Some("S3 Object Lock default retention is 1 to 100 years"),
-    );
-    match (
-        t.key_span("trail_retention_days"),
-        t.key_span("trail_retention_years"),
-    ) {
-        (Some(d), Some(y)) => {
-            // Point at whichever of the two comes second in the file.
-            let span = if d.start > y.start { d } else { y };
-            r.error(
-                SpecErrorKind::InvalidValue,
-                span,
-                "second retention",
-                "both trail_retention_days and trail_retention_years are set: expected exactly \
-                 one",
-                Some(
-                    "keep one: trail_retention_years for whole years (prod: 7), \
-                     trail_retention_days otherwise"
-                        .to_string(),
-                ),
-            );
-            None
-        }
-        (None, None) => {
-            r.error(
-                SpecErrorKind::MissingKey,
-                t.span.clone(),
-                "trail retention is missing here",
-                "missing key \"observability.trail_retention_days\" or \
-                 \"observability.trail_retention_years\" (integer) in [observability]",
-                Some(
-                    "the trail bucket's Object Lock retention: add trail_retention_days = <days> \
-                     or trail_retention_years = <years> (prod keeps CloudTrail logs 7 years)"
-                        .to_string(),
-                ),
-            );
-            None
-        }
-        (Some(_), None) => days.map(|d| LockRetention::Days(d.value)),
-        (None, Some(_)) => years.map(|y| LockRetention::Years(y.value)),
-    }
 }

@@ -367,40 +367,25 @@ mod tests {
 
     #[test]
     fn containment() {
-        struct Case {
-            reason: &'static str,
-            outer: Ipv4Cidr,
-            inner: Ipv4Cidr,
-            want: bool,
-        }
+        let (vpc, everything) = (net([10, 1, 0, 0], 16), net([0, 0, 0, 0], 0));
         let cases = [
-            Case {
-                reason: "a /19 inside its /16",
-                outer: net([10, 1, 0, 0], 16),
-                inner: net([10, 1, 160, 0], 19),
-                want: true,
-            },
-            Case {
-                reason: "another VPC's /19",
-                outer: net([10, 1, 0, 0], 16),
-                inner: net([10, 2, 0, 0], 19),
-                want: false,
-            },
-            Case {
-                reason: "a larger network is not inside",
-                outer: net([10, 1, 0, 0], 16),
-                inner: net([10, 0, 0, 0], 8),
-                want: false,
-            },
-            Case {
-                reason: "everything is inside 0.0.0.0/0",
-                outer: net([0, 0, 0, 0], 0),
-                inner: net([192, 168, 1, 0], 24),
-                want: true,
-            },
+            ("a /19 inside its /16", vpc, net([10, 1, 160, 0], 19), true),
+            ("another VPC's /19", vpc, net([10, 2, 0, 0], 19), false),
+            (
+                "a larger network is not inside",
+                vpc,
+                net([10, 0, 0, 0], 8),
+                false,
+            ),
+            (
+                "everything is inside 0.0.0.0/0",
+                everything,
+                net([192, 168, 1, 0], 24),
+                true,
+            ),
         ];
-        for c in cases {
-            assert_eq!(c.outer.contains(c.inner), c.want, "{}", c.reason);
+        for (reason, outer, inner, want) in cases {
+            assert_eq!(outer.contains(inner), want, "{reason}");
         }
     }
 }

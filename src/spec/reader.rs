@@ -21,6 +21,14 @@ pub(super) struct At<T> {
     pub span: Range<usize>,
 }
 
+/// `value`, read from the TOML item `from` (a key or a value), with its span.
+fn at<T, U>(from: &Spanned<U>, value: T) -> At<T> {
+    At {
+        value,
+        span: from.span(),
+    }
+}
+
 /// A table of the document being read.
 pub(super) struct Table<'a, 'i> {
     /// Dotted name, empty for the root (e.g. `data.documents_table`).
@@ -167,6 +175,25 @@ impl Reader {
             problem.message,
             problem.hint,
         );
+    }
+
+    /// Records each item of `items` that repeats an earlier one, as `message(value)` with
+    /// `hint`; whether all are distinct.
+    pub(super) fn distinct(
+        &mut self,
+        items: &[At<String>],
+        message: impl Fn(&str) -> String,
+        hint: &str,
+    ) -> bool {
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            if items[..i].iter().any(|earlier| earlier.value == item.value) {
+                ok = false;
+                let problem = Problem::new(message(&item.value), Some(hint.to_string()));
+                self.problem(item.span.clone(), problem);
+            }
+        }
+        ok
     }
 
     /// Runs `check` on `value`; records its problem at the value's span.
@@ -406,10 +433,7 @@ impl Reader {
             },
             None => s.to_string(),
         };
-        Some(At {
-            value,
-            span: v.span(),
-        })
+        Some(at(v, value))
     }
 
     /// A boolean value.
@@ -420,13 +444,8 @@ impl Reader {
         required: bool,
     ) -> Option<At<bool>> {
         let v = self.get(t, key, Expect::Bool, required)?;
-        let DeValue::Boolean(b) = v.get_ref() else {
-            return None;
-        };
-        Some(At {
-            value: *b,
-            span: v.span(),
-        })
+        // `get` has checked the type: the value is `true` or `false`.
+        Some(at(v, matches!(v.get_ref(), DeValue::Boolean(true))))
     }
 
     /// An integer value (any radix TOML allows), as i64.
@@ -441,10 +460,7 @@ impl Reader {
             return None;
         };
         match i64::from_str_radix(i.as_str(), i.radix()) {
-            Ok(value) => Some(At {
-                value,
-                span: v.span(),
-            }),
+            Ok(value) => Some(at(v, value)),
             Err(_) => {
                 self.error(
                     SpecErrorKind::InvalidValue,
@@ -458,18 +474,19 @@ impl Reader {
         }
     }
 
-    /// An integer that must lie in `lo..=hi`, converted to `T`.
+    /// An integer that must lie in `lo..=hi` (`hint`: where the limits come from), converted
+    /// to `T`.
     pub(super) fn int_in<T: TryFrom<i64>>(
         &mut self,
         t: &Table<'_, '_>,
         key: &str,
         required: bool,
-        (lo, hi): (i64, i64),
-        hint: Option<&str>,
+        bounds: (i64, i64),
+        hint: &str,
     ) -> Option<At<T>> {
         let v = self.integer(t, key, required)?;
         let what = t.full_key(key);
-        self.check(&v, |&n| rules::in_range(&what, n, lo, hi, hint))?;
+        self.check(&v, |&n| rules::in_range(&what, n, bounds, hint))?;
         let value = T::try_from(v.value).ok()?;
         Some(At {
             value,
@@ -493,20 +510,14 @@ impl Reader {
         let name = t.full_key(key);
         for (i, item) in items.iter().enumerate() {
             match item.get_ref() {
-                DeValue::String(s) => out.push(At {
-                    value: s.to_string(),
-                    span: item.span(),
-                }),
+                DeValue::String(s) => out.push(at(item, s.to_string())),
                 _ => {
                     self.wrong_type(&format!("{name}[{i}]"), Expect::String, item);
                     ok = false;
                 }
             }
         }
-        ok.then(|| At {
-            value: out,
-            span: v.span(),
-        })
+        ok.then(|| at(v, out))
     }
 
     /// Every entry of a table whose values must be strings (e.g. `[tags]`), in file order.
@@ -515,16 +526,7 @@ impl Reader {
         for (k, v) in t.table.iter() {
             let key = k.get_ref().to_string();
             match v.get_ref() {
-                DeValue::String(s) => out.push((
-                    At {
-                        value: key,
-                        span: k.span(),
-                    },
-                    At {
-                        value: s.to_string(),
-                        span: v.span(),
-                    },
-                )),
+                DeValue::String(s) => out.push((at(k, key), at(v, s.to_string()))),
                 _ => self.wrong_type(&t.full_key(&key), Expect::String, v),
             }
         }
@@ -534,165 +536,4 @@ impl Reader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Reads `key` of the table `[t]` in `doc` as an integer; returns the value or the first
-    /// error's message (with hint).
-    fn int_of(doc: &str) -> Result<i64, String> {
-        let mut r = Reader::new(Path::new("t.toml"), doc);
-        let Ok(parsed) = DeTable::parse(doc) else {
-            return Err("syntax".to_string());
-        };
-        let root = r.root(&parsed);
-        let v = r
-            .table(&root, "t", true)
-            .and_then(|t| r.integer(&t, "n", true));
-        match (v, r.errors.first()) {
-            (Some(v), None) => Ok(v.value),
-            (_, Some(e)) => Err(e.to_string()),
-            (None, None) => Err("no value and no error".to_string()),
-        }
-    }
-
-    #[test]
-    fn integers_and_their_errors() {
-        struct Case {
-            reason: &'static str,
-            doc: &'static str,
-            want: Result<i64, &'static str>,
-        }
-        let cases = [
-            Case {
-                reason: "decimal",
-                doc: "[t]\nn = 30\n",
-                want: Ok(30),
-            },
-            Case {
-                reason: "underscores are digit separators",
-                doc: "[t]\nn = 1_096\n",
-                want: Ok(1096),
-            },
-            Case {
-                reason: "hexadecimal",
-                doc: "[t]\nn = 0x1e\n",
-                want: Ok(30),
-            },
-            Case {
-                reason: "negative",
-                doc: "[t]\nn = -7\n",
-                want: Ok(-7),
-            },
-            Case {
-                reason: "inline table",
-                doc: "t = { n = 5 }\n",
-                want: Ok(5),
-            },
-            Case {
-                reason: "dotted key",
-                doc: "t.n = 6\n",
-                want: Ok(6),
-            },
-            Case {
-                reason: "float where an integer is expected",
-                doc: "[t]\nn = 2.0\n",
-                want: Err(
-                    "t.toml:2:5: wrong type for t.n: expected integer, found float 2.0\n  \
-                           hint: write a whole number",
-                ),
-            },
-            Case {
-                reason: "quoted number",
-                doc: "[t]\nn = \"30\"\n",
-                want: Err("found string \"30\"\n  hint: remove the quotes: 30"),
-            },
-            Case {
-                reason: "missing key points at the table header",
-                doc: "# x\n[t]\nm = 1\n",
-                want: Err("t.toml:2:1: missing required key \"t.n\" (integer) in [t]"),
-            },
-            Case {
-                reason: "missing table points at the top of the file",
-                doc: "[u]\nn = 1\n",
-                want: Err("t.toml:1:1: missing table [t]"),
-            },
-            Case {
-                reason: "array of tables is not a table",
-                doc: "[[t]]\nn = 1\n",
-                want: Err("t.toml:1:1: wrong type for t: expected table, found array"),
-            },
-            Case {
-                reason: "integer beyond i64",
-                doc: "[t]\nn = 0xffffffffffffffffff\n",
-                want: Err("t.toml:2:5: integer 0xffffffffffffffffff for t.n is out of range"),
-            },
-        ];
-        for c in cases {
-            match (int_of(c.doc), c.want) {
-                (Ok(got), Ok(want)) => assert_eq!(got, want, "{}", c.reason),
-                (Err(got), Err(want)) => assert!(got.contains(want), "{}: {got}", c.reason),
-                (got, want) => panic!("{}: got {got:?}, want {want:?}", c.reason),
-            }
-        }
-    }
-
-    #[test]
-    fn unknown_keys_and_string_arrays() {
-        struct Case {
-            reason: &'static str,
-            doc: &'static str,
-            want: &'static [&'static str],
-        }
-        let cases = [
-            Case {
-                reason: "known keys only: no error",
-                doc: "[t]\nlist = [\"a\"]\nname = \"x\"\n",
-                want: &[],
-            },
-            Case {
-                reason: "unknown keys reported in file order, each with the valid keys",
-                doc: "[t]\nzeta = 1\nlist = []\nalpha = 2\n",
-                want: &[
-                    "t.toml:2:1: unknown key \"zeta\" in [t]\n  hint: valid keys in [t]: \
-                     list, name",
-                    "t.toml:4:1: unknown key \"alpha\" in [t]",
-                ],
-            },
-            Case {
-                reason: "a close key gets a did-you-mean",
-                doc: "[t]\nnmae = \"x\"\n",
-                want: &["did you mean \"name\"?"],
-            },
-            Case {
-                reason: "every non-string item of an array is reported",
-                doc: "[t]\nlist = [1, \"b\", true]\n",
-                want: &[
-                    "t.toml:2:9: wrong type for t.list[0]: expected string, found integer",
-                    "t.toml:2:17: wrong type for t.list[2]: expected string, found boolean",
-                ],
-            },
-            Case {
-                reason: "a table where a string is expected",
-                doc: "[t]\n[t.name]\nx = 1\n",
-                want: &["wrong type for t.name: expected string, found table"],
-            },
-        ];
-        for c in cases {
-            let mut r = Reader::new(Path::new("t.toml"), c.doc);
-            let Ok(parsed) = DeTable::parse(c.doc) else {
-                panic!("{}: syntax", c.reason);
-            };
-            let root = r.root(&parsed);
-            if let Some(t) = r.table(&root, "t", true) {
-                r.unknown_keys(&t, &["list", "name"]);
-                r.string_array(&t, "list", false);
-                r.string(&t, "name", false);
-            }
-            let got: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
-            assert_eq!(got.len(), c.want.len(), "{}: {got:#?}", c.reason);
-            for (g, w) in got.iter().zip(c.want) {
-                assert!(g.contains(w), "{}: want {w:?} in {g}", c.reason);
-            }
-        }
-    }
-}
+mod tests;

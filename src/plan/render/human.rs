@@ -64,22 +64,12 @@ pub fn render_plan(plan: &Plan, calls: &CallStats) -> String {
         }
     }
     let summary = plan.summary();
-    let _ = writeln!(
-        out,
-        "\n{}: {} to add, {} to change, {} to replace, {} to destroy, {} to adopt; {} unchanged, {} retained, {} conflicts.",
-        match plan.mode {
-            PlanMode::Normal => "Plan",
-            PlanMode::Drift => "Drift",
-        },
-        summary.create,
-        summary.update,
-        summary.replace,
-        summary.delete,
-        summary.adopt,
-        summary.no_op,
-        summary.retain,
-        summary.conflict
-    );
+    let title = match plan.mode {
+        PlanMode::Normal => "Plan",
+        PlanMode::Drift => "Drift",
+    };
+    let (changes, stays) = super::summary_counts(&summary);
+    let _ = writeln!(out, "\n{title}: {changes}; {stays}.");
     if summary.skip > 0 {
         out.pop();
         let _ = writeln!(out, " {} NOT CHECKED.", summary.skip);
@@ -295,21 +285,7 @@ fn differing_fields<'a>(left: &'a serde_json::Value, right: &'a serde_json::Valu
 /// One statement's summary line: effect, actions and resources, shortened.
 fn statement_summary(statement: &serde_json::Value) -> String {
     let field = |name: &str| {
-        let text = statement
-            .get(name)
-            .map(|value| match value {
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|item| {
-                        item.as_str()
-                            .map_or_else(|| item.to_string(), str::to_string)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            })
-            .unwrap_or_default();
+        let text = statement.get(name).map(ids_text).unwrap_or_default();
         if text.len() > 60 {
             format!("{}...", text.chars().take(57).collect::<String>())
         } else {
@@ -338,6 +314,7 @@ fn statement_summary(statement: &serde_json::Value) -> String {
     summary
 }
 
+/// A JSON string as it is, an array's items joined with `, `, anything else as JSON.
 fn ids_text(ids: &serde_json::Value) -> String {
     match ids {
         serde_json::Value::Array(items) => items

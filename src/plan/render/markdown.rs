@@ -31,23 +31,13 @@ pub fn render_plan(plan: &Plan) -> String {
     let risk = plan
         .risk()
         .map_or_else(|| "none".to_string(), |class| class.name().to_uppercase());
-    let _ = writeln!(
-        out,
-        "**Risk: {risk}** · {} to add, {} to change, {} to replace, {} to destroy, {} to adopt · {} unchanged, {} retained, {} conflicts{}\n",
-        summary.create,
-        summary.update,
-        summary.replace,
-        summary.delete,
-        summary.adopt,
-        summary.no_op,
-        summary.retain,
-        summary.conflict,
-        if summary.skip > 0 {
-            format!(", **{} not checked**", summary.skip)
-        } else {
-            String::new()
-        }
-    );
+    let (changes, stays) = super::summary_counts(&summary);
+    let not_checked = if summary.skip > 0 {
+        format!(", **{} not checked**", summary.skip)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "**Risk: {risk}** · {changes} · {stays}{not_checked}\n");
     let mut table: BTreeMap<Action, BTreeMap<RiskClass, usize>> = BTreeMap::new();
     for change in &plan.changes {
         if let Some(risk) = risk_of(change) {

@@ -11,3 +11,44 @@ pub use dot::render_graph as dot_graph;
 pub use human::{render_plan as human_plan, render_value};
 pub use json::{JSON_FORMAT_VERSION, plan_json};
 pub use markdown::render_plan as markdown_plan;
+
+/// A plan summary's counts as text: what changes (`N to add, N to change, N to replace, N to
+/// destroy, N to adopt`) and what stays (`N unchanged, N retained, N conflicts`).
+fn summary_counts(summary: &crate::plan::Summary) -> (String, String) {
+    let changes = format!(
+        "{} to add, {} to change, {} to replace, {} to destroy, {} to adopt",
+        summary.create, summary.update, summary.replace, summary.delete, summary.adopt
+    );
+    let stays = format!(
+        "{} unchanged, {} retained, {} conflicts",
+        summary.no_op, summary.retain, summary.conflict
+    );
+    (changes, stays)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::Summary;
+
+    #[test]
+    fn summary_counts_name_every_action_in_order() {
+        let summary = Summary {
+            create: 1,
+            update: 2,
+            replace: 3,
+            delete: 4,
+            adopt: 5,
+            conflict: 6,
+            retain: 7,
+            no_op: 8,
+            skip: 9,
+        };
+        assert_eq!(
+            super::summary_counts(&summary),
+            (
+                "1 to add, 2 to change, 3 to replace, 4 to destroy, 5 to adopt".to_string(),
+                "8 unchanged, 7 retained, 6 conflicts".to_string()
+            )
+        );
+    }
+}

@@ -45,6 +45,27 @@ impl<'a> Graph<'a> {
         self.resources.iter().filter(move |r| r.kind == kind)
     }
 
+    /// Each resource of `kind` with the resource its reference-valued `attribute` points at
+    /// (one without is passed over).
+    pub(super) fn linked(
+        &self,
+        kind: Kind,
+        attribute: &'a str,
+    ) -> impl Iterator<Item = (&'a Resource, &'a Resource)> + '_ {
+        self.of_kind(kind)
+            .filter_map(move |resource| Some((resource, self.referenced(resource, attribute)?)))
+    }
+
+    /// Each resource of `kind` with its `attribute` as text (one without is passed over).
+    pub(super) fn with_text(
+        &self,
+        kind: Kind,
+        attribute: &'a str,
+    ) -> impl Iterator<Item = (&'a Resource, String)> + '_ {
+        self.of_kind(kind)
+            .filter_map(move |resource| Some((resource, self.text(resource, attribute)?)))
+    }
+
     /// The resource a reference-valued attribute points at.
     pub(super) fn referenced(&self, resource: &Resource, attribute: &str) -> Option<&'a Resource> {
         match resource.props.get(attribute) {
