@@ -211,19 +211,21 @@ async fn a_lease_taken_by_another_run_trips_the_fence_at_the_next_heartbeat() {
         endpoint_overridden: true,
         emulator: true,
     };
-    let table = LockTable::new(&aws).with_lease(Duration::from_secs(3));
+    // A 6 s lease: heartbeats every 2 s, each allowed 2 s to answer (a loaded emulator can
+    // take over a second).
+    let table = LockTable::new(&aws).with_lease(Duration::from_secs(6));
     let lease = table
         .acquire("dev/us-east-1", "run-a on host pid 1", Duration::ZERO)
         .await
         .expect("lease");
     let fence = lease.fence();
-    // Heartbeats every second keep it valid.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Heartbeats every two seconds keep it valid.
+    tokio::time::sleep(Duration::from_millis(5000)).await;
     assert_eq!(fence.tripped(), None, "extended by its heartbeat");
     // Another run took it (e.g. after a stall longer than the lease): the next heartbeat's
     // conditional update fails, and no new step may start.
     hold(&world, "run-b on host pid 2", epoch() + 600).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     let reason = fence.tripped().expect("fence tripped");
     assert!(reason.contains("no longer ours"), "{reason}");
     lease.release().await;
