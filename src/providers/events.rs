@@ -348,7 +348,15 @@ impl Provider for EventsProvider {
             .map(|(name, rule)| self.read_candidate(name, rule))
             .collect();
         let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
-        let mut sorter = Sorter::new(desired, env);
+        // A rule's name is its identity: live rules are matched only among the desired ones
+        // that exist, so a left-over rule carrying the `nc:id` of a renamed one is an orphan,
+        // never taken for the new name.
+        let present: Vec<&Resource> = desired
+            .iter()
+            .filter(|resource| rules.contains_key(&resource.name))
+            .copied()
+            .collect();
+        let mut sorter = Sorter::new(&present, env);
         for live in read?.into_iter().chain(candidates?.into_iter().flatten()) {
             sorter.add(live);
         }

@@ -317,7 +317,15 @@ impl Provider for SnsProvider {
             .map(|(name, arn)| self.read_candidate(name, arn))
             .collect();
         let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
-        let mut sorter = Sorter::new(desired, env);
+        // A topic's name is its identity: live topics are matched only among the desired ones
+        // that exist, so a left-over topic carrying the `nc:id` of a renamed one is an orphan,
+        // never taken for the new name.
+        let present: Vec<&Resource> = desired
+            .iter()
+            .filter(|resource| topics.contains_key(&resource.name))
+            .copied()
+            .collect();
+        let mut sorter = Sorter::new(&present, env);
         for live in read?.into_iter().chain(candidates?).flatten() {
             sorter.add(live);
         }
