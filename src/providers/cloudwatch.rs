@@ -189,25 +189,22 @@ impl CloudWatchProvider {
         }
     }
 
+    /// Every metric alarm whose name starts with `prefix`.
     async fn list(&self, prefix: &str) -> Result<Vec<MetricAlarm>, ProviderError> {
-        let mut alarms = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .describe_alarms()
-                .alarm_name_prefix(prefix)
-                .alarm_types(AlarmType::MetricAlarm)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudwatch:DescribeAlarms", prefix, error))?;
-            alarms.extend(page.metric_alarms().iter().cloned());
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(alarms),
-            }
-        }
+        let pages = self
+            .client
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .alarm_types(AlarmType::MetricAlarm)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| aws_error("cloudwatch:DescribeAlarms", prefix, error))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.metric_alarms().iter().cloned())
+            .collect())
     }
 
     async fn put(&self, resource: &Resource, with_tags: bool) -> Result<(), ProviderError> {

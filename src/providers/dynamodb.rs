@@ -2,7 +2,8 @@
 //! deletion protection and tags.
 //!
 //! Observe: per table DescribeTable, then DescribeContinuousBackups and ListTagsOfResource
-//! concurrently. Tables are data-bearing: never deleted or replaced.
+//! concurrently, at most [`READS_IN_FLIGHT`](super::aws::READS_IN_FLIGHT) requests of each kind
+//! in flight. Tables are data-bearing: never deleted or replaced.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,11 +16,11 @@ use aws_sdk_dynamodb::types::{
     TableStatus, Tag,
 };
 
-use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value, wait};
+use super::aws::{Live, Sorter, TagApi, aws_error, found, read_all, sync_tags};
+use super::{Aws, Provider, ProviderError, StepCtx, wait};
 use crate::model::Delta;
 use crate::model::Kind;
-use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::model::{Observation, Observed, Outputs, Props, Resource, Value};
 
 const KINDS: &[Kind] = &[Kind::DynamoDbTable];
 /// How often a table's status is polled while it is created or updated.
@@ -51,8 +52,10 @@ impl DynamoDbProvider {
         Ok(output.and_then(|output| output.table().cloned()))
     }
 
-    async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
-        let mut tags = Vec::new();
+    /// A table's tags. ListTagsOfResource has no SDK paginator: the pages are followed by
+    /// hand, stopping at an absent or empty token.
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+        let mut tags = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -69,17 +72,14 @@ impl DynamoDbProvider {
                     .map(|tag| (tag.key().to_string(), tag.value().to_string())),
             );
             match page.next_token() {
-                Some(next) => token = Some(next.to_string()),
-                None => return Ok(tags),
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(tags),
             }
         }
     }
 
-    async fn observe_table(
-        &self,
-        resource: &Resource,
-        env: &str,
-    ) -> Result<Option<Observed>, ProviderError> {
+    /// Everything about one desired table; `None` when there is no such table.
+    async fn read_table(&self, resource: &Resource) -> Result<Option<Live>, ProviderError> {
         let table = resource.name.as_str();
         let Some(description) = self.describe(table).await? else {
             return Ok(None);
@@ -152,19 +152,12 @@ impl DynamoDbProvider {
             "deletion_protection".into(),
             Value::Bool(description.deletion_protection_enabled().unwrap_or(false)),
         );
-        let tags: BTreeMap<String, String> = tags?.into_iter().collect();
-        let owner = Owner::from_tags(&tags, env);
-        props.insert("tags".into(), tags_value(tags));
-        Ok(Some(Observed {
-            id: resource.id.clone(),
-            kind: resource.kind,
-            physical_id: table.to_string(),
-            props,
-            outputs: outputs(table, &arn),
-            owner,
-            retain: true,
-            refused: None,
-        }))
+        Ok(Some(
+            Live::new(resource.kind, table, table)
+                .tags(tags?)
+                .props(props)
+                .outputs(outputs(table, &arn)),
+        ))
     }
 
     /// Waits until the table is ACTIVE; returns its description.
@@ -336,6 +329,38 @@ fn key_schema(
     Ok((schema, definitions))
 }
 
+/// Tags a table with TagResource / UntagResource (by ARN; errors name the table).
+struct TableTags<'a> {
+    client: &'a Client,
+    table: &'a str,
+    arn: &'a str,
+}
+
+#[async_trait]
+impl TagApi for TableTags<'_> {
+    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
+        self.client
+            .tag_resource()
+            .resource_arn(self.arn)
+            .set_tags(Some(dynamo_tags(pairs, self.table)?))
+            .send()
+            .await
+            .map_err(|error| aws_error("dynamodb:TagResource", self.table, error))?;
+        Ok(())
+    }
+
+    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
+        self.client
+            .untag_resource()
+            .resource_arn(self.arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|error| aws_error("dynamodb:UntagResource", self.table, error))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Provider for DynamoDbProvider {
     fn kinds(&self) -> &'static [Kind] {
@@ -347,18 +372,15 @@ impl Provider for DynamoDbProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let reads = desired
+        let reads: Vec<_> = desired
             .iter()
-            .map(|resource| self.observe_table(resource, env));
-        let mut observation = Observation::default();
-        for observed in futures::future::try_join_all(reads)
-            .await?
-            .into_iter()
-            .flatten()
-        {
-            observation.insert(observed);
+            .map(|resource| self.read_table(resource))
+            .collect();
+        let mut sorter = Sorter::new(desired, env);
+        for live in read_all(reads).await?.into_iter().flatten() {
+            sorter.add(live);
         }
-        Ok(observation)
+        Ok(sorter.finish())
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
@@ -426,27 +448,14 @@ impl Provider for DynamoDbProvider {
         if delta.touches("point_in_time_recovery") || delta.touches("pitr_recovery_period_days") {
             self.put_recovery(resource, ctx).await?;
         }
-        let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
         if delta.touches("tags") {
-            let (remove, set) = tag_delta(resource, observed);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("dynamodb:UntagResource", table, error))?;
-            }
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(dynamo_tags(set, table)?))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("dynamodb:TagResource", table, error))?;
-            }
+            let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
+            let api = TableTags {
+                client: &self.client,
+                table,
+                arn: &arn,
+            };
+            sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
     }

@@ -1,20 +1,24 @@
 //! EventBridge rules that deliver events into a CloudWatch Logs group (GuardDuty findings into
 //! the findings log group), with the Logs resource policy that lets EventBridge write there.
 //!
-//! Observe: one ListRules by the environment's name prefix, then per rule ListTargetsByRule and
-//! ListTagsForResource, and one DescribeResourcePolicies for the delivery policies.
+//! Observe: one ListRules by the environment's name prefix, then per desired rule
+//! ListTargetsByRule and ListTagsForResource (bounded), and one DescribeResourcePolicies for the
+//! delivery policies. ListRules by the prefix already lists every rule of ours: a rule the spec
+//! does not name has its tags read (only then, so a plan without changes pays nothing for it),
+//! and one tagged ours for the environment is an orphan, planned for deletion like every other
+//! taggable kind (the one rule of `aws::Sorter`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use aws_sdk_eventbridge::types::{Rule, RuleState, Tag, Target};
 
-use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use super::aws::{Live, Sorter, TagApi, aws_error, found, read_all, sync_tags};
+use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
 use crate::model::Kind;
-use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::model::{Observation, Observed, Outputs, Props, Resource, Value};
 
 const KINDS: &[Kind] = &[Kind::EventBridgeRule];
 /// The id of the one target each rule has.
@@ -36,11 +40,9 @@ impl EventsProvider {
         }
     }
 
-    /// Rules whose names start with `prefix`, by name.
-    async fn rules(
-        &self,
-        prefix: &str,
-    ) -> Result<BTreeMap<String, aws_sdk_eventbridge::types::Rule>, ProviderError> {
+    /// Rules whose names start with `prefix`, by name. ListRules has no SDK paginator: the
+    /// pages are followed by hand, stopping at an absent or empty token.
+    async fn rules(&self, prefix: &str) -> Result<BTreeMap<String, Rule>, ProviderError> {
         let mut rules = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
@@ -58,10 +60,38 @@ impl EventsProvider {
                 }
             }
             match page.next_token() {
-                Some(next) => token = Some(next.to_string()),
-                None => return Ok(rules),
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(rules),
             }
         }
+    }
+
+    /// A rule's tags.
+    async fn tags(&self, name: &str, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+        let output = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|error| aws_error("events:ListTagsForResource", name, error))?;
+        Ok(output
+            .tags()
+            .iter()
+            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+            .collect())
+    }
+
+    /// A rule of this environment's prefix that the spec does not name: its tags only, which
+    /// say whether it is an orphan of ours. `None` when it is gone already.
+    async fn read_candidate(&self, name: &str, rule: &Rule) -> Result<Option<Live>, ProviderError> {
+        let arn = rule.arn().unwrap_or_default();
+        let tags = found(self.tags(name, arn).await)?;
+        Ok(tags.map(|tags| {
+            Live::new(KINDS[0], name, name)
+                .tags(tags)
+                .outputs(outputs(name, arn))
+        }))
     }
 
     /// Logs resource policies by name.
@@ -86,13 +116,13 @@ impl EventsProvider {
             .collect())
     }
 
-    async fn observe_rule(
+    /// Everything about one desired rule.
+    async fn read_rule(
         &self,
         resource: &Resource,
-        rule: &aws_sdk_eventbridge::types::Rule,
+        rule: &Rule,
         policies: &BTreeMap<String, String>,
-        env: &str,
-    ) -> Result<Observed, ProviderError> {
+    ) -> Result<Live, ProviderError> {
         let name = resource.name.as_str();
         let arn = rule.arn().unwrap_or_default().to_string();
         let targets = async {
@@ -103,15 +133,7 @@ impl EventsProvider {
                 .await
                 .map_err(|error| aws_error("events:ListTargetsByRule", name, error))
         };
-        let tags = async {
-            self.client
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("events:ListTagsForResource", name, error))
-        };
-        let (targets, tags) = tokio::join!(targets, tags);
+        let (targets, tags) = tokio::join!(targets, self.tags(name, &arn));
         let mut props = Props::new();
         props.insert(
             "event_pattern".into(),
@@ -145,23 +167,10 @@ impl EventsProvider {
             })?;
             props.insert("delivery_policy".into(), Value::Policy(document));
         }
-        let tags: BTreeMap<String, String> = tags?
-            .tags()
-            .iter()
-            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-            .collect();
-        let owner = Owner::from_tags(&tags, env);
-        props.insert("tags".into(), tags_value(tags));
-        Ok(Observed {
-            id: resource.id.clone(),
-            kind: resource.kind,
-            physical_id: name.to_string(),
-            props,
-            outputs: outputs(name, &arn),
-            owner,
-            retain: false,
-            refused: None,
-        })
+        Ok(Live::new(resource.kind, name, name)
+            .tags(tags?)
+            .props(props)
+            .outputs(outputs(name, &arn)))
     }
 
     async fn put_rule(
@@ -278,6 +287,38 @@ fn event_tags(pairs: Vec<(String, String)>, name: &str) -> Result<Vec<Tag>, Prov
         .collect()
 }
 
+/// Tags a rule with TagResource / UntagResource (by ARN; errors name the rule).
+struct RuleTags<'a> {
+    client: &'a Client,
+    name: &'a str,
+    arn: &'a str,
+}
+
+#[async_trait]
+impl TagApi for RuleTags<'_> {
+    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
+        self.client
+            .tag_resource()
+            .resource_arn(self.arn)
+            .set_tags(Some(event_tags(pairs, self.name)?))
+            .send()
+            .await
+            .map_err(|error| aws_error("events:TagResource", self.name, error))?;
+        Ok(())
+    }
+
+    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
+        self.client
+            .untag_resource()
+            .resource_arn(self.arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|error| aws_error("events:UntagResource", self.name, error))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Provider for EventsProvider {
     fn kinds(&self) -> &'static [Kind] {
@@ -292,16 +333,34 @@ impl Provider for EventsProvider {
         let prefix = format!("nc-{env}-");
         let (rules, policies) = tokio::join!(self.rules(&prefix), self.delivery_policies());
         let (rules, policies) = (rules?, policies?);
-        let reads = desired.iter().filter_map(|resource| {
-            rules
-                .get(&resource.name)
-                .map(|rule| self.observe_rule(resource, rule, &policies, env))
-        });
-        let mut observation = Observation::default();
-        for observed in futures::future::try_join_all(reads).await? {
-            observation.insert(observed);
+        let wanted: BTreeSet<&str> = desired.iter().map(|r| r.name.as_str()).collect();
+        let reads: Vec<_> = desired
+            .iter()
+            .filter_map(|resource| {
+                rules
+                    .get(&resource.name)
+                    .map(|rule| self.read_rule(resource, rule, &policies))
+            })
+            .collect();
+        let candidates: Vec<_> = rules
+            .iter()
+            .filter(|(name, _)| !wanted.contains(name.as_str()))
+            .map(|(name, rule)| self.read_candidate(name, rule))
+            .collect();
+        let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
+        // A rule's name is its identity: live rules are matched only among the desired ones
+        // that exist, so a left-over rule carrying the `nc:id` of a renamed one is an orphan,
+        // never taken for the new name.
+        let present: Vec<&Resource> = desired
+            .iter()
+            .filter(|resource| rules.contains_key(&resource.name))
+            .copied()
+            .collect();
+        let mut sorter = Sorter::new(&present, env);
+        for live in read?.into_iter().chain(candidates?.into_iter().flatten()) {
+            sorter.add(live);
         }
-        Ok(observation)
+        Ok(sorter.finish())
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
@@ -331,27 +390,14 @@ impl Provider for EventsProvider {
         if delta.touches("target_arn") {
             self.put_target(resource).await?;
         }
-        let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
         if delta.touches("tags") {
-            let (remove, set) = tag_delta(resource, observed);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("events:UntagResource", name, error))?;
-            }
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(event_tags(set, name)?))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("events:TagResource", name, error))?;
-            }
+            let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
+            let api = RuleTags {
+                client: &self.client,
+                name,
+                arn: &arn,
+            };
+            sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
     }

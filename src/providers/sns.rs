@@ -1,23 +1,27 @@
 //! SNS topics with their KMS key, e-mail subscriptions and tags.
 //!
 //! Observe: one ListTopics for all, then per desired topic GetTopicAttributes,
-//! ListSubscriptionsByTopic and ListTagsForResource, concurrently. An e-mail subscription waiting
+//! ListSubscriptionsByTopic and ListTagsForResource, concurrently (bounded). Topics of this
+//! environment's name prefix (`nc-<env>-`) that the spec does not name have their tags read —
+//! only when there are such topics, so a plan without changes pays nothing for it — and those
+//! tagged ours for the environment are orphans, planned for deletion like every other
+//! taggable kind (the one rule of `aws::Sorter`). An e-mail subscription waiting
 //! for its confirmation (`PendingConfirmation`) counts as present: that is the normal state until
 //! someone clicks the link, not drift. A confirmed subscription the spec does not name is drift,
 //! and apply unsubscribes it; a pending one cannot be removed (AWS expires it after three days),
 //! so an unwanted pending subscription is not reported.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag;
 
-use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
+use super::aws::{Live, Sorter, TagApi, aws_error, found, read_all, sync_tags};
+use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
 use crate::model::Kind;
-use crate::model::{Observation, Observed, Outputs, Owner, Resource, Value};
+use crate::model::{Observation, Observed, Outputs, Props, Resource, Value};
 
 const KINDS: &[Kind] = &[Kind::SnsTopic];
 
@@ -48,98 +52,100 @@ impl SnsProvider {
 
     /// Topic name → ARN, for every topic of the account and region.
     async fn topics(&self) -> Result<BTreeMap<String, String>, ProviderError> {
-        let mut topics = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_topics()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("sns:ListTopics", "topics", error))?;
-            for topic in page.topics() {
-                if let Some(arn) = topic.topic_arn()
-                    && let Some(name) = arn.rsplit(':').next()
-                {
-                    topics.insert(name.to_string(), arn.to_string());
-                }
-            }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(topics),
-            }
-        }
+        let topics = self
+            .client
+            .list_topics()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| aws_error("sns:ListTopics", "topics", error))?;
+        Ok(topics
+            .iter()
+            .filter_map(|topic| {
+                let arn = topic.topic_arn()?;
+                let name = arn.rsplit(':').next()?;
+                Some((name.to_string(), arn.to_string()))
+            })
+            .collect())
     }
 
     /// (protocol, endpoint, subscription ARN or `PendingConfirmation`) of a topic.
     async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscribed>, ProviderError> {
-        let mut subscriptions = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_subscriptions_by_topic()
-                .topic_arn(arn)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("sns:ListSubscriptionsByTopic", arn, error))?;
-            for subscription in page.subscriptions() {
-                if let (Some(protocol), Some(endpoint)) =
-                    (subscription.protocol(), subscription.endpoint())
-                {
-                    subscriptions.push((
-                        protocol.to_string(),
-                        endpoint.to_string(),
-                        subscription
-                            .subscription_arn()
-                            .unwrap_or(PENDING)
-                            .to_string(),
-                    ));
-                }
-            }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(subscriptions),
-            }
-        }
+        let subscriptions = self
+            .client
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| aws_error("sns:ListSubscriptionsByTopic", arn, error))?;
+        Ok(subscriptions
+            .iter()
+            .filter_map(|subscription| {
+                Some((
+                    subscription.protocol()?.to_string(),
+                    subscription.endpoint()?.to_string(),
+                    subscription
+                        .subscription_arn()
+                        .unwrap_or(PENDING)
+                        .to_string(),
+                ))
+            })
+            .collect())
     }
 
-    async fn observe_topic(
+    /// A topic's tags.
+    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+        let output = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|error| aws_error("sns:ListTagsForResource", arn, error))?;
+        Ok(output
+            .tags()
+            .iter()
+            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+            .collect())
+    }
+
+    /// A topic of this environment's prefix that the spec does not name: its tags only, which
+    /// say whether it is an orphan of ours. `None` when it is gone already.
+    async fn read_candidate(&self, name: &str, arn: &str) -> Result<Option<Live>, ProviderError> {
+        let tags = found(self.tags(arn).await)?;
+        Ok(tags.map(|tags| {
+            Live::new(KINDS[0], arn, name)
+                .tags(tags)
+                .outputs(outputs(name, arn))
+        }))
+    }
+
+    /// Everything about one desired topic; `None` when it is gone already.
+    async fn read_topic(
         &self,
         resource: &Resource,
         arn: &str,
-        env: &str,
-    ) -> Result<Option<Observed>, ProviderError> {
-        let client = &self.client;
+    ) -> Result<Option<Live>, ProviderError> {
         let attributes = async {
-            client
+            self.client
                 .get_topic_attributes()
                 .topic_arn(arn)
                 .send()
                 .await
                 .map_err(|error| aws_error("sns:GetTopicAttributes", arn, error))
         };
-        let tags = async {
-            client
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("sns:ListTagsForResource", arn, error))
-        };
         let (attributes, subscriptions, tags) =
-            tokio::join!(attributes, self.subscriptions(arn), tags);
+            tokio::join!(attributes, self.subscriptions(arn), self.tags(arn));
         let Some(attributes) = found(attributes)? else {
             return Ok(None);
         };
         let attributes = attributes.attributes().cloned().unwrap_or_default();
-        let tags: BTreeMap<String, String> = tags?
-            .tags()
-            .iter()
-            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-            .collect();
+        let attribute = |name: &str| Value::str(attributes.get(name).cloned().unwrap_or_default());
         let wanted = desired_subscriptions(resource);
         let mut entries: Vec<String> = subscriptions?
             .into_iter()
@@ -150,36 +156,19 @@ impl SnsProvider {
             .collect();
         entries.sort();
         entries.dedup();
-        let mut props = BTreeMap::new();
-        props.insert(
-            "kms_key".to_string(),
-            Value::str(
-                attributes
-                    .get("KmsMasterKeyId")
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
-        );
-        props.insert(
-            "display_name".to_string(),
-            Value::str(attributes.get("DisplayName").cloned().unwrap_or_default()),
-        );
+        let mut props = Props::new();
+        props.insert("kms_key".to_string(), attribute("KmsMasterKeyId"));
+        props.insert("display_name".to_string(), attribute("DisplayName"));
         props.insert(
             "subscriptions".to_string(),
             Value::List(entries.into_iter().map(Value::Str).collect()),
         );
-        let owner = Owner::from_tags(&tags, env);
-        props.insert("tags".to_string(), tags_value(tags));
-        Ok(Some(Observed {
-            id: resource.id.clone(),
-            kind: KINDS[0],
-            physical_id: arn.to_string(),
-            props,
-            outputs: outputs(&resource.name, arn),
-            owner,
-            retain: false,
-            refused: None,
-        }))
+        Ok(Some(
+            Live::new(KINDS[0], arn, &resource.name)
+                .tags(tags?)
+                .props(props)
+                .outputs(outputs(&resource.name, arn)),
+        ))
     }
 
     async fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), ProviderError> {
@@ -269,6 +258,37 @@ fn sns_tags(pairs: Vec<(String, String)>, topic: &str) -> Result<Vec<Tag>, Provi
         .collect()
 }
 
+/// Tags a topic with TagResource / UntagResource.
+struct TopicTags<'a> {
+    client: &'a Client,
+    arn: &'a str,
+}
+
+#[async_trait]
+impl TagApi for TopicTags<'_> {
+    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
+        self.client
+            .tag_resource()
+            .resource_arn(self.arn)
+            .set_tags(Some(sns_tags(pairs, self.arn)?))
+            .send()
+            .await
+            .map_err(|error| aws_error("sns:TagResource", self.arn, error))?;
+        Ok(())
+    }
+
+    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
+        self.client
+            .untag_resource()
+            .resource_arn(self.arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|error| aws_error("sns:UntagResource", self.arn, error))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Provider for SnsProvider {
     fn kinds(&self) -> &'static [Kind] {
@@ -281,20 +301,35 @@ impl Provider for SnsProvider {
         env: &str,
     ) -> Result<Observation, ProviderError> {
         let topics = self.topics().await?;
-        let reads = desired.iter().filter_map(|resource| {
-            topics
-                .get(&resource.name)
-                .map(|arn| self.observe_topic(resource, arn, env))
-        });
-        let mut observation = Observation::default();
-        for observed in futures::future::try_join_all(reads)
-            .await?
-            .into_iter()
-            .flatten()
-        {
-            observation.insert(observed);
+        let wanted: BTreeSet<&str> = desired.iter().map(|r| r.name.as_str()).collect();
+        let reads: Vec<_> = desired
+            .iter()
+            .filter_map(|resource| {
+                topics
+                    .get(&resource.name)
+                    .map(|arn| self.read_topic(resource, arn))
+            })
+            .collect();
+        let prefix = format!("nc-{env}-");
+        let candidates: Vec<_> = topics
+            .iter()
+            .filter(|(name, _)| name.starts_with(&prefix) && !wanted.contains(name.as_str()))
+            .map(|(name, arn)| self.read_candidate(name, arn))
+            .collect();
+        let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
+        // A topic's name is its identity: live topics are matched only among the desired ones
+        // that exist, so a left-over topic carrying the `nc:id` of a renamed one is an orphan,
+        // never taken for the new name.
+        let present: Vec<&Resource> = desired
+            .iter()
+            .filter(|resource| topics.contains_key(&resource.name))
+            .copied()
+            .collect();
+        let mut sorter = Sorter::new(&present, env);
+        for live in read?.into_iter().chain(candidates?).flatten() {
+            sorter.add(live);
         }
-        Ok(observation)
+        Ok(sorter.finish())
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
@@ -350,25 +385,15 @@ impl Provider for SnsProvider {
             self.reconcile_subscriptions(resource, arn, &live).await?;
         }
         if delta.touches("tags") {
-            let (remove, set) = tag_delta(resource, observed);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("sns:UntagResource", arn, error))?;
-            }
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(sns_tags(set, arn)?))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("sns:TagResource", arn, error))?;
-            }
+            sync_tags(
+                &TopicTags {
+                    client: &self.client,
+                    arn,
+                },
+                resource,
+                observed,
+            )
+            .await?;
         }
         Ok(observed.outputs.clone())
     }

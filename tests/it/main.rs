@@ -11,6 +11,7 @@ mod iam;
 mod lock;
 mod lost_answers;
 mod observability;
+mod orphans;
 mod ownership;
 mod safety;
 mod saved_plans;

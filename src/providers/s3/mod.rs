@@ -1,0 +1,274 @@
+//! S3 buckets: versioning, SSE-KMS with a bucket key, the four public-access blocks, the
+//! bucket policy and tags.
+//!
+//! Observe: one ListBuckets for existence of all, then per bucket GetBucketVersioning,
+//! GetBucketEncryption, GetPublicAccessBlock, GetBucketPolicy and GetBucketTagging
+//! concurrently, at most [`READS_IN_FLIGHT`](crate::providers::aws::READS_IN_FLIGHT) buckets
+//! at once (an unbounded read of 1,000 buckets failed with connection resets). Buckets of this
+//! environment's prefix (`nc-dp-<env>-`) in this region that the spec no longer names have
+//! their tags read; those of ours are orphans, shown as retained. Buckets are data-bearing:
+//! never deleted.
+//!
+//! Optional attributes, observed only for the buckets that declare them (so the plain data
+//! buckets pay nothing for them):
+//! - Object Lock (`object_lock`, `object_lock_mode`, `object_lock_retention` as `"N days"` or
+//!   `"N years"`): GetObjectLockConfiguration. A bucket created without Object Lock has it turned
+//!   on in place (PutObjectLockConfiguration), never by replacement. A default retention that
+//!   would shorten a live COMPLIANCE retention is refused: AWS forbids it, so the plan shows a
+//!   conflict naming the reason (`Observed::refused`).
+//! - Server access logging (`logging_target`, `logging_prefix`): GetBucketLogging.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag};
+
+use super::aws::{Live, Sorter, after_create, aws_error, read_all};
+use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::Delta;
+use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource};
+
+mod object_lock;
+mod read;
+#[cfg(test)]
+mod tests;
+mod write;
+
+const KINDS: &[Kind] = &[Kind::S3Bucket];
+
+/// The public-access-block attributes, in AWS's order.
+const ACCESS_BLOCKS: [&str; 4] = [
+    "block_public_acls",
+    "ignore_public_acls",
+    "block_public_policy",
+    "restrict_public_buckets",
+];
+
+/// The S3 provider.
+pub struct S3Provider {
+    client: Client,
+    region: String,
+}
+
+/// A bucket listed by ListBuckets.
+struct Listed {
+    region: Option<String>,
+}
+
+impl S3Provider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> S3Provider {
+        S3Provider {
+            client: aws.s3(),
+            region: aws.region(),
+        }
+    }
+
+    /// Every bucket of the account, by name, with its region.
+    async fn list(&self) -> Result<BTreeMap<String, Listed>, ProviderError> {
+        let buckets = self
+            .client
+            .list_buckets()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| aws_error("s3:ListBuckets", "buckets", error))?;
+        Ok(buckets
+            .iter()
+            .filter_map(|bucket| {
+                let listed = Listed {
+                    region: bucket.bucket_region().map(str::to_string),
+                };
+                Some((bucket.name()?.to_string(), listed))
+            })
+            .collect())
+    }
+
+    /// A bucket of this environment's prefix that the spec does not name: every attribute
+    /// when its tags say it is ours (an orphan, shown as retained), else `None` — a bucket
+    /// not ours costs one GetBucketTagging.
+    async fn read_candidate(&self, bucket: &str, env: &str) -> Result<Option<Live>, ProviderError> {
+        let tags = self.tags(bucket).await?;
+        if Owner::from_tags(&tags, env) != Owner::Ours {
+            return Ok(None);
+        }
+        let (live, _) = self.read_bucket(bucket, None).await?;
+        Ok(Some(live))
+    }
+}
+
+fn outputs(bucket: &str) -> Outputs {
+    let mut outputs = Outputs::new();
+    outputs.insert("name".into(), bucket.to_string());
+    outputs.insert("arn".into(), format!("arn:aws:s3:::{bucket}"));
+    outputs
+}
+
+fn s3_tags(resource: &Resource) -> Result<Vec<Tag>, ProviderError> {
+    super::tag_pairs(resource)
+        .into_iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| {
+                    ProviderError::local("s3:CreateBucket", &resource.name, error.to_string())
+                })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Provider for S3Provider {
+    fn kinds(&self) -> &'static [Kind] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let listed = self.list().await?;
+        let wanted: BTreeSet<&str> = desired.iter().map(|r| r.name.as_str()).collect();
+        // A bucket's name is its identity: live buckets are matched only among the desired
+        // ones that exist, so a bucket of another name is never taken for a desired one.
+        let present: Vec<&Resource> = desired
+            .iter()
+            .filter(|resource| listed.contains_key(&resource.name))
+            .copied()
+            .collect();
+        let reads: Vec<_> = present
+            .iter()
+            .map(|resource| self.read_bucket(&resource.name, Some(resource)))
+            .collect();
+        // Buckets of ours in this region that the spec no longer has (shown as retained).
+        let prefix = format!("nc-dp-{env}-");
+        let candidates: Vec<_> = listed
+            .iter()
+            .filter(|(name, bucket)| {
+                name.starts_with(&prefix)
+                    && !wanted.contains(name.as_str())
+                    && bucket.region.as_deref() == Some(self.region.as_str())
+            })
+            .map(|(name, _)| self.read_candidate(name, env))
+            .collect();
+        let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
+        let mut sorter = Sorter::new(&present, env);
+        for (resource, (live, refused)) in present.iter().zip(read?) {
+            let mut observed = live.observed(resource.id.clone(), env);
+            observed.refused = refused;
+            sorter.insert(observed);
+        }
+        for live in candidates?.into_iter().flatten() {
+            sorter.add(live);
+        }
+        Ok(sorter.finish())
+    }
+
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let bucket = resource.name.as_str();
+        let mut configuration =
+            CreateBucketConfiguration::builder().set_tags(Some(s3_tags(resource)?));
+        if self.region != "us-east-1" {
+            configuration = configuration
+                .location_constraint(BucketLocationConstraint::from(self.region.as_str()));
+        }
+        let object_lock = resource.str_prop("object_lock") == Some("Enabled");
+        let created = self
+            .client
+            .create_bucket()
+            .bucket(bucket)
+            .set_object_lock_enabled_for_bucket(object_lock.then_some(true))
+            .create_bucket_configuration(configuration.build())
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you()) =>
+            {
+                ctx.note("bucket already exists in this account; configuring it");
+            }
+            Err(error) => return Err(aws_error("s3:CreateBucket", bucket, error)),
+        }
+        // A new bucket may answer NoSuchBucket or OperationAborted for a moment: each
+        // configuration call is retried while it does (eventual consistency).
+        after_create(|| self.put_access_block(resource)).await?;
+        after_create(|| self.put_encryption(resource)).await?;
+        after_create(|| self.put_versioning(bucket)).await?;
+        after_create(|| self.put_policy(resource)).await?;
+        if object_lock {
+            after_create(|| self.put_object_lock(resource)).await?;
+        }
+        if resource.props.contains_key("logging_target") {
+            after_create(|| self.put_logging(resource)).await?;
+        }
+        Ok(outputs(bucket))
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        delta: &Delta,
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let bucket = resource.name.as_str();
+        if delta.touches("tags") {
+            self.put_tags(resource).await?;
+        }
+        if ACCESS_BLOCKS.iter().any(|name| delta.touches(name)) {
+            self.put_access_block(resource).await?;
+        }
+        if ["sse_algorithm", "sse_kms_key", "bucket_key"]
+            .iter()
+            .any(|name| delta.touches(name))
+        {
+            self.put_encryption(resource).await?;
+        }
+        if delta.touches("versioning") {
+            self.put_versioning(bucket).await?;
+        }
+        if delta.touches("policy") {
+            self.put_policy(resource).await?;
+        }
+        if ["object_lock", "object_lock_mode", "object_lock_retention"]
+            .iter()
+            .any(|name| delta.touches(name))
+        {
+            if let Some(reason) = &observed.refused {
+                return Err(ProviderError::local(
+                    "s3:PutObjectLockConfiguration",
+                    bucket,
+                    reason.clone(),
+                ));
+            }
+            // Turning Object Lock on in place needs versioning first.
+            self.put_versioning(bucket).await?;
+            self.put_object_lock(resource).await?;
+        }
+        if ["logging_target", "logging_prefix"]
+            .iter()
+            .any(|name| delta.touches(name))
+        {
+            self.put_logging(resource).await?;
+        }
+        Ok(outputs(bucket))
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        Err(ProviderError::local(
+            "s3:DeleteBucket",
+            &observed.physical_id,
+            "buckets are data-bearing and never deleted by nc-provision",
+        ))
+    }
+}
