@@ -38,11 +38,11 @@ use sha2::{Digest, Sha256};
 use super::aws::aws_error;
 use super::{Aws, Provider, ProviderError, StepCtx, tags_value, wait};
 use crate::model::Delta;
+use crate::model::FLOW_LOG_AGGREGATION_SECONDS;
 use crate::model::Kind;
 use crate::model::{
     LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, TAGS, Value,
 };
-use crate::modules::vpc::FLOW_LOG_AGGREGATION_SECONDS;
 
 const KINDS: &[Kind] = &[
     Kind::Vpc,
