@@ -51,6 +51,26 @@ pub(super) fn id_filters(env: &str, logical: &str) -> Vec<Filter> {
     vec![env_filter(env), filter(&format!("tag:{TAG_ID}"), [logical])]
 }
 
+/// One paginated Describe filtered by `filters`: every item of every page.
+macro_rules! describe {
+    ($name:ident, $call:ident, $set:ident, $item:ty, $action:literal, $what:literal) => {
+        pub(super) async fn $name(
+            &self,
+            filters: Vec<Filter>,
+        ) -> Result<Vec<$item>, ProviderError> {
+            self.client
+                .$call()
+                .$set(Some(filters))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|error| aws_error($action, $what, error))
+        }
+    };
+}
+
 impl Ec2Provider {
     /// One call per type, concurrently: the first round by tag, the second by VPC id.
     pub(super) async fn read(
@@ -119,44 +139,78 @@ impl Ec2Provider {
         Ok(live)
     }
 
-    pub(super) async fn vpcs(&self, filters: Vec<Filter>) -> Result<Vec<Vpc>, ProviderError> {
-        self.client
-            .describe_vpcs()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeVpcs", "vpcs", error))
-    }
-
-    pub(super) async fn subnets(&self, filters: Vec<Filter>) -> Result<Vec<Subnet>, ProviderError> {
-        self.client
-            .describe_subnets()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeSubnets", "subnets", error))
-    }
-
-    pub(super) async fn gateways(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<InternetGateway>, ProviderError> {
-        self.client
-            .describe_internet_gateways()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeInternetGateways", "gateways", error))
-    }
+    describe!(
+        vpcs,
+        describe_vpcs,
+        set_filters,
+        Vpc,
+        "ec2:DescribeVpcs",
+        "vpcs"
+    );
+    describe!(
+        subnets,
+        describe_subnets,
+        set_filters,
+        Subnet,
+        "ec2:DescribeSubnets",
+        "subnets"
+    );
+    describe!(
+        gateways,
+        describe_internet_gateways,
+        set_filters,
+        InternetGateway,
+        "ec2:DescribeInternetGateways",
+        "gateways"
+    );
+    describe!(
+        nats,
+        describe_nat_gateways,
+        set_filter,
+        NatGateway,
+        "ec2:DescribeNatGateways",
+        "NAT gateways"
+    );
+    describe!(
+        tables,
+        describe_route_tables,
+        set_filters,
+        RouteTable,
+        "ec2:DescribeRouteTables",
+        "route tables"
+    );
+    describe!(
+        endpoints,
+        describe_vpc_endpoints,
+        set_filters,
+        VpcEndpoint,
+        "ec2:DescribeVpcEndpoints",
+        "endpoints"
+    );
+    describe!(
+        flow_logs,
+        describe_flow_logs,
+        set_filter,
+        FlowLog,
+        "ec2:DescribeFlowLogs",
+        "flow logs"
+    );
+    describe!(
+        groups,
+        describe_security_groups,
+        set_filters,
+        SecurityGroup,
+        "ec2:DescribeSecurityGroups",
+        "security groups"
+    );
+    describe!(
+        acls,
+        describe_network_acls,
+        set_filters,
+        NetworkAcl,
+        "ec2:DescribeNetworkAcls",
+        "network ACLs"
+    );
 
     pub(super) async fn addresses(
         &self,
@@ -170,96 +224,6 @@ impl Ec2Provider {
             .await
             .map_err(|error| aws_error("ec2:DescribeAddresses", "addresses", error))?;
         Ok(output.addresses().to_vec())
-    }
-
-    pub(super) async fn nats(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<NatGateway>, ProviderError> {
-        self.client
-            .describe_nat_gateways()
-            .set_filter(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeNatGateways", "NAT gateways", error))
-    }
-
-    pub(super) async fn tables(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<RouteTable>, ProviderError> {
-        self.client
-            .describe_route_tables()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeRouteTables", "route tables", error))
-    }
-
-    pub(super) async fn endpoints(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<VpcEndpoint>, ProviderError> {
-        self.client
-            .describe_vpc_endpoints()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeVpcEndpoints", "endpoints", error))
-    }
-
-    pub(super) async fn flow_logs(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<FlowLog>, ProviderError> {
-        self.client
-            .describe_flow_logs()
-            .set_filter(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeFlowLogs", "flow logs", error))
-    }
-
-    pub(super) async fn groups(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<SecurityGroup>, ProviderError> {
-        self.client
-            .describe_security_groups()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeSecurityGroups", "security groups", error))
-    }
-
-    pub(super) async fn acls(
-        &self,
-        filters: Vec<Filter>,
-    ) -> Result<Vec<NetworkAcl>, ProviderError> {
-        self.client
-            .describe_network_acls()
-            .set_filters(Some(filters))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeNetworkAcls", "network ACLs", error))
     }
 
     pub(super) async fn vpc_attribute(
