@@ -7,6 +7,7 @@ mod delta;
 mod graph;
 mod kind;
 mod marker;
+mod network;
 mod resource;
 mod target;
 mod value;
@@ -15,6 +16,9 @@ pub use delta::Delta;
 pub use graph::{DesiredGraph, GraphError};
 pub use kind::{Kind, Service};
 pub use marker::{alarm_owner_marker, alarm_threshold_text};
+pub use network::{
+    AclAction, AclEntry, FLOW_LOG_AGGREGATION_SECONDS, Ports, Protocol, Route, SgRule,
+};
 pub use resource::{LogicalId, Observation, Observed, Outputs, Owner, Resource};
 pub use target::Target;
 pub use value::{Props, Ref, Value, policy_ref, policy_refs, substitute_refs};

@@ -1,0 +1,142 @@
+//! The internet gateway and its attachment to the VPC.
+
+use aws_sdk_ec2::types::{InternetGateway, ResourceType};
+
+use super::props::{differs, text};
+use super::tags::tag_specification;
+use super::waits::{delete_when_free, is_gone};
+use super::{Ec2Provider, Made};
+use crate::model::Kind;
+use crate::model::{Observed, Props, Resource, Value};
+use crate::providers::aws::{Live, aws_error};
+use crate::providers::{ProviderError, StepCtx};
+
+/// An internet gateway as observed: the VPC it is attached to.
+pub(super) fn observe(gateway: &InternetGateway) -> Option<Live> {
+    let gateway_id = gateway.internet_gateway_id()?;
+    let mut props = Props::new();
+    props.insert("vpc_id".into(), Value::str(gateway_vpc(gateway)));
+    Some(Live::new(Kind::InternetGateway, gateway_id, "").props(props))
+}
+
+/// The VPC an internet gateway is attached to, or `""`.
+fn gateway_vpc(gateway: &InternetGateway) -> &str {
+    gateway
+        .attachments()
+        .iter()
+        .find(|attachment| {
+            !matches!(
+                attachment.state().map(|state| state.as_str()),
+                Some("detaching" | "detached")
+            )
+        })
+        .and_then(|attachment| attachment.vpc_id())
+        .unwrap_or_default()
+}
+
+impl Ec2Provider {
+    pub(super) async fn converge_gateway(
+        &self,
+        resource: &Resource,
+        gateway_id: &str,
+        current: &Props,
+    ) -> Result<(), ProviderError> {
+        if !differs(resource, current, "vpc_id") {
+            return Ok(());
+        }
+        let attached = current
+            .get("vpc_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !attached.is_empty() {
+            self.detach_gateway(gateway_id, attached).await?;
+        }
+        let vpc_id = text(resource, "vpc_id")?;
+        self.client
+            .attach_internet_gateway()
+            .internet_gateway_id(gateway_id)
+            .vpc_id(&vpc_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("ec2:AttachInternetGateway", gateway_id, error))?;
+        Ok(())
+    }
+
+    pub(super) async fn detach_gateway(
+        &self,
+        gateway_id: &str,
+        vpc_id: &str,
+    ) -> Result<(), ProviderError> {
+        match self
+            .client
+            .detach_internet_gateway()
+            .internet_gateway_id(gateway_id)
+            .vpc_id(vpc_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("ec2:DetachInternetGateway", gateway_id, error))
+        {
+            Ok(_) => Ok(()),
+            Err(error)
+                if is_gone(&error) || error.code.as_deref() == Some("Gateway.NotAttached") =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// CreateInternetGateway (attached by converge).
+    pub(super) async fn create_internet_gateway(
+        &self,
+        resource: &Resource,
+        _ctx: &StepCtx,
+        made: &mut Made,
+    ) -> Result<String, ProviderError> {
+        let name = resource.id.as_str();
+        let physical = {
+            let created = self
+                .creates
+                .create_internet_gateway()
+                .tag_specifications(tag_specification(ResourceType::InternetGateway, resource))
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateInternetGateway", name, error))?;
+            made.props.insert("vpc_id".into(), Value::str(""));
+            created
+                .internet_gateway()
+                .and_then(InternetGateway::internet_gateway_id)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(physical)
+    }
+
+    /// Detaches the gateway, then DeleteInternetGateway.
+    pub(super) async fn delete_internet_gateway(
+        &self,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let physical = observed.physical_id.as_str();
+        let client = &self.client;
+        let attached = observed
+            .props
+            .get("vpc_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !attached.is_empty() {
+            self.detach_gateway(physical, attached).await?;
+        }
+        delete_when_free(ctx, "ec2:DeleteInternetGateway", physical, || async {
+            client
+                .delete_internet_gateway()
+                .internet_gateway_id(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| aws_error("ec2:DeleteInternetGateway", physical, error))
+        })
+        .await
+    }
+}

@@ -1,0 +1,324 @@
+//! EC2: the vpc module's network — VPC, subnets, internet gateway, elastic IPs, NAT
+//! gateways, route tables, network ACLs, security groups, VPC endpoints and flow logs.
+//!
+//! Observe is batched and flat in the number of resources: in a first round, concurrently,
+//! one Describe per type filtered by `tag:nc:env` (DescribeVpcs, Subnets, InternetGateways,
+//! Addresses, NatGateways, RouteTables, VpcEndpoints, FlowLogs); then, once the VPC ids are
+//! known, DescribeSecurityGroups and DescribeNetworkAcls filtered by VPC id (so that the VPC's
+//! default security group and default network ACL, which carry no tags of ours, come along)
+//! and DescribeVpcAttribute twice (DNS support and hostnames have no batch read). Untagged
+//! resources — LocalStack's default VPC among them — are never matched. Resources are
+//! matched to logical ids by their `nc:id` tag.
+//!
+//! Layout: `snapshot` reads, `observe` turns the read into matches and orphans through each
+//! kind's pure `observe`, and one file per kind creates, converges and deletes it; `tags`,
+//! `props` and `waits` are shared. Routes, ACL entries and security group rules are the typed
+//! values of `model::network`.
+//!
+//! Creates are crash-safe: tags travel in the create call (TagSpecifications); NAT
+//! gateways, endpoints, flow logs, route tables and network ACLs carry a client token derived
+//! from the run, environment and logical id; the SDK never re-sends a create whose answer was
+//! lost (`no_resend`); and every create first looks the resource up by its `nc:id` tag, so a
+//! retry or a re-run after a kill finishes the half-made resource instead of making a second
+//! one. A network ACL entry or route that already exists is replaced with the wanted one.
+//! Whatever a create or an update must still do is worked out by one `converge` per kind
+//! from the live attributes, so a resource found half-made converges like any other.
+//! Deletes treat NotFound as done and wait out AWS's `DependencyViolation`s (network
+//! interfaces of a NAT gateway or endpoint are released asynchronously).
+
+mod elastic_ip;
+mod flow_log;
+mod internet_gateway;
+mod nat_gateway;
+mod network_acl;
+mod observe;
+mod props;
+mod route_table;
+mod security_group;
+mod snapshot;
+mod subnet;
+mod tags;
+#[cfg(test)]
+mod tests;
+mod vpc;
+mod vpc_endpoint;
+mod waits;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::AvailabilityZoneOptInStatus;
+
+use self::observe::assemble;
+use self::props::{client_token, differs};
+use self::snapshot::filter;
+use self::tags::Ec2Tags;
+use super::aws::{aws_error, sync_tags};
+use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::{
+    Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, TAGS, Value,
+};
+
+const KINDS: &[Kind] = &[
+    Kind::Vpc,
+    Kind::Subnet,
+    Kind::InternetGateway,
+    Kind::ElasticIp,
+    Kind::NatGateway,
+    Kind::RouteTable,
+    Kind::NetworkAcl,
+    Kind::SecurityGroup,
+    Kind::VpcEndpoint,
+    Kind::FlowLog,
+];
+
+/// The available availability zones of `aws`'s region, sorted by name (one
+/// DescribeAvailabilityZones). Local Zones, Wavelength Zones and zones not opted in are left
+/// out.
+///
+/// # Errors
+/// EC2 refused or could not be reached.
+pub async fn availability_zones(aws: &Aws) -> Result<Vec<String>, ProviderError> {
+    let region = aws.region();
+    let output = aws
+        .ec2()
+        .describe_availability_zones()
+        .filters(filter("state", ["available"]))
+        .send()
+        .await
+        .map_err(|error| aws_error("ec2:DescribeAvailabilityZones", &region, error))?;
+    let mut zones: Vec<String> = output
+        .availability_zones()
+        .iter()
+        .filter(|zone| {
+            zone.zone_type()
+                .is_none_or(|kind| kind == "availability-zone")
+        })
+        .filter(|zone| zone.opt_in_status() != Some(&AvailabilityZoneOptInStatus::NotOptedIn))
+        .filter_map(|zone| zone.zone_name().map(str::to_string))
+        .collect();
+    zones.sort();
+    zones.dedup();
+    Ok(zones)
+}
+
+/// The EC2 provider.
+pub struct Ec2Provider {
+    client: Client,
+    /// For the creates of whole resources: the SDK never re-sends one whose outcome is
+    /// unknown; the step looks it up by its `nc:id` tag instead.
+    creates: Client,
+    region: String,
+    /// This run's part of every client token (one provider per apply or reconcile pass).
+    run: String,
+}
+
+impl Ec2Provider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> Ec2Provider {
+        Ec2Provider {
+            client: aws.ec2(),
+            creates: aws.ec2_without_resend(),
+            region: aws.region(),
+            run: format!("{:016x}", fastrand::u64(..)),
+        }
+    }
+
+    /// A provider over a given client (tests use mocked clients).
+    #[cfg(test)]
+    fn with_client(client: Client, run: &str) -> Ec2Provider {
+        Ec2Provider {
+            creates: client.clone(),
+            client,
+            region: "us-east-1".into(),
+            run: run.to_string(),
+        }
+    }
+
+    /// The client token of a create of `logical`: the same on every retry of the step within
+    /// this run, new in the next run and for each incarnation that died (see [`client_token`]).
+    fn token(&self, env: &str, logical: &str, generation: usize) -> String {
+        client_token(&self.run, env, logical, generation)
+    }
+}
+
+/// What a create made: the attributes the new resource has as created (so converge does only
+/// the rest) and its outputs.
+pub(super) struct Made {
+    /// The attributes as created.
+    pub props: Props,
+    /// The outputs known from the create's answer.
+    pub outputs: Outputs,
+}
+
+impl Ec2Provider {
+    /// Makes the live resource `observed` match `resource`, from its live attributes (absent
+    /// ones are treated as different), then its tags.
+    async fn converge(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let physical = observed.physical_id.as_str();
+        let current = &observed.props;
+        let mut outputs = observed.outputs.clone();
+        outputs.insert("id".into(), physical.to_string());
+        match resource.kind {
+            Kind::Vpc => self.converge_vpc(resource, physical, current).await?,
+            Kind::Subnet => {
+                self.converge_subnet(resource, physical, current, &mut outputs)
+                    .await?;
+            }
+            Kind::InternetGateway => {
+                self.converge_gateway(resource, physical, current).await?;
+            }
+            Kind::RouteTable => self.converge_routes(resource, physical, current).await?,
+            Kind::NetworkAcl => self.converge_acl(resource, physical, current).await?,
+            Kind::SecurityGroup => {
+                self.converge_group(resource, physical, current).await?;
+            }
+            Kind::VpcEndpoint => {
+                self.converge_endpoint(resource, physical, current, ctx)
+                    .await?;
+            }
+            _ => {}
+        }
+        if differs(resource, current, TAGS) {
+            let api = Ec2Tags {
+                client: self.client.clone(),
+                id: physical.to_string(),
+            };
+            sync_tags(&api, resource, observed).await?;
+        }
+        Ok(outputs)
+    }
+
+    /// Creates the bare resource (tags and client token in the call) and returns it with the
+    /// attributes it already has as created.
+    ///
+    /// Every create goes through the client that never re-sends a request whose outcome is
+    /// unknown: CreateVpc, CreateSubnet, CreateInternetGateway, AllocateAddress and
+    /// CreateSecurityGroup have no client token, and emulators ignore the tokens of the others.
+    /// A lost answer fails the attempt as transient, and the retried step finds the resource
+    /// by its `nc:id` tag ([`Self::lookup`]) instead of making a second one.
+    async fn create_bare(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+    ) -> Result<Observed, ProviderError> {
+        let name = resource.id.as_str();
+        let mut made = Made {
+            props: Props::new(),
+            outputs: Outputs::new(),
+        };
+        made.props.insert(TAGS.into(), Value::Map(resource.tags()));
+        let physical = match resource.kind {
+            Kind::Vpc => self.create_vpc(resource, ctx, &mut made).await?,
+            Kind::Subnet => self.create_subnet(resource, ctx, &mut made).await?,
+            Kind::InternetGateway => {
+                self.create_internet_gateway(resource, ctx, &mut made)
+                    .await?
+            }
+            Kind::ElasticIp => self.create_elastic_ip(resource, ctx, &mut made).await?,
+            Kind::NatGateway => self.create_nat_gateway(resource, ctx, &mut made).await?,
+            Kind::RouteTable => self.create_route_table(resource, ctx, &mut made).await?,
+            Kind::NetworkAcl => self.create_network_acl(resource, ctx, &mut made).await?,
+            Kind::SecurityGroup => self.create_security_group(resource, ctx, &mut made).await?,
+            Kind::VpcEndpoint => self.create_vpc_endpoint(resource, ctx, &mut made).await?,
+            Kind::FlowLog => self.create_flow_log(resource, ctx, &mut made).await?,
+            other => {
+                return Err(ProviderError::local(
+                    "create",
+                    name,
+                    format!("the EC2 provider does not own kind {other}"),
+                ));
+            }
+        };
+        if physical.is_empty() {
+            return Err(ProviderError::local(
+                "create",
+                name,
+                "AWS answered without the new resource's id",
+            ));
+        }
+        ctx.note(&format!("created {physical}"));
+        if resource.kind == Kind::NatGateway {
+            self.wait_nat(&physical, ctx).await?;
+        }
+        Ok(Observed {
+            id: resource.id.clone(),
+            kind: resource.kind,
+            physical_id: physical,
+            props: made.props,
+            outputs: made.outputs,
+            owner: Owner::Ours,
+            retain: false,
+            refused: None,
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for Ec2Provider {
+    fn kinds(&self) -> &'static [Kind] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let snapshot = self.read(desired, env).await?;
+        Ok(assemble(&snapshot, desired, env, &self.region))
+    }
+
+    async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        // Lookup before create: a retry, or a re-run after a kill, finishes what exists.
+        let observed = match self.lookup(resource, &ctx.env).await? {
+            Some(existing) => {
+                ctx.note(&format!(
+                    "found {} from an earlier attempt",
+                    existing.physical_id
+                ));
+                if resource.kind == Kind::NatGateway {
+                    self.wait_nat(&existing.physical_id, ctx).await?;
+                }
+                existing
+            }
+            None => self.create_bare(resource, ctx).await?,
+        };
+        self.converge(resource, &observed, ctx).await
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        _delta: &Delta,
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        self.converge(resource, observed, ctx).await
+    }
+
+    async fn delete(&self, observed: &Observed, ctx: &StepCtx) -> Result<(), ProviderError> {
+        match observed.kind {
+            Kind::Vpc => self.delete_vpc(observed, ctx).await,
+            Kind::Subnet => self.delete_subnet(observed, ctx).await,
+            Kind::InternetGateway => self.delete_internet_gateway(observed, ctx).await,
+            Kind::ElasticIp => self.delete_elastic_ip(observed, ctx).await,
+            Kind::NatGateway => self.delete_nat_gateway(observed, ctx).await,
+            Kind::RouteTable => self.delete_route_table(observed, ctx).await,
+            Kind::NetworkAcl => self.delete_network_acl(observed, ctx).await,
+            Kind::SecurityGroup => self.delete_security_group(observed, ctx).await,
+            Kind::VpcEndpoint => self.delete_vpc_endpoint(observed, ctx).await,
+            Kind::FlowLog => self.delete_flow_log(observed, ctx).await,
+            other => Err(ProviderError::local(
+                "delete",
+                &observed.physical_id,
+                format!("the EC2 provider does not own kind {other}"),
+            )),
+        }
+    }
+}

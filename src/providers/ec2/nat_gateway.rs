@@ -1,0 +1,231 @@
+//! NAT gateways: created with a client token, waited for, and deleted with their address
+//! freed.
+
+use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, ResourceType};
+
+use super::props::text;
+use super::snapshot::id_filters;
+use super::tags::tag_specification;
+use super::waits::{POLL_INTERVAL, is_gone};
+use super::{Ec2Provider, Made};
+use crate::model::Kind;
+use crate::model::{Observed, Props, Resource, Value};
+use crate::providers::ErrorClass;
+use crate::providers::aws::{Live, aws_error};
+use crate::providers::{ProviderError, StepCtx, wait};
+
+/// A NAT gateway as observed (pending or available; deleted and failed ones are gone).
+pub(super) fn observe(nat: &NatGateway) -> Option<Live> {
+    if !nat_is_live(nat) {
+        return None;
+    }
+    let nat_id = nat.nat_gateway_id()?;
+    let mut props = Props::new();
+    props.insert(
+        "subnet_id".into(),
+        Value::str(nat.subnet_id().unwrap_or_default()),
+    );
+    props.insert(
+        "allocation_id".into(),
+        Value::str(
+            nat.nat_gateway_addresses()
+                .iter()
+                .find_map(|address| address.allocation_id())
+                .unwrap_or_default(),
+        ),
+    );
+    Some(Live::new(Kind::NatGateway, nat_id, "").props(props))
+}
+
+fn nat_is_live(nat: &NatGateway) -> bool {
+    matches!(
+        nat.state(),
+        Some(NatGatewayState::Pending | NatGatewayState::Available) | None
+    )
+}
+
+impl Ec2Provider {
+    /// Waits until a NAT gateway is available; a failed one is reported with AWS's failure
+    /// code and message.
+    pub(super) async fn wait_nat(&self, nat_id: &str, ctx: &StepCtx) -> Result<(), ProviderError> {
+        wait::until(
+            ctx,
+            "ec2:DescribeNatGateways",
+            &format!("NAT gateway {nat_id} to become available"),
+            POLL_INTERVAL,
+            || async {
+                let found = self
+                    .client
+                    .describe_nat_gateways()
+                    .nat_gateway_ids(nat_id)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("ec2:DescribeNatGateways", nat_id, error))?;
+                let Some(nat) = found.nat_gateways().first() else {
+                    return Ok(None);
+                };
+                match nat.state() {
+                    Some(NatGatewayState::Available) => Ok(Some(())),
+                    Some(NatGatewayState::Pending) | None => Ok(None),
+                    Some(state) => Err(ProviderError {
+                        action: "ec2:CreateNatGateway".into(),
+                        resource: nat_id.to_string(),
+                        class: ErrorClass::Fatal,
+                        code: nat.failure_code().map(str::to_string),
+                        message: format!(
+                            "NAT gateway {nat_id} is {}: {}: {}",
+                            state.as_str(),
+                            nat.failure_code().unwrap_or("no failure code"),
+                            nat.failure_message().unwrap_or("no failure message")
+                        ),
+                    }),
+                }
+            },
+        )
+        .await
+    }
+
+    /// After its NAT gateway was deleted, an elastic IP must be free. AWS frees it itself;
+    /// LocalStack leaves it associated with the deleted gateway's network interface, which
+    /// makes the next NAT gateway on that address fail: release that association.
+    pub(super) async fn free_address(
+        &self,
+        allocation_id: &str,
+        interfaces: &[String],
+    ) -> Result<(), ProviderError> {
+        if allocation_id.is_empty() || interfaces.is_empty() {
+            return Ok(());
+        }
+        let addresses = match self
+            .client
+            .describe_addresses()
+            .allocation_ids(allocation_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("ec2:DescribeAddresses", allocation_id, error))
+        {
+            Err(error) if is_gone(&error) => return Ok(()),
+            other => other?,
+        };
+        for address in addresses.addresses() {
+            let stale = address
+                .network_interface_id()
+                .is_some_and(|interface| interfaces.iter().any(|i| i == interface));
+            if let (true, Some(association_id)) = (stale, address.association_id()) {
+                match self
+                    .client
+                    .disassociate_address()
+                    .association_id(association_id)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("ec2:DisassociateAddress", allocation_id, error))
+                {
+                    Err(error) if !is_gone(&error) => return Err(error),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// CreateNatGateway with a client token that moves on past dead incarnations.
+    pub(super) async fn create_nat_gateway(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+        _made: &mut Made,
+    ) -> Result<String, ProviderError> {
+        let name = resource.id.as_str();
+        let physical = {
+            // Earlier NAT gateways of this id that died: each one moves the token on.
+            let dead = self
+                .nats(id_filters(&ctx.env, name))
+                .await?
+                .iter()
+                .filter(|nat| !nat_is_live(nat))
+                .count();
+            let created = self
+                .creates
+                .create_nat_gateway()
+                .subnet_id(text(resource, "subnet_id")?)
+                .allocation_id(text(resource, "allocation_id")?)
+                .connectivity_type(ConnectivityType::Public)
+                .client_token(self.token(&ctx.env, name, dead))
+                .tag_specifications(tag_specification(ResourceType::Natgateway, resource))
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateNatGateway", name, error))?;
+            created
+                .nat_gateway()
+                .and_then(NatGateway::nat_gateway_id)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(physical)
+    }
+
+    /// DeleteNatGateway, waits until it is deleted, then frees its address.
+    pub(super) async fn delete_nat_gateway(
+        &self,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let physical = observed.physical_id.as_str();
+        let client = &self.client;
+        match client
+            .delete_nat_gateway()
+            .nat_gateway_id(physical)
+            .send()
+            .await
+            .map_err(|error| aws_error("ec2:DeleteNatGateway", physical, error))
+        {
+            Err(error) if is_gone(&error) => return Ok(()),
+            Err(error) => return Err(error),
+            Ok(_) => {}
+        }
+        // Its elastic IP and network interface are only released once it is deleted.
+        let interfaces = wait::until(
+            ctx,
+            "ec2:DescribeNatGateways",
+            &format!("NAT gateway {physical} to be deleted"),
+            POLL_INTERVAL,
+            || async {
+                let found = client
+                    .describe_nat_gateways()
+                    .nat_gateway_ids(physical)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("ec2:DescribeNatGateways", physical, error));
+                match found {
+                    Err(error) if is_gone(&error) => Ok(Some(Vec::new())),
+                    Err(error) => Err(error),
+                    Ok(found) => {
+                        let deleted = found.nat_gateways().iter().all(|nat| {
+                            matches!(
+                                nat.state(),
+                                Some(NatGatewayState::Deleted | NatGatewayState::Failed)
+                            )
+                        });
+                        Ok(deleted.then(|| {
+                            found
+                                .nat_gateways()
+                                .iter()
+                                .flat_map(NatGateway::nat_gateway_addresses)
+                                .filter_map(|address| {
+                                    address.network_interface_id().map(str::to_string)
+                                })
+                                .collect::<Vec<String>>()
+                        }))
+                    }
+                }
+            },
+        )
+        .await?;
+        let allocation = observed
+            .props
+            .get("allocation_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        self.free_address(allocation, &interfaces).await
+    }
+}

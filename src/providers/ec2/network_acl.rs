@@ -1,0 +1,323 @@
+//! Network ACLs and their entries (the typed [`AclEntry`] of `model::network`).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
+
+use super::props::{bad_input, differs, list, list_of, strings, text};
+use super::snapshot::filter;
+use super::tags::tag_specification;
+use super::waits::{delete_when_free, is_gone};
+use super::{Ec2Provider, Made};
+use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
+use crate::model::{Observed, Props, Resource, Value};
+use crate::providers::aws::{Live, aws_error};
+use crate::providers::{ProviderError, StepCtx};
+
+/// A network ACL's catch-all rule number (IPv4; IPv6 is one more): AWS's own, never ours.
+pub(super) const DEFAULT_ACL_RULE: i32 = 32767;
+/// EC2's answer to CreateNetworkAclEntry when the rule number is taken in that direction.
+pub(super) const ACL_ENTRY_EXISTS: &str = "NetworkAclEntryAlreadyExists";
+
+/// A network ACL of ours as observed (not a VPC's default one): its VPC and entries.
+pub(super) fn observe(acl: &NetworkAcl) -> Option<Live> {
+    if acl.is_default() == Some(true) {
+        return None;
+    }
+    let acl_id = acl.network_acl_id()?;
+    let mut props = Props::new();
+    props.insert(
+        "vpc_id".into(),
+        Value::str(acl.vpc_id().unwrap_or_default()),
+    );
+    props.insert("ingress".into(), strings(acl_entries(acl, false)));
+    props.insert("egress".into(), strings(acl_entries(acl, true)));
+    Some(Live::new(Kind::NetworkAcl, acl_id, "").props(props))
+}
+
+/// Network ACL entries of one direction as `"{rule} {action} {protocol} {ports} {cidr}"`, in
+/// rule order, without AWS's catch-all deny.
+pub(super) fn acl_entries(acl: &NetworkAcl, egress: bool) -> Vec<String> {
+    let mut entries: Vec<(i32, String)> = acl
+        .entries()
+        .iter()
+        .filter(|entry| entry.egress() == Some(egress))
+        .filter_map(|entry| {
+            let rule = entry.rule_number()?;
+            if rule >= DEFAULT_ACL_RULE {
+                return None;
+            }
+            let protocol = Protocol::from_aws(entry.protocol());
+            let range = entry.port_range();
+            let ports = Ports::from_aws(
+                &protocol,
+                range.and_then(PortRange::from),
+                range.and_then(PortRange::to),
+            );
+            let action = match entry.rule_action() {
+                Some(RuleAction::Allow) => AclAction::Allow,
+                _ => AclAction::Deny,
+            };
+            let cidr = entry
+                .cidr_block()
+                .or(entry.ipv6_cidr_block())
+                .unwrap_or_default();
+            let entry = AclEntry {
+                rule,
+                action,
+                protocol,
+                ports,
+                cidr: cidr.to_string(),
+            };
+            Some((rule, entry.to_string()))
+        })
+        .collect();
+    entries.sort();
+    entries.into_iter().map(|(_, entry)| entry).collect()
+}
+
+impl Ec2Provider {
+    pub(super) async fn converge_acl(
+        &self,
+        resource: &Resource,
+        acl_id: &str,
+        current: &Props,
+    ) -> Result<(), ProviderError> {
+        for (egress, name) in [(false, "ingress"), (true, "egress")] {
+            if differs(resource, current, name) {
+                self.apply_entries(
+                    resource,
+                    acl_id,
+                    &list_of(current.get(name)),
+                    &list(resource, name),
+                    egress,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a network ACL's entries of one direction from `live` to `desired`, by rule
+    /// number: replace what differs, create what is missing, delete what is extra.
+    pub(super) async fn apply_entries(
+        &self,
+        resource: &Resource,
+        acl_id: &str,
+        live: &[String],
+        desired: &[String],
+        egress: bool,
+    ) -> Result<(), ProviderError> {
+        let parse = |entries: &[String]| -> Result<BTreeMap<i32, AclEntry>, ProviderError> {
+            entries
+                .iter()
+                .map(|entry| {
+                    entry
+                        .parse::<AclEntry>()
+                        .map(|parsed| (parsed.rule, parsed))
+                        .map_err(|why| bad_input(resource, why))
+                })
+                .collect()
+        };
+        let live = parse(live)?;
+        let desired = parse(desired)?;
+        for rule in live.keys().filter(|rule| !desired.contains_key(rule)) {
+            match self
+                .client
+                .delete_network_acl_entry()
+                .network_acl_id(acl_id)
+                .rule_number(*rule)
+                .egress(egress)
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:DeleteNetworkAclEntry", acl_id, error))
+            {
+                Err(error) if !is_gone(&error) => return Err(error),
+                _ => {}
+            }
+        }
+        for (rule, entry) in &desired {
+            match live.get(rule) {
+                Some(existing) if existing == entry => {}
+                Some(_) => self.put_acl_entry(acl_id, egress, entry, true).await?,
+                None => self.put_acl_entry(acl_id, egress, entry, false).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates one network ACL entry (or, with `replace`, replaces the entry of that rule
+    /// number). A create answered `NetworkAclEntryAlreadyExists` — an earlier create whose
+    /// answer was lost and that the SDK retried, or an entry made since the observation —
+    /// becomes ReplaceNetworkAclEntry, which "replaces an entry (rule) in a network ACL"
+    /// (Amazon EC2 API Reference): the rule number then holds exactly the entry wanted.
+    pub(super) async fn put_acl_entry(
+        &self,
+        acl_id: &str,
+        egress: bool,
+        entry: &AclEntry,
+        replace: bool,
+    ) -> Result<(), ProviderError> {
+        let action = if entry.allows() {
+            RuleAction::Allow
+        } else {
+            RuleAction::Deny
+        };
+        let range = entry
+            .ports
+            .bounds()
+            .map(|(from, to)| PortRange::builder().from(from).to(to).build());
+        let ipv6 = entry.cidr.contains(':');
+        if !replace {
+            let call = self
+                .client
+                .create_network_acl_entry()
+                .network_acl_id(acl_id)
+                .rule_number(entry.rule)
+                .egress(egress)
+                .protocol(entry.protocol.number())
+                .rule_action(action.clone())
+                .set_port_range(range.clone());
+            let call = if ipv6 {
+                call.ipv6_cidr_block(&entry.cidr)
+            } else {
+                call.cidr_block(&entry.cidr)
+            };
+            match call
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateNetworkAclEntry", acl_id, error))
+            {
+                Err(error) if error.code.as_deref() == Some(ACL_ENTRY_EXISTS) => {
+                    tracing::debug!(acl_id, rule = entry.rule, "entry exists; replacing it");
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+        let call = self
+            .client
+            .replace_network_acl_entry()
+            .network_acl_id(acl_id)
+            .rule_number(entry.rule)
+            .egress(egress)
+            .protocol(entry.protocol.number())
+            .rule_action(action)
+            .set_port_range(range);
+        let call = if ipv6 {
+            call.ipv6_cidr_block(&entry.cidr)
+        } else {
+            call.cidr_block(&entry.cidr)
+        };
+        call.send()
+            .await
+            .map_err(|error| aws_error("ec2:ReplaceNetworkAclEntry", acl_id, error))?;
+        Ok(())
+    }
+
+    /// Moves whatever subnets still use a network ACL about to be deleted to the VPC's default
+    /// network ACL, as AWS refuses to delete it otherwise (see [`Self::release_route_table`]).
+    pub(super) async fn release_network_acl(
+        &self,
+        observed: &Observed,
+    ) -> Result<(), ProviderError> {
+        let acl_id = observed.physical_id.as_str();
+        let acls = match self
+            .client
+            .describe_network_acls()
+            .network_acl_ids(acl_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("ec2:DescribeNetworkAcls", acl_id, error))
+        {
+            Err(error) if is_gone(&error) => return Ok(()),
+            other => other?,
+        };
+        let Some(acl) = acls.network_acls().first() else {
+            return Ok(());
+        };
+        if acl.associations().is_empty() {
+            return Ok(());
+        }
+        let vpc_id = acl.vpc_id().unwrap_or_default();
+        let defaults = self
+            .acls(vec![
+                filter("vpc-id", [vpc_id]),
+                filter("default", ["true"]),
+            ])
+            .await?;
+        let Some(default_id) = defaults.first().and_then(NetworkAcl::network_acl_id) else {
+            return Ok(());
+        };
+        for association in acl.associations() {
+            let Some(association_id) = association.network_acl_association_id() else {
+                continue;
+            };
+            match self
+                .client
+                .replace_network_acl_association()
+                .association_id(association_id)
+                .network_acl_id(default_id)
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:ReplaceNetworkAclAssociation", acl_id, error))
+            {
+                Err(error) if !is_gone(&error) => return Err(error),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// CreateNetworkAcl with a client token.
+    pub(super) async fn create_network_acl(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+        made: &mut Made,
+    ) -> Result<String, ProviderError> {
+        let name = resource.id.as_str();
+        let physical = {
+            let created = self
+                .creates
+                .create_network_acl()
+                .vpc_id(text(resource, "vpc_id")?)
+                .client_token(self.token(&ctx.env, name, 0))
+                .tag_specifications(tag_specification(ResourceType::NetworkAcl, resource))
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateNetworkAcl", name, error))?;
+            let acl = created.network_acl();
+            if let Some(acl) = acl {
+                made.props
+                    .insert("ingress".into(), strings(acl_entries(acl, false)));
+                made.props
+                    .insert("egress".into(), strings(acl_entries(acl, true)));
+            }
+            acl.and_then(NetworkAcl::network_acl_id)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(physical)
+    }
+
+    /// Moves its subnets to the default ACL, then DeleteNetworkAcl.
+    pub(super) async fn delete_network_acl(
+        &self,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let physical = observed.physical_id.as_str();
+        let client = &self.client;
+        self.release_network_acl(observed).await?;
+        delete_when_free(ctx, "ec2:DeleteNetworkAcl", physical, || async {
+            client
+                .delete_network_acl()
+                .network_acl_id(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| aws_error("ec2:DeleteNetworkAcl", physical, error))
+        })
+        .await
+    }
+}

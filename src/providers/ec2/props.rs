@@ -1,0 +1,81 @@
+//! Attribute helpers shared by the kinds: resolved values of the desired resource, what
+//! differs from the live ones, lists of strings, and client tokens.
+
+use sha2::{Digest, Sha256};
+
+use crate::model::{Props, Resource, Value};
+use crate::providers::ProviderError;
+
+pub(super) fn strings<I, S>(items: I) -> Value
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    Value::List(
+        items
+            .into_iter()
+            .map(|item| Value::Str(item.into()))
+            .collect(),
+    )
+}
+
+pub(super) fn sorted_strings(mut items: Vec<String>) -> Value {
+    items.sort();
+    strings(items)
+}
+
+/// A client token (at most 64 ASCII characters, as EC2 requires): a hash of the run, the
+/// environment, the logical id, and a generation counting earlier incarnations that died.
+///
+/// EC2 returns the original result to a retry with the same token, and a token stays bound
+/// to its resource for a while, even after that resource is deleted ("You should not reuse
+/// the same client token for other API requests", Amazon EC2 Developer Guide, *Ensuring
+/// idempotency in Amazon EC2 API requests*). So the token is stable for the retries of one
+/// step and new whenever a new resource is wanted: in a later run (a route table deleted and
+/// made again), or after a NAT gateway of this run failed (it stays listed, and its token
+/// would return the dead one).
+pub(super) fn client_token(run: &str, env: &str, logical: &str, generation: usize) -> String {
+    let digest =
+        Sha256::digest(format!("nc-provision/{run}/{env}/{logical}/{generation}").as_bytes());
+    format!("nc-{}", &hex::encode(digest)[..40])
+}
+
+/// A resolved string attribute.
+pub(super) fn text(resource: &Resource, name: &str) -> Result<String, ProviderError> {
+    match resource.props.get(name) {
+        Some(Value::Str(text)) => Ok(text.clone()),
+        other => Err(ProviderError::local(
+            "resolve",
+            resource.id.as_str(),
+            format!("attribute {name} is {other:?}, expected a string"),
+        )),
+    }
+}
+
+/// A resolved list-of-strings attribute (absent: empty).
+pub(super) fn list(resource: &Resource, name: &str) -> Vec<String> {
+    list_of(resource.props.get(name))
+}
+
+pub(super) fn list_of(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the live value differs from the desired one (a missing live value always does).
+pub(super) fn differs(resource: &Resource, current: &Props, name: &str) -> bool {
+    match (resource.props.get(name), current.get(name)) {
+        (Some(desired), Some(live)) => !desired.equivalent(live),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+pub(super) fn bad_input(resource: &Resource, why: String) -> ProviderError {
+    ProviderError::local("validate", resource.id.as_str(), why)
+}

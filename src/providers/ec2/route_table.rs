@@ -1,0 +1,300 @@
+//! Route tables and their routes (the typed [`Route`] of `model::network`).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{ResourceType, RouteTable};
+
+use super::props::{bad_input, differs, list, list_of, sorted_strings, text};
+use super::tags::tag_specification;
+use super::waits::{delete_when_free, is_gone};
+use super::{Ec2Provider, Made};
+use crate::model::{Kind, Route};
+use crate::model::{Observed, Props, Resource, Value};
+use crate::providers::aws::{Live, aws_error};
+use crate::providers::{ProviderError, StepCtx};
+
+/// EC2's answer to CreateRoute when the table already has a route to that destination.
+pub(super) const ROUTE_EXISTS: &str = "RouteAlreadyExists";
+
+/// A route table as observed: its VPC and routes.
+pub(super) fn observe(table: &RouteTable) -> Option<Live> {
+    let table_id = table.route_table_id()?;
+    let mut props = Props::new();
+    props.insert(
+        "vpc_id".into(),
+        Value::str(table.vpc_id().unwrap_or_default()),
+    );
+    props.insert("routes".into(), sorted_strings(routes(table)));
+    Some(Live::new(Kind::RouteTable, table_id, "").props(props))
+}
+
+/// Routes as `"{destination} -> {target}"`, without the VPC's local route and the routes
+/// gateway endpoints install (those are the endpoint's `route_table_ids`).
+pub(super) fn routes(table: &RouteTable) -> Vec<String> {
+    table
+        .routes()
+        .iter()
+        .filter_map(|route| {
+            let target = route
+                .gateway_id()
+                .or(route.nat_gateway_id())
+                .or(route.transit_gateway_id())
+                .or(route.vpc_peering_connection_id())
+                .or(route.egress_only_internet_gateway_id())
+                .or(route.carrier_gateway_id())
+                .or(route.local_gateway_id())
+                .or(route.instance_id())
+                .or(route.network_interface_id())
+                .or(route.core_network_arn())?;
+            if target == "local" || target.starts_with("vpce-") {
+                return None;
+            }
+            let destination = route
+                .destination_cidr_block()
+                .or(route.destination_ipv6_cidr_block())
+                .or(route.destination_prefix_list_id())?;
+            Some(Route::new(destination, target).to_string())
+        })
+        .collect()
+}
+
+/// How a route's destination is named.
+pub(super) enum Destination {
+    Ipv4,
+    Ipv6,
+    PrefixList,
+}
+
+pub(super) fn destination_kind(destination: &str) -> Destination {
+    if destination.starts_with("pl-") {
+        Destination::PrefixList
+    } else if destination.contains(':') {
+        Destination::Ipv6
+    } else {
+        Destination::Ipv4
+    }
+}
+
+/// Which route parameter a target id goes in.
+pub(super) enum Target {
+    Gateway,
+    Nat,
+    Interface,
+    Peering,
+    Transit,
+    EgressOnly,
+    Instance,
+}
+
+pub(super) fn target_kind(target: &str) -> Target {
+    match target.split('-').next() {
+        Some("nat") => Target::Nat,
+        Some("eni") => Target::Interface,
+        Some("pcx") => Target::Peering,
+        Some("tgw") => Target::Transit,
+        Some("eigw") => Target::EgressOnly,
+        Some("i") => Target::Instance,
+        _ => Target::Gateway,
+    }
+}
+
+impl Ec2Provider {
+    pub(super) async fn converge_routes(
+        &self,
+        resource: &Resource,
+        table_id: &str,
+        current: &Props,
+    ) -> Result<(), ProviderError> {
+        if !differs(resource, current, "routes") {
+            return Ok(());
+        }
+        let parse = |routes: Vec<String>| -> Result<BTreeMap<String, String>, ProviderError> {
+            routes
+                .iter()
+                .map(|route| {
+                    route
+                        .parse::<Route>()
+                        .map(|route| (route.destination, route.target))
+                        .map_err(|why| bad_input(resource, why))
+                })
+                .collect()
+        };
+        let desired = parse(list(resource, "routes"))?;
+        let live = parse(list_of(current.get("routes")))?;
+        for (destination, target) in &live {
+            if !desired.contains_key(destination) {
+                let call = self.client.delete_route().route_table_id(table_id);
+                let call = match destination_kind(destination) {
+                    Destination::PrefixList => call.destination_prefix_list_id(destination),
+                    Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
+                    Destination::Ipv4 => call.destination_cidr_block(destination),
+                };
+                match call
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("ec2:DeleteRoute", table_id, error))
+                {
+                    Err(error) if !is_gone(&error) => return Err(error),
+                    _ => tracing::debug!(table_id, destination, target, "route deleted"),
+                }
+            }
+        }
+        for (destination, target) in &desired {
+            match live.get(destination) {
+                Some(live_target) if live_target == target => {}
+                Some(_) => self.put_route(table_id, destination, target, true).await?,
+                None => self.put_route(table_id, destination, target, false).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the route `destination -> target` (or, with `replace`, points the existing
+    /// route at `target`). A create answered `RouteAlreadyExists` — an earlier create whose
+    /// answer was lost and that the SDK retried, or a route made since the observation —
+    /// becomes ReplaceRoute, which "replaces an existing route within a route table" (Amazon
+    /// EC2 API Reference, ReplaceRoute): the table then has exactly the route wanted.
+    pub(super) async fn put_route(
+        &self,
+        table_id: &str,
+        destination: &str,
+        target: &str,
+        replace: bool,
+    ) -> Result<(), ProviderError> {
+        if !replace {
+            let call = self.client.create_route().route_table_id(table_id);
+            let call = match destination_kind(destination) {
+                Destination::PrefixList => call.destination_prefix_list_id(destination),
+                Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
+                Destination::Ipv4 => call.destination_cidr_block(destination),
+            };
+            let call = match target_kind(target) {
+                Target::Nat => call.nat_gateway_id(target),
+                Target::Interface => call.network_interface_id(target),
+                Target::Peering => call.vpc_peering_connection_id(target),
+                Target::Transit => call.transit_gateway_id(target),
+                Target::EgressOnly => call.egress_only_internet_gateway_id(target),
+                Target::Instance => call.instance_id(target),
+                Target::Gateway => call.gateway_id(target),
+            };
+            match call
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateRoute", table_id, error))
+            {
+                Err(error) if error.code.as_deref() == Some(ROUTE_EXISTS) => {
+                    tracing::debug!(table_id, destination, "route exists; replacing it");
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+        let call = self.client.replace_route().route_table_id(table_id);
+        let call = match destination_kind(destination) {
+            Destination::PrefixList => call.destination_prefix_list_id(destination),
+            Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
+            Destination::Ipv4 => call.destination_cidr_block(destination),
+        };
+        let call = match target_kind(target) {
+            Target::Nat => call.nat_gateway_id(target),
+            Target::Interface => call.network_interface_id(target),
+            Target::Peering => call.vpc_peering_connection_id(target),
+            Target::Transit => call.transit_gateway_id(target),
+            Target::EgressOnly => call.egress_only_internet_gateway_id(target),
+            Target::Instance => call.instance_id(target),
+            Target::Gateway => call.gateway_id(target),
+        };
+        call.send()
+            .await
+            .map_err(|error| aws_error("ec2:ReplaceRoute", table_id, error))?;
+        Ok(())
+    }
+
+    /// Disassociates whatever subnets still use a route table about to be deleted (they fall
+    /// back to the VPC's main route table), as AWS refuses to delete it otherwise. Our own
+    /// subnets have moved or gone by then; this catches foreign ones, and associations
+    /// LocalStack keeps after their subnet was deleted.
+    pub(super) async fn release_route_table(&self, table_id: &str) -> Result<(), ProviderError> {
+        let tables = match self
+            .client
+            .describe_route_tables()
+            .route_table_ids(table_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("ec2:DescribeRouteTables", table_id, error))
+        {
+            Err(error) if is_gone(&error) => return Ok(()),
+            other => other?,
+        };
+        for association in tables
+            .route_tables()
+            .iter()
+            .flat_map(RouteTable::associations)
+            .filter(|association| association.main() != Some(true))
+        {
+            let Some(association_id) = association.route_table_association_id() else {
+                continue;
+            };
+            match self
+                .client
+                .disassociate_route_table()
+                .association_id(association_id)
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:DisassociateRouteTable", table_id, error))
+            {
+                Err(error) if !is_gone(&error) => return Err(error),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// CreateRouteTable with a client token.
+    pub(super) async fn create_route_table(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+        made: &mut Made,
+    ) -> Result<String, ProviderError> {
+        let name = resource.id.as_str();
+        let physical = {
+            let created = self
+                .creates
+                .create_route_table()
+                .vpc_id(text(resource, "vpc_id")?)
+                .client_token(self.token(&ctx.env, name, 0))
+                .tag_specifications(tag_specification(ResourceType::RouteTable, resource))
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateRouteTable", name, error))?;
+            made.props.insert("routes".into(), Value::List(Vec::new()));
+            created
+                .route_table()
+                .and_then(RouteTable::route_table_id)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(physical)
+    }
+
+    /// Releases the table from its subnets, then DeleteRouteTable.
+    pub(super) async fn delete_route_table(
+        &self,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let physical = observed.physical_id.as_str();
+        let client = &self.client;
+        self.release_route_table(physical).await?;
+        delete_when_free(ctx, "ec2:DeleteRouteTable", physical, || async {
+            client
+                .delete_route_table()
+                .route_table_id(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| aws_error("ec2:DeleteRouteTable", physical, error))
+        })
+        .await
+    }
+}

@@ -1,0 +1,257 @@
+//! Security groups and their rules (the typed [`SgRule`] of `model::network`).
+
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, UserIdGroupPair,
+};
+
+use super::props::{bad_input, differs, list, list_of, sorted_strings, strings, text};
+use super::tags::tag_specification;
+use super::waits::delete_when_free;
+use super::{Ec2Provider, Made};
+use crate::model::{Kind, Ports, Protocol, SgRule};
+use crate::model::{Observed, Outputs, Props, Resource, Value};
+use crate::providers::aws::{Live, aws_error};
+use crate::providers::{ProviderError, StepCtx};
+
+/// A security group as observed: VPC, name, description and rules.
+pub(super) fn observe(group: &SecurityGroup) -> Option<Live> {
+    let group_id = group.group_id()?;
+    let mut props = Props::new();
+    props.insert(
+        "vpc_id".into(),
+        Value::str(group.vpc_id().unwrap_or_default()),
+    );
+    props.insert(
+        "group_name".into(),
+        Value::str(group.group_name().unwrap_or_default()),
+    );
+    props.insert(
+        "description".into(),
+        Value::str(group.description().unwrap_or_default()),
+    );
+    props.insert(
+        "ingress".into(),
+        sorted_strings(rules(group.ip_permissions())),
+    );
+    props.insert(
+        "egress".into(),
+        sorted_strings(rules(group.ip_permissions_egress())),
+    );
+    let mut outputs = Outputs::new();
+    if let Some(arn) = group.security_group_arn() {
+        outputs.insert("arn".into(), arn.to_string());
+    }
+    Some(
+        Live::new(Kind::SecurityGroup, group_id, "")
+            .props(props)
+            .outputs(outputs),
+    )
+}
+
+/// Security group rules as `"{protocol} {ports} {peer}"`, one per peer.
+pub(super) fn rules(permissions: &[IpPermission]) -> Vec<String> {
+    let mut rules = Vec::new();
+    for permission in permissions {
+        let protocol = Protocol::from_aws(permission.ip_protocol());
+        let ports = Ports::from_aws(&protocol, permission.from_port(), permission.to_port());
+        let peers = permission
+            .ip_ranges()
+            .iter()
+            .filter_map(IpRange::cidr_ip)
+            .chain(
+                permission
+                    .ipv6_ranges()
+                    .iter()
+                    .filter_map(Ipv6Range::cidr_ipv6),
+            )
+            .chain(
+                permission
+                    .prefix_list_ids()
+                    .iter()
+                    .filter_map(PrefixListId::prefix_list_id),
+            )
+            .chain(
+                permission
+                    .user_id_group_pairs()
+                    .iter()
+                    .filter_map(UserIdGroupPair::group_id),
+            );
+        rules.extend(peers.map(|peer| SgRule::new(protocol.clone(), ports, peer).to_string()));
+    }
+    rules
+}
+
+/// A rule as the permission to authorize or revoke.
+pub(super) fn permission(rule: &SgRule) -> IpPermission {
+    let peer = rule.peer.as_str();
+    let mut builder = IpPermission::builder().ip_protocol(rule.protocol.permission());
+    if let Some((from, to)) = rule.ports.bounds() {
+        builder = builder.from_port(from).to_port(to);
+    }
+    builder = if peer.starts_with("sg-") {
+        builder.user_id_group_pairs(UserIdGroupPair::builder().group_id(peer).build())
+    } else if peer.starts_with("pl-") {
+        builder.prefix_list_ids(PrefixListId::builder().prefix_list_id(peer).build())
+    } else if peer.contains(':') {
+        builder.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(peer).build())
+    } else {
+        builder.ip_ranges(IpRange::builder().cidr_ip(peer).build())
+    };
+    builder.build()
+}
+
+impl Ec2Provider {
+    pub(super) async fn converge_group(
+        &self,
+        resource: &Resource,
+        group_id: &str,
+        current: &Props,
+    ) -> Result<(), ProviderError> {
+        for (egress, name) in [(false, "ingress"), (true, "egress")] {
+            if differs(resource, current, name) {
+                self.apply_rules(
+                    resource,
+                    group_id,
+                    &list_of(current.get(name)),
+                    &list(resource, name),
+                    egress,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a security group's rules of one direction from `live` to `desired`: revoke the
+    /// extra ones, authorize the missing ones.
+    pub(super) async fn apply_rules(
+        &self,
+        resource: &Resource,
+        group_id: &str,
+        live: &[String],
+        desired: &[String],
+        egress: bool,
+    ) -> Result<(), ProviderError> {
+        let to_permissions = |rules: Vec<&String>| -> Result<Vec<IpPermission>, ProviderError> {
+            rules
+                .into_iter()
+                .map(|rule| {
+                    rule.parse::<SgRule>()
+                        .map(|rule| permission(&rule))
+                        .map_err(|why| bad_input(resource, why))
+                })
+                .collect()
+        };
+        let revoke = to_permissions(live.iter().filter(|rule| !desired.contains(rule)).collect())?;
+        let authorize =
+            to_permissions(desired.iter().filter(|rule| !live.contains(rule)).collect())?;
+        if !revoke.is_empty() {
+            let result = if egress {
+                self.client
+                    .revoke_security_group_egress()
+                    .group_id(group_id)
+                    .set_ip_permissions(Some(revoke))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| aws_error("ec2:RevokeSecurityGroupEgress", group_id, error))
+            } else {
+                self.client
+                    .revoke_security_group_ingress()
+                    .group_id(group_id)
+                    .set_ip_permissions(Some(revoke))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| aws_error("ec2:RevokeSecurityGroupIngress", group_id, error))
+            };
+            match result {
+                Err(error) if error.code.as_deref() != Some("InvalidPermission.NotFound") => {
+                    return Err(error);
+                }
+                _ => {}
+            }
+        }
+        if !authorize.is_empty() {
+            let result = if egress {
+                self.client
+                    .authorize_security_group_egress()
+                    .group_id(group_id)
+                    .set_ip_permissions(Some(authorize))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| aws_error("ec2:AuthorizeSecurityGroupEgress", group_id, error))
+            } else {
+                self.client
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .set_ip_permissions(Some(authorize))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| {
+                        aws_error("ec2:AuthorizeSecurityGroupIngress", group_id, error)
+                    })
+            };
+            match result {
+                Err(error) if error.code.as_deref() != Some("InvalidPermission.Duplicate") => {
+                    return Err(error);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// CreateSecurityGroup (no client token: looked up by tag on a retry).
+    pub(super) async fn create_security_group(
+        &self,
+        resource: &Resource,
+        _ctx: &StepCtx,
+        made: &mut Made,
+    ) -> Result<String, ProviderError> {
+        let name = resource.id.as_str();
+        let physical = {
+            let created = self
+                .creates
+                .create_security_group()
+                .vpc_id(text(resource, "vpc_id")?)
+                .group_name(text(resource, "group_name")?)
+                .description(text(resource, "description")?)
+                .tag_specifications(tag_specification(ResourceType::SecurityGroup, resource))
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateSecurityGroup", name, error))?;
+            if let Some(arn) = created.security_group_arn() {
+                made.outputs.insert("arn".into(), arn.to_string());
+            }
+            // A new group allows all egress; the desired rules replace that.
+            made.props.insert("ingress".into(), Value::List(Vec::new()));
+            made.props
+                .insert("egress".into(), strings(["all all 0.0.0.0/0"]));
+            created.group_id().unwrap_or_default().to_string()
+        };
+        Ok(physical)
+    }
+
+    /// DeleteSecurityGroup, once nothing uses it.
+    pub(super) async fn delete_security_group(
+        &self,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let physical = observed.physical_id.as_str();
+        let client = &self.client;
+        delete_when_free(ctx, "ec2:DeleteSecurityGroup", physical, || async {
+            client
+                .delete_security_group()
+                .group_id(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| aws_error("ec2:DeleteSecurityGroup", physical, error))
+        })
+        .await
+    }
+}

@@ -1,0 +1,331 @@
+//! VPC endpoints: gateway endpoints on route tables, interface endpoints in subnets.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
+
+use super::observe::Names;
+use super::props::{differs, list, list_of, text};
+use super::snapshot::id_filters;
+use super::tags::tag_specification;
+use super::waits::{POLL_INTERVAL, is_gone};
+use super::{Ec2Provider, Made};
+use crate::model::Kind;
+use crate::model::{Observed, Props, Resource, Value};
+use crate::providers::aws::{Live, aws_error};
+use crate::providers::{ProviderError, StepCtx, wait};
+
+/// An endpoint as observed (dead ones are gone), its lists of references ordered as the
+/// module orders them.
+pub(super) fn observe(endpoint: &VpcEndpoint, names: &Names) -> Option<Live> {
+    if !endpoint_is_live(endpoint) {
+        return None;
+    }
+    let endpoint_id = endpoint.vpc_endpoint_id()?;
+    Some(Live::new(Kind::VpcEndpoint, endpoint_id, "").props(endpoint_props(endpoint, names)))
+}
+
+/// An endpoint's state in lower case: the API model spells the states `Available`, but AWS
+/// (and LocalStack) answer `available`.
+pub(super) fn endpoint_state(endpoint: &VpcEndpoint) -> String {
+    endpoint
+        .state()
+        .map(|state| state.as_str().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Endpoint states after which it is gone or never becomes usable.
+pub(super) const ENDPOINT_DEAD_STATES: [&str; 5] =
+    ["deleting", "deleted", "failed", "rejected", "expired"];
+
+pub(super) fn endpoint_is_live(endpoint: &VpcEndpoint) -> bool {
+    !ENDPOINT_DEAD_STATES.contains(&endpoint_state(endpoint).as_str())
+}
+
+fn endpoint_props(endpoint: &VpcEndpoint, names: &Names) -> Props {
+    let mut props = Props::new();
+    props.insert(
+        "vpc_id".into(),
+        Value::str(endpoint.vpc_id().unwrap_or_default()),
+    );
+    props.insert(
+        "service_name".into(),
+        Value::str(endpoint.service_name().unwrap_or_default()),
+    );
+    let endpoint_type = endpoint
+        .vpc_endpoint_type()
+        .map_or("Gateway", VpcEndpointType::as_str);
+    props.insert("endpoint_type".into(), Value::str(endpoint_type));
+    if endpoint_type == VpcEndpointType::Interface.as_str() {
+        props.insert("subnet_ids".into(), names.ordered(endpoint.subnet_ids()));
+        let groups: Vec<String> = endpoint
+            .groups()
+            .iter()
+            .filter_map(|group| group.group_id().map(str::to_string))
+            .collect();
+        props.insert("security_group_ids".into(), names.ordered(&groups));
+        props.insert(
+            "private_dns_enabled".into(),
+            Value::Bool(endpoint.private_dns_enabled().unwrap_or(false)),
+        );
+    } else {
+        props.insert(
+            "route_table_ids".into(),
+            names.ordered(endpoint.route_table_ids()),
+        );
+    }
+    if let Some(document) = endpoint
+        .policy_document()
+        .and_then(|text| crate::policy::parse(text).ok())
+    {
+        props.insert("policy".into(), Value::Policy(document));
+    }
+    props
+}
+
+impl Ec2Provider {
+    pub(super) async fn converge_endpoint(
+        &self,
+        resource: &Resource,
+        endpoint_id: &str,
+        current: &Props,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let delta = |name: &str| {
+            let desired: BTreeSet<String> = list(resource, name).into_iter().collect();
+            let live: BTreeSet<String> = list_of(current.get(name)).into_iter().collect();
+            let add: Vec<String> = desired.difference(&live).cloned().collect();
+            let remove: Vec<String> = live.difference(&desired).cloned().collect();
+            (add, remove)
+        };
+        let mut call = self
+            .client
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(endpoint_id);
+        let mut changed = false;
+        if differs(resource, current, "route_table_ids") {
+            let (add, remove) = delta("route_table_ids");
+            changed |= !add.is_empty() || !remove.is_empty();
+            call = call
+                .set_add_route_table_ids((!add.is_empty()).then_some(add))
+                .set_remove_route_table_ids((!remove.is_empty()).then_some(remove));
+        }
+        if differs(resource, current, "subnet_ids") {
+            let (add, remove) = delta("subnet_ids");
+            changed |= !add.is_empty() || !remove.is_empty();
+            call = call
+                .set_add_subnet_ids((!add.is_empty()).then_some(add))
+                .set_remove_subnet_ids((!remove.is_empty()).then_some(remove));
+        }
+        if differs(resource, current, "security_group_ids") {
+            let (add, remove) = delta("security_group_ids");
+            changed |= !add.is_empty() || !remove.is_empty();
+            call = call
+                .set_add_security_group_ids((!add.is_empty()).then_some(add))
+                .set_remove_security_group_ids((!remove.is_empty()).then_some(remove));
+        }
+        if differs(resource, current, "private_dns_enabled")
+            && let Some(enabled) = resource.bool_prop("private_dns_enabled")
+        {
+            changed = true;
+            call = call.private_dns_enabled(enabled);
+        }
+        if differs(resource, current, "policy")
+            && let Some(policy) = resource.props.get("policy").and_then(Value::as_policy)
+        {
+            changed = true;
+            call = call.policy_document(policy.to_string());
+        }
+        if changed {
+            call.send()
+                .await
+                .map_err(|error| aws_error("ec2:ModifyVpcEndpoint", endpoint_id, error))?;
+        }
+        if resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str()) {
+            self.wait_endpoint(endpoint_id, ctx).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until an endpoint is available; a failed one is reported with AWS's reason.
+    pub(super) async fn wait_endpoint(
+        &self,
+        endpoint_id: &str,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        wait::until(
+            ctx,
+            "ec2:DescribeVpcEndpoints",
+            &format!("endpoint {endpoint_id} to become available"),
+            POLL_INTERVAL,
+            || async {
+                let found = self
+                    .client
+                    .describe_vpc_endpoints()
+                    .vpc_endpoint_ids(endpoint_id)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("ec2:DescribeVpcEndpoints", endpoint_id, error))?;
+                let Some(endpoint) = found.vpc_endpoints().first() else {
+                    return Ok(None);
+                };
+                let state = endpoint_state(endpoint);
+                match state.as_str() {
+                    "available" | "" => Ok(Some(())),
+                    "failed" | "rejected" | "expired" | "deleted" => {
+                        let reason = endpoint
+                            .failure_reason()
+                            .map(str::to_string)
+                            .or_else(|| {
+                                endpoint.last_error().map(|error| {
+                                    format!(
+                                        "{}: {}",
+                                        error.code().unwrap_or_default(),
+                                        error.message().unwrap_or_default()
+                                    )
+                                })
+                            })
+                            .unwrap_or_default();
+                        Err(ProviderError::local(
+                            "ec2:CreateVpcEndpoint",
+                            endpoint_id,
+                            format!("endpoint {endpoint_id} is {state}: {reason}"),
+                        ))
+                    }
+                    _ => Ok(None),
+                }
+            },
+        )
+        .await
+    }
+
+    /// CreateVpcEndpoint with a client token that moves on past dead incarnations.
+    pub(super) async fn create_vpc_endpoint(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+        made: &mut Made,
+    ) -> Result<String, ProviderError> {
+        let name = resource.id.as_str();
+        let physical = {
+            let dead = self
+                .endpoints(id_filters(&ctx.env, name))
+                .await?
+                .iter()
+                .filter(|endpoint| !endpoint_is_live(endpoint))
+                .count();
+            let interface =
+                resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str());
+            let mut call = self
+                .creates
+                .create_vpc_endpoint()
+                .vpc_id(text(resource, "vpc_id")?)
+                .service_name(text(resource, "service_name")?)
+                .vpc_endpoint_type(if interface {
+                    VpcEndpointType::Interface
+                } else {
+                    VpcEndpointType::Gateway
+                })
+                .client_token(self.token(&ctx.env, name, dead))
+                .tag_specifications(tag_specification(ResourceType::VpcEndpoint, resource));
+            if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
+                call = call.policy_document(policy.to_string());
+            }
+            if interface {
+                call = call
+                    .set_subnet_ids(Some(list(resource, "subnet_ids")))
+                    .set_security_group_ids(Some(list(resource, "security_group_ids")))
+                    .private_dns_enabled(resource.bool_prop("private_dns_enabled") == Some(true));
+            } else {
+                call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
+            }
+            let created = call
+                .send()
+                .await
+                .map_err(|error| aws_error("ec2:CreateVpcEndpoint", name, error))?;
+            // Everything was set in the create call.
+            for attribute in [
+                "route_table_ids",
+                "subnet_ids",
+                "security_group_ids",
+                "private_dns_enabled",
+                "policy",
+            ] {
+                if let Some(value) = resource.props.get(attribute) {
+                    made.props.insert(attribute.into(), value.clone());
+                }
+            }
+            created
+                .vpc_endpoint()
+                .and_then(VpcEndpoint::vpc_endpoint_id)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(physical)
+    }
+
+    /// DeleteVpcEndpoints, then waits until it is deleted.
+    pub(super) async fn delete_vpc_endpoint(
+        &self,
+        observed: &Observed,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let physical = observed.physical_id.as_str();
+        let client = &self.client;
+        let deleted = client
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(physical)
+            .send()
+            .await
+            .map_err(|error| aws_error("ec2:DeleteVpcEndpoints", physical, error));
+        match deleted {
+            Err(error) if is_gone(&error) => return Ok(()),
+            Err(error) => return Err(error),
+            Ok(output) => {
+                if let Some(failure) = output.unsuccessful().first() {
+                    let code = failure.error().and_then(|e| e.code()).unwrap_or_default();
+                    if !code.ends_with(".NotFound") {
+                        return Err(ProviderError::local(
+                            "ec2:DeleteVpcEndpoints",
+                            physical,
+                            format!(
+                                "{code}: {}",
+                                failure
+                                    .error()
+                                    .and_then(|e| e.message())
+                                    .unwrap_or_default()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        // Interface endpoints release their network interfaces while deleting.
+        wait::until(
+            ctx,
+            "ec2:DescribeVpcEndpoints",
+            &format!("endpoint {physical} to be deleted"),
+            POLL_INTERVAL,
+            || async {
+                let found = client
+                    .describe_vpc_endpoints()
+                    .vpc_endpoint_ids(physical)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("ec2:DescribeVpcEndpoints", physical, error));
+                match found {
+                    Err(error) if is_gone(&error) => Ok(Some(())),
+                    Err(error) => Err(error),
+                    Ok(found) => Ok(found
+                        .vpc_endpoints()
+                        .iter()
+                        .all(|endpoint| {
+                            matches!(endpoint_state(endpoint).as_str(), "deleted" | "failed")
+                        })
+                        .then_some(())),
+                }
+            },
+        )
+        .await
+    }
+}
