@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::fence::Fence;
 use crate::model::Kind;
-use crate::model::{DesiredGraph, LogicalId, Observed, Outputs, Props, Resource, Value};
+use crate::model::{DesiredGraph, LogicalId, Observed, Outputs, Props, Ref, Resource};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::providers::{Provider, ProviderError, Providers, StepCtx};
 
@@ -544,49 +544,18 @@ fn resolved(
     resource: &Resource,
     outputs: &BTreeMap<LogicalId, Outputs>,
 ) -> Result<Resource, ProviderError> {
-    fn resolve(value: &Value, outputs: &BTreeMap<LogicalId, Outputs>) -> Result<Value, String> {
-        match value {
-            Value::Ref(reference) => outputs
-                .get(&reference.id)
-                .and_then(|produced| produced.get(&reference.output))
-                .map(|output| Value::Str(output.clone()))
-                .ok_or_else(|| format!("{}.{} is not available", reference.id, reference.output)),
-            Value::List(items) => items
-                .iter()
-                .map(|item| resolve(item, outputs))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::List),
-            Value::Concat(parts) => {
-                let mut joined = String::new();
-                for part in parts {
-                    match resolve(part, outputs)? {
-                        Value::Str(text) => joined.push_str(&text),
-                        other => return Err(format!("cannot join {other:?} into a string")),
-                    }
-                }
-                Ok(Value::Str(joined))
-            }
-            Value::Policy(document) => {
-                let lookup = |reference: &crate::model::Ref| {
-                    outputs
-                        .get(&reference.id)
-                        .and_then(|produced| produced.get(&reference.output))
-                        .cloned()
-                };
-                crate::model::substitute_refs(document, &lookup)
-                    .map(Value::Policy)
-                    .map_err(|reference| {
-                        format!("{}.{} is not available", reference.id, reference.output)
-                    })
-            }
-            other => Ok(other.clone()),
-        }
-    }
+    let lookup = |reference: &Ref| {
+        outputs
+            .get(&reference.id)
+            .and_then(|produced| produced.get(&reference.output))
+            .cloned()
+    };
     let resolve_all = |props: &Props| -> Result<Props, ProviderError> {
         props
             .iter()
             .map(|(name, value)| {
-                resolve(value, outputs)
+                value
+                    .resolve_all(&lookup)
                     .map(|value| (name.clone(), value))
                     .map_err(|why| ProviderError::local("resolve", resource.id.as_str(), why))
             })

@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{DesiredGraph, LogicalId, Observation, Observed, Owner, Props, Resource, Value};
+use crate::model::{
+    DesiredGraph, LogicalId, Observation, Observed, Owner, Props, Ref, Resource, Value,
+};
 
 use super::{Action, AttrChange, ResourceChange};
 
@@ -27,83 +29,23 @@ pub struct DiffOptions {
 }
 
 /// Replaces every reference whose target exists with the target's output; references to
-/// resources still to be created become [`Value::Unknown`].
-#[must_use]
-pub fn resolve(props: &Props, observation: &Observation) -> Props {
-    resolve_with(props, observation, &BTreeSet::new())
-}
-
-/// [`resolve`], with references to the `replaced` resources unknown (their outputs change).
-fn resolve_with(props: &Props, observation: &Observation, replaced: &BTreeSet<LogicalId>) -> Props {
-    props
-        .iter()
-        .map(|(name, value)| (name.clone(), resolve_value(value, observation, replaced)))
-        .collect()
-}
-
-fn resolve_value(
-    value: &Value,
-    observation: &Observation,
-    replaced: &BTreeSet<LogicalId>,
-) -> Value {
-    match value {
-        Value::Ref(reference) if replaced.contains(&reference.id) => Value::Unknown,
-        Value::Ref(reference) => observation
+/// resources still to be created, or to the `replaced` ones (their outputs change), become
+/// [`Value::Unknown`].
+fn resolve(props: &Props, observation: &Observation, replaced: &BTreeSet<LogicalId>) -> Props {
+    let lookup = |reference: &Ref| {
+        if replaced.contains(&reference.id) {
+            return None;
+        }
+        observation
             .found
             .get(&reference.id)
             .and_then(|observed| observed.outputs.get(&reference.output))
-            .map_or(Value::Unknown, |output| Value::Str(output.clone())),
-        Value::List(items) => Value::List(
-            items
-                .iter()
-                .map(|item| resolve_value(item, observation, replaced))
-                .collect(),
-        ),
-        Value::Concat(parts) => {
-            let mut joined = String::new();
-            for part in parts {
-                match resolve_value(part, observation, replaced) {
-                    Value::Str(text) => joined.push_str(&text),
-                    _ => return Value::Unknown,
-                }
-            }
-            Value::Str(joined)
-        }
-        Value::Policy(document) => {
-            let lookup = |reference: &crate::model::Ref| {
-                if replaced.contains(&reference.id) {
-                    return None;
-                }
-                observation
-                    .found
-                    .get(&reference.id)
-                    .and_then(|observed| observed.outputs.get(&reference.output))
-                    .cloned()
-            };
-            crate::model::substitute_refs(document, &lookup).map_or(Value::Unknown, Value::Policy)
-        }
-        other => other.clone(),
-    }
-}
-
-/// The resources a value references directly (refs, also inside lists and joins).
-fn referenced(value: &Value, found: &mut BTreeSet<LogicalId>) {
-    match value {
-        Value::Ref(reference) => {
-            found.insert(reference.id.clone());
-        }
-        Value::List(items) | Value::Concat(items) => {
-            items.iter().for_each(|item| referenced(item, found));
-        }
-        Value::Policy(document) => {
-            found.extend(
-                crate::model::policy_refs(document)
-                    .into_iter()
-                    .map(|reference| reference.id),
-            );
-        }
-        _ => {}
-    }
+            .cloned()
+    };
+    props
+        .iter()
+        .map(|(name, value)| (name.clone(), value.resolve_or_unknown(&lookup)))
+        .collect()
 }
 
 /// The replaced resources that the attributes `names` of `resource` reference.
@@ -115,7 +57,7 @@ fn dragged_by(
     let mut found = BTreeSet::new();
     for name in names {
         if let Some(value) = resource.props.get(*name) {
-            referenced(value, &mut found);
+            value.referenced_ids(&mut found);
         }
     }
     found.retain(|id| replaced.contains(id));
@@ -232,7 +174,7 @@ fn diff_resource(
     replaced: &BTreeSet<LogicalId>,
     options: DiffOptions,
 ) -> ResourceChange {
-    let desired = resolve_with(&resource.props, observation, replaced);
+    let desired = resolve(&resource.props, observation, replaced);
     let mut change = ResourceChange {
         id: resource.id.clone(),
         kind: resource.kind,
@@ -396,7 +338,7 @@ fn untracked_change(change: &mut ResourceChange, observed: &Observed, options: D
 #[must_use]
 pub fn differs(resource: &Resource, observation: &Observation) -> bool {
     observation.found.get(&resource.id).is_some_and(|observed| {
-        let desired = resolve(&resource.props, observation);
+        let desired = resolve(&resource.props, observation, &BTreeSet::new());
         !attribute_changes(resource, &desired, observed).is_empty()
     })
 }
