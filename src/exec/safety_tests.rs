@@ -2,16 +2,14 @@
 //! lease stops new steps, a panicking step is a failure, and an unimplemented API is skipped
 //! only in emulator mode.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::*;
-use crate::model::Delta;
-use crate::model::Kind;
-use crate::model::{Observation, Owner};
-use crate::plan::{PlanMode, Target};
-use crate::providers::{ErrorClass, Provider};
+use crate::model::{Delta, Observation, Observed, Outputs, Owner, Props, Resource};
+use crate::plan::{PlanMode, ResourceChange, Target};
+use crate::providers::{ErrorClass, Provider, ProviderError, StepCtx};
 
 /// What the fake does for one resource id.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::*;
-use crate::model::Kind;
-use crate::model::{Observation, Value};
+use crate::model::{Observation, Observed, Outputs, Resource, Value};
 use crate::plan::{DiffOptions, PlanMode, Target, diff};
-use crate::providers::{ErrorClass, Provider};
+use crate::providers::{ErrorClass, Provider, ProviderError, StepCtx};
 
 /// Creates everything after a short sleep; fails the ids it is told to; records what it saw.
 #[derive(Default)]
