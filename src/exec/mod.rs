@@ -146,6 +146,8 @@ pub async fn execute(
 }
 
 #[cfg(test)]
+mod fake;
+#[cfg(test)]
 mod safety_tests;
 #[cfg(test)]
 mod tests;
