@@ -10,15 +10,14 @@ use super::args::{
     ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, GraphArgs, PlanArgs,
     RebuildArgs, ReconcileArgs, UnlockArgs,
 };
-use super::locked::{Locked, Outcome};
-use super::{ExitStatus, output, signals};
+use super::printer::{DrSummary, Printer};
+use super::{ExitStatus, output};
 use crate::engine::Session;
-use crate::exec::{ExecOptions, Report, StepStatus};
-use crate::plan::{DiffOptions, Plan, PlanFlags, PlanMode, SavedPlan, render, staleness};
+use crate::engine::apply::{self as workflow, Locked, Outcome};
+use crate::engine::signals;
+use crate::exec::{ExecOptions, Report};
+use crate::plan::{DiffOptions, PlanFlags, PlanMode, SavedPlan, render};
 use crate::providers::lock::LockTable;
-
-/// The recovery-time objective of DR-001.
-const RTO: Duration = Duration::from_secs(4 * 3600);
 /// Environments whose apply needs a reviewed, saved plan.
 const REVIEWED_ENVS: [&str; 1] = ["prod"];
 
@@ -60,24 +59,12 @@ async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Sess
     Ok(Session::open(&cli.specs, env, region, cli.emulator, &cli.variables()).await?)
 }
 
-fn show_plan(cli: &Cli, plan: &Plan, session: &Session, format: Format) {
-    let calls = session.calls();
-    match format {
-        Format::Human => output::data(&render::human_plan(plan, &calls)),
-        Format::Json => output::json(&render::plan_json(plan, &calls)),
-        Format::Markdown => output::data(&render::markdown_plan(plan)),
-    }
-    if cli.verbose > 0 {
-        output::note(cli.quiet, &output::call_table(&calls));
-    }
-}
-
 async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let session = open(cli, &args.env, args.region.as_deref()).await?;
     let plan = session
         .plan(PlanMode::Normal, DiffOptions { adopt: args.adopt })
         .await?;
-    show_plan(cli, &plan, &session, args.format);
+    Printer::new(cli, args.format).plan(&plan, &session.calls());
     if let Some(path) = &args.out {
         let flags = PlanFlags {
             adopt: args.adopt,
@@ -142,35 +129,13 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         allow_destroy: args.allow_destroy,
     };
     if let Some(saved) = &saved {
-        let stale = staleness(saved, &plan, flags);
-        if !stale.is_empty() {
-            let mut message = String::from(
-                "the saved plan is stale; nothing was changed. What changed since it was made:\n",
-            );
-            for item in &stale {
-                message.push_str(&format!("  - {}: {}\n", item.id, item.how));
-            }
-            message.push_str("Make a new plan, review it, and apply that.");
-            bail!(message);
-        }
+        workflow::refuse_stale(saved, &plan, flags)?;
     }
-    if args.format == Format::Human {
-        show_plan(cli, &plan, &session, Format::Human);
+    let printer = Printer::new(cli, args.format);
+    if printer.is_human() {
+        printer.plan(&plan, &session.calls());
     }
-    let conflicts = plan.conflicts();
-    if !conflicts.is_empty() {
-        let mut message =
-            String::from("apply refuses while resources are in conflict; nothing was changed:\n");
-        for change in conflicts {
-            message.push_str(&format!(
-                "  - {} ({}): {}\n",
-                change.id,
-                change.name,
-                change.reason.as_deref().unwrap_or("conflict")
-            ));
-        }
-        bail!(message.trim_end().to_string());
-    }
+    workflow::refuse_conflicts(&plan)?;
     let approvals = match (&saved, &session.spec.change_control) {
         (Some(saved), Some(control)) => {
             approve::check_approvals(&session.aws, control, saved, &plan, &session.caller.arn)
@@ -179,10 +144,10 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         _ => Vec::new(),
     };
     if !args.allow_destroy {
-        refuse_replacements(&plan)?;
+        workflow::refuse_replacements(&plan)?;
     }
     if !plan.changes.iter().any(|change| change.action.is_change()) {
-        finish_apply(cli, args.format, &session, &plan, &Report::default());
+        printer.report(&plan, &Report::default(), &session.calls());
         return Ok(ExitStatus::Success);
     }
     if saved.is_none() && !args.auto_approve && !confirm(&args.env)? {
@@ -201,56 +166,15 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         lock_timeout: args.lock_timeout,
         quiet: cli.quiet,
         approvals,
+        note: &|text| printer.note(text),
     };
     let Outcome { plan, report } = run.execute(&session, plan).await?;
-    finish_apply(cli, args.format, &session, &plan, &report);
+    printer.report(&plan, &report, &session.calls());
     Ok(if report.failed() {
         ExitStatus::Error
     } else {
         ExitStatus::Success
     })
-}
-
-/// Refuses a plan with replacements: each deletes a live resource first, which needs
-/// `--allow-destroy`. Names every replacement and the attributes that force it.
-fn refuse_replacements(plan: &Plan) -> anyhow::Result<()> {
-    let replacements = plan.replacements();
-    if replacements.is_empty() {
-        return Ok(());
-    }
-    let mut message = format!(
-        "apply refuses: {} resources must be replaced, and a replacement deletes the live resource first, which needs --allow-destroy; nothing was changed:\n",
-        replacements.len()
-    );
-    for change in replacements {
-        let forcing: Vec<String> = change
-            .attributes
-            .iter()
-            .filter(|attribute| attribute.forces_replace)
-            .map(|attribute| {
-                format!(
-                    "{} {} -> {}",
-                    attribute.name,
-                    attribute
-                        .before
-                        .as_ref()
-                        .map_or_else(|| "(none)".to_string(), render::render_value),
-                    attribute
-                        .after
-                        .as_ref()
-                        .map_or_else(|| "(none)".to_string(), render::render_value)
-                )
-            })
-            .collect();
-        let why = if forcing.is_empty() {
-            change.reason.clone().unwrap_or_default()
-        } else {
-            format!("forced by {}", forcing.join(", "))
-        };
-        message.push_str(&format!("  - {} ({}): {why}\n", change.id, change.name));
-    }
-    message.push_str("Review the plan, then re-run apply with --allow-destroy to replace them.");
-    bail!(message)
 }
 
 /// Asks on the terminal; refuses when there is none.
@@ -267,69 +191,12 @@ fn confirm(env: &str) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-fn report_json(plan: &Plan, report: &Report, session: &Session) -> serde_json::Value {
-    let (done, failed, skipped) = report.counts();
-    serde_json::json!({
-        "format_version": render::JSON_FORMAT_VERSION,
-        "env": plan.target.env,
-        "region": plan.target.region,
-        "account_id": plan.target.account_id,
-        "plan": render::plan_json(plan, &session.calls()),
-        "steps": report.steps,
-        "summary": plan.summary(),
-        "result": {
-            "done": done,
-            "failed": failed,
-            "skipped": skipped,
-            "ok": !report.failed(),
-            "aborted": report.aborted,
-        },
-        "api_calls": session.calls().to_json(),
-    })
-}
-
-fn finish_apply(cli: &Cli, format: Format, session: &Session, plan: &Plan, report: &Report) {
-    match format {
-        Format::Json => output::json(&report_json(plan, report, session)),
-        Format::Human | Format::Markdown => {
-            let mut text = String::new();
-            for step in &report.steps {
-                let outcome = match &step.status {
-                    StepStatus::Done => "done".to_string(),
-                    StepStatus::Failed(why) => format!("FAILED: {why}"),
-                    StepStatus::Skipped(why) => format!("skipped: {why}"),
-                };
-                text.push_str(&format!(
-                    "{} {} ({:.1}s): {outcome}\n",
-                    step.action.name(),
-                    step.id,
-                    step.duration_ms as f64 / 1000.0
-                ));
-            }
-            let (done, failed, skipped) = report.counts();
-            if let Some(reason) = &report.aborted {
-                text.push_str(&format!("\nStopped starting steps: {reason}.\n"));
-            }
-            text.push_str(&format!(
-                "\nApply {}: {done} done, {failed} failed, {skipped} skipped. AWS API calls: {} ({} writes).",
-                if report.failed() { "failed" } else { "complete" },
-                session.calls().total(),
-                session.calls().writes()
-            ));
-            output::data(&text);
-        }
-    }
-    if cli.verbose > 0 {
-        output::note(cli.quiet, &output::call_table(&session.calls()));
-    }
-}
-
 async fn drift(cli: &Cli, args: &DriftArgs) -> anyhow::Result<ExitStatus> {
     let session = open(cli, &args.env, args.region.as_deref()).await?;
     let plan = session
         .plan(PlanMode::Drift, DiffOptions::default())
         .await?;
-    show_plan(cli, &plan, &session, args.format);
+    Printer::new(cli, args.format).plan(&plan, &session.calls());
     Ok(if plan.has_changes() {
         ExitStatus::Changes
     } else {
@@ -367,7 +234,7 @@ async fn reconcile_once(
         .is_none_or(|control| control.scheduled_repair);
     let mut notified = serde_json::Value::Null;
     if !repair_allowed && !drifted.is_empty() {
-        notified = notify_drift(&session, &plan, &drifted).await;
+        notified = crate::engine::drift::notify(&session, &plan, &drifted).await;
     }
     let Outcome { plan, report } = if drifted.is_empty() || conflicts > 0 || !repair_allowed {
         Outcome {
@@ -386,6 +253,7 @@ async fn reconcile_once(
             lock_timeout: Duration::ZERO,
             quiet: true,
             approvals: Vec::new(),
+            note: &|_| {},
         };
         run.execute(&session, plan).await?
     };
@@ -413,19 +281,20 @@ async fn reconcile_once(
         "elapsed_ms": started.elapsed().as_millis() as u64,
         "api_calls": session.calls().to_json(),
     });
-    if args.format == Format::Human && args.interval.is_none() {
-        show_plan(cli, &plan, &session, Format::Human);
+    let printer = Printer::new(cli, args.format);
+    if printer.is_human() && args.interval.is_none() {
+        printer.plan(&plan, &session.calls());
         if !drifted.is_empty() {
-            finish_apply(cli, Format::Human, &session, &plan, &report);
+            printer.report(&plan, &report, &session.calls());
         }
         if !repair_allowed && !drifted.is_empty() {
-            output::data(&format!(
+            printer.data(&format!(
                 "\nChange control forbids scheduled repair in {}: nothing was repaired. Make a plan (`nc-provision plan --env {} --out FILE`), get it approved, and apply it.",
                 args.env, args.env
             ));
         }
         if !held_back.is_empty() {
-            output::data(&format!(
+            printer.data(&format!(
                 "\nHeld back (reconcile never deletes or replaces): {}. Review them with `nc-provision plan --env {}` and apply with --allow-destroy.",
                 held_back.join(", "),
                 args.env
@@ -445,7 +314,7 @@ async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus
     let Some(interval) = args.interval else {
         let (status, line) = reconcile_once(cli, args).await?;
         if args.format == Format::Json {
-            output::json_line(&line);
+            Printer::new(cli, args.format).reconcile_line(&line);
         }
         return Ok(status);
     };
@@ -466,7 +335,7 @@ async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus
                 serde_json::json!({"env": args.env, "ok": false, "error": format!("{error:#}")})
             }
         };
-        output::json_line(&line);
+        Printer::new(cli, args.format).reconcile_line(&line);
         if signals::requested() {
             output::note(cli.quiet, "reconcile: stopping on signal");
             return Ok(ExitStatus::Success);
@@ -499,8 +368,9 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
     let plan = session
         .plan(PlanMode::Normal, DiffOptions::default())
         .await?;
-    if args.format == Format::Human {
-        show_plan(cli, &plan, &session, Format::Human);
+    let printer = Printer::new(cli, args.format);
+    if printer.is_human() {
+        printer.plan(&plan, &session.calls());
     }
     if !plan.conflicts().is_empty() {
         bail!(
@@ -520,6 +390,7 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
         lock_timeout: Duration::ZERO,
         quiet: cli.quiet,
         approvals: Vec::new(),
+        note: &|text| printer.note(text),
     };
     let Outcome { plan, report } = run.execute(&session, plan).await?;
     let readiness = session
@@ -531,36 +402,14 @@ async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|change| change.id.to_string())
         .collect();
-    let elapsed = started.elapsed();
-    match args.format {
-        Format::Json => output::json(&serde_json::json!({
-            "env": args.env,
-            "region": region,
-            "report": report_json(&plan, &report, &session),
-            "elapsed_seconds": elapsed.as_secs(),
-            "rto_seconds": RTO.as_secs(),
-            "ready": ready,
-            "not_checked": not_checked,
-        })),
-        Format::Human | Format::Markdown => {
-            finish_apply(cli, Format::Human, &session, &plan, &report);
-            output::data(&format!(
-                "\nDR rebuild of {} in {region}: {} after {}s (RTO {}h, {:.2}% used).",
-                args.env,
-                if ready { "READY" } else { "NOT READY" },
-                elapsed.as_secs(),
-                RTO.as_secs() / 3600,
-                elapsed.as_secs_f64() * 100.0 / RTO.as_secs_f64()
-            ));
-            if !not_checked.is_empty() {
-                output::data(&format!(
-                    "Readiness NOT CHECKED for {} resources (their API is not available at this endpoint): {}.",
-                    not_checked.len(),
-                    not_checked.join(", ")
-                ));
-            }
-        }
-    }
+    let summary = DrSummary {
+        env: &args.env,
+        region: &region,
+        elapsed: started.elapsed(),
+        ready,
+        not_checked: &not_checked,
+    };
+    printer.dr_summary(&summary, &plan, &report, &session.calls());
     Ok(if ready {
         ExitStatus::Success
     } else {
@@ -609,58 +458,6 @@ async fn unlock(cli: &Cli, args: &UnlockArgs) -> anyhow::Result<ExitStatus> {
         bail!(
             "the lease of {key} changed hands or was released meanwhile; run unlock again to see who holds it"
         )
-    }
-}
-
-/// Publishes a drift summary to the environment's operations topic; the JSON note of what
-/// happened (`{"topic", "message_id"}` or `{"error"}`).
-async fn notify_drift(session: &Session, plan: &Plan, drifted: &[String]) -> serde_json::Value {
-    let topic = crate::model::LogicalId::new(crate::modules::OPS_TOPIC);
-    let Some(arn) = plan
-        .observation
-        .found
-        .get(&topic)
-        .and_then(|observed| observed.outputs.get("arn"))
-    else {
-        return serde_json::json!({"error": format!("the operations topic ({topic}) does not exist: nothing published")});
-    };
-    let lines: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|change| change.action.is_change())
-        .map(|change| {
-            let attributes: Vec<&str> = change
-                .attributes
-                .iter()
-                .map(|attribute| attribute.name.as_str())
-                .collect();
-            format!(
-                "- {} ({} {}): {} {}",
-                change.id,
-                change.kind,
-                change.name,
-                change.action.name(),
-                attributes.join(", ")
-            )
-        })
-        .collect();
-    let message = format!(
-        "nc-provision found drift in {} ({}, account {}) and repaired nothing: change control forbids scheduled repair.\n\n{}\n\nFix it through plan -> approve -> apply:\n  nc-provision plan --env {} --out {}.plan",
-        session.target.env,
-        session.target.region,
-        session.target.account_id,
-        lines.join("\n"),
-        session.target.env,
-        session.target.env
-    );
-    let subject = format!(
-        "nc-provision: drift in {} ({} resources)",
-        session.target.env,
-        drifted.len()
-    );
-    match crate::providers::notify::publish(&session.aws, arn, &subject, &message).await {
-        Ok(id) => serde_json::json!({"topic": arn, "message_id": id}),
-        Err(error) => serde_json::json!({"topic": arn, "error": error.to_string()}),
     }
 }
 

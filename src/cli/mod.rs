@@ -1,13 +1,14 @@
-//! The command line: arguments, settings, commands and output. The only place that prints and
-//! the only place that decides exit codes.
+//! The command line: arguments, settings, commands and the one [`printer`] (human / JSON)
+//! for plans, reports, reconcile lines and DR summaries. The apply workflow itself is the
+//! engine's ([`crate::engine::apply`]). The only place that prints results and the only place
+//! that decides exit codes.
 
 mod approve;
 pub mod args;
 mod commands;
-mod locked;
 mod output;
+mod printer;
 mod setup_errors;
-mod signals;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -163,7 +163,7 @@ mod tests {
     use crate::exec::{ExecOptions, Progress, RetryPolicy, StepStatus, execute};
     use crate::model::Delta;
     use crate::model::{DesiredGraph, LogicalId, Value};
-    use crate::plan::{DiffOptions, Plan, PlanMode, Target, diff};
+    use crate::plan::Plan;
     use crate::providers::{ErrorClass, Providers};
 
     /// A live account of one kind whose creates take effect and then, as told, lose their
@@ -317,20 +317,7 @@ mod tests {
     }
 
     fn plan_for(graph: &DesiredGraph) -> Plan {
-        let observation = Observation::default();
-        Plan {
-            target: Target {
-                env: "stg".into(),
-                region: "us-east-1".into(),
-                account_id: "000000000000".into(),
-                primary_region: true,
-                availability_zones: vec!["us-east-1a".into()],
-            },
-            spec_digest: "sha256:test".into(),
-            mode: PlanMode::Normal,
-            changes: diff(graph, &observation, DiffOptions::default()),
-            observation,
-        }
+        crate::exec::fake::plan_for(graph, Observation::default())
     }
 
     #[tokio::test]

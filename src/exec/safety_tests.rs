@@ -2,119 +2,15 @@
 //! lease stops new steps, a panicking step is a failure, and an unimplemented API is skipped
 //! only in emulator mode.
 
-use std::sync::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
-
+use super::fake::{self, Fake, Script, status};
 use super::*;
-use crate::model::Delta;
-use crate::model::Kind;
-use crate::model::{Observation, Owner};
-use crate::plan::{PlanMode, Target};
-use crate::providers::{ErrorClass, Provider};
-
-/// What the fake does for one resource id.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Script {
-    Succeed,
-    Panic,
-    Unsupported,
-    /// Succeeds, then trips the fence (the lease is lost while this step runs).
-    TripFence,
-    /// Answers NotFound on the first attempt (a resource just made is not visible yet), then
-    /// succeeds.
-    NotFoundOnce,
-}
-
-struct Scripted {
-    scripts: Vec<(&'static str, Script)>,
-    fence: Fence,
-    calls: Mutex<Vec<String>>,
-}
-
-impl Scripted {
-    fn new(scripts: Vec<(&'static str, Script)>, fence: &Fence) -> Arc<Scripted> {
-        Arc::new(Scripted {
-            scripts,
-            fence: fence.clone(),
-            calls: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn act(&self, id: &str, verb: &str) -> Result<Outputs, ProviderError> {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(format!("{verb} {id}"));
-        }
-        let script = self
-            .scripts
-            .iter()
-            .find(|(name, _)| *name == id)
-            .map_or(Script::Succeed, |(_, script)| *script);
-        match script {
-            Script::Succeed => Ok(Outputs::new()),
-            Script::Panic => panic!("provider bug while handling {id}"),
-            Script::Unsupported => Err(ProviderError {
-                action: "sns:CreateTopic".into(),
-                resource: id.into(),
-                class: ErrorClass::Unsupported,
-                code: None,
-                message: "HTTP 501".into(),
-            }),
-            Script::TripFence => {
-                self.fence.trip("could not extend the lease: timed out");
-                Ok(Outputs::new())
-            }
-            Script::NotFoundOnce if self.calls().len() == 1 => Err(ProviderError {
-                action: "ec2:AuthorizeSecurityGroupIngress".into(),
-                resource: id.into(),
-                class: ErrorClass::NotFound,
-                code: Some("InvalidGroup.NotFound".into()),
-                message: "The security group 'sg-1' does not exist".into(),
-            }),
-            Script::NotFoundOnce => Ok(Outputs::new()),
-        }
-    }
-
-    fn calls(&self) -> Vec<String> {
-        self.calls
-            .lock()
-            .map(|calls| calls.clone())
-            .unwrap_or_default()
-    }
-}
-
-#[async_trait]
-impl Provider for Scripted {
-    fn kinds(&self) -> &'static [Kind] {
-        &[Kind::SnsTopic]
-    }
-
-    async fn observe(
-        &self,
-        _desired: &[&Resource],
-        _env: &str,
-    ) -> Result<Observation, ProviderError> {
-        Ok(Observation::default())
-    }
-
-    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        self.act(resource.id.as_str(), "create")
-    }
-
-    async fn update(
-        &self,
-        resource: &Resource,
-        _observed: &Observed,
-        _delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        self.act(resource.id.as_str(), "update")
-    }
-
-    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        self.act(observed.id.as_str(), "delete").map(|_| ())
-    }
-}
+use crate::model::{
+    DesiredGraph, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource,
+};
+use crate::plan::{Action, Plan, ResourceChange};
 
 fn change(id: &str, action: Action, depends_on: &[&str]) -> ResourceChange {
     ResourceChange {
@@ -157,50 +53,21 @@ fn plan_of(changes: Vec<ResourceChange>) -> (Plan, DesiredGraph) {
         })
         .collect();
     let graph = DesiredGraph::new(resources).expect("graph");
-    let plan = Plan {
-        target: Target {
-            env: "stg".into(),
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            primary_region: true,
-            availability_zones: vec!["us-east-1a".into()],
-        },
-        spec_digest: "sha256:test".into(),
-        mode: PlanMode::Normal,
-        changes,
-        observation,
-    };
-    (plan, graph)
+    (fake::plan_of(changes, observation), graph)
 }
 
-fn status<'a>(report: &'a Report, id: &str) -> &'a StepStatus {
-    &report
-        .steps
-        .iter()
-        .find(|step| step.id.as_str() == id)
-        .unwrap_or_else(|| panic!("no step for {id}: {report:?}"))
-        .status
-}
-
-async fn run(
-    plan: &Plan,
-    graph: &DesiredGraph,
-    fake: &Arc<Scripted>,
-    options: ExecOptions,
-) -> Report {
+async fn run(plan: &Plan, graph: &DesiredGraph, fake: &Arc<Fake>, options: ExecOptions) -> Report {
     run_in(plan, graph, fake, options, false).await
 }
 
 async fn run_in(
     plan: &Plan,
     graph: &DesiredGraph,
-    fake: &Arc<Scripted>,
+    fake: &Arc<Fake>,
     options: ExecOptions,
     emulator: bool,
 ) -> Report {
-    let provider: Arc<dyn Provider> = fake.clone();
-    let providers = Providers::from_list(vec![provider]).emulator(emulator);
-    execute(plan, graph, &providers, options, &Progress::new(true)).await
+    fake::run_with(plan, graph, fake.clone(), options, emulator).await
 }
 
 #[tokio::test]
@@ -211,7 +78,7 @@ async fn a_replacement_never_deletes_without_allow_destroy() {
         change("tags", Action::Update, &[]),
     ]);
     let fence = Fence::new();
-    let fake = Scripted::new(Vec::new(), &fence);
+    let fake = Fake::scripted(Vec::new(), &fence);
     let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
     assert!(
         !fake.calls().iter().any(|call| call.starts_with("delete")),
@@ -224,7 +91,7 @@ async fn a_replacement_never_deletes_without_allow_destroy() {
     assert!(matches!(status(&report, "subnet"), StepStatus::Skipped(_)));
     assert_eq!(status(&report, "tags"), &StepStatus::Done);
 
-    let fake = Scripted::new(Vec::new(), &fence);
+    let fake = Fake::scripted(Vec::new(), &fence);
     let options = ExecOptions {
         allow_destroy: true,
         ..ExecOptions::default()
@@ -246,7 +113,7 @@ async fn a_lost_lease_starts_no_new_step_and_fails_the_run() {
         change("third", Action::Create, &["second"]),
     ]);
     let fence = Fence::new();
-    let fake = Scripted::new(vec![("first", Script::TripFence)], &fence);
+    let fake = Fake::scripted(vec![("first", Script::TripFence)], &fence);
     let options = ExecOptions {
         fence: fence.clone(),
         ..ExecOptions::default()
@@ -276,7 +143,7 @@ async fn a_panicking_step_is_a_failed_step() {
         change("apart", Action::Create, &[]),
     ]);
     let fence = Fence::new();
-    let fake = Scripted::new(vec![("broken", Script::Panic)], &fence);
+    let fake = Fake::scripted(vec![("broken", Script::Panic)], &fence);
     let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
     assert!(report.failed());
     assert!(
@@ -291,7 +158,7 @@ async fn a_panicking_step_is_a_failed_step() {
 async fn an_unimplemented_api_is_skipped_only_in_emulator_mode() {
     let (plan, graph) = plan_of(vec![change("topic", Action::Create, &[])]);
     let fence = Fence::new();
-    let fake = Scripted::new(vec![("topic", Script::Unsupported)], &fence);
+    let fake = Fake::scripted(vec![("topic", Script::Unsupported)], &fence);
     let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
     assert!(report.failed());
     assert!(
@@ -307,7 +174,7 @@ async fn an_unimplemented_api_is_skipped_only_in_emulator_mode() {
 async fn not_found_right_after_a_create_is_retried_as_eventual_consistency() {
     let (plan, graph) = plan_of(vec![change("sg", Action::Create, &[])]);
     let fence = Fence::new();
-    let fake = Scripted::new(vec![("sg", Script::NotFoundOnce)], &fence);
+    let fake = Fake::scripted(vec![("sg", Script::NotFoundOnce)], &fence);
     let options = ExecOptions {
         retry: RetryPolicy {
             initial_backoff: Duration::ZERO,

@@ -1,76 +1,24 @@
 //! Executor tests over a fake provider: order, concurrency bound, failure isolation, references.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_trait::async_trait;
-
+use super::fake::{Fake, Script, plan_for, run_with, status};
 use super::*;
-use crate::model::Kind;
-use crate::model::{Observation, Value};
-use crate::plan::{DiffOptions, PlanMode, Target, diff};
-use crate::providers::{ErrorClass, Provider};
+use crate::model::{Observation, Resource, Value};
 
-/// Creates everything after a short sleep; fails the ids it is told to; records what it saw.
-#[derive(Default)]
-struct FakeProvider {
-    fail: Vec<&'static str>,
-    created: Mutex<Vec<(String, BTreeMap<String, Value>)>>,
-    running: AtomicUsize,
-    peak: AtomicUsize,
+/// The fake of these tests: creates take a little while, so that concurrency shows.
+fn fake(fail: &[&'static str]) -> Arc<Fake> {
+    let scripts = fail.iter().map(|id| (*id, Script::FailCreate)).collect();
+    Fake::slow(scripts, Duration::from_millis(20))
 }
 
-#[async_trait]
-impl Provider for FakeProvider {
-    fn kinds(&self) -> &'static [Kind] {
-        &[Kind::SnsTopic]
-    }
-
-    async fn observe(
-        &self,
-        _desired: &[&Resource],
-        _env: &str,
-    ) -> Result<Observation, ProviderError> {
-        Ok(Observation::default())
-    }
-
-    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        self.running.fetch_sub(1, Ordering::SeqCst);
-        if self.fail.contains(&resource.id.as_str()) {
-            return Err(ProviderError {
-                action: "fake:Create".into(),
-                resource: resource.name.clone(),
-                class: ErrorClass::Fatal,
-                code: Some("AccessDenied".into()),
-                message: "denied".into(),
-            });
-        }
-        if let Ok(mut created) = self.created.lock() {
-            created.push((resource.id.to_string(), resource.props.clone()));
-        }
-        let mut outputs = Outputs::new();
-        outputs.insert("arn".into(), format!("arn:fake:{}", resource.id));
-        Ok(outputs)
-    }
-
-    async fn update(
-        &self,
-        _resource: &Resource,
-        observed: &Observed,
-        _delta: &crate::model::Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        Ok(observed.outputs.clone())
-    }
-
-    async fn delete(&self, _observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        Ok(())
-    }
+/// Runs the plan for `graph` from nothing.
+async fn run(graph: &DesiredGraph, fake: &Arc<Fake>, options: ExecOptions) -> Report {
+    let plan = plan_for(graph, Observation::default());
+    run_with(&plan, graph, fake.clone(), options, false).await
 }
 
 fn graph() -> DesiredGraph {
@@ -94,45 +42,11 @@ fn graph() -> DesiredGraph {
     DesiredGraph::new(resources).unwrap()
 }
 
-fn plan_for(graph: &DesiredGraph) -> Plan {
-    let observation = Observation::default();
-    Plan {
-        target: Target {
-            env: "stg".into(),
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            primary_region: true,
-            availability_zones: vec!["us-east-1a".into()],
-        },
-        spec_digest: "sha256:test".into(),
-        mode: PlanMode::Normal,
-        changes: diff(graph, &observation, DiffOptions::default()),
-        observation,
-    }
-}
-
-fn status_of<'a>(report: &'a Report, id: &str) -> &'a StepStatus {
-    &report
-        .steps
-        .iter()
-        .find(|step| step.id.as_str() == id)
-        .unwrap()
-        .status
-}
-
 #[tokio::test]
 async fn runs_dependencies_first_and_resolves_references_from_outputs() {
-    let fake = Arc::new(FakeProvider::default());
-    let providers = Providers::from_list(vec![fake.clone()]);
+    let fake = fake(&[]);
     let graph = graph();
-    let report = execute(
-        &plan_for(&graph),
-        &graph,
-        &providers,
-        ExecOptions::default(),
-        &Progress::new(true),
-    )
-    .await;
+    let report = run(&graph, &fake, ExecOptions::default()).await;
     assert!(!report.failed());
     assert_eq!(report.counts(), (10, 0, 0));
     let created = fake.created.lock().unwrap();
@@ -150,54 +64,35 @@ async fn runs_dependencies_first_and_resolves_references_from_outputs() {
 
 #[tokio::test]
 async fn a_failed_step_stops_only_its_dependents() {
-    let fake = Arc::new(FakeProvider {
-        fail: vec!["bucket"],
-        ..FakeProvider::default()
-    });
-    let providers = Providers::from_list(vec![fake.clone()]);
+    let fake = fake(&["bucket"]);
     let graph = graph();
-    let report = execute(
-        &plan_for(&graph),
-        &graph,
-        &providers,
-        ExecOptions::default(),
-        &Progress::new(true),
-    )
-    .await;
+    let report = run(&graph, &fake, ExecOptions::default()).await;
     assert!(report.failed());
     assert!(
-        matches!(status_of(&report, "bucket"), StepStatus::Failed(why) if why.contains("fake:Create on bucket"))
+        matches!(status(&report, "bucket"), StepStatus::Failed(why) if why.contains("fake:Create on bucket"))
     );
     assert_eq!(
-        status_of(&report, "alarm"),
+        status(&report, "alarm"),
         &StepStatus::Skipped("upstream failed: bucket".into())
     );
     assert_eq!(
-        status_of(&report, "table"),
+        status(&report, "table"),
         &StepStatus::Done,
         "independent of the failure"
     );
-    assert_eq!(status_of(&report, "solo5"), &StepStatus::Done);
+    assert_eq!(status(&report, "solo5"), &StepStatus::Done);
 }
 
 #[tokio::test]
 async fn concurrency_never_exceeds_the_bound_but_uses_it() {
     for bound in [1, 3] {
-        let fake = Arc::new(FakeProvider::default());
-        let providers = Providers::from_list(vec![fake.clone()]);
+        let fake = fake(&[]);
         let graph = graph();
         let options = ExecOptions {
             parallelism: bound,
             ..ExecOptions::default()
         };
-        let report = execute(
-            &plan_for(&graph),
-            &graph,
-            &providers,
-            options,
-            &Progress::new(true),
-        )
-        .await;
+        let report = run(&graph, &fake, options).await;
         assert!(!report.failed());
         assert_eq!(
             fake.peak.load(Ordering::SeqCst),
@@ -209,92 +104,9 @@ async fn concurrency_never_exceeds_the_bound_but_uses_it() {
 
 /// Deletions and replacements: the destroy halves run in reverse dependency order.
 mod deletion_order {
-    use std::sync::Mutex;
-
-    use async_trait::async_trait;
-
     use super::*;
-    use crate::model::{Observation, Owner};
-    use crate::plan::{DiffOptions, PlanMode, Target, diff};
-    use crate::providers::ProviderError;
-
-    /// Records every call, in order; deleting `fail_delete` fails.
-    #[derive(Default)]
-    struct Recorder {
-        events: Mutex<Vec<String>>,
-        fail_delete: Option<&'static str>,
-    }
-
-    impl Recorder {
-        fn log(&self, event: String) {
-            self.events.lock().unwrap().push(event);
-        }
-
-        fn events(&self) -> Vec<String> {
-            self.events.lock().unwrap().clone()
-        }
-
-        fn position(&self, event: &str) -> usize {
-            self.events()
-                .iter()
-                .position(|e| e == event)
-                .unwrap_or_else(|| panic!("{event} not in {:?}", self.events()))
-        }
-    }
-
-    #[async_trait]
-    impl Provider for Recorder {
-        fn kinds(&self) -> &'static [Kind] {
-            &[Kind::SnsTopic]
-        }
-
-        async fn observe(
-            &self,
-            _desired: &[&Resource],
-            _env: &str,
-        ) -> Result<Observation, ProviderError> {
-            Ok(Observation::default())
-        }
-
-        async fn create(
-            &self,
-            resource: &Resource,
-            _ctx: &StepCtx,
-        ) -> Result<Outputs, ProviderError> {
-            // Yield so that whatever else is ready gets a chance to run first.
-            tokio::task::yield_now().await;
-            self.log(format!("create {}", resource.id));
-            Ok(Outputs::from([(
-                "id".to_string(),
-                format!("new-{}", resource.id),
-            )]))
-        }
-
-        async fn update(
-            &self,
-            resource: &Resource,
-            _observed: &Observed,
-            _delta: &crate::model::Delta,
-            _ctx: &StepCtx,
-        ) -> Result<Outputs, ProviderError> {
-            tokio::task::yield_now().await;
-            self.log(format!("update {}", resource.id));
-            Ok(Outputs::new())
-        }
-
-        async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-            tokio::task::yield_now().await;
-            if self.fail_delete == Some(observed.id.as_str()) {
-                return Err(ProviderError::local(
-                    "fake:Delete",
-                    observed.id.as_str(),
-                    "in use",
-                ));
-            }
-            self.log(format!("delete {}", observed.id));
-            Ok(())
-        }
-    }
+    use crate::fence::Fence;
+    use crate::model::{Observed, Outputs, Owner};
 
     fn live(id: &str, physical: &str, props: &[(&str, Value)]) -> Observed {
         Observed {
@@ -312,43 +124,19 @@ mod deletion_order {
         }
     }
 
-    fn plan_for(graph: &DesiredGraph, observation: Observation) -> Plan {
-        Plan {
-            target: Target {
-                env: "stg".into(),
-                region: "us-east-1".into(),
-                account_id: "000000000000".into(),
-                primary_region: true,
-                availability_zones: vec!["us-east-1a".into()],
-            },
-            spec_digest: "sha256:test".into(),
-            mode: PlanMode::Normal,
-            changes: diff(graph, &observation, DiffOptions::default()),
-            observation,
-        }
-    }
-
     async fn run(
         graph: &DesiredGraph,
         observation: Observation,
-        recorder: &Arc<Recorder>,
+        recorder: &Arc<Fake>,
         allow_destroy: bool,
     ) -> Report {
         let plan = plan_for(graph, observation);
-        let provider: Arc<dyn Provider> = recorder.clone();
         let options = ExecOptions {
             parallelism: 4,
             allow_destroy,
             ..ExecOptions::default()
         };
-        execute(
-            &plan,
-            graph,
-            &Providers::from_list(vec![provider]),
-            options,
-            &Progress::new(true),
-        )
-        .await
+        run_with(&plan, graph, recorder.clone(), options, false).await
     }
 
     /// A VPC with a subnet holding a NAT gateway, none of them in the spec any more.
@@ -374,7 +162,7 @@ mod deletion_order {
 
     #[tokio::test]
     async fn deletions_wait_for_the_deletion_of_their_dependents() {
-        let recorder = Arc::new(Recorder::default());
+        let recorder = Arc::new(Fake::default());
         let graph = DesiredGraph::new(vec![]).unwrap();
         let report = run(&graph, orphaned_network(), &recorder, true).await;
         assert!(!report.failed(), "{report:?}");
@@ -404,17 +192,14 @@ mod deletion_order {
             assert!(
                 recorder.position(first) < recorder.position(then),
                 "{reason}: {:?}",
-                recorder.events()
+                recorder.calls()
             );
         }
     }
 
     #[tokio::test]
     async fn a_failed_deletion_stops_the_deletions_waiting_for_it() {
-        let recorder = Arc::new(Recorder {
-            fail_delete: Some("vpc.nat.a"),
-            ..Recorder::default()
-        });
+        let recorder = Fake::scripted(vec![("vpc.nat.a", Script::FailDelete)], &Fence::new());
         let graph = DesiredGraph::new(vec![]).unwrap();
         let report = run(&graph, orphaned_network(), &recorder, true).await;
         let status = |id: &str| {
@@ -437,10 +222,10 @@ mod deletion_order {
 
     #[tokio::test]
     async fn without_allow_destroy_nothing_is_deleted() {
-        let recorder = Arc::new(Recorder::default());
+        let recorder = Arc::new(Fake::default());
         let graph = DesiredGraph::new(vec![]).unwrap();
         let report = run(&graph, orphaned_network(), &recorder, false).await;
-        assert!(recorder.events().is_empty(), "{:?}", recorder.events());
+        assert!(recorder.calls().is_empty(), "{:?}", recorder.calls());
         assert_eq!(report.counts(), (0, 0, 4));
     }
 
@@ -475,7 +260,7 @@ mod deletion_order {
             "subnet-old",
             &[("vpc_id", "vpc-1".into())],
         ));
-        let recorder = Arc::new(Recorder::default());
+        let recorder = Arc::new(Fake::default());
         let report = run(&graph, observation, &recorder, true).await;
         assert!(!report.failed(), "{report:?}");
         let cases = [
@@ -514,7 +299,7 @@ mod deletion_order {
             assert!(
                 recorder.position(first) < recorder.position(then),
                 "{reason}: {:?}",
-                recorder.events()
+                recorder.calls()
             );
         }
         let replaced: Vec<&StepReport> = report

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{LogicalId, Resource, Value};
+use super::{LogicalId, Resource};
 
 /// Why a desired graph is malformed (a bug in a module expander, never user input).
 #[derive(Debug, thiserror::Error)]
@@ -101,31 +101,13 @@ impl DesiredGraph {
 
 /// Every resource referenced from a resource's attributes.
 fn references(resource: &Resource) -> BTreeSet<LogicalId> {
-    fn walk(value: &Value, found: &mut BTreeSet<LogicalId>) {
-        match value {
-            Value::Ref(reference) => {
-                found.insert(reference.id.clone());
-            }
-            Value::List(items) | Value::Concat(items) => {
-                items.iter().for_each(|item| walk(item, found));
-            }
-            Value::Policy(document) => {
-                found.extend(
-                    super::value::policy_refs(document)
-                        .into_iter()
-                        .map(|reference| reference.id),
-                );
-            }
-            _ => {}
-        }
-    }
     let mut found = BTreeSet::new();
     for value in resource
         .props
         .values()
         .chain(resource.create_inputs.values())
     {
-        walk(value, &mut found);
+        value.referenced_ids(&mut found);
     }
     found
 }
@@ -165,7 +147,7 @@ fn topological_order(by_id: &BTreeMap<LogicalId, Resource>) -> Result<Vec<Logica
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
+    use crate::model::{Kind, Value};
 
     fn resource(id: &str, deps: &[&str]) -> Resource {
         let mut resource = Resource::new(id, Kind::S3Bucket, id);

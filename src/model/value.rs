@@ -1,6 +1,6 @@
 //! Attribute values of the property model shared by desired and observed resources.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -149,6 +149,108 @@ impl Value {
                 serde_json::json!({ "concat": parts.iter().map(Value::to_json).collect::<Vec<_>>() })
             }
             Value::Unknown => serde_json::json!({ "unknown": true }),
+        }
+    }
+}
+
+/// How a reference without an answer resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unanswered {
+    /// It becomes [`Value::Unknown`] (and so does a join or a policy holding it): the plan.
+    Unknown,
+    /// It is an error naming the reference: the executor, where every input must be known.
+    Error,
+}
+
+impl Value {
+    /// Every resource this value references directly (references, also inside lists, joins and
+    /// policy placeholders), added to `found`.
+    pub fn referenced_ids(&self, found: &mut BTreeSet<LogicalId>) {
+        match self {
+            Value::Ref(reference) => {
+                found.insert(reference.id.clone());
+            }
+            Value::List(items) | Value::Concat(items) => {
+                items.iter().for_each(|item| item.referenced_ids(found));
+            }
+            Value::Policy(document) => {
+                found.extend(
+                    policy_refs(document)
+                        .into_iter()
+                        .map(|reference| reference.id),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether this value references a resource for which `test` holds.
+    #[must_use]
+    pub fn references_any(&self, test: &dyn Fn(&LogicalId) -> bool) -> bool {
+        let mut found = BTreeSet::new();
+        self.referenced_ids(&mut found);
+        found.iter().any(test)
+    }
+
+    /// The value with every reference answered by `lookup`; a reference `lookup` cannot answer
+    /// makes [`Value::Unknown`] of itself, and of the join or policy document holding it (the
+    /// plan: "known after apply").
+    #[must_use]
+    pub fn resolve_or_unknown(&self, lookup: &dyn Fn(&Ref) -> Option<String>) -> Value {
+        self.resolve_with(lookup, Unanswered::Unknown)
+            .unwrap_or(Value::Unknown)
+    }
+
+    /// The value with every reference answered by `lookup` (the executor, once upstream steps
+    /// ran).
+    ///
+    /// # Errors
+    /// A reference `lookup` cannot answer (`<id>.<output> is not available`), or a join with a
+    /// part that is not a string.
+    pub fn resolve_all(&self, lookup: &dyn Fn(&Ref) -> Option<String>) -> Result<Value, String> {
+        self.resolve_with(lookup, Unanswered::Error)
+    }
+
+    /// The one reference resolver behind [`Value::resolve_or_unknown`] and
+    /// [`Value::resolve_all`].
+    fn resolve_with(
+        &self,
+        lookup: &dyn Fn(&Ref) -> Option<String>,
+        mode: Unanswered,
+    ) -> Result<Value, String> {
+        let missing = |reference: &Ref| match mode {
+            Unanswered::Unknown => Ok(Value::Unknown),
+            Unanswered::Error => Err(format!(
+                "{}.{} is not available",
+                reference.id, reference.output
+            )),
+        };
+        match self {
+            Value::Ref(reference) => lookup(reference)
+                .map_or_else(|| missing(reference), |output| Ok(Value::Str(output))),
+            Value::List(items) => items
+                .iter()
+                .map(|item| item.resolve_with(lookup, mode))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List),
+            Value::Concat(parts) => {
+                let mut joined = String::new();
+                for part in parts {
+                    match (part.resolve_with(lookup, mode)?, mode) {
+                        (Value::Str(text), _) => joined.push_str(&text),
+                        (_, Unanswered::Unknown) => return Ok(Value::Unknown),
+                        (other, Unanswered::Error) => {
+                            return Err(format!("cannot join {other:?} into a string"));
+                        }
+                    }
+                }
+                Ok(Value::Str(joined))
+            }
+            Value::Policy(document) => match substitute_refs(document, lookup) {
+                Ok(document) => Ok(Value::Policy(document)),
+                Err(reference) => missing(&reference),
+            },
+            other => Ok(other.clone()),
         }
     }
 }

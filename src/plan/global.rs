@@ -85,17 +85,7 @@ pub fn pin_global(changes: &mut [ResourceChange], graph: &DesiredGraph, primary_
 
 /// Whether a desired value references a resource that is not global.
 fn names_regional(value: &Value, graph: &DesiredGraph) -> bool {
-    let regional = |id: &crate::model::LogicalId| graph.get(id).is_some_and(|r| !r.global);
-    match value {
-        Value::Ref(reference) => regional(&reference.id),
-        Value::List(items) | Value::Concat(items) => {
-            items.iter().any(|item| names_regional(item, graph))
-        }
-        Value::Policy(document) => crate::model::policy_refs(document)
-            .iter()
-            .any(|reference| regional(&reference.id)),
-        _ => false,
-    }
+    value.references_any(&|id| graph.get(id).is_some_and(|r| !r.global))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 pub use action::Action;
 pub use change::{AttrChange, ResourceChange, delta_of};
-pub use diff::{DiffOptions, diff, diff_one, differs, resolve};
+pub use diff::{DiffOptions, diff, diff_one, differs};
 pub use global::pin_global;
 pub use risk::{Risk, RiskClass, classify as risk_of};
 pub use saved::{PlanFlags, SavedPlan, StaleResource, TOOL_VERSION, staleness};

@@ -26,6 +26,9 @@ use super::aws::{NO_RETRY_DELAY_ENV, aws_error, found};
 use super::{Aws, ProviderError};
 use crate::fence::Fence;
 
+mod owner;
+pub use owner::{holder_process_is_gone, owner_id};
+
 /// The table holding leases and audit records.
 pub const TABLE: &str = "nc-provision-locks";
 /// How long a lease lasts without a heartbeat.
@@ -505,144 +508,5 @@ impl Lease {
     }
 }
 
-/// This host's name.
-fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .filter(|name| !name.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown-host".into())
-}
-
-/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat` field 22), so that a
-/// reused pid is not mistaken for the lease holder. `None` where there is no `/proc`.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: fields after the last ')'.
-    let after = stat.get(stat.rfind(')')? + 1..)?;
-    after.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// A lease identity: the caller's ARN, the host, the process and its start time.
-#[must_use]
-pub fn owner_id(caller_arn: &str) -> String {
-    let pid = std::process::id();
-    let start = process_start(pid).map_or_else(String::new, |start| format!(" start {start}"));
-    format!("{caller_arn} on {} pid {pid}{start}", host_name())
-}
-
-/// Whether `owner` (an [`owner_id`]) names a process of this host that no longer runs: its
-/// pid is gone, or now belongs to a process that started at another time. Holders on other
-/// hosts, or owners that do not parse, are never judged gone.
-#[must_use]
-pub fn holder_process_is_gone(owner: &str) -> bool {
-    let Some((rest, process)) = owner.rsplit_once(" pid ") else {
-        return false;
-    };
-    let Some((_, host)) = rest.rsplit_once(" on ") else {
-        return false;
-    };
-    let mut words = process.split_whitespace();
-    let Some(pid) = words.next().and_then(|pid| pid.parse::<u32>().ok()) else {
-        return false;
-    };
-    let recorded_start = match (words.next(), words.next()) {
-        (Some("start"), Some(start)) => start.parse::<u64>().ok(),
-        _ => None,
-    };
-    if host != host_name() || pid == std::process::id() || process_start(1).is_none() {
-        return false;
-    }
-    match (process_start(pid), recorded_start) {
-        (None, _) => true,
-        (Some(now), Some(then)) => now != then,
-        (Some(_), None) => false,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
-
-    use super::*;
-
-    const UNAVAILABLE: &str =
-        r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"down"}"#;
-    const DENIED: &str = r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"not allowed: dynamodb:PutItem"}"#;
-
-    /// No emulator can be made to fail one audit write while the lease writes succeed, so the
-    /// audit's retries and its final failure are shown over a mocked DynamoDB client.
-    #[tokio::test(start_paused = true)]
-    async fn the_audit_record_is_retried_then_its_failure_is_an_error() {
-        let flaky = mock!(aws_sdk_dynamodb::Client::put_item)
-            .sequence()
-            .http_status(500, Some(UNAVAILABLE.to_string()))
-            .times(2)
-            .output(|| PutItemOutput::builder().build())
-            .build();
-        let table = LockTable::with_client(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::Sequential,
-            [&flaky]
-        ));
-        let record = serde_json::json!({"outcome": "ok"});
-        table
-            .audit("stg/us-east-1", &record)
-            .await
-            .expect("written on the third attempt");
-        assert_eq!(flaky.num_calls(), 3);
-
-        let denied = mock!(aws_sdk_dynamodb::Client::put_item).then_http_response(|| {
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(400).expect("status"),
-                aws_smithy_types::body::SdkBody::from(DENIED),
-            )
-        });
-        let table = LockTable::with_client(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&denied]
-        ));
-        let error = table
-            .audit("stg/us-east-1", &record)
-            .await
-            .expect_err("a denied write is an error");
-        assert_eq!(denied.num_calls(), 1, "a fatal failure is not retried");
-        assert!(
-            error.to_string().contains("dynamodb:PutItem")
-                && error.to_string().contains("audit record was not written"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn a_holder_is_gone_only_when_its_process_on_this_host_is() {
-        let me = owner_id("arn:aws:sts::1:assumed-role/ci/me");
-        assert!(!holder_process_is_gone(&me), "this process runs: {me}");
-        let host = host_name();
-        if process_start(1).is_some() {
-            // Pids are below 2^22 on Linux: this one never runs.
-            let dead = format!("arn:aws:sts::1:assumed-role/ci/me on {host} pid 4294967 start 1");
-            assert!(holder_process_is_gone(&dead));
-            let reused = format!("arn on {host} pid {} start 1", std::process::id());
-            assert!(
-                !holder_process_is_gone(&reused),
-                "our own pid is never gone"
-            );
-            let pid_one_restarted = format!("arn on {host} pid 1 start 999999999999");
-            assert!(
-                holder_process_is_gone(&pid_one_restarted),
-                "a pid now held by a process started at another time"
-            );
-        }
-        assert!(!holder_process_is_gone(
-            "arn:aws:sts::1:assumed-role/ci/other on ci-7 pid 42"
-        ));
-        assert!(!holder_process_is_gone("unparseable owner"));
-    }
-}
+mod tests;

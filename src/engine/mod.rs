@@ -1,5 +1,15 @@
 //! The pipeline of DESIGN.md, end to end: spec → target (STS) → desired graph → observe →
 //! diff → plan, and plan → execute → report. The CLI drives it; tests can too.
+//!
+//! - [`apply`]: the apply workflow shared by `apply`, `reconcile` and `dr rebuild` (the
+//!   refusals before any change, the lease, the re-plan under it, the staleness check, the
+//!   signals, the audit record).
+//! - [`signals`]: SIGINT/SIGTERM, remembered and acted on at safe points.
+//! - [`drift`]: the drift notice published when change control forbids a scheduled repair.
+
+pub mod apply;
+pub mod drift;
+pub mod signals;
 
 use std::path::Path;
 use std::time::Instant;

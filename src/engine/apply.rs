@@ -1,5 +1,6 @@
-//! A run of steps under the environment's lease: the apply workflow shared by `apply`,
-//! `reconcile` and `dr rebuild`.
+//! The apply workflow shared by `apply`, `reconcile` and `dr rebuild`: the refusals made
+//! before any change (a stale saved plan, conflicts, replacements without consent), then a run
+//! of steps under the environment's lease.
 //!
 //! Order matters for safety: the signal listener is in place before the lease is taken (a
 //! Ctrl-C at any later moment releases it); the plan is made again under the lease and must
@@ -11,14 +12,96 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use super::{output, signals};
-use crate::engine::Session;
+use super::{Session, signals};
 use crate::exec::{ExecOptions, Progress, Report};
-use crate::plan::{DiffOptions, Plan, PlanFlags, SavedPlan, staleness};
+use crate::plan::{DiffOptions, Plan, PlanFlags, SavedPlan, render, staleness};
 use crate::providers::lock::{self, LockTable};
 
+/// Refuses to apply `saved` when `plan` (made now) no longer matches it, naming what changed.
+///
+/// # Errors
+/// The saved plan is stale; nothing was changed.
+pub fn refuse_stale(saved: &SavedPlan, plan: &Plan, flags: PlanFlags) -> anyhow::Result<()> {
+    let stale = staleness(saved, plan, flags);
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let mut message = String::from(
+        "the saved plan is stale; nothing was changed. What changed since it was made:\n",
+    );
+    for item in &stale {
+        message.push_str(&format!("  - {}: {}\n", item.id, item.how));
+    }
+    message.push_str("Make a new plan, review it, and apply that.");
+    bail!(message)
+}
+
+/// Refuses a plan with resources in conflict, naming each and why.
+///
+/// # Errors
+/// Some resource is in conflict; nothing was changed.
+pub fn refuse_conflicts(plan: &Plan) -> anyhow::Result<()> {
+    let conflicts = plan.conflicts();
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let mut message =
+        String::from("apply refuses while resources are in conflict; nothing was changed:\n");
+    for change in conflicts {
+        message.push_str(&format!(
+            "  - {} ({}): {}\n",
+            change.id,
+            change.name,
+            change.reason.as_deref().unwrap_or("conflict")
+        ));
+    }
+    bail!(message.trim_end().to_string())
+}
+
+/// Refuses a plan with replacements: each deletes a live resource first, which needs
+/// `--allow-destroy`. Names every replacement and the attributes that force it.
+///
+/// # Errors
+/// Some resource must be replaced; nothing was changed.
+pub fn refuse_replacements(plan: &Plan) -> anyhow::Result<()> {
+    let replacements = plan.replacements();
+    if replacements.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "apply refuses: {} resources must be replaced, and a replacement deletes the live resource first, which needs --allow-destroy; nothing was changed:\n",
+        replacements.len()
+    );
+    let shown = |value: Option<&crate::model::Value>| {
+        value.map_or_else(|| "(none)".to_string(), render::render_value)
+    };
+    for change in replacements {
+        let forcing: Vec<String> = change
+            .attributes
+            .iter()
+            .filter(|attribute| attribute.forces_replace)
+            .map(|attribute| {
+                format!(
+                    "{} {} -> {}",
+                    attribute.name,
+                    shown(attribute.before.as_ref()),
+                    shown(attribute.after.as_ref())
+                )
+            })
+            .collect();
+        let why = if forcing.is_empty() {
+            change.reason.clone().unwrap_or_default()
+        } else {
+            format!("forced by {}", forcing.join(", "))
+        };
+        message.push_str(&format!("  - {} ({}): {why}\n", change.id, change.name));
+    }
+    message.push_str("Review the plan, then re-run apply with --allow-destroy to replace them.");
+    bail!(message)
+}
+
 /// A run of steps under the environment's lease, with an audit record.
-pub(super) struct Locked {
+pub struct Locked<'a> {
     /// `apply`, `reconcile` or `dr rebuild` (recorded in the audit).
     pub command: &'static str,
     /// How to execute.
@@ -31,17 +114,19 @@ pub(super) struct Locked {
     pub quiet: bool,
     /// The approvals the run was checked against (recorded in the audit).
     pub approvals: Vec<crate::control::Approval>,
+    /// Where a note for the user goes (the CLI prints it on stderr unless quiet).
+    pub note: &'a dyn Fn(&str),
 }
 
 /// What a locked run did.
-pub(super) struct Outcome {
+pub struct Outcome {
     /// The plan made under the lease and carried out.
     pub plan: Plan,
     /// Every step's report.
     pub report: Report,
 }
 
-impl Locked {
+impl Locked<'_> {
     /// Takes the lease, re-plans under it (refusing if the account moved since `shown` was
     /// made), runs the steps fenced by the lease (stopping cleanly on SIGINT/SIGTERM), writes
     /// the audit record and releases the lease. Nothing is locked or written when `shown` has
@@ -72,13 +157,10 @@ impl Locked {
             )
             .await?;
         if let Some(previous) = &lease.took_over {
-            output::note(
-                self.quiet,
-                &format!(
-                    "Took over the lease of {key} from {}: that process is no longer running on this host.",
-                    previous.owner
-                ),
-            );
+            (self.note)(&format!(
+                "Took over the lease of {key} from {}: that process is no longer running on this host.",
+                previous.owner
+            ));
         }
         let fence = lease.fence();
         let outcome = self.run(session, &shown, &table, &key, fence).await;
@@ -190,7 +272,7 @@ fn audit_note(audited: &Result<(), crate::providers::ProviderError>) -> String {
 }
 
 /// A digest of a plan's changes, recorded in the audit trail.
-pub(super) fn plan_digest(plan: &Plan) -> String {
+pub fn plan_digest(plan: &Plan) -> String {
     use sha2::{Digest, Sha256};
     let changes = serde_json::to_string(&plan.changes).unwrap_or_default();
     format!("sha256:{}", hex::encode(Sha256::digest(changes.as_bytes())))
