@@ -303,3 +303,39 @@ pub(super) async fn update(
 pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), ProviderError> {
     set_recording(client, &observed.physical_id, false).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder() -> Resource {
+        Resource::new(
+            "observability.config.recorder",
+            Kind::ConfigRecorder,
+            "default",
+        )
+    }
+
+    #[test]
+    fn no_recorder_and_no_channel_is_nothing_and_the_status_is_not_needed() {
+        let failed = Err(ProviderError::local("status", "recorder", "unreadable"));
+        let observed = observe(&recorder(), &[], &[], failed).expect("no status needed");
+        assert!(observed.is_none());
+    }
+
+    #[test]
+    fn a_channel_without_its_recorder_keeps_its_name_and_the_recorder_takes_the_specs() {
+        let channel = DeliveryChannel::builder()
+            .name("control-tower")
+            .s3_bucket_name("bucket")
+            .build();
+        let observed = observe(&recorder(), &[], &[channel], Ok(Vec::new()))
+            .expect("observed")
+            .expect("a channel");
+        assert_eq!(observed.physical_id, "default");
+        assert_eq!(observed.outputs["channel"], "control-tower");
+        assert_eq!(observed.owner, Owner::Untracked);
+        assert_eq!(observed.props["recording"], Value::Bool(false));
+        assert_eq!(observed.props["delivery_bucket"], Value::str("bucket"));
+    }
+}

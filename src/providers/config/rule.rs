@@ -157,3 +157,41 @@ pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), P
     found(result)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(name: &str) -> ConfigRule {
+        ConfigRule::builder()
+            .config_rule_name(name)
+            .input_parameters("{}")
+            .build()
+    }
+
+    #[test]
+    fn rules_match_by_name_and_left_over_ones_of_the_environment_are_orphans() {
+        let wanted = Resource::new(
+            "observability.config.rule.cloudtrail-enabled",
+            Kind::ConfigRule,
+            "nc-stg-cloudtrail-enabled",
+        );
+        let rules = [
+            live("nc-stg-cloudtrail-enabled"),
+            live("nc-stg-retired"),
+            live("nc-prod-cloudtrail-enabled"),
+            live("someone-elses"),
+        ];
+        let mut observation = Observation::default();
+        observe(&[&wanted], &rules, "stg", &mut observation);
+        let found = &observation.found[&wanted.id];
+        assert_eq!(found.physical_id, "nc-stg-cloudtrail-enabled");
+        assert_eq!(
+            found.props["input_parameters"],
+            Value::str(""),
+            "{{}} is none"
+        );
+        let orphans: Vec<&str> = observation.orphans.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(orphans, ["rule:nc-stg-retired"]);
+    }
+}
