@@ -243,3 +243,68 @@ fn every_cis_filter_lists_the_benchmark_event_names() {
         );
     }
 }
+
+/// The delivery policies written by one helper are the documents CloudTrail's and AWS
+/// Config's guides give (cloudtrail/create-s3-bucket-policy-for-cloudtrail, config/
+/// s3-bucket-policy), statement for statement.
+#[test]
+fn the_trail_and_config_buckets_let_only_their_service_deliver() {
+    let resources = expanded("stg", "us-east-1");
+    // The statements after the TLS-only one.
+    let grants = |id: &str| {
+        let policy = find(&resources, id).props["policy"].to_json();
+        let statements = policy["Statement"].as_array().expect("statements").clone();
+        serde_json::Value::Array(statements[1..].to_vec())
+    };
+    let trail = "arn:aws:cloudtrail:us-east-1:123456789012:trail/nc-dp-stg-trail";
+    let bucket = "arn:aws:s3:::nc-dp-stg-trail-123456789012";
+    assert_eq!(
+        grants(TRAIL_BUCKET),
+        serde_json::json!([
+            {
+                "Sid": "AWSCloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket,
+                "Condition": {"StringEquals": {"aws:SourceArn": trail}}
+            },
+            {
+                "Sid": "AWSCloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": format!("{bucket}/AWSLogs/123456789012/*"),
+                "Condition": {"StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": trail
+                }}
+            }
+        ])
+    );
+    let bucket = "arn:aws:s3:::nc-dp-stg-config-123456789012";
+    assert_eq!(
+        grants(CONFIG_BUCKET),
+        serde_json::json!([
+            {
+                "Sid": "AWSConfigBucketCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "config.amazonaws.com"},
+                "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                "Resource": bucket,
+                "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+            },
+            {
+                "Sid": "AWSConfigDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "config.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": format!("{bucket}/config/AWSLogs/123456789012/Config/*"),
+                "Condition": {"StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceAccount": "123456789012"
+                }}
+            }
+        ])
+    );
+}
