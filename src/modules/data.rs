@@ -33,7 +33,6 @@ fn bucket(context: &Context<'_>, suffix: &str) -> Resource {
         .prop("restrict_public_buckets", true)
         .prop("policy", Value::Policy(tls_only_policy(&name)))
         .prop("tags", context.tags(&id))
-        .retained()
 }
 
 /// Denies every request that does not use TLS.
@@ -67,8 +66,7 @@ fn documents_table(context: &Context<'_>) -> Resource {
     .prop("point_in_time_recovery", table.point_in_time_recovery)
     .prop("deletion_protection", table.deletion_protection)
     .prop("tags", context.tags(id))
-    .replace_on(&["partition_key", "sort_key"])
-    .retained();
+    .replace_on(&["partition_key", "sort_key"]);
     if table.point_in_time_recovery
         && let Some(days) = table.backup_retention_days
     {

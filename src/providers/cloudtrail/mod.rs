@@ -1,0 +1,389 @@
+//! CloudTrail trails: multi-region, management events, log-file validation, KMS, delivery to S3
+//! and CloudWatch Logs, S3 data events, logging kept started.
+//!
+//! Observe: one DescribeTrails for all trails, then for a desired trail GetTrailStatus,
+//! GetEventSelectors and ListTags, concurrently. A trail that stopped logging is drift
+//! (`logging = false`) that apply repairs with StartLogging.
+
+mod selectors;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_cloudtrail::Client;
+use aws_sdk_cloudtrail::types::{Tag, Trail};
+
+use super::aws::{Live, TagApi, aws_error, found, read_all, sync_tags, tag_pairs};
+use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
+use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use selectors::Selectors;
+
+const KINDS: &[Kind] = &[Kind::CloudTrailTrail];
+
+/// The trail attributes UpdateTrail changes.
+const TRAIL_ATTRIBUTES: [&str; 7] = [
+    "s3_bucket",
+    "multi_region",
+    "global_service_events",
+    "log_file_validation",
+    "kms_key",
+    "cloudwatch_log_group_arn",
+    "cloudwatch_role_arn",
+];
+
+/// The trail attributes PutEventSelectors changes.
+const SELECTOR_ATTRIBUTES: [&str; 3] = ["management_events", "data_events", "data_events_excluded"];
+
+/// The CloudTrail provider.
+pub struct CloudTrailProvider {
+    client: Client,
+}
+
+/// CloudTrail's tags as SDK tags (RemoveTags takes keys with empty values).
+fn trail_tags(pairs: Vec<(String, String)>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| {
+                    ProviderError::local("cloudtrail:AddTags", trail, error.to_string())
+                })
+        })
+        .collect()
+}
+
+/// A trail's AddTags / RemoveTags.
+struct TrailTags<'a> {
+    client: &'a Client,
+    trail: &'a str,
+}
+
+#[async_trait]
+impl TagApi for TrailTags<'_> {
+    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
+        self.client
+            .add_tags()
+            .resource_id(self.trail)
+            .set_tags_list(Some(trail_tags(pairs, self.trail)?))
+            .send()
+            .await
+            .map_err(|error| aws_error("cloudtrail:AddTags", self.trail, error))?;
+        Ok(())
+    }
+
+    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
+        let keys = keys.into_iter().map(|key| (key, String::new())).collect();
+        self.client
+            .remove_tags()
+            .resource_id(self.trail)
+            .set_tags_list(Some(trail_tags(keys, self.trail)?))
+            .send()
+            .await
+            .map_err(|error| aws_error("cloudtrail:RemoveTags", self.trail, error))?;
+        Ok(())
+    }
+}
+
+/// A trail's attributes from DescribeTrails (without logging, selectors and tags).
+fn trail_props(trail: &Trail) -> Props {
+    let text = |value: Option<&str>| Value::str(value.unwrap_or_default());
+    let flag = |value: Option<bool>| Value::Bool(value.unwrap_or(false));
+    Props::from([
+        ("s3_bucket".into(), text(trail.s3_bucket_name())),
+        ("multi_region".into(), flag(trail.is_multi_region_trail())),
+        (
+            "global_service_events".into(),
+            flag(trail.include_global_service_events()),
+        ),
+        (
+            "log_file_validation".into(),
+            flag(trail.log_file_validation_enabled()),
+        ),
+        ("kms_key".into(), text(trail.kms_key_id())),
+        (
+            "cloudwatch_log_group_arn".into(),
+            text(trail.cloud_watch_logs_log_group_arn()),
+        ),
+        (
+            "cloudwatch_role_arn".into(),
+            text(trail.cloud_watch_logs_role_arn()),
+        ),
+    ])
+}
+
+/// A list of strings as an attribute value.
+fn str_list(items: Vec<String>) -> Value {
+    Value::List(items.into_iter().map(Value::Str).collect())
+}
+
+impl CloudTrailProvider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> CloudTrailProvider {
+        CloudTrailProvider {
+            client: aws.cloudtrail(),
+        }
+    }
+
+    /// Reads a desired trail's status, selectors and tags (concurrently).
+    async fn observe_trail(
+        &self,
+        resource: &Resource,
+        trail: &Trail,
+        env: &str,
+    ) -> Result<Observed, ProviderError> {
+        let arn = trail.trail_arn().unwrap_or_default().to_string();
+        let client = &self.client;
+        let status = async {
+            client
+                .get_trail_status()
+                .name(&arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("cloudtrail:GetTrailStatus", &arn, error))
+        };
+        let selectors = async {
+            client
+                .get_event_selectors()
+                .trail_name(&arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("cloudtrail:GetEventSelectors", &arn, error))
+        };
+        let tags = async {
+            client
+                .list_tags()
+                .resource_id_list(&arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("cloudtrail:ListTags", &arn, error))
+        };
+        let (status, selectors, tags) = tokio::join!(status, selectors, tags);
+        let logging = status?.is_logging().unwrap_or(false);
+        let selectors = selectors?;
+        let selectors = selectors::live(
+            selectors.event_selectors(),
+            selectors.advanced_event_selectors(),
+        );
+        let tags: BTreeMap<String, String> = tags?
+            .resource_tag_list()
+            .iter()
+            .flat_map(|entry| entry.tags_list().iter())
+            .map(|tag| {
+                (
+                    tag.key().to_string(),
+                    tag.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let mut props = trail_props(trail);
+        props.insert("logging".into(), Value::Bool(logging));
+        props.insert("management_events".into(), Value::Str(selectors.management));
+        props.insert("data_events".into(), str_list(selectors.data));
+        props.insert("data_events_excluded".into(), str_list(selectors.excluded));
+        Ok(Live::new(KINDS[0], arn.clone(), resource.name.clone())
+            .tags(tags)
+            .props(props)
+            .outputs(outputs(&resource.name, &arn))
+            .observed(resource.id.clone(), env))
+    }
+
+    async fn put_selectors(&self, resource: &Resource, trail: &str) -> Result<(), ProviderError> {
+        let request = self.client.put_event_selectors().trail_name(trail);
+        let request = match selectors::desired(resource)? {
+            Selectors::Basic(basic) => request.set_event_selectors(Some(basic)),
+            Selectors::Advanced(advanced) => request.set_advanced_event_selectors(Some(advanced)),
+        };
+        request
+            .send()
+            .await
+            .map_err(|error| aws_error("cloudtrail:PutEventSelectors", trail, error))?;
+        Ok(())
+    }
+
+    async fn set_logging(&self, trail: &str, on: bool) -> Result<(), ProviderError> {
+        if on {
+            self.client
+                .start_logging()
+                .name(trail)
+                .send()
+                .await
+                .map_err(|error| aws_error("cloudtrail:StartLogging", trail, error))?;
+        } else {
+            self.client
+                .stop_logging()
+                .name(trail)
+                .send()
+                .await
+                .map_err(|error| aws_error("cloudtrail:StopLogging", trail, error))?;
+        }
+        Ok(())
+    }
+}
+
+/// CloudTrail checks the delivery role, the bucket policy and the key policy when the trail is
+/// created or changed; right after those were written, IAM and the policies may not have
+/// propagated yet: those refusals are retried as propagation delays.
+fn propagation(mut error: ProviderError) -> ProviderError {
+    if matches!(
+        error.code.as_deref(),
+        Some(
+            "InvalidCloudWatchLogsRoleArnException"
+                | "InvalidCloudWatchLogsLogGroupArnException"
+                | "InsufficientS3BucketPolicyException"
+                | "InsufficientEncryptionPolicyException"
+        )
+    ) {
+        error.class = ErrorClass::Propagation;
+    }
+    error
+}
+
+fn outputs(name: &str, arn: &str) -> Outputs {
+    Outputs::from([
+        ("name".to_string(), name.to_string()),
+        ("arn".to_string(), arn.to_string()),
+    ])
+}
+
+fn non_empty(resource: &Resource, name: &str) -> Option<String> {
+    resource
+        .str_prop(name)
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
+}
+
+/// A boolean attribute of a trail; unset means on.
+fn flag(resource: &Resource, attribute: &str) -> bool {
+    resource.bool_prop(attribute).unwrap_or(true)
+}
+
+#[async_trait]
+impl Provider for CloudTrailProvider {
+    fn kinds(&self) -> &'static [Kind] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let trails = self
+            .client
+            .describe_trails()
+            .include_shadow_trails(false)
+            .send()
+            .await
+            .map_err(|error| aws_error("cloudtrail:DescribeTrails", "trails", error))?;
+        // Collected first: a lazy iterator of futures would not be `Send` for every lifetime.
+        let mut reads = Vec::new();
+        for resource in desired {
+            let named = |trail: &&Trail| trail.name() == Some(resource.name.as_str());
+            if let Some(trail) = trails.trail_list().iter().find(named) {
+                reads.push(self.observe_trail(resource, trail, env));
+            }
+        }
+        let mut observation = Observation::default();
+        for observed in read_all(reads).await? {
+            observation.insert(observed);
+        }
+        Ok(observation)
+    }
+
+    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let name = resource.name.as_str();
+        let created = self
+            .client
+            .create_trail()
+            .name(name)
+            .s3_bucket_name(resource.str_prop("s3_bucket").unwrap_or_default())
+            .is_multi_region_trail(flag(resource, "multi_region"))
+            .include_global_service_events(flag(resource, "global_service_events"))
+            .enable_log_file_validation(flag(resource, "log_file_validation"))
+            .set_kms_key_id(non_empty(resource, "kms_key"))
+            .set_cloud_watch_logs_log_group_arn(non_empty(resource, "cloudwatch_log_group_arn"))
+            .set_cloud_watch_logs_role_arn(non_empty(resource, "cloudwatch_role_arn"))
+            .set_tags_list(Some(trail_tags(tag_pairs(resource), name)?))
+            .send()
+            .await;
+        let arn = match created {
+            Ok(output) => output.trail_arn().unwrap_or_default().to_string(),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_trail_already_exists_exception()) =>
+            {
+                name.to_string()
+            }
+            Err(error) => {
+                return Err(propagation(aws_error(
+                    "cloudtrail:CreateTrail",
+                    name,
+                    error,
+                )));
+            }
+        };
+        self.put_selectors(resource, name).await?;
+        if resource.bool_prop("logging") != Some(false) {
+            self.set_logging(name, true).await?;
+        }
+        Ok(outputs(name, &arn))
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        delta: &Delta,
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let trail = observed.physical_id.as_str();
+        let text = |attribute: &str| resource.str_prop(attribute).unwrap_or_default();
+        if delta.touches_any(&TRAIL_ATTRIBUTES) {
+            self.client
+                .update_trail()
+                .name(trail)
+                .s3_bucket_name(text("s3_bucket"))
+                .is_multi_region_trail(flag(resource, "multi_region"))
+                .include_global_service_events(flag(resource, "global_service_events"))
+                .enable_log_file_validation(flag(resource, "log_file_validation"))
+                .kms_key_id(text("kms_key"))
+                .cloud_watch_logs_log_group_arn(text("cloudwatch_log_group_arn"))
+                .cloud_watch_logs_role_arn(text("cloudwatch_role_arn"))
+                .send()
+                .await
+                .map_err(|error| propagation(aws_error("cloudtrail:UpdateTrail", trail, error)))?;
+        }
+        if delta.touches_any(&SELECTOR_ATTRIBUTES) {
+            self.put_selectors(resource, trail).await?;
+        }
+        if delta.touches("logging") {
+            self.set_logging(trail, resource.bool_prop("logging") != Some(false))
+                .await?;
+        }
+        if delta.touches("tags") {
+            let api = TrailTags {
+                client: &self.client,
+                trail,
+            };
+            sync_tags(&api, resource, observed).await?;
+        }
+        Ok(observed.outputs.clone())
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        let result = self
+            .client
+            .delete_trail()
+            .name(&observed.physical_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("cloudtrail:DeleteTrail", &observed.physical_id, error));
+        found(result)?;
+        Ok(())
+    }
+}
