@@ -25,7 +25,7 @@ use serde_json::{Value as Json, json};
 use super::{Context, id};
 use crate::model::{Kind, LogicalId, Resource};
 
-pub use super::addr::{FARGATE_TASK_ROLE, IAM_PATH as PATH, LAMBDA_ETL_ROLE};
+pub use super::addr::IAM_PATH as PATH;
 /// The tag condition of the permission boundaries.
 pub const APP_TAG: (&str, &str) = ("app", "neurocipher-pipeline");
 /// GitHub Actions' OIDC issuer host.

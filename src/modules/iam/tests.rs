@@ -4,6 +4,7 @@ use std::path::Path;
 use super::*;
 use crate::model::DesiredGraph;
 use crate::model::Target;
+use crate::modules::addr::{FARGATE_TASK_ROLE, LAMBDA_ETL_ROLE};
 
 fn expand_env(env: &str, primary: bool) -> DesiredGraph {
     let spec = crate::spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("specs"), env)
