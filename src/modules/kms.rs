@@ -53,7 +53,6 @@ fn key(context: &Context<'_>, key_id: &str, purpose: &str) -> Resource {
             )),
         )
         .replace_on(&["key_spec"])
-        .retained()
 }
 
 fn key_policy(context: &Context<'_>, key_id: &str, purpose: &str) -> Resource {

@@ -18,11 +18,10 @@ use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Type;
 
-use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx, tag_delta, tags_value};
-use crate::model::Delta;
-use crate::model::Kind;
-use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use super::aws::{Live, TagApi, aws_error, found, sync_tags};
+use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
+
 const KINDS: &[Kind] = &[Kind::AccessAnalyzer];
 
 /// The Access Analyzer provider.
@@ -46,6 +45,37 @@ impl AccessAnalyzerProvider {
     }
 }
 
+/// Tags of one analyzer, by ARN: TagResource / UntagResource.
+struct AnalyzerTags<'a> {
+    client: &'a Client,
+    arn: &'a str,
+}
+
+#[async_trait]
+impl TagApi for AnalyzerTags<'_> {
+    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
+        self.client
+            .tag_resource()
+            .resource_arn(self.arn)
+            .set_tags(Some(pairs.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|error| aws_error("access-analyzer:TagResource", self.arn, error))?;
+        Ok(())
+    }
+
+    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
+        self.client
+            .untag_resource()
+            .resource_arn(self.arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|error| aws_error("access-analyzer:UntagResource", self.arn, error))?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Provider for AccessAnalyzerProvider {
     fn kinds(&self) -> &'static [Kind] {
@@ -57,23 +87,16 @@ impl Provider for AccessAnalyzerProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let mut analyzers = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_analyzers()
-                .r#type(Type::Account)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("access-analyzer:ListAnalyzers", "account", error))?;
-            analyzers.extend(page.analyzers().iter().cloned());
-            match page.next_token() {
-                Some(next) => token = Some(next.to_string()),
-                None => break,
-            }
-        }
+        let analyzers: Vec<_> = self
+            .client
+            .list_analyzers()
+            .r#type(Type::Account)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| aws_error("access-analyzer:ListAnalyzers", "account", error))?;
         let mut observation = Observation::default();
         for resource in desired {
             // The spec's analyzer by name, or else the region's one account analyzer.
@@ -88,23 +111,16 @@ impl Provider for AccessAnalyzerProvider {
                 .tags()
                 .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default();
-            let owner = Owner::from_tags(&tags, env);
             let mut props = Props::new();
             props.insert("type".into(), Value::str(analyzer.r#type().as_str()));
-            props.insert("tags".into(), tags_value(tags));
             let mut outputs = Outputs::new();
             outputs.insert("arn".into(), analyzer.arn().to_string());
             outputs.insert("name".into(), analyzer.name().to_string());
-            observation.insert(Observed {
-                id: resource.id.clone(),
-                kind: Kind::AccessAnalyzer,
-                physical_id: analyzer.arn().to_string(),
-                props,
-                outputs,
-                owner,
-                retain: false,
-                refused: None,
-            });
+            let live = Live::new(Kind::AccessAnalyzer, analyzer.arn(), analyzer.name())
+                .tags(tags)
+                .props(props)
+                .outputs(outputs);
+            observation.insert(live.observed(resource.id.clone(), env));
         }
         Ok(observation)
     }
@@ -147,25 +163,11 @@ impl Provider for AccessAnalyzerProvider {
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
         if delta.touches("tags") {
-            let (remove, set) = tag_delta(resource, observed);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("access-analyzer:UntagResource", arn, error))?;
-            }
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("access-analyzer:TagResource", arn, error))?;
-            }
+            let api = AnalyzerTags {
+                client: &self.client,
+                arn,
+            };
+            sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
     }
@@ -203,6 +205,7 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use super::*;
+    use crate::model::Owner;
     use crate::model::{LogicalId, Observation};
     use crate::plan::{Action, DiffOptions, diff};
 

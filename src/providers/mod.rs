@@ -18,7 +18,6 @@ mod ec2;
 mod events;
 mod guardduty;
 pub mod iam;
-mod iam_account;
 mod kms;
 pub mod lock;
 mod logs;
@@ -125,7 +124,7 @@ impl Providers {
             Arc::new(s3::S3Provider::new(aws)),
             Arc::new(dynamodb::DynamoDbProvider::new(aws)),
             Arc::new(iam::IamProvider::new(aws)),
-            Arc::new(iam_account::IamAccountProvider::new(aws)),
+            Arc::new(iam::IamAccountProvider::new(aws)),
             Arc::new(s3control::S3ControlProvider::new(aws)),
             Arc::new(accessanalyzer::AccessAnalyzerProvider::new(aws)),
             Arc::new(ec2::Ec2Provider::new(aws)),

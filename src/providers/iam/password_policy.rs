@@ -1,0 +1,114 @@
+//! `iam_password_policy`: the account password policy, a singleton without tags
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html>).
+//! It is observed as [`Owner::Untracked`]; who set it up is the ownership record's to say.
+//!
+//! Props: `minimum_password_length`, `require_symbols`, `require_numbers`,
+//! `require_uppercase_characters`, `require_lowercase_characters`,
+//! `allow_users_to_change_password`, `max_password_age`, `password_reuse_prevention`,
+//! `hard_expiry`.
+
+use aws_sdk_iam::Client;
+
+use crate::model::{Kind, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::providers::ProviderError;
+use crate::providers::aws::{aws_error, found};
+
+/// The physical id of the password policy (one per account).
+pub(super) const PASSWORD_ID: &str = "account";
+
+/// The live policy under `resource`'s id; `None` when the account has none.
+pub(super) async fn observe(
+    client: &Client,
+    resource: &Resource,
+) -> Result<Option<Observed>, ProviderError> {
+    let Some(answer) = found(
+        client
+            .get_account_password_policy()
+            .send()
+            .await
+            .map_err(|error| aws_error("iam:GetAccountPasswordPolicy", "account", error)),
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(policy) = answer.password_policy() else {
+        return Ok(None);
+    };
+    let int = |value: Option<i32>| Value::Int(i64::from(value.unwrap_or(0)));
+    let mut props = Props::new();
+    for (name, value) in [
+        (
+            "minimum_password_length",
+            int(policy.minimum_password_length()),
+        ),
+        ("require_symbols", policy.require_symbols().into()),
+        ("require_numbers", policy.require_numbers().into()),
+        (
+            "require_uppercase_characters",
+            policy.require_uppercase_characters().into(),
+        ),
+        (
+            "require_lowercase_characters",
+            policy.require_lowercase_characters().into(),
+        ),
+        (
+            "allow_users_to_change_password",
+            policy.allow_users_to_change_password().into(),
+        ),
+        ("max_password_age", int(policy.max_password_age())),
+        (
+            "password_reuse_prevention",
+            int(policy.password_reuse_prevention()),
+        ),
+        ("hard_expiry", policy.hard_expiry().unwrap_or(false).into()),
+    ] {
+        props.insert(name.into(), value);
+    }
+    Ok(Some(Observed {
+        id: resource.id.clone(),
+        kind: Kind::IamPasswordPolicy,
+        physical_id: PASSWORD_ID.into(),
+        props,
+        outputs: Outputs::new(),
+        owner: Owner::Untracked,
+        retain: false,
+        refused: None,
+    }))
+}
+
+/// Sets the policy to the spec (UpdateAccountPasswordPolicy creates or replaces it).
+pub(super) async fn put(client: &Client, resource: &Resource) -> Result<Outputs, ProviderError> {
+    let int = |name: &str| {
+        resource
+            .int_prop(name)
+            .and_then(|value| i32::try_from(value).ok())
+    };
+    let flag = |name: &str| resource.bool_prop(name);
+    client
+        .update_account_password_policy()
+        .set_minimum_password_length(int("minimum_password_length"))
+        .set_require_symbols(flag("require_symbols"))
+        .set_require_numbers(flag("require_numbers"))
+        .set_require_uppercase_characters(flag("require_uppercase_characters"))
+        .set_require_lowercase_characters(flag("require_lowercase_characters"))
+        .set_allow_users_to_change_password(flag("allow_users_to_change_password"))
+        .set_max_password_age(int("max_password_age"))
+        .set_password_reuse_prevention(int("password_reuse_prevention"))
+        .set_hard_expiry(flag("hard_expiry"))
+        .send()
+        .await
+        .map_err(|error| aws_error("iam:UpdateAccountPasswordPolicy", "account", error))?;
+    Ok(Outputs::new())
+}
+
+/// Deletes the policy (none counts as done).
+pub(super) async fn delete(client: &Client) -> Result<(), ProviderError> {
+    found(
+        client
+            .delete_account_password_policy()
+            .send()
+            .await
+            .map_err(|error| aws_error("iam:DeleteAccountPasswordPolicy", "account", error)),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! `kms_key`: a customer-managed key with its alias, rotation, default policy and tags.
+//!
+//! Props: `alias`, `description`, `key_state`, `key_spec`, `rotation`, `policy` (Policy),
+//! `tags`; create input `policy`. Outputs `key_id`, `arn`. Keys are data-bearing: never
+//! deleted by the tool.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+
+use super::{policy_text, put_policy};
+use crate::model::{Delta, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
+use crate::providers::aws::{
+    ErrorClass, TagApi, aws_error, found, read_all, sync_tags, tag_pairs, tags_value,
+};
+use crate::providers::{ProviderError, StepCtx};
+
+/// Alias name → target key id, for every alias of the account and region.
+pub(super) async fn aliases(client: &Client) -> Result<BTreeMap<String, String>, ProviderError> {
+    let aliases: Vec<_> = client
+        .list_aliases()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|error| aws_error("kms:ListAliases", "aliases", error))?;
+    Ok(aliases
+        .into_iter()
+        .filter_map(|alias| {
+            Some((
+                alias.alias_name()?.to_string(),
+                alias.target_key_id()?.to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// The tags of one key.
+async fn tags(client: &Client, key_id: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+    let tags: Vec<_> = client
+        .list_resource_tags()
+        .key_id(key_id)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|error| aws_error("kms:ListResourceTags", key_id, error))?;
+    Ok(tags
+        .into_iter()
+        .map(|tag| (tag.tag_key().to_string(), tag.tag_value().to_string()))
+        .collect())
+}
+
+/// Keys of this environment that lost (or never got) their alias, by `nc:id` tag.
+/// Called only when a desired alias is missing, so a no-change plan never pays for it.
+/// Keys that some alias names (AWS-managed keys' `alias/aws/*` among them) are not read,
+/// and a key whose tags this caller may not read (another team's key policy, a key pending
+/// deletion) is passed over instead of failing the plan.
+pub(super) async fn unaliased_keys(
+    client: &Client,
+    env: &str,
+    aliased: &BTreeSet<&str>,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let keys: Vec<_> = client
+        .list_keys()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|error| aws_error("kms:ListKeys", "keys", error))?;
+    let unaliased: Vec<&str> = keys
+        .iter()
+        .filter_map(|key| key.key_id())
+        .filter(|key_id| !aliased.contains(key_id))
+        .collect();
+    let reads: Vec<_> = unaliased
+        .iter()
+        .map(|key_id| async move {
+            match found(tags(client, key_id).await) {
+                Ok(tags) => Ok(tags),
+                Err(error) if error.class == ErrorClass::Fatal => {
+                    tracing::debug!(
+                        key_id,
+                        "passing over a key whose tags cannot be read: {error}"
+                    );
+                    Ok(None)
+                }
+                Err(error) => Err(error),
+            }
+        })
+        .collect();
+    let mut by_id = BTreeMap::new();
+    for (key_id, tags) in unaliased.iter().zip(read_all(reads).await?) {
+        let Some(tags) = tags else { continue };
+        if tags.get(TAG_ENV).map(String::as_str) == Some(env)
+            && let Some(logical) = tags.get(TAG_ID)
+        {
+            by_id.insert(logical.clone(), (*key_id).to_string());
+        }
+    }
+    Ok(by_id)
+}
+
+/// Reads one key (DescribeKey, GetKeyRotationStatus, GetKeyPolicy, ListResourceTags,
+/// concurrently) as `resource`; `None` when it is gone.
+pub(super) async fn observe(
+    client: &Client,
+    resource: &Resource,
+    key_id: &str,
+    alias: Option<&str>,
+    env: &str,
+) -> Result<Option<Observed>, ProviderError> {
+    let describe = async {
+        client
+            .describe_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:DescribeKey", key_id, error))
+    };
+    let rotation = async {
+        client
+            .get_key_rotation_status()
+            .key_id(key_id)
+            .send()
+            .await
+            .map(|output| output.key_rotation_enabled())
+            .map_err(|error| aws_error("kms:GetKeyRotationStatus", key_id, error))
+    };
+    let policy = async {
+        client
+            .get_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .send()
+            .await
+            .map(|output| output.policy().map(str::to_string))
+            .map_err(|error| aws_error("kms:GetKeyPolicy", key_id, error))
+    };
+    let (describe, rotation, policy, tags) =
+        tokio::join!(describe, rotation, policy, tags(client, key_id));
+    let Some(describe) = found(describe)? else {
+        return Ok(None);
+    };
+    let Some(metadata) = describe.key_metadata() else {
+        return Ok(None);
+    };
+    let state = metadata.key_state().cloned();
+    // A key pending deletion or disabled refuses some reads: those are drift, not errors.
+    let usable = matches!(state, Some(KeyState::Enabled));
+    let rotation = match rotation {
+        Ok(enabled) => enabled,
+        Err(_) if !usable => false,
+        Err(error) => return Err(error),
+    };
+    let policy = policy?;
+    let tags = tags?;
+    let mut props = Props::new();
+    if let Some(alias) = alias {
+        props.insert("alias".to_string(), Value::str(alias));
+    }
+    props.insert(
+        "description".into(),
+        Value::str(metadata.description().unwrap_or_default()),
+    );
+    props.insert(
+        "key_state".into(),
+        Value::str(state.as_ref().map_or("Unknown", KeyState::as_str)),
+    );
+    props.insert(
+        "key_spec".into(),
+        Value::str(
+            metadata
+                .key_spec()
+                .map_or("SYMMETRIC_DEFAULT", KeySpec::as_str),
+        ),
+    );
+    props.insert("rotation".into(), Value::Bool(rotation));
+    if let Some(policy) = policy {
+        let document = crate::policy::parse(&policy).map_err(|error| {
+            ProviderError::local(
+                "kms:GetKeyPolicy",
+                key_id,
+                format!("unreadable key policy: {error}"),
+            )
+        })?;
+        props.insert("policy".into(), Value::Policy(document));
+    }
+    let owner = Owner::from_tags(&tags, env);
+    props.insert("tags".into(), tags_value(tags));
+    let mut outputs = Outputs::new();
+    outputs.insert("key_id".into(), metadata.key_id().to_string());
+    if let Some(arn) = metadata.arn() {
+        outputs.insert("arn".into(), arn.to_string());
+    }
+    Ok(Some(Observed {
+        id: resource.id.clone(),
+        kind: resource.kind,
+        physical_id: metadata.key_id().to_string(),
+        props,
+        outputs,
+        owner,
+        retain: true,
+        refused: None,
+    }))
+}
+
+/// Points `alias` at `key_id`. An alias that already exists — an earlier CreateAlias whose
+/// answer was lost, then retried by the SDK — is moved to the key with UpdateAlias, which
+/// "associates an existing KMS alias with a different KMS key" (AWS KMS API Reference,
+/// CreateAlias: `AlreadyExistsException`; UpdateAlias): the alias this step wants is
+/// exactly the one it then has.
+pub(super) async fn create_alias(
+    client: &Client,
+    alias: &str,
+    key_id: &str,
+) -> Result<(), ProviderError> {
+    let created = client
+        .create_alias()
+        .alias_name(alias)
+        .target_key_id(key_id)
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            client
+                .update_alias()
+                .alias_name(alias)
+                .target_key_id(key_id)
+                .send()
+                .await
+                .map_err(|error| aws_error("kms:UpdateAlias", alias, error))?;
+            Ok(())
+        }
+        Err(error) => Err(aws_error("kms:CreateAlias", alias, error)),
+    }
+}
+
+async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Result<(), ProviderError> {
+    if enabled {
+        client
+            .enable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:EnableKeyRotation", key_id, error))?;
+    } else {
+        client
+            .disable_key_rotation()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:DisableKeyRotation", key_id, error))?;
+    }
+    Ok(())
+}
+
+/// KMS tags from (key, value) pairs.
+fn kms_tags(pairs: Vec<(String, String)>, key: &str) -> Result<Vec<Tag>, ProviderError> {
+    pairs
+        .into_iter()
+        .map(|(tag_key, tag_value)| {
+            Tag::builder()
+                .tag_key(tag_key)
+                .tag_value(tag_value)
+                .build()
+                .map_err(|error| ProviderError::local("kms:TagResource", key, error.to_string()))
+        })
+        .collect()
+}
+
+/// Tags of one key: TagResource / UntagResource.
+struct KeyTags<'a> {
+    client: &'a Client,
+    key_id: &'a str,
+}
+
+#[async_trait]
+impl TagApi for KeyTags<'_> {
+    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
+        self.client
+            .tag_resource()
+            .key_id(self.key_id)
+            .set_tags(Some(kms_tags(pairs, self.key_id)?))
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:TagResource", self.key_id, error))?;
+        Ok(())
+    }
+
+    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
+        self.client
+            .untag_resource()
+            .key_id(self.key_id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:UntagResource", self.key_id, error))?;
+        Ok(())
+    }
+}
+
+/// Creates the key (tagged, sent once: `creates` never re-sends), turns rotation on when
+/// asked, and points its alias at it.
+pub(super) async fn create(
+    client: &Client,
+    creates: &Client,
+    resource: &Resource,
+    ctx: &StepCtx,
+) -> Result<Outputs, ProviderError> {
+    let alias = resource.name.as_str();
+    let tags = kms_tags(tag_pairs(resource), alias)?;
+    // CreateKey has no idempotency token: sent once. A lost answer comes back as a
+    // transient error, and the retried step finds the key by its `nc:id` tag
+    // (`unaliased_keys`) instead of making a second one.
+    let created = creates
+        .create_key()
+        .set_policy(policy_text(&resource.create_inputs))
+        .description(resource.str_prop("description").unwrap_or_default())
+        .key_usage(KeyUsageType::EncryptDecrypt)
+        .key_spec(KeySpec::SymmetricDefault)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|error| aws_error("kms:CreateKey", alias, error))?;
+    let metadata = created.key_metadata().ok_or_else(|| {
+        ProviderError::local("kms:CreateKey", alias, "no key metadata in the answer")
+    })?;
+    let key_id = metadata.key_id().to_string();
+    ctx.note(&format!("created key {key_id}"));
+    if resource.bool_prop("rotation") == Some(true) {
+        set_rotation(client, &key_id, true).await?;
+    }
+    create_alias(client, alias, &key_id).await?;
+    let mut outputs = Outputs::new();
+    outputs.insert("key_id".into(), key_id);
+    if let Some(arn) = metadata.arn() {
+        outputs.insert("arn".into(), arn.to_string());
+    }
+    Ok(outputs)
+}
+
+/// Changes the attributes in `delta`: a disabled or pending-deletion key is enabled again.
+pub(super) async fn update(
+    client: &Client,
+    resource: &Resource,
+    observed: &Observed,
+    delta: &Delta,
+) -> Result<Outputs, ProviderError> {
+    let key_id = observed.physical_id.as_str();
+    if delta.touches("key_state") {
+        let state = observed.props.get("key_state").and_then(Value::as_str);
+        if state == Some(KeyState::PendingDeletion.as_str()) {
+            client
+                .cancel_key_deletion()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|error| aws_error("kms:CancelKeyDeletion", key_id, error))?;
+        }
+        client
+            .enable_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:EnableKey", key_id, error))?;
+    }
+    if delta.touches("alias") {
+        create_alias(client, &resource.name, key_id).await?;
+    }
+    if delta.touches("description") {
+        client
+            .update_key_description()
+            .key_id(key_id)
+            .description(resource.str_prop("description").unwrap_or_default())
+            .send()
+            .await
+            .map_err(|error| aws_error("kms:UpdateKeyDescription", key_id, error))?;
+    }
+    if delta.touches("policy")
+        && let Some(policy) = policy_text(&resource.props)
+    {
+        put_policy(client, key_id, policy).await?;
+    }
+    if delta.touches("rotation") {
+        set_rotation(client, key_id, resource.bool_prop("rotation") == Some(true)).await?;
+    }
+    if delta.touches("tags") {
+        sync_tags(&KeyTags { client, key_id }, resource, observed).await?;
+    }
+    Ok(observed.outputs.clone())
+}

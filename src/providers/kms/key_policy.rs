@@ -1,0 +1,46 @@
+//! `kms_key_policy`: the default policy of a key the spec makes elsewhere, read from the
+//! key's own observation (the same GetKeyPolicy answer) and put with PutKeyPolicy. A key
+//! always has a policy, so dropping this resource from the spec leaves the key's as it is.
+//!
+//! Props: `key_id` (a reference to the key), `policy` (Policy). Outputs `key_id`.
+
+use aws_sdk_kms::Client;
+
+use super::{policy_text, put_policy};
+use crate::model::{Kind, Observed, Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
+
+/// The observation of `resource` from its key's (already observed) one.
+pub(super) fn observe(resource: &Resource, key: &Observed) -> Observed {
+    let mut props = Props::new();
+    props.insert("key_id".to_string(), Value::str(key.physical_id.clone()));
+    if let Some(policy) = key.props.get("policy") {
+        props.insert("policy".to_string(), policy.clone());
+    }
+    let mut outputs = Outputs::new();
+    outputs.insert("key_id".into(), key.physical_id.clone());
+    Observed {
+        id: resource.id.clone(),
+        kind: Kind::KmsKeyPolicy,
+        physical_id: key.physical_id.clone(),
+        props,
+        outputs,
+        owner: key.owner.clone(),
+        retain: false,
+        refused: None,
+    }
+}
+
+/// Puts the policy on the key its `key_id` names (create and update alike).
+pub(super) async fn apply(client: &Client, resource: &Resource) -> Result<Outputs, ProviderError> {
+    let key_id = resource.str_prop("key_id").ok_or_else(|| {
+        ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no key_id")
+    })?;
+    let policy = policy_text(&resource.props).ok_or_else(|| {
+        ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no policy")
+    })?;
+    put_policy(client, key_id, policy).await?;
+    let mut outputs = Outputs::new();
+    outputs.insert("key_id".into(), key_id.to_string());
+    Ok(outputs)
+}
