@@ -1,8 +1,8 @@
 //! From live AWS resources to an [`Observation`]: one matching and orphan rule for every
 //! taggable kind.
 //!
-//! A live resource is matched to the desired resource of its kind whose logical id its
-//! `nc:id` tag names, or else whose name it carries. One that matches nothing, or repeats a
+//! A live resource is matched to the desired resource of its kind whose name it carries, or,
+//! when it has no name (EC2), whose logical id its `nc:id` tag names. One that matches nothing, or repeats a
 //! match already made (a duplicate left by an earlier run), is an orphan when its tags say it
 //! is ours for this environment — the spec no longer names it, so the plan deletes it (or keeps
 //! it, for a retained kind). Anything else (other environments, other tools) is not ours and
@@ -107,14 +107,18 @@ impl<'a> Sorter<'a> {
         }
     }
 
-    /// The desired resource `live` stands for: by its `nc:id` tag, else by its name.
+    /// The desired resource `live` stands for. A live resource with a name (a role, a topic,
+    /// a bucket) is the desired resource of that name, or none: one that carries a desired
+    /// resource's `nc:id` under another name is what a rename left behind — an orphan, so the
+    /// plan creates the new name and deletes the old, instead of calling the rename no change.
+    /// A live resource without a name (EC2's, known only by id) is matched by its `nc:id`.
     fn desired_for(&self, live: &Live) -> Option<&'a Resource> {
-        let same_kind = || self.desired.iter().filter(|r| r.kind == live.kind);
-        live.tags
-            .get(TAG_ID)
-            .and_then(|id| same_kind().find(|r| r.id.as_str() == id))
-            .or_else(|| same_kind().find(|r| r.name == live.name))
-            .copied()
+        let mut same_kind = self.desired.iter().filter(|r| r.kind == live.kind);
+        if live.name.is_empty() {
+            let id = live.tags.get(TAG_ID)?;
+            return same_kind.find(|r| r.id.as_str() == id).copied();
+        }
+        same_kind.find(|r| r.name == live.name).copied()
     }
 
     /// Adds one live resource: a match, an orphan of ours, or nothing.
@@ -190,6 +194,25 @@ mod tests {
             .map(|o| o.physical_id.as_str())
             .collect();
         assert_eq!(orphans, ["arn:dup", "arn:gone"]);
+    }
+
+    #[test]
+    fn a_renamed_resource_leaves_an_orphan_and_an_unnamed_one_matches_by_id() {
+        let role = Resource::new("iam.role.etl", Kind::IamRole, "nc-stg-etl-v2");
+        let vpc = Resource::new("vpc.main", Kind::Vpc, "vpc");
+        let desired = [&role, &vpc];
+        let mut sorter = Sorter::new(&desired, "stg");
+        sorter.add(
+            Live::new(Kind::IamRole, "nc-stg-etl", "nc-stg-etl").tags(ours("stg", "iam.role.etl")),
+        );
+        sorter.add(Live::new(Kind::Vpc, "vpc-123", "").tags(ours("stg", "vpc.main")));
+        let observation = sorter.finish();
+        assert!(
+            !observation.found.contains_key(&role.id),
+            "the new name is created"
+        );
+        assert_eq!(observation.orphans[0].physical_id, "nc-stg-etl");
+        assert_eq!(observation.found[&vpc.id].physical_id, "vpc-123");
     }
 
     #[test]
