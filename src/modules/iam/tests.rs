@@ -77,10 +77,11 @@ fn each_environment_gets_its_roles_sessions_and_providers() {
         );
         for resource in graph.resources() {
             // IAM and the account-wide settings are global; everything else is regional,
-            // the vpc module's flow-log role included (each region's VPC gets its own).
+            // the primary's flow-log role included (it names this region's VPC). The DR
+            // region's flow-log role is global: the primary apply makes it.
             let global_kind = resource.kind.service() == crate::model::Service::Iam
                 || resource.kind == Kind::S3AccountPublicAccessBlock;
-            let regional = !global_kind || resource.id.as_str().starts_with("vpc.");
+            let regional = !global_kind || resource.id.as_str() == "vpc.flow_logs.role";
             assert_eq!(resource.global, !regional, "{reason}: {}", resource.id);
         }
         assert!(

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::model::{FLOW_LOG_AGGREGATION_SECONDS, Kind, Resource, Value, policy_ref};
 use crate::modules::{Context, addr, id, region_code};
 
-use super::{FLOW_LOG, FLOW_LOG_GROUP, FLOW_LOG_ROLE, VPC, tags};
+use super::{FLOW_LOG, FLOW_LOG_GROUP, FLOW_LOG_ROLE, FLOW_LOG_ROLE_DR, VPC, tags};
 
 /// The flow-log service's principal.
 const FLOW_LOG_SERVICE: &str = "vpc-flow-logs.amazonaws.com";
@@ -17,8 +17,9 @@ pub(super) const FLOW_LOG_POLICY: &str = "deliver-to-flow-log-group";
 /// IAM role it delivers through (kind `iam_role`), which trusts only the flow-log service of
 /// this account and may write only to that group.
 ///
-/// The role is regional, unlike the iam-baseline's: its policy names this region's group, so
-/// each region (the DR region too) gets its own, `nc-{env}-vpc-flow-logs-{region code}`.
+/// Each region's role is its own, `nc-{env}-vpc-flow-logs-{region code}`: the primary's names
+/// its VPC's group; the DR region's (made by the primary apply, verified read-only by a
+/// rebuild, so a rebuild writes no IAM) may write to that region's flow-log groups.
 pub(super) fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
     let env = context.env();
     let region = &context.target.region;
@@ -50,15 +51,62 @@ pub(super) fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
     .after(&logs_key)
     .replace_on(&["group_name"]);
 
-    // The group's ARN, built from the VPC id (the group itself may not exist yet).
-    let group_arn = format!(
-        "arn:aws:logs:{region}:{account}:log-group:{}{}",
-        addr::FLOW_LOG_PREFIX,
-        policy_ref(&vpc, "id")
-    );
+    // In the primary region the role names this VPC's group. The DR region's role is made
+    // by the primary apply (IAM is global and its control plane is in us-east-1, the region
+    // that is down when a rebuild is needed) and only verified by the rebuild.
+    let (role_id, mut roles) = if context.target.primary_region {
+        let group_arn = format!(
+            "arn:aws:logs:{region}:{account}:log-group:{}{}",
+            addr::FLOW_LOG_PREFIX,
+            policy_ref(&vpc, "id")
+        );
+        let mut roles = vec![role(context, FLOW_LOG_ROLE, region, group_arn).regional()];
+        if let Some(dr) = dr_region(context) {
+            roles.push(dr_role(context, &dr));
+        }
+        (role_id, roles)
+    } else {
+        (id(FLOW_LOG_ROLE_DR), vec![dr_role(context, region)])
+    };
+    let flow_log_id = id(FLOW_LOG);
+    let flow_log = Resource::new(FLOW_LOG, Kind::FlowLog, format!("nc-{env}-vpc-flow-logs"))
+        .prop("resource_id", Value::reference(&vpc, "id"))
+        .prop("traffic_type", "ALL")
+        .prop("log_destination_type", "cloud-watch-logs")
+        .prop("log_group_name", Value::reference(&group_id, "name"))
+        .prop(
+            "deliver_logs_permission_arn",
+            Value::reference(&role_id, "arn"),
+        )
+        .prop("max_aggregation_interval", FLOW_LOG_AGGREGATION_SECONDS)
+        .prop(
+            "tags",
+            tags(
+                context,
+                &flow_log_id,
+                &format!("nc-{env}-vpc-flow-logs"),
+                None,
+            ),
+        )
+        .replace_on(&[
+            "resource_id",
+            "traffic_type",
+            "log_destination_type",
+            "log_group_name",
+            "deliver_logs_permission_arn",
+            "max_aggregation_interval",
+        ]);
+    roles.extend([group, flow_log]);
+    roles
+}
+
+/// The role the flow log of `region` delivers through, trusting only the flow-log service of
+/// this account in that region and allowed to write only to `group_arn`.
+fn role(context: &Context<'_>, role_id: &str, region: &str, group_arn: String) -> Resource {
+    let env = context.env();
+    let account = &context.target.account_id;
     let role_name = format!("nc-{env}-vpc-flow-logs-{}", region_code(region));
-    let role = Resource::new(FLOW_LOG_ROLE, Kind::IamRole, role_name.clone())
-        .regional()
+    Resource::new(role_id, Kind::IamRole, role_name.clone())
         .prop("path", addr::IAM_PATH)
         .prop(
             "assume_role_policy",
@@ -113,36 +161,28 @@ pub(super) fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
             "description",
             format!("Delivers the VPC flow logs of {env} in {region} (managed by nc-provision)"),
         )
-        .prop("tags", tags(context, &role_id, &role_name, None))
-        .replace_on(&["path"]);
+        .prop("tags", tags(context, &id(role_id), &role_name, None))
+        .replace_on(&["path"])
+}
 
-    let flow_log_id = id(FLOW_LOG);
-    let flow_log = Resource::new(FLOW_LOG, Kind::FlowLog, format!("nc-{env}-vpc-flow-logs"))
-        .prop("resource_id", Value::reference(&vpc, "id"))
-        .prop("traffic_type", "ALL")
-        .prop("log_destination_type", "cloud-watch-logs")
-        .prop("log_group_name", Value::reference(&group_id, "name"))
-        .prop(
-            "deliver_logs_permission_arn",
-            Value::reference(&role_id, "arn"),
-        )
-        .prop("max_aggregation_interval", FLOW_LOG_AGGREGATION_SECONDS)
-        .prop(
-            "tags",
-            tags(
-                context,
-                &flow_log_id,
-                &format!("nc-{env}-vpc-flow-logs"),
-                None,
-            ),
-        )
-        .replace_on(&[
-            "resource_id",
-            "traffic_type",
-            "log_destination_type",
-            "log_group_name",
-            "deliver_logs_permission_arn",
-            "max_aggregation_interval",
-        ]);
-    vec![group, role, flow_log]
+/// The environment's DR region, when it has one other than the primary.
+fn dr_region(context: &Context<'_>) -> Option<String> {
+    context
+        .spec
+        .environment
+        .dr_region
+        .clone()
+        .filter(|dr| *dr != context.spec.environment.region)
+}
+
+/// The DR region's flow-log role. Its VPC does not exist before a rebuild, so the role may
+/// write to any flow-log group of that region (`/aws/vpc/flow-logs/*`); both the primary
+/// region (which creates it) and the DR region (which verifies it) expand it the same way.
+fn dr_role(context: &Context<'_>, region: &str) -> Resource {
+    let group_arn = format!(
+        "arn:aws:logs:{region}:{}:log-group:{}*",
+        context.target.account_id,
+        addr::FLOW_LOG_PREFIX
+    );
+    role(context, FLOW_LOG_ROLE_DR, region, group_arn)
 }

@@ -70,6 +70,8 @@ pub const FLOW_LOG: &str = "vpc.flow_logs";
 pub const FLOW_LOG_GROUP: &str = "vpc.flow_logs.group";
 /// Logical id of the IAM role the flow log delivers through.
 pub const FLOW_LOG_ROLE: &str = "vpc.flow_logs.role";
+/// Logical id of the DR region's flow-log role (made by the primary region's apply).
+pub const FLOW_LOG_ROLE_DR: &str = "vpc.flow_logs.role.dr";
 /// Everything.
 const ANYWHERE: &str = "0.0.0.0/0";
 /// The ephemeral port range return traffic uses.

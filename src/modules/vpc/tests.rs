@@ -209,3 +209,36 @@ fn flow_logs_go_to_a_group_named_after_the_vpc_through_a_regional_role() {
         Value::Int(7)
     );
 }
+
+#[test]
+fn the_dr_regions_flow_log_role_is_made_by_the_primary_and_only_verified_in_dr() {
+    let primary = graph_for("prod", &["us-east-1a", "us-east-1b"]);
+    let dr = graph_for("prod", &["ca-central-1a", "ca-central-1b"]);
+    let made = primary
+        .get(&id(FLOW_LOG_ROLE_DR))
+        .expect("the primary apply makes the DR region's role");
+    let verified = dr
+        .get(&id(FLOW_LOG_ROLE_DR))
+        .expect("the DR region names the same role");
+    assert_eq!(made.name, "nc-prod-vpc-flow-logs-cac1");
+    assert!(
+        made.global && verified.global,
+        "written only from the primary"
+    );
+    assert_eq!(made.props, verified.props, "both regions expand it alike");
+    assert!(dr.get(&id(FLOW_LOG_ROLE)).is_none(), "no other role in DR");
+    let flow_log = dr.get(&id(FLOW_LOG)).expect("flow log");
+    assert_eq!(
+        flow_log.props["deliver_logs_permission_arn"],
+        Value::reference(&id(FLOW_LOG_ROLE_DR), "arn")
+    );
+    let text = made.props[&format!("inline_policy.{FLOW_LOG_POLICY}")]
+        .to_json()
+        .to_string();
+    assert!(
+        text.contains("arn:aws:logs:ca-central-1:123456789012:log-group:/aws/vpc/flow-logs/*"),
+        "{text}"
+    );
+    let primary_role = primary.get(&id(FLOW_LOG_ROLE)).expect("primary role");
+    assert!(!primary_role.global, "the primary's role names its own VPC");
+}
