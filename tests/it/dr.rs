@@ -74,6 +74,32 @@ async fn dr_rebuild_creates_the_regional_half_in_ca_central_1() {
     let count = names.len();
     names.dedup();
     assert_eq!(names.len(), count, "no duplicated roles: {names:?}");
+    // No second multi-region trail in the DR region: the primary's is seen there as a shadow.
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&world.moto_sdk("ca-central-1").await);
+    let own = cloudtrail
+        .describe_trails()
+        .include_shadow_trails(false)
+        .send()
+        .await
+        .expect("trails");
+    assert!(own.trail_list().is_empty(), "{:?}", own.trail_list());
+    let seen = cloudtrail
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .expect("trails");
+    let homes: Vec<(&str, &str)> = seen
+        .trail_list()
+        .iter()
+        .map(|t| {
+            (
+                t.name().unwrap_or_default(),
+                t.home_region().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(homes, [("nc-dp-stg-trail", "us-east-1")]);
     world
         .run(&[
             "plan",

@@ -176,7 +176,22 @@ fn the_dr_region_records_no_global_resources_and_names_its_buckets_regionally() 
         find(&resources, TRAIL_BUCKET).name,
         "nc-dp-prod-trail-123456789012-cac1"
     );
-    assert_eq!(find(&resources, TRAIL).name, "nc-dp-prod-trail-cac1");
+    // No second multi-region trail: the primary's is verified through its shadow.
+    let trail = find(&resources, TRAIL);
+    assert_eq!(trail.name, "nc-dp-prod-trail");
+    assert!(
+        trail.global,
+        "only checked from the DR region, never created there"
+    );
+    assert_eq!(
+        trail.str_prop("s3_bucket"),
+        Some("nc-dp-prod-trail-123456789012")
+    );
+    assert_eq!(trail.bool_prop("multi_region"), Some(true));
+    assert!(
+        !trail.props.contains_key("tags"),
+        "its tags live in its home region"
+    );
     assert_eq!(
         find(&resources, CONFIG_BUCKET).name,
         "nc-dp-prod-config-123456789012-cac1"
@@ -186,7 +201,7 @@ fn the_dr_region_records_no_global_resources_and_names_its_buckets_regionally() 
         policy
             .to_string()
             .contains("arn:aws:cloudtrail:ca-central-1:123456789012:trail/nc-dp-prod-trail-cac1"),
-        "the DR bucket policy names the DR trail: {policy}"
+        "the DR bucket policy still names a DR trail of its own: {policy}"
     );
 }
 

@@ -144,6 +144,9 @@ pub(super) fn roles(context: &Context<'_>) -> Vec<Resource> {
 /// The multi-region trail: management events, S3 data events (CIS 3.10/3.11), log-file
 /// validation, KMS with the logs key, to the trail bucket and the trail log group.
 pub(super) fn trail(context: &Context<'_>) -> Resource {
+    if !context.target.primary_region {
+        return primary_trail_seen_from(context);
+    }
     let logs_key = addr::logs_key();
     let group = LogicalId::new(TRAIL_LOG_GROUP);
     let role = LogicalId::new(TRAIL_ROLE);
@@ -185,4 +188,24 @@ pub(super) fn trail(context: &Context<'_>) -> Resource {
     .after(&group)
     .after(&role)
     .after(&bucket)
+}
+
+/// Outside the primary region, the primary's multi-region trail, verified through its shadow
+/// trail and never created again: a second multi-region trail would record every management
+/// and data event twice (and bill them twice), while the primary's already covers this region
+/// (CloudTrail user guide, "Receiving CloudTrail log files from multiple Regions"). It is
+/// global here, so the plan only checks it (`plan::global`): a missing or changed trail says to
+/// apply the primary region.
+fn primary_trail_seen_from(context: &Context<'_>) -> Resource {
+    let primary_bucket = format!(
+        "nc-dp-{}-trail-{}",
+        context.env(),
+        context.target.account_id
+    );
+    let mut trail = Resource::new(TRAIL, Kind::CloudTrailTrail, trail_name(context))
+        .prop("s3_bucket", primary_bucket)
+        .prop("multi_region", true)
+        .prop("logging", true);
+    trail.global = true;
+    trail
 }

@@ -37,6 +37,9 @@ const SELECTOR_ATTRIBUTES: [&str; 3] = ["management_events", "data_events", "dat
 /// The CloudTrail provider.
 pub struct CloudTrailProvider {
     client: Client,
+    /// The region observed: a trail whose home region differs is a shadow of a multi-region
+    /// trail made elsewhere.
+    region: String,
 }
 
 /// CloudTrail's tags as SDK tags (RemoveTags takes keys with empty values).
@@ -125,7 +128,42 @@ impl CloudTrailProvider {
     pub fn new(aws: &Aws) -> CloudTrailProvider {
         CloudTrailProvider {
             client: aws.cloudtrail(),
+            region: aws.region(),
         }
+    }
+
+    /// Reads the shadow, in this region, of a multi-region trail whose home is another region
+    /// (the primary region's trail, seen from the DR region): what DescribeTrails shows and
+    /// whether it logs. Its selectors and tags belong to its home region and are not read; it
+    /// is verified, never changed from here, so its owner stays untracked.
+    async fn observe_shadow(
+        &self,
+        resource: &Resource,
+        trail: &Trail,
+    ) -> Result<Observed, ProviderError> {
+        let arn = trail.trail_arn().unwrap_or_default().to_string();
+        let status = self
+            .client
+            .get_trail_status()
+            .name(&arn)
+            .send()
+            .await
+            .map_err(|error| aws_error("cloudtrail:GetTrailStatus", &arn, error))?;
+        let mut props = trail_props(trail);
+        props.insert(
+            "logging".into(),
+            Value::Bool(status.is_logging().unwrap_or(false)),
+        );
+        Ok(Observed {
+            id: resource.id.clone(),
+            kind: Kind::CloudTrailTrail,
+            physical_id: arn.clone(),
+            props,
+            outputs: outputs(&resource.name, &arn),
+            owner: crate::model::Owner::Untracked,
+            retain: false,
+            refused: None,
+        })
     }
 
     /// Reads a desired trail's status, selectors and tags (concurrently).
@@ -275,20 +313,30 @@ impl Provider for CloudTrailProvider {
         let trails = self
             .client
             .describe_trails()
-            .include_shadow_trails(false)
+            // Shadows too: from the DR region, the primary's multi-region trail is verified.
+            .include_shadow_trails(true)
             .send()
             .await
             .map_err(|error| aws_error("cloudtrail:DescribeTrails", "trails", error))?;
         // Collected first: a lazy iterator of futures would not be `Send` for every lifetime.
         let mut reads = Vec::new();
+        let mut shadows = Vec::new();
         for resource in desired {
             let named = |trail: &&Trail| trail.name() == Some(resource.name.as_str());
-            if let Some(trail) = trails.trail_list().iter().find(named) {
+            let Some(trail) = trails.trail_list().iter().find(named) else {
+                continue;
+            };
+            if trail.home_region().is_some_and(|home| home != self.region) {
+                shadows.push(self.observe_shadow(resource, trail));
+            } else {
                 reads.push(self.observe_trail(resource, trail, env));
             }
         }
         let mut observation = Observation::default();
         for observed in read_all(reads).await? {
+            observation.insert(observed);
+        }
+        for observed in read_all(shadows).await? {
             observation.insert(observed);
         }
         Ok(observation)

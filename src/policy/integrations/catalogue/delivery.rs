@@ -14,7 +14,11 @@ use crate::policy::eval::{Principal, Request};
 pub(super) fn trails(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
-    for trail in graph.of_kind(Kind::CloudTrailTrail) {
+    // A trail verified from outside its home region (global here) was proven there.
+    for trail in graph
+        .of_kind(Kind::CloudTrailTrail)
+        .filter(|trail| !trail.global)
+    {
         let trail_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{}", trail.name);
         let cloudtrail = service("cloudtrail.amazonaws.com");
         let from_trail = |request: Request| {
