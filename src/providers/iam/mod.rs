@@ -147,7 +147,7 @@ impl Provider for IamProvider {
             .map(|policy| snapshot::policy_tags(client, policy.arn().unwrap_or_default()))
             .collect();
         let policy_tags = read_all(reads).await?;
-        let mut live: Vec<_> = details
+        let live: Vec<_> = details
             .roles
             .values()
             .map(|detail| role::observe(detail, &extras))
@@ -158,13 +158,8 @@ impl Provider for IamProvider {
                     .map(|(detail, tags)| policy::observe(detail, tags)),
             )
             .collect();
-        // The ones named as the spec names them first, so that a leftover copy carrying the
-        // same `nc:id` tag is the orphan, never the named one.
-        live.sort_by_key(|live| {
-            !desired
-                .iter()
-                .any(|r| r.kind == live.kind && r.name == live.name)
-        });
+        // Order does not matter: `Sorter` matches a named resource only by its name, so a
+        // leftover copy carrying the same `nc:id` tag is always the orphan.
         let mut sorter = Sorter::new(desired, env);
         for live in live {
             sorter.add(live);
