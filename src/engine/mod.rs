@@ -153,7 +153,17 @@ impl Session {
             availability_zones: zones.into_iter().take(needed).collect(),
         };
         let graph = expand_and_prove(&spec, &target)?;
-        let providers = Providers::aws(&aws);
+        let mut providers = Providers::aws(&aws);
+        // Standby resources (the DR region's data key and replica buckets, kept by the
+        // primary apply) are served by the same providers in their own region, counted alike.
+        let standby_regions: std::collections::BTreeSet<&str> = graph
+            .resources()
+            .iter()
+            .filter_map(|resource| resource.region.as_deref())
+            .collect();
+        for other in standby_regions {
+            providers = providers.with_region(other, Providers::aws(&aws.in_region(other)));
+        }
         Ok(Session {
             spec,
             target,

@@ -205,7 +205,11 @@ impl<'a> Walker<'a> {
     /// reported failed, and what waits for it is blocked).
     fn start(&mut self, node: Node, change: &ResourceChange) -> bool {
         let id = node.0.clone();
-        let Some(provider) = self.providers.for_kind(change.kind) else {
+        let provider = match self.graph.get(&id) {
+            Some(resource) => self.providers.for_resource(resource),
+            None => self.providers.for_kind(change.kind),
+        };
+        let Some(provider) = provider else {
             for phase in phases(change.action) {
                 self.pending.remove(&(id.clone(), *phase));
                 self.blocked.insert((id.clone(), *phase), "failed".into());

@@ -58,6 +58,10 @@ pub struct Resource {
     pub retain: bool,
     /// Global (IAM): shared by every region of the account.
     pub global: bool,
+    /// The region the resource lives in when it is not the session's own: a standby resource
+    /// that the primary apply keeps in the DR region (its data key, the replica buckets).
+    /// `None`: the session's region.
+    pub region: Option<String>,
 }
 
 impl Resource {
@@ -75,6 +79,7 @@ impl Resource {
             depends_on: Vec::new(),
             retain: kind.retained(),
             global: kind.global(),
+            region: None,
         }
     }
 
@@ -120,6 +125,14 @@ impl Resource {
     #[must_use]
     pub fn regional(mut self) -> Resource {
         self.global = false;
+        self
+    }
+
+    /// Places the resource in `region` instead of the session's region (a standby resource
+    /// of the DR region, kept by the primary apply).
+    #[must_use]
+    pub fn in_region(mut self, region: &str) -> Resource {
+        self.region = Some(region.to_string());
         self
     }
 

@@ -255,6 +255,63 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value with every reference to a resource that `rename` answers pointed at the new
+    /// id instead (in references, joins and policy placeholders alike); other references are
+    /// kept. Used to place a copy of a module's resources under other logical ids.
+    #[must_use]
+    pub fn rename_refs(&self, rename: &dyn Fn(&LogicalId) -> Option<LogicalId>) -> Value {
+        match self {
+            Value::Ref(reference) => Value::Ref(Ref {
+                id: rename(&reference.id).unwrap_or_else(|| reference.id.clone()),
+                output: reference.output.clone(),
+            }),
+            Value::List(items) => {
+                Value::List(items.iter().map(|v| v.rename_refs(rename)).collect())
+            }
+            Value::Concat(parts) => {
+                Value::Concat(parts.iter().map(|v| v.rename_refs(rename)).collect())
+            }
+            Value::Policy(document) => Value::Policy(rename_placeholders(document, rename)),
+            other => other.clone(),
+        }
+    }
+}
+
+/// `document` with every placeholder whose id `rename` answers rewritten to the new id.
+fn rename_placeholders(
+    document: &serde_json::Value,
+    rename: &dyn Fn(&LogicalId) -> Option<LogicalId>,
+) -> serde_json::Value {
+    match document {
+        serde_json::Value::String(text) => {
+            let mut out = String::new();
+            let mut rest = text.as_str();
+            while let Some(((before, reference), after)) = next_placeholder(rest) {
+                out.push_str(before);
+                let id = rename(&reference.id).unwrap_or(reference.id);
+                out.push_str(&policy_ref(&id, &reference.output));
+                rest = after;
+            }
+            out.push_str(rest);
+            serde_json::Value::String(out)
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|item| rename_placeholders(item, rename))
+                .collect(),
+        ),
+        serde_json::Value::Object(fields) => serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|(key, value)| (key.clone(), rename_placeholders(value, rename)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Opening of a reference placeholder inside a policy document.
 const PLACEHOLDER_OPEN: &str = "{{ref:";
 /// Closing of a reference placeholder inside a policy document.
@@ -390,6 +447,31 @@ pub type Props = BTreeMap<String, Value>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renamed_references_point_at_the_new_ids_and_others_stay() {
+        let key = LogicalId::new("kms.key.data");
+        let role = LogicalId::new("iam.role.etl");
+        let rename = |id: &LogicalId| (id == &key).then(|| LogicalId::new("dr.kms.key.data"));
+        let document = Value::Policy(serde_json::json!({"Statement": [{
+            "Resource": [policy_ref(&key, "arn")],
+            "Principal": {"AWS": format!("x-{}-y", policy_ref(&role, "arn"))}
+        }]}));
+        let renamed = document.rename_refs(&rename);
+        let ids: Vec<String> = policy_refs(renamed.as_policy().expect("a policy"))
+            .into_iter()
+            .map(|reference| reference.id.0)
+            .collect();
+        assert_eq!(ids, ["dr.kms.key.data", "iam.role.etl"]);
+        let joined = Value::Concat(vec![Value::str("a/"), Value::reference(&key, "key_id")]);
+        let expected = Value::Concat(vec![
+            Value::str("a/"),
+            Value::reference(&LogicalId::new("dr.kms.key.data"), "key_id"),
+        ]);
+        assert_eq!(joined.rename_refs(&rename), expected);
+        let other = Value::reference(&role, "arn");
+        assert_eq!(other.rename_refs(&rename), other);
+    }
 
     #[test]
     fn policy_placeholders_are_found_and_substituted() {

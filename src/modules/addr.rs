@@ -31,3 +31,33 @@ pub fn data_key() -> LogicalId {
 pub fn logs_key() -> LogicalId {
     LogicalId::new(LOGS_KEY)
 }
+
+/// The prefix of the logical ids of the standby resources the primary apply keeps in the DR
+/// region (`dr.kms.key.data`, `dr.data.bucket.raw`).
+pub const STANDBY_PREFIX: &str = "dr.";
+
+/// The logical id of the standby copy of resource `id` in the DR region.
+#[must_use]
+pub fn standby(id: &str) -> LogicalId {
+    LogicalId::new(format!("{STANDBY_PREFIX}{id}"))
+}
+
+/// The logical id of the DR region's data key, kept by the primary apply (replicas are
+/// encrypted with it).
+#[must_use]
+pub fn dr_data_key() -> LogicalId {
+    standby(DATA_KEY)
+}
+
+/// The logical id of the data bucket `suffix`'s replica bucket in the DR region, kept by the
+/// primary apply.
+#[must_use]
+pub fn dr_data_bucket(suffix: &str) -> LogicalId {
+    standby(&data_bucket(suffix).0)
+}
+
+/// The logical id of the data bucket `suffix` (data module).
+#[must_use]
+pub fn data_bucket(suffix: &str) -> LogicalId {
+    LogicalId::new(format!("data.bucket.{suffix}"))
+}

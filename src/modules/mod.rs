@@ -6,11 +6,12 @@ mod data;
 mod iam;
 mod kms;
 mod observability;
+pub mod standby;
 pub mod vpc;
 
 use crate::model::Target;
 use crate::model::{
-    DesiredGraph, GraphError, LogicalId, MANAGER, TAG_ENV, TAG_ID, TAG_MANAGED_BY, Value,
+    DesiredGraph, GraphError, LogicalId, MANAGER, Resource, TAG_ENV, TAG_ID, TAG_MANAGED_BY, Value,
 };
 use crate::spec::Spec;
 
@@ -29,11 +30,47 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     resources.extend(iam::expand(&context));
     resources.extend(vpc::expand(&context));
     resources.extend(observability::expand(&context));
+    resources.extend(standby_data(spec, target));
     // After every module: observability links onto the others' resources (flow-log groups).
     observability::link(&context, &mut resources);
     // A consumer waits for the policies that permit it (the catalogue of integrations).
     crate::policy::integrations::link(&mut resources, target, spec);
     DesiredGraph::new(resources)
+}
+
+/// In the primary region of an environment that replicates its data to the DR region: the
+/// DR region's data key (and its policy) and replica buckets, as [`standby`] copies.
+fn standby_data(spec: &Spec, target: &Target) -> Vec<Resource> {
+    let Some(dr_region) = spec.environment.dr_region.as_deref() else {
+        return Vec::new();
+    };
+    if !target.primary_region || !spec.data.replicate_to_dr_region {
+        return Vec::new();
+    }
+    let dr_target = Target {
+        region: dr_region.to_string(),
+        primary_region: false,
+        availability_zones: Vec::new(),
+        ..target.clone()
+    };
+    let dr = Context {
+        spec,
+        target: &dr_target,
+    };
+    let data_key = addr::data_key();
+    let mut copied: Vec<Resource> = kms::expand(&dr)
+        .into_iter()
+        .filter(|resource| {
+            resource.id == data_key
+                || resource.props.get("key_id") == Some(&Value::reference(&data_key, "key_id"))
+        })
+        .collect();
+    copied.extend(
+        data::expand(&dr)
+            .into_iter()
+            .filter(|resource| resource.kind == crate::model::Kind::S3Bucket),
+    );
+    standby::relabel(copied, dr_region)
 }
 
 /// What every expander reads.

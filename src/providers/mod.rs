@@ -113,6 +113,8 @@ pub struct Providers {
     by_kind: BTreeMap<Kind, Arc<dyn Provider>>,
     /// Emulator mode: an API the endpoint lacks is skipped (not checked) instead of an error.
     emulator: bool,
+    /// The providers of other regions, for standby resources ([`Resource::region`]).
+    regions: BTreeMap<String, Providers>,
 }
 
 impl Providers {
@@ -140,6 +142,28 @@ impl Providers {
         Providers::from_list(list).emulator(aws.emulator)
     }
 
+    /// The same registry, with `other` serving the resources placed in `region`.
+    #[must_use]
+    pub fn with_region(mut self, region: &str, other: Providers) -> Providers {
+        self.regions.insert(region.to_string(), other);
+        self
+    }
+
+    /// The registry that serves resources placed in `region` (`None`: the session's own).
+    fn in_region(&self, region: Option<&str>) -> Option<&Providers> {
+        match region {
+            None => Some(self),
+            Some(region) => self.regions.get(region),
+        }
+    }
+
+    /// The provider of `resource`: its kind's, in the resource's region.
+    #[must_use]
+    pub fn for_resource(&self, resource: &Resource) -> Option<Arc<dyn Provider>> {
+        self.in_region(resource.region.as_deref())?
+            .for_kind(resource.kind)
+    }
+
     /// Whether this registry runs in emulator mode.
     #[must_use]
     pub fn is_emulator(&self) -> bool {
@@ -165,6 +189,7 @@ impl Providers {
         Providers {
             by_kind,
             emulator: false,
+            regions: BTreeMap::new(),
         }
     }
 
@@ -186,36 +211,44 @@ impl Providers {
         desired: &[Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let mut groups: Vec<(Arc<dyn Provider>, Vec<&Resource>)> = Vec::new();
+        let mut groups: Vec<Group<'_>> = Vec::new();
         for resource in desired {
-            let Some(provider) = self.for_kind(resource.kind) else {
+            let Some(provider) = self.for_resource(resource) else {
                 return Err(ProviderError::local(
                     "observe",
                     resource.id.as_str(),
-                    format!("no provider for kind {}", resource.kind),
+                    format!(
+                        "no provider for kind {} in region {}",
+                        resource.kind,
+                        resource.region.as_deref().unwrap_or("(the session's)")
+                    ),
                 ));
             };
-            match groups
-                .iter_mut()
-                .find(|(existing, _)| Arc::ptr_eq(existing, &provider))
-            {
-                Some((_, members)) => members.push(resource),
-                None => groups.push((provider, vec![resource])),
+            match groups.iter_mut().find(|group| {
+                Arc::ptr_eq(&group.provider, &provider) && group.region == resource.region
+            }) {
+                Some(group) => group.members.push(resource),
+                None => groups.push(Group {
+                    provider,
+                    region: resource.region.clone(),
+                    members: vec![resource],
+                }),
             }
         }
         let results = futures::future::join_all(
             groups
                 .iter()
-                .map(|(provider, members)| provider.observe(members, env)),
+                .map(|group| group.provider.observe(&group.members, env)),
         )
         .await;
         let mut observation = Observation::default();
-        for ((_, members), result) in groups.iter().zip(results) {
+        for (group, result) in groups.iter().zip(results) {
             match result {
+                Ok(found) if group.region.is_some() => observation.merge(group.only_members(found)),
                 Ok(found) => observation.merge(found),
                 Err(error) if error.class == ErrorClass::Unsupported && self.emulator => {
                     tracing::warn!("{error}: these resources are skipped at this endpoint");
-                    for resource in members {
+                    for resource in &group.members {
                         observation
                             .unsupported
                             .insert(resource.id.clone(), error.to_string());
@@ -246,7 +279,7 @@ impl Providers {
             if observed.owner != Owner::Untracked || !crate::plan::differs(resource, observation) {
                 continue;
             }
-            let Some(provider) = self.for_kind(resource.kind) else {
+            let Some(provider) = self.for_resource(resource) else {
                 continue;
             };
             lookups.push(async move {
@@ -262,6 +295,34 @@ impl Providers {
             }
         }
         Ok(())
+    }
+}
+
+/// The desired resources one provider observes in one region.
+struct Group<'a> {
+    provider: Arc<dyn Provider>,
+    region: Option<String>,
+    members: Vec<&'a Resource>,
+}
+
+impl Group<'_> {
+    /// What a provider found in another region, narrowed to the standby resources asked for:
+    /// the rest of that region is not this plan's (no orphans are reported there).
+    fn only_members(&self, found: Observation) -> Observation {
+        let wanted = |id: &LogicalId| self.members.iter().any(|member| &member.id == id);
+        Observation {
+            found: found
+                .found
+                .into_iter()
+                .filter(|(id, _)| wanted(id))
+                .collect(),
+            orphans: Vec::new(),
+            unsupported: found
+                .unsupported
+                .into_iter()
+                .filter(|(id, _)| wanted(id))
+                .collect(),
+        }
     }
 }
 

@@ -62,9 +62,10 @@ pub(super) fn build(
     let vpc = r.table(&root, "vpc", true).and_then(|t| vpc(&mut r, &t));
     let iam = r.table(&root, "iam", true).and_then(|t| iam(&mut r, &t));
     let kms = r.table(&root, "kms", true).and_then(|t| kms(&mut r, &t));
+    let dr_region_set = environment.as_ref().is_some_and(|e| e.dr_region.is_some());
     let data = r
         .table(&root, "data", true)
-        .and_then(|t| data(&mut r, &t, env));
+        .and_then(|t| data(&mut r, &t, env, dr_region_set));
     let observability = r
         .table(&root, "observability", true)
         .and_then(|t| super::observability::read(&mut r, &t));
@@ -355,8 +356,26 @@ fn kms(r: &mut Reader, t: &Table<'_, '_>) -> Option<KmsSpec> {
     })
 }
 
-fn data(r: &mut Reader, t: &Table<'_, '_>, env: Option<EnvName>) -> Option<DataSpec> {
-    r.unknown_keys(t, &["buckets", "documents_table"]);
+fn data(
+    r: &mut Reader,
+    t: &Table<'_, '_>,
+    env: Option<EnvName>,
+    dr_region_set: bool,
+) -> Option<DataSpec> {
+    r.unknown_keys(t, &["buckets", "documents_table", "replicate_to_dr_region"]);
+    let replicate = r.boolean(t, "replicate_to_dr_region", false);
+    if let Some(flag) = &replicate
+        && flag.value
+        && !dr_region_set
+    {
+        r.problem(
+            flag.span.clone(),
+            Problem::new(
+                "replicate_to_dr_region = true needs a DR region",
+                Some("set environment.dr_region, or remove this key".to_string()),
+            ),
+        );
+    }
     let buckets = r.string_array(t, "buckets", true).and_then(|list| {
         let mut ok = true;
         for b in &list.value {
@@ -380,6 +399,7 @@ fn data(r: &mut Reader, t: &Table<'_, '_>, env: Option<EnvName>) -> Option<DataS
     Some(DataSpec {
         buckets: buckets?,
         documents_table: table?,
+        replicate_to_dr_region: replicate.is_some_and(|flag| flag.value),
     })
 }
 

@@ -191,6 +191,10 @@ pub struct DataSpec {
     pub buckets: Vec<String>,
     /// `[data.documents_table]`.
     pub documents_table: TableSpec,
+    /// `replicate_to_dr_region` (optional, default false; needs `environment.dr_region`): the
+    /// primary apply keeps a standby copy of the data in the DR region (its data key and
+    /// buckets, S3 replication with Replication Time Control, a global-table replica).
+    pub replicate_to_dr_region: bool,
 }
 
 /// `[data.documents_table]`: `nc-dp-{env}-documents`.

@@ -18,4 +18,5 @@ mod saved_plans;
 mod schedule;
 mod singletons;
 mod specs;
+mod standby;
 mod vpc;

@@ -110,6 +110,8 @@ impl<'a> Graph<'a> {
         let Some(resource) = self.get(id) else {
             return unknown();
         };
+        // A standby resource lives in its own region (the DR region's data key).
+        let region = resource.region.as_deref().unwrap_or(region);
         let path = resource.str_prop("path").unwrap_or("/");
         match (resource.kind, reference.output.as_str()) {
             (Kind::KmsKey, "arn") => format!("arn:aws:kms:{region}:{account_id}:key/{id}"),

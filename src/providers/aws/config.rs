@@ -137,6 +137,20 @@ impl Aws {
         self
     }
 
+    /// The same credentials, endpoint, retries and call counter, for `region` (the standby
+    /// resources the primary apply keeps in the DR region).
+    #[must_use]
+    pub fn in_region(&self, region: &str) -> Aws {
+        Aws {
+            config: self
+                .config
+                .to_builder()
+                .region(Region::new(region.to_string()))
+                .build(),
+            ..self.clone()
+        }
+    }
+
     /// The region this configuration targets.
     #[must_use]
     pub fn region(&self) -> String {

@@ -53,6 +53,18 @@ pub(super) fn bucket_keys(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
     for (bucket, key, grant) in encrypted(graph, Kind::S3Bucket, "sse_kms_key") {
+        // A standby bucket lives in the DR region: S3 calls KMS there.
+        let region = bucket.region.as_deref().unwrap_or(&region);
+        // KMS sets kms:ResourceAliases to the key's aliases on every request for a key
+        // (AWS KMS developer guide, conditions-kms: kms:ResourceAliases).
+        let aliases: Vec<&str> = match bucket.props.get("sse_kms_key") {
+            Some(Value::Ref(reference)) => graph
+                .get(&reference.id)
+                .and_then(|key| key.str_prop("alias"))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
         for role in graph.of_kind(Kind::IamRole) {
             if written_objects(graph, role, &bucket.name).is_empty() {
                 continue;
@@ -61,7 +73,8 @@ pub(super) fn bucket_keys(out: &mut Out<'_>) {
                 let request = Request::new(Principal::Aws(graph.arn(role)), action, key.clone())
                     .with("kms:ViaService", format!("s3.{region}.amazonaws.com"))
                     .with("kms:CallerAccount", account.clone())
-                    .with("kms:EncryptionContext:aws:s3:arn", graph.arn(bucket));
+                    .with("kms:EncryptionContext:aws:s3:arn", graph.arn(bucket))
+                    .with_values("kms:ResourceAliases", &aliases);
                 out.require(
                     &BUCKET_KEY,
                     bucket,
