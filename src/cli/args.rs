@@ -159,6 +159,9 @@ pub struct UnlockArgs {
 pub enum DrCommand {
     /// Rebuild the environment's regional resources in the DR region.
     Rebuild(RebuildArgs),
+    /// The quarterly DR drill: plan the DR region, check readiness (standby data,
+    /// replication, backups, global IAM) and report; changes nothing unless --rebuild.
+    Drill(DrillArgs),
 }
 
 /// The environment to work on.
@@ -309,6 +312,23 @@ pub struct RebuildArgs {
     /// Region to rebuild in (default: the spec's DR region).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `dr drill` arguments.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region to drill in (default: the spec's DR region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Also rebuild the DR region (as `dr rebuild`) and check it afterwards.
+    #[arg(long)]
+    pub rebuild: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use super::approve::{self, read_saved};
 use super::args::{
     ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, GraphArgs, PlanArgs,
-    RebuildArgs, ReconcileArgs, UnlockArgs,
+    ReconcileArgs, UnlockArgs,
 };
-use super::printer::{DrSummary, Printer};
+use super::printer::Printer;
 use super::{ExitStatus, output};
 use crate::engine::Session;
 use crate::engine::apply::{self as workflow, Locked, Outcome};
@@ -28,7 +28,8 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply(cli, args).await,
         Command::Drift(args) => drift(cli, args).await,
         Command::Reconcile(args) => reconcile(cli, args).await,
-        Command::Dr(DrCommand::Rebuild(args)) => rebuild(cli, args).await,
+        Command::Dr(DrCommand::Rebuild(args)) => super::dr::rebuild(cli, args).await,
+        Command::Dr(DrCommand::Drill(args)) => super::dr::drill(cli, args).await,
         Command::Unlock(args) => unlock(cli, args).await,
         Command::Approve(args) => approve::approve(cli, args).await,
         Command::Approvals(args) => approve::approvals(cli, args).await,
@@ -55,7 +56,7 @@ fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Session> {
+pub(super) async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Session> {
     Ok(Session::open(&cli.specs, env, region, cli.emulator, &cli.variables()).await?)
 }
 
@@ -352,69 +353,6 @@ async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus
             }
         }
     }
-}
-
-async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
-    let started = Instant::now();
-    let spec = crate::spec::load_with(&cli.specs, &args.env, &cli.variables())?;
-    let region = match (&args.region, &spec.environment.dr_region) {
-        (Some(region), _) | (None, Some(region)) => region.clone(),
-        (None, None) => bail!(
-            "environment {} has no dr_region in its spec; pass --region",
-            args.env
-        ),
-    };
-    let session = open(cli, &args.env, Some(&region)).await?;
-    let plan = session
-        .plan(PlanMode::Normal, DiffOptions::default())
-        .await?;
-    let printer = Printer::new(cli, args.format);
-    if printer.is_human() {
-        printer.plan(&plan, &session.calls());
-    }
-    if !plan.conflicts().is_empty() {
-        bail!(
-            "dr rebuild refuses: {} resources in {region} are in conflict (see the plan)",
-            plan.conflicts().len()
-        );
-    }
-    // A rebuild never deletes or replaces: replacements are held back and reported.
-    let run = Locked {
-        command: "dr rebuild",
-        options: ExecOptions {
-            parallelism: cli.parallelism,
-            allow_destroy: false,
-            ..ExecOptions::default()
-        },
-        adopt: false,
-        lock_timeout: Duration::ZERO,
-        quiet: cli.quiet,
-        approvals: Vec::new(),
-        note: &|text| printer.note(text),
-    };
-    let Outcome { plan, report } = run.execute(&session, plan).await?;
-    let readiness = session
-        .plan(PlanMode::Normal, DiffOptions::default())
-        .await?;
-    let ready = !report.failed() && !readiness.has_changes();
-    let not_checked: Vec<String> = readiness
-        .not_checked()
-        .iter()
-        .map(|change| change.id.to_string())
-        .collect();
-    let summary = DrSummary {
-        env: &args.env,
-        region: &region,
-        elapsed: started.elapsed(),
-        ready,
-        not_checked: &not_checked,
-    };
-    printer.dr_summary(&summary, &plan, &report, &session.calls());
-    Ok(if ready {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Error
-    })
 }
 
 async fn unlock(cli: &Cli, args: &UnlockArgs) -> anyhow::Result<ExitStatus> {

@@ -6,6 +6,7 @@
 mod approve;
 pub mod args;
 mod commands;
+mod dr;
 mod output;
 mod printer;
 mod setup_errors;

@@ -38,6 +38,14 @@ async fn a_rebuild_succeeds_while_us_east_1_is_down_and_writes_no_iam() {
         .unwrap_or_else(|error| panic!("{error}: {}\n{}", run.stdout, run.stderr));
     assert_eq!(run.code, 0, "{report:#}\n{}", run.stderr);
     assert_eq!(report["ready"], true, "{report:#}");
+    // What lives in the failed region is listed as not checked, never as ready.
+    let primary = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|check| check["id"] == "primary-region")
+        .unwrap_or_else(|| panic!("no primary-region check: {report:#}"));
+    assert_eq!(primary["state"], "not_checked", "{report:#}");
 
     for proxy in [&local, &moto] {
         let refused = proxy.faults_of("outage");
