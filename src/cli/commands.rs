@@ -33,6 +33,7 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Approve(args) => approve::approve(cli, args).await,
         Command::Approvals(args) => approve::approvals(cli, args).await,
         Command::Graph(args) => graph(cli, args),
+        Command::Watch(args) => super::watch::watch_command(cli, args).await,
     }
 }
 
@@ -148,7 +149,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
     if !plan.changes.iter().any(|change| change.action.is_change()) {
         printer.report(&plan, &Report::default(), &session.calls());
-        return Ok(ExitStatus::Success);
+        return watch_after_apply(cli, args, &session, None).await;
     }
     if saved.is_none() && !args.auto_approve && !confirm(&args.env)? {
         bail!("apply cancelled; nothing was changed");
@@ -168,13 +169,39 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         approvals,
         note: &|text| printer.note(text),
     };
-    let Outcome { plan, report } = run.execute(&session, plan).await?;
+    let (Outcome { plan, report }, audit_key) = run.execute_audited(&session, plan).await?;
     printer.report(&plan, &report, &session.calls());
-    Ok(if report.failed() {
-        ExitStatus::Error
-    } else {
-        ExitStatus::Success
-    })
+    if report.failed() {
+        if args.watch.is_some() {
+            printer.note("The apply failed: no watch.");
+        }
+        return Ok(ExitStatus::Error);
+    }
+    watch_after_apply(cli, args, &session, audit_key).await
+}
+
+/// `apply --watch`: after a successful apply, the post-deployment watch (its verdict decides
+/// the exit status and goes into the apply's audit record); without --watch, success.
+async fn watch_after_apply(
+    cli: &Cli,
+    args: &ApplyArgs,
+    session: &Session,
+    audit_key: Option<String>,
+) -> anyhow::Result<ExitStatus> {
+    let Some(duration) = args.watch else {
+        return Ok(ExitStatus::Success);
+    };
+    let run = super::watch::Watch {
+        session,
+        options: crate::engine::watch::WatchOptions {
+            duration,
+            poll_interval: args.poll_interval,
+        },
+        validate: true,
+        audit_key,
+        show: super::watch::Show::for_apply(cli, args.format),
+    };
+    run.run().await
 }
 
 /// Asks on the terminal; refuses when there is none.

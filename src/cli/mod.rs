@@ -9,6 +9,7 @@ mod commands;
 mod output;
 mod printer;
 mod setup_errors;
+mod watch;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

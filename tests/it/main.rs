@@ -19,3 +19,4 @@ mod schedule;
 mod singletons;
 mod specs;
 mod vpc;
+mod watch;
