@@ -108,6 +108,28 @@ pub enum Command {
     /// Validate a deployment and watch the environment's critical and warning alarms for a
     /// duration (exit 0 if no critical alarm entered ALARM, 1 otherwise).
     Watch(WatchArgs),
+    /// Print a shell completion script (e.g. `nc-provision completions bash > ~/.local/share/bash-completion/completions/nc-provision`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout (e.g. `nc-provision man | man -l -`), or write every
+    /// page into a directory with --dir.
+    Man(ManArgs),
+}
+
+/// `man` arguments.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write nc-provision.1 and one page per subcommand (nc-provision-plan.1, ...) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `watch` arguments.

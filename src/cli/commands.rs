@@ -34,7 +34,32 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Approvals(args) => approve::approvals(cli, args).await,
         Command::Graph(args) => graph(cli, args),
         Command::Watch(args) => super::watch::watch_command(cli, args).await,
+        Command::Completions(args) => print_bytes(&super::generated::completions(args.shell)),
+        Command::Man(args) => man(cli, args),
     }
+}
+
+/// `man`: the main page on stdout, or every page into `--dir`.
+fn man(cli: &Cli, args: &super::args::ManArgs) -> anyhow::Result<ExitStatus> {
+    let Some(dir) = &args.dir else {
+        return print_bytes(&super::generated::man_page()?);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let written = super::generated::man_pages(dir)
+        .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+    output::note(
+        cli.quiet,
+        &format!("Wrote {} man pages into {}.", written.len(), dir.display()),
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Writes generated text (completions, the man page) to stdout as it is.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<ExitStatus> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
 }
 
 fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {

@@ -6,6 +6,7 @@
 mod approve;
 pub mod args;
 mod commands;
+pub mod generated;
 mod output;
 mod printer;
 mod setup_errors;

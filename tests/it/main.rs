@@ -4,6 +4,7 @@
 mod change_control;
 mod common;
 mod data_slice;
+mod deploy_files;
 mod dr;
 mod emulator_gaps;
 mod findings;
@@ -17,6 +18,7 @@ mod safety;
 mod saved_plans;
 mod schedule;
 mod singletons;
+mod spec_schema;
 mod specs;
 mod vpc;
 mod watch;
