@@ -34,7 +34,33 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Approve(args) => approve::approve(cli, args).await,
         Command::Approvals(args) => approve::approvals(cli, args).await,
         Command::Graph(args) => graph(cli, args),
+        Command::Watch(args) => super::watch::watch_command(cli, args).await,
+        Command::Completions(args) => print_bytes(&super::generated::completions(args.shell)),
+        Command::Man(args) => man(cli, args),
     }
+}
+
+/// `man`: the main page on stdout, or every page into `--dir`.
+fn man(cli: &Cli, args: &super::args::ManArgs) -> anyhow::Result<ExitStatus> {
+    let Some(dir) = &args.dir else {
+        return print_bytes(&super::generated::man_page()?);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let written = super::generated::man_pages(dir)
+        .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+    output::note(
+        cli.quiet,
+        &format!("Wrote {} man pages into {}.", written.len(), dir.display()),
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Writes generated text (completions, the man page) to stdout as it is.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<ExitStatus> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
 }
 
 fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
@@ -149,7 +175,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
     if !plan.changes.iter().any(|change| change.action.is_change()) {
         printer.report(&plan, &Report::default(), &session.calls());
-        return Ok(ExitStatus::Success);
+        return watch_after_apply(cli, args, &session, None).await;
     }
     if saved.is_none() && !args.auto_approve && !confirm(&args.env)? {
         bail!("apply cancelled; nothing was changed");
@@ -169,13 +195,39 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         approvals,
         note: &|text| printer.note(text),
     };
-    let Outcome { plan, report } = run.execute(&session, plan).await?;
+    let (Outcome { plan, report }, audit_key) = run.execute_audited(&session, plan).await?;
     printer.report(&plan, &report, &session.calls());
-    Ok(if report.failed() {
-        ExitStatus::Error
-    } else {
-        ExitStatus::Success
-    })
+    if report.failed() {
+        if args.watch.is_some() {
+            printer.note("The apply failed: no watch.");
+        }
+        return Ok(ExitStatus::Error);
+    }
+    watch_after_apply(cli, args, &session, audit_key).await
+}
+
+/// `apply --watch`: after a successful apply, the post-deployment watch (its verdict decides
+/// the exit status and goes into the apply's audit record); without --watch, success.
+async fn watch_after_apply(
+    cli: &Cli,
+    args: &ApplyArgs,
+    session: &Session,
+    audit_key: Option<String>,
+) -> anyhow::Result<ExitStatus> {
+    let Some(duration) = args.watch else {
+        return Ok(ExitStatus::Success);
+    };
+    let run = super::watch::Watch {
+        session,
+        options: crate::engine::watch::WatchOptions {
+            duration,
+            poll_interval: args.poll_interval,
+        },
+        validate: true,
+        audit_key,
+        show: super::watch::Show::for_apply(cli, args.format),
+    };
+    run.run().await
 }
 
 /// Asks on the terminal; refuses when there is none.

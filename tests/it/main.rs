@@ -4,6 +4,7 @@
 mod change_control;
 mod common;
 mod data_slice;
+mod deploy_files;
 mod dr;
 mod dr_outage;
 mod emulator_gaps;
@@ -19,6 +20,8 @@ mod safety;
 mod saved_plans;
 mod schedule;
 mod singletons;
+mod spec_schema;
 mod specs;
 mod standby;
 mod vpc;
+mod watch;
