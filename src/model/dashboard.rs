@@ -66,8 +66,8 @@ impl DashboardBody {
         DashboardBody::from_json(&document)
     }
 
-    /// The body as JSON text for PutDashboard: the settings with the widgets, in canonical
-    /// order.
+    /// The body as JSON text for PutDashboard: the settings with the widgets, in reading order
+    /// (top to bottom, left to right).
     ///
     /// # Errors
     /// A widget or the settings are not JSON (not the output of [`DashboardBody::from_json`]).
@@ -93,11 +93,17 @@ pub fn body_text(widgets: &[String], settings: &str) -> Result<String, String> {
         Ok(_) => return Err("the dashboard settings are not a JSON object".to_string()),
         Err(error) => return Err(format!("the dashboard settings are not JSON: {error}")),
     };
-    let widgets = widgets
+    let mut widgets = widgets
         .iter()
         .map(|text| serde_json::from_str(text))
         .collect::<Result<Vec<Value>, _>>()
         .map_err(|error| format!("a dashboard widget is not JSON: {error}"))?;
+    // In reading order (top to bottom, left to right), for whoever reads the JSON.
+    let position = |widget: &Value| {
+        let at = |key: &str| widget.get(key).and_then(Value::as_u64).unwrap_or(0);
+        (at("y"), at("x"))
+    };
+    widgets.sort_by_key(position);
     body.insert("widgets".to_string(), Value::Array(widgets));
     Ok(Value::Object(body).to_string())
 }
@@ -236,6 +242,14 @@ mod tests {
         let desired = DashboardBody::from_json(&body()).expect("body");
         let text = desired.to_text().expect("text");
         assert_eq!(DashboardBody::parse(&text).expect("parsed"), desired);
+        let document: Value = serde_json::from_str(&text).expect("json");
+        let places: Vec<(u64, u64)> = document["widgets"]
+            .as_array()
+            .expect("widgets")
+            .iter()
+            .map(|w| (w["y"].as_u64().expect("y"), w["x"].as_u64().expect("x")))
+            .collect();
+        assert_eq!(places, [(0, 0), (2, 0), (2, 12)], "in reading order");
         assert!(DashboardBody::parse("not json").is_err());
         assert!(DashboardBody::parse("[1]").is_err());
         assert!(DashboardBody::parse(r#"{"widgets": 3}"#).is_err());

@@ -3,6 +3,7 @@
 
 mod change_control;
 mod common;
+mod dashboards;
 mod data_slice;
 mod dr;
 mod emulator_gaps;
