@@ -266,6 +266,16 @@ async fn a_left_over_dashboard_with_the_marker_is_an_orphan_and_a_foreign_one_is
     for kept in ["nc-stg-team-board", "nc-stg-prod-copy", "nc-stg-cost"] {
         assert!(names.contains(&kept.to_string()), "{kept}: {names:?}");
     }
+
+    // A desired name taken by a dashboard without the marker: a conflict, never overwritten.
+    put(&client, "nc-stg-cost", &text("# someone else's cost board")).await;
+    let (code, plan, _) = world.json(&["plan", "--env", "stg"]);
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(
+        change(&plan, "observability.dashboard.cost")["action"],
+        "conflict",
+        "{plan:#}"
+    );
 }
 
 #[tokio::test]

@@ -320,8 +320,10 @@ fn dashboard(context: &Context<'_>, board: Board, alarms: &[Resource]) -> Resour
         board.heading,
         dashboard_owner_line(env)
     );
+    // An alarm-status widget needs at least one alarm.
     let widgets: Vec<Widget> = std::iter::once(Widget::Text(header))
         .chain(board.widgets)
+        .filter(|widget| !matches!(widget, Widget::Alarms(_, arns) if arns.is_empty()))
         .collect();
     let body = json!({
         "start": board.start,
