@@ -83,85 +83,58 @@ pub(super) fn dashboards(context: &Context<'_>, alarms: &[Resource]) -> Vec<Reso
 }
 
 fn boards(context: &Context<'_>, alarms: &[Resource]) -> Vec<Board> {
-    let env = context.env();
-    let region = context.target.region.clone();
-    let api = api_rows(context);
-    let mut health = vec![
-        Widget::Alarms("Critical alarms", alarm_arns(context, alarms, "Critical:")),
-        Widget::Alarms("Warning alarms", alarm_arns(context, alarms, "Warning:")),
-        graph(
-            format!("Lambda errors (svc-*-{env})"),
-            vec![lambda(env, "Errors", "Sum")],
-            "Sum",
-            &region,
-        ),
-        graph(
-            format!("Lambda throttles (svc-*-{env})"),
-            vec![lambda(env, "Throttles", "Sum")],
-            "Sum",
-            &region,
-        ),
-        graph(
-            "Documents table throttles".into(),
-            table_rows(env, &["ReadThrottleEvents", "WriteThrottleEvents"]),
-            "Sum",
-            &region,
-        ),
-        graph(
-            "NAT gateway errors".into(),
-            vec![
-                nat("ErrorPortAllocation", "port allocation errors"),
-                nat("PacketsDropCount", "packets dropped"),
-            ],
-            "Sum",
-            &region,
-        ),
-        graph(
-            "Rejected VPC flow-log traffic".into(),
-            vec![security(context, "rejected-flow-traffic")],
-            "Sum",
-            &region,
-        ),
-    ];
-    let mut performance = vec![
-        graph(
-            format!("Lambda duration (svc-*-{env})"),
-            vec![
-                lambda(env, "Duration", "Average"),
-                lambda(env, "Duration", "p99"),
-            ],
-            "Average",
-            &region,
-        ),
-        graph(
-            format!("Lambda invocations and errors (svc-*-{env})"),
-            vec![
-                lambda(env, "Invocations", "Sum"),
-                lambda(env, "Errors", "Sum"),
-            ],
-            "Sum",
-            &region,
-        ),
-        graph(
-            "Documents table latency".into(),
-            vec![Row::Search(
-                format!(
-                    "SEARCH('{{AWS/DynamoDB,Operation,TableName}} MetricName=\"SuccessfulRequestLatency\" TableName=\"{}\"', 'Average', 300)",
-                    table_name(env)
-                ),
-                "latency (ms)",
-            )],
-            "Average",
-            &region,
-        ),
-        graph(
-            "Documents table throttles".into(),
-            table_rows(env, &["ReadThrottleEvents", "WriteThrottleEvents"]),
-            "Sum",
-            &region,
-        ),
-    ];
-    if let Some((dimensions, title)) = api {
+    let on = On {
+        context,
+        env: context.env(),
+        region: context.target.region.clone(),
+    };
+    vec![
+        platform_health(&on, alarms),
+        security_posture(&on, alarms),
+        cost(&on),
+        application_performance(&on),
+    ]
+}
+
+/// The environment and region the widgets show.
+struct On<'a> {
+    context: &'a Context<'a>,
+    env: &'a str,
+    region: String,
+}
+
+impl On<'_> {
+    /// A graph of this region with the given period.
+    fn graph(
+        &self,
+        title: impl Into<String>,
+        rows: Vec<Row>,
+        stat: &'static str,
+        period: u32,
+    ) -> Widget {
+        Widget::Graph(title.into(), rows, stat, period, self.region.clone())
+    }
+
+    /// A 5-minute graph of this region.
+    fn five_minutes(&self, title: impl Into<String>, rows: Vec<Row>, stat: &'static str) -> Widget {
+        self.graph(title, rows, stat, 300)
+    }
+
+    /// A 5-minute graph of the environment's security metrics (sums).
+    fn security(&self, title: &str, metrics: &[&str]) -> Widget {
+        let rows = metrics
+            .iter()
+            .map(|metric| security(self.context, metric))
+            .collect();
+        self.five_minutes(title, rows, "Sum")
+    }
+
+    /// The API Gateway graphs, when the spec names the API: `platform_health` gets the 5xx
+    /// graph only.
+    fn api(&self, all: bool) -> Vec<Widget> {
+        let Some((dimensions, title)) = api_rows(self.context) else {
+            return Vec::new();
+        };
         let row = |metric: &str, stat| {
             Row::Metric(
                 "AWS/ApiGateway".into(),
@@ -170,36 +143,75 @@ fn boards(context: &Context<'_>, alarms: &[Resource]) -> Vec<Board> {
                 stat,
             )
         };
-        health.push(graph(
-            format!("API Gateway 5xx ({title})"),
-            vec![row("5XXError", None)],
-            "Sum",
-            &region,
-        ));
-        performance.push(graph(
-            format!("API Gateway 5xx ({title})"),
-            vec![row("5XXError", None), row("4XXError", None)],
-            "Sum",
-            &region,
-        ));
-        performance.push(graph(
-            format!("API Gateway latency ({title})"),
-            vec![row("Latency", None), row("Latency", Some("p99"))],
-            "Average",
-            &region,
-        ));
+        if !all {
+            return vec![self.five_minutes(
+                format!("API Gateway 5xx ({title})"),
+                vec![row("5XXError", None)],
+                "Sum",
+            )];
+        }
+        vec![
+            self.five_minutes(
+                format!("API Gateway 4xx and 5xx ({title})"),
+                vec![row("5XXError", None), row("4XXError", None)],
+                "Sum",
+            ),
+            self.five_minutes(
+                format!("API Gateway latency ({title})"),
+                vec![row("Latency", None), row("Latency", Some("p99"))],
+                "Average",
+            ),
+        ]
     }
-    let security_metric = |title: &str, metrics: &[&str]| {
-        graph(
-            title.to_string(),
-            metrics
-                .iter()
-                .map(|metric| security(context, metric))
-                .collect(),
+}
+
+/// `nc-{env}-platform-health`: alarm status, then where a failure shows first.
+fn platform_health(on: &On<'_>, alarms: &[Resource]) -> Board {
+    let (context, env) = (on.context, on.env);
+    let mut widgets = vec![
+        Widget::Alarms("Critical alarms", alarm_arns(context, alarms, "Critical:")),
+        Widget::Alarms("Warning alarms", alarm_arns(context, alarms, "Warning:")),
+        on.five_minutes(
+            format!("Lambda errors (svc-*-{env})"),
+            vec![lambda(env, "Errors", "Sum")],
             "Sum",
-            &region,
-        )
-    };
+        ),
+        on.five_minutes(
+            format!("Lambda throttles (svc-*-{env})"),
+            vec![lambda(env, "Throttles", "Sum")],
+            "Sum",
+        ),
+        on.five_minutes(
+            "Documents table throttles",
+            table_rows(env, &["ReadThrottleEvents", "WriteThrottleEvents"]),
+            "Sum",
+        ),
+        on.five_minutes(
+            "NAT gateway errors",
+            vec![
+                nat("ErrorPortAllocation", "port allocation errors"),
+                nat("PacketsDropCount", "packets dropped"),
+            ],
+            "Sum",
+        ),
+        on.security("Rejected VPC flow-log traffic", &["rejected-flow-traffic"]),
+    ];
+    widgets.extend(on.api(false));
+    Board {
+        suffix: "platform-health",
+        heading: "Platform health. Red: a critical alarm is in ALARM (security-alerts has been \
+                  notified: act now), or a warning alarm (operations topic: act today). The \
+                  graphs show where: Lambda errors or throttles, documents table throttling, \
+                  NAT gateway port exhaustion or drops, a spike of rejected traffic."
+            .into(),
+        start: "-PT3H",
+        widgets,
+    }
+}
+
+/// `nc-{env}-security-posture`: the security alarms and the metric filters' counts.
+fn security_posture(on: &On<'_>, alarms: &[Resource]) -> Board {
+    let context = on.context;
     let cis_rows: Vec<Row> = CIS_FILTERS
         .iter()
         .map(|(control, slug, _)| security(context, &cis_metric(control, slug)))
@@ -209,106 +221,127 @@ fn boards(context: &Context<'_>, alarms: &[Resource]) -> Vec<Board> {
         alarm.str_prop("namespace") == Some(security_namespace.as_str())
             && !described_as(alarm, CIS)
     });
-    vec![
-        Board {
-            suffix: "platform-health",
-            heading: "Platform health. Red: a critical alarm is in ALARM (security-alerts has been \
-                      notified: act now), or a warning alarm (operations topic: act today). The \
-                      graphs show where: Lambda errors or throttles, documents table throttling, \
-                      NAT gateway port exhaustion or drops, a spike of rejected traffic."
-                .into(),
-            start: "-PT3H",
-            widgets: health,
-        },
-        Board {
-            suffix: "security-posture",
-            heading: "Security posture. Red: a CIS 4.x alarm or a security alarm is in ALARM — a \
-                      GuardDuty finding of severity 7 or more, KMS or S3 access denied, an AWS \
-                      Config rule found NON_COMPLIANT, or one of the audited changes (root use, \
-                      IAM, CloudTrail, network). Read the trail log group for who and what."
-                .into(),
-            start: "-PT24H",
-            widgets: vec![
-                Widget::Alarms("CIS 4.x alarms", alarm_arns(context, alarms, CIS)),
-                Widget::Alarms("Security alarms", security_alarms),
-                security_metric(
-                    "GuardDuty high and critical findings",
-                    &["guardduty-high-findings"],
+    Board {
+        suffix: "security-posture",
+        heading: "Security posture. Red: a CIS 4.x alarm or a security alarm is in ALARM — a \
+                  GuardDuty finding of severity 7 or more, KMS or S3 access denied, an AWS \
+                  Config rule found NON_COMPLIANT, or one of the audited changes (root use, \
+                  IAM, CloudTrail, network). Read the trail log group for who and what."
+            .into(),
+        start: "-PT24H",
+        widgets: vec![
+            Widget::Alarms("CIS 4.x alarms", alarm_arns(context, alarms, CIS)),
+            Widget::Alarms("Security alarms", security_alarms),
+            on.security(
+                "GuardDuty high and critical findings",
+                &["guardduty-high-findings"],
+            ),
+            on.security(
+                "KMS and S3 access denied",
+                &["kms-access-denied", "s3-access-denied"],
+            ),
+            on.security("AWS Config non-compliance", &["config-noncompliant"]),
+            on.graph("CIS 4.x events (trail log group)", cis_rows, "Sum", 3600),
+        ],
+    }
+}
+
+/// `nc-{env}-cost`: estimated charges (us-east-1) and the platform's cost drivers.
+fn cost(on: &On<'_>) -> Board {
+    let billing = |title: &str, row: Row| {
+        Widget::Graph(
+            title.into(),
+            vec![row],
+            "Maximum",
+            21600,
+            BILLING_REGION.into(),
+        )
+    };
+    Board {
+        suffix: "cost",
+        heading: "Cost. Estimated charges are account-wide, in USD, published in us-east-1 \
+                  about every 6 hours once billing alerts are enabled in the account's \
+                  billing preferences. A step up that is not a planned change is the thing \
+                  to explain: by service, then the documents table's capacity and NAT data."
+            .into(),
+        start: "-P14D",
+        widgets: vec![
+            billing(
+                "Estimated charges (account, USD)",
+                Row::Metric(
+                    "AWS/Billing".into(),
+                    "EstimatedCharges".into(),
+                    vec![("Currency", "USD".into())],
+                    None,
                 ),
-                security_metric(
-                    "KMS and S3 access denied",
-                    &["kms-access-denied", "s3-access-denied"],
+            ),
+            billing(
+                "Estimated charges by service (USD)",
+                Row::Search(
+                    "SEARCH('{AWS/Billing,Currency,ServiceName} MetricName=\"EstimatedCharges\"', 'Maximum', 21600)".into(),
+                    "",
                 ),
-                security_metric("AWS Config non-compliance", &["config-noncompliant"]),
-                Widget::Graph(
-                    "CIS 4.x events (trail log group)".into(),
-                    cis_rows,
-                    "Sum",
-                    3600,
-                    region.clone(),
+            ),
+            on.graph(
+                "Documents table consumed capacity",
+                table_rows(on.env, &["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"]),
+                "Sum",
+                3600,
+            ),
+            on.graph(
+                "NAT gateway data processed (bytes)",
+                vec![
+                    nat("BytesOutToDestination", "out to destination"),
+                    nat("BytesInFromDestination", "in from destination"),
+                ],
+                "Sum",
+                3600,
+            ),
+        ],
+    }
+}
+
+/// `nc-{env}-application-performance`: latency, duration and throughput.
+fn application_performance(on: &On<'_>) -> Board {
+    let env = on.env;
+    let mut widgets = vec![
+        on.five_minutes(
+            format!("Lambda duration (svc-*-{env})"),
+            vec![lambda(env, "Duration", "Average"), lambda(env, "Duration", "p99")],
+            "Average",
+        ),
+        on.five_minutes(
+            format!("Lambda invocations and errors (svc-*-{env})"),
+            vec![lambda(env, "Invocations", "Sum"), lambda(env, "Errors", "Sum")],
+            "Sum",
+        ),
+        on.five_minutes(
+            "Documents table latency",
+            vec![Row::Search(
+                format!(
+                    "SEARCH('{{AWS/DynamoDB,Operation,TableName}} MetricName=\"SuccessfulRequestLatency\" TableName=\"{}\"', 'Average', 300)",
+                    table_name(env)
                 ),
-            ],
-        },
-        Board {
-            suffix: "cost",
-            heading: "Cost. Estimated charges are account-wide, in USD, published in us-east-1 \
-                      about every 6 hours once billing alerts are enabled in the account's \
-                      billing preferences. A step up that is not a planned change is the thing \
-                      to explain: by service, then the documents table's capacity and NAT data."
-                .into(),
-            start: "-P14D",
-            widgets: vec![
-                Widget::Graph(
-                    "Estimated charges (account, USD)".into(),
-                    vec![Row::Metric(
-                        "AWS/Billing".into(),
-                        "EstimatedCharges".into(),
-                        vec![("Currency", "USD".into())],
-                        None,
-                    )],
-                    "Maximum",
-                    21600,
-                    BILLING_REGION.into(),
-                ),
-                Widget::Graph(
-                    "Estimated charges by service (USD)".into(),
-                    vec![Row::Search(
-                        "SEARCH('{AWS/Billing,Currency,ServiceName} MetricName=\"EstimatedCharges\"', 'Maximum', 21600)".into(),
-                        "",
-                    )],
-                    "Maximum",
-                    21600,
-                    BILLING_REGION.into(),
-                ),
-                Widget::Graph(
-                    "Documents table consumed capacity".into(),
-                    table_rows(env, &["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"]),
-                    "Sum",
-                    3600,
-                    region.clone(),
-                ),
-                Widget::Graph(
-                    "NAT gateway data processed (bytes)".into(),
-                    vec![
-                        nat("BytesOutToDestination", "out to destination"),
-                        nat("BytesInFromDestination", "in from destination"),
-                    ],
-                    "Sum",
-                    3600,
-                    region.clone(),
-                ),
-            ],
-        },
-        Board {
-            suffix: "application-performance",
-            heading: "Application performance. Nothing here alarms by itself: a Lambda p99 near \
-                      its timeout, a latency step or errors rising with invocations is what the \
-                      critical and warning alarms on platform-health fire on next."
-                .into(),
-            start: "-PT3H",
-            widgets: performance,
-        },
-    ]
+                "latency (ms)",
+            )],
+            "Average",
+        ),
+        on.five_minutes(
+            "Documents table throttles",
+            table_rows(env, &["ReadThrottleEvents", "WriteThrottleEvents"]),
+            "Sum",
+        ),
+    ];
+    widgets.extend(on.api(true));
+    Board {
+        suffix: "application-performance",
+        heading: "Application performance. Nothing here alarms by itself: a Lambda p99 near \
+                  its timeout, a latency step or errors rising with invocations is what the \
+                  critical and warning alarms on platform-health fire on next."
+            .into(),
+        start: "-PT3H",
+        widgets,
+    }
 }
 
 /// The dashboard resource of `board`: its widgets placed, the header first.
@@ -409,11 +442,6 @@ fn row_json(index: usize, row: &Row) -> Json {
             "label": label,
         }]),
     }
-}
-
-/// A 5-minute graph.
-fn graph(title: String, rows: Vec<Row>, stat: &'static str, region: &str) -> Widget {
-    Widget::Graph(title, rows, stat, 300, region.to_string())
 }
 
 /// A Lambda metric of every `svc-*-{env}` function, by `SEARCH`.
