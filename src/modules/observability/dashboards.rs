@@ -11,8 +11,9 @@
 //! expression syntax"):
 //! - Lambda errors, throttles, invocations and duration of the `svc-*-{env}` functions, by
 //!   metric-math `SEARCH` over `{AWS/Lambda,FunctionName}` with the partial terms
-//!   `FunctionName=svc FunctionName={env}` (both tokens of the name), so a new function appears
-//!   without a re-apply;
+//!   `FunctionName=svc FunctionName={env}` (both tokens of the name: an unquoted term is a
+//!   partial match, as `InstanceType=micro` matches `t2.micro` in the user guide's "CloudWatch
+//!   search expression examples"), so a new function appears without a re-apply;
 //! - API Gateway `5XXError` and `Latency` of `observability.api_gateway_name` (and stage), only
 //!   when the spec names the API;
 //! - the documents table's read/write throttles, latency (`SuccessfulRequestLatency` per
