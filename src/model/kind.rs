@@ -34,7 +34,7 @@ pub enum Service {
     Sns,
     /// Amazon EventBridge.
     Events,
-    /// CloudWatch (alarms).
+    /// CloudWatch (alarms and dashboards).
     CloudWatch,
     /// AWS CloudTrail.
     CloudTrail,
@@ -138,6 +138,8 @@ kinds! {
     ConfigRule = "config_rule", Config;
     /// The region's Security Hub subscription and standards.
     SecurityHubHub = "securityhub_hub", SecurityHub;
+    /// A CloudWatch dashboard (account-wide; expanded in the primary region only).
+    CloudWatchDashboard = "cloudwatch_dashboard", CloudWatch;
 }
 
 impl Kind {
@@ -152,7 +154,9 @@ impl Kind {
     }
 
     /// Account-wide rather than regional (IAM, the account's S3 Block Public Access): created
-    /// and changed only from the environment's primary region.
+    /// and changed only from the environment's primary region. CloudWatch dashboards are
+    /// account-wide too, but only the primary region's expansion names them (the DR region's
+    /// plan never sees them), so they need no read-only check elsewhere.
     #[must_use]
     pub const fn global(self) -> bool {
         matches!(self.service(), Service::Iam) || matches!(self, Kind::S3AccountPublicAccessBlock)
@@ -160,7 +164,8 @@ impl Kind {
 
     /// Whether AWS keeps tags on resources of this kind (so ownership is read from them and
     /// a resource of ours the spec no longer names is found as an orphan). Alarms carry an
-    /// ownership marker in their description instead; account singletons have no tags.
+    /// ownership marker in their description instead, dashboards the same marker in a text
+    /// widget (`model::DashboardBody::owner`); account singletons have no tags.
     #[must_use]
     pub const fn taggable(self) -> bool {
         !matches!(
@@ -172,6 +177,7 @@ impl Kind {
                 | Kind::CloudWatchAlarm
                 | Kind::ConfigRecorder
                 | Kind::SecurityHubHub
+                | Kind::CloudWatchDashboard
         )
     }
 

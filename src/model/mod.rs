@@ -3,6 +3,7 @@
 //! Pure data, no SDK types: modules build it from the spec, providers fill the observed side,
 //! and the diff compares the two.
 
+mod dashboard;
 mod delta;
 mod graph;
 mod kind;
@@ -12,6 +13,7 @@ mod resource;
 mod target;
 mod value;
 
+pub use dashboard::{DashboardBody, canonical_json, dashboard_owner_line};
 pub use delta::Delta;
 pub use graph::{DesiredGraph, GraphError};
 pub use kind::{Kind, Service};

@@ -3,6 +3,7 @@
 
 mod change_control;
 mod common;
+mod dashboards;
 mod data_slice;
 mod deploy_files;
 mod dr;

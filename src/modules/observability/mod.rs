@@ -1,5 +1,6 @@
 //! The observability module: log groups (operational and audit), the audit trail with its
-//! Object-Lock bucket, GuardDuty, AWS Config, Security Hub, SNS topics and CloudWatch alarms,
+//! Object-Lock bucket, GuardDuty, AWS Config, Security Hub, SNS topics, CloudWatch alarms and
+//! the four CloudWatch dashboards (`dashboards.rs`),
 //! with the CIS v1.5 extras of REFERENCE.md (3.6 access logging, 3.10/3.11 S3 data events,
 //! 4.1–4.15 metric filters and alarms).
 //!
@@ -24,6 +25,7 @@ mod alarms;
 mod buckets;
 mod cis;
 mod config;
+mod dashboards;
 mod findings;
 mod hub;
 mod logs;
@@ -68,13 +70,16 @@ pub const HUB: &str = "observability.securityhub";
 pub const FINDINGS_RULE: &str = "observability.events.guardduty-findings";
 
 /// Everything the module expands to, in a stable order: log groups, buckets, the audit and
-/// detection services, topics, metric filters and alarms.
+/// detection services, topics, metric filters, alarms and dashboards.
 pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
     let mut resources = logs::log_groups(context);
     resources.extend(buckets::trail_buckets(context));
     resources.extend(services(context));
     resources.extend(alarms::topics(context));
-    resources.extend(alarms::alarms(context));
+    let alarms = alarms::alarms(context);
+    let dashboards = dashboards::dashboards(context, &alarms);
+    resources.extend(alarms);
+    resources.extend(dashboards);
     resources
 }
 

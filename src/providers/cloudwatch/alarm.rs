@@ -1,4 +1,4 @@
-//! CloudWatch metric alarms.
+//! CloudWatch metric alarms (`cloudwatch_alarm`).
 //!
 //! Observe: DescribeAlarms by name prefix (one paginated call for every alarm of the
 //! environment). Ownership is read from the description's `[nc-provision:<env>]` marker, which
@@ -11,26 +11,17 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{
     AlarmType, ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat,
     Statistic, Tag,
 };
 
-use super::aws::{aws_error, found};
-use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::Delta;
+use super::CloudWatchProvider;
 use crate::model::{
     Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
 };
-
-const KINDS: &[Kind] = &[Kind::CloudWatchAlarm];
-
-/// The CloudWatch provider (metric alarms).
-pub struct CloudWatchProvider {
-    client: Client,
-}
+use crate::providers::ProviderError;
+use crate::providers::aws::{aws_error, found};
 
 /// The longest common name prefix of the desired alarms (one DescribeAlarms for all).
 fn common_prefix(names: &[&str]) -> String {
@@ -181,14 +172,6 @@ fn metric_query(resource: &Resource, id: &str, metric_name: &str) -> MetricDataQ
 }
 
 impl CloudWatchProvider {
-    /// A provider using `aws`'s configuration.
-    #[must_use]
-    pub fn new(aws: &Aws) -> CloudWatchProvider {
-        CloudWatchProvider {
-            client: aws.cloudwatch(),
-        }
-    }
-
     /// Every metric alarm whose name starts with `prefix`.
     async fn list(&self, prefix: &str) -> Result<Vec<MetricAlarm>, ProviderError> {
         let pages = self
@@ -292,13 +275,9 @@ fn outputs(name: &str, arn: &str) -> Outputs {
     outputs
 }
 
-#[async_trait]
-impl Provider for CloudWatchProvider {
-    fn kinds(&self) -> &'static [Kind] {
-        KINDS
-    }
-
-    async fn observe(
+impl CloudWatchProvider {
+    /// The alarms of `desired`, and the orphans whose marker names `env`.
+    pub(super) async fn observe_alarms(
         &self,
         desired: &[&Resource],
         env: &str,
@@ -324,7 +303,7 @@ impl Provider for CloudWatchProvider {
             };
             let observed = Observed {
                 id,
-                kind: KINDS[0],
+                kind: Kind::CloudWatchAlarm,
                 physical_id: name.to_string(),
                 props,
                 outputs: outputs(name, alarm.alarm_arn().unwrap_or_default()),
@@ -341,26 +320,27 @@ impl Provider for CloudWatchProvider {
         Ok(observation)
     }
 
-    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+    /// Creates an alarm.
+    pub(super) async fn create_alarm(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
         // PutMetricAlarm is an upsert: a re-run converges. Nothing references an alarm's ARN,
         // so it is not read back (one DescribeAlarms per alarm saved).
         self.put(resource, true).await?;
         Ok(outputs(&resource.name, ""))
     }
 
-    async fn update(
+    /// Updates an alarm.
+    pub(super) async fn update_alarm(
         &self,
         resource: &Resource,
         observed: &Observed,
-        _delta: &Delta,
-        _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         // PutMetricAlarm replaces the whole definition; tags are left as they are.
         self.put(resource, false).await?;
         Ok(observed.outputs.clone())
     }
 
-    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+    /// Deletes an alarm; NotFound counts as done.
+    pub(super) async fn delete_alarm(&self, observed: &Observed) -> Result<(), ProviderError> {
         let result = self
             .client
             .delete_alarms()

@@ -1,0 +1,97 @@
+//! CloudWatch: metric alarms (`cloudwatch_alarm`) and dashboards (`cloudwatch_dashboard`), one
+//! file per kind. Observe reads both kinds concurrently: one DescribeAlarms for every alarm,
+//! and one ListDashboards plus a GetDashboard per dashboard of the environment.
+//!
+//! Dashboards are account-wide, not regional: they are observed only when the plan names one
+//! (the primary region's). The DR region's plan names none, so it never lists them — there,
+//! the primary's dashboards would otherwise look like orphans of this environment.
+
+mod alarm;
+mod dashboard;
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatch::Client;
+
+use super::{Aws, Provider, ProviderError, StepCtx};
+use crate::model::{Delta, Kind, Observation, Observed, Outputs, Resource};
+
+const KINDS: &[Kind] = &[Kind::CloudWatchAlarm, Kind::CloudWatchDashboard];
+
+/// The CloudWatch provider (metric alarms and dashboards).
+pub struct CloudWatchProvider {
+    client: Client,
+}
+
+impl CloudWatchProvider {
+    /// A provider using `aws`'s configuration.
+    #[must_use]
+    pub fn new(aws: &Aws) -> CloudWatchProvider {
+        CloudWatchProvider {
+            client: aws.cloudwatch(),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for CloudWatchProvider {
+    fn kinds(&self) -> &'static [Kind] {
+        KINDS
+    }
+
+    async fn observe(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let (dashboards, alarms): (Vec<&Resource>, Vec<&Resource>) = desired
+            .iter()
+            .copied()
+            .partition(|resource| resource.kind == Kind::CloudWatchDashboard);
+        let alarms = async {
+            if alarms.is_empty() {
+                return Ok(Observation::default());
+            }
+            self.observe_alarms(&alarms, env).await
+        };
+        let dashboards = async {
+            if dashboards.is_empty() {
+                return Ok(Observation::default());
+            }
+            self.observe_dashboards(&dashboards, env).await
+        };
+        let (alarms, dashboards) = tokio::join!(alarms, dashboards);
+        let mut observation = alarms?;
+        observation.merge(dashboards?);
+        Ok(observation)
+    }
+
+    async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if resource.kind == Kind::CloudWatchDashboard {
+            return self.put_dashboard(resource).await;
+        }
+        self.create_alarm(resource).await
+    }
+
+    async fn update(
+        &self,
+        resource: &Resource,
+        observed: &Observed,
+        _delta: &Delta,
+        _ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        if resource.kind == Kind::CloudWatchDashboard {
+            // PutDashboard replaces the whole body: one call whatever differs.
+            let mut outputs = self.put_dashboard(resource).await?;
+            outputs.extend(observed.outputs.clone());
+            return Ok(outputs);
+        }
+        self.update_alarm(resource, observed).await
+    }
+
+    async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        if observed.kind == Kind::CloudWatchDashboard {
+            return self.delete_dashboard(observed).await;
+        }
+        self.delete_alarm(observed).await
+    }
+}
