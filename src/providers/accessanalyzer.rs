@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Type;
 
-use super::aws::{Live, TagApi, aws_error, found, sync_tags};
+use super::aws::{Live, aws_error, found, keys_as_they_are, sync_tags, tag_api, tag_map_of};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
@@ -45,35 +45,11 @@ impl AccessAnalyzerProvider {
     }
 }
 
-/// Tags of one analyzer, by ARN: TagResource / UntagResource.
-struct AnalyzerTags<'a> {
-    client: &'a Client,
-    arn: &'a str,
-}
-
-#[async_trait]
-impl TagApi for AnalyzerTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(pairs.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("access-analyzer:TagResource", self.arn, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("access-analyzer:UntagResource", self.arn, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags of one analyzer, by ARN: TagResource / UntagResource.
+    AnalyzerTags(Client) by resource_arn;
+    "access-analyzer:TagResource": tag_resource.set_tags(tag_map_of);
+    "access-analyzer:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 #[async_trait]
@@ -165,7 +141,8 @@ impl Provider for AccessAnalyzerProvider {
         if delta.touches("tags") {
             let api = AnalyzerTags {
                 client: &self.client,
-                arn,
+                id: arn,
+                name: arn,
             };
             sync_tags(&api, resource, observed).await?;
         }

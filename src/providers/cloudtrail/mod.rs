@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::{Tag, Trail};
 
-use super::aws::{Live, TagApi, aws_error, found, read_all, sync_tags, tag_pairs};
+use super::aws::{Live, aws_error, found, read_all, sdk_tags, sync_tags, tag_api, tag_pairs};
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 use selectors::Selectors;
@@ -44,50 +44,24 @@ pub struct CloudTrailProvider {
 
 /// CloudTrail's tags as SDK tags (RemoveTags takes keys with empty values).
 fn trail_tags(pairs: Vec<(String, String)>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .into_iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|error| {
-                    ProviderError::local("cloudtrail:AddTags", trail, error.to_string())
-                })
-        })
-        .collect()
+    sdk_tags(pairs, "cloudtrail:AddTags", trail, |key, value| {
+        Tag::builder().key(key).value(value).build()
+    })
 }
 
-/// A trail's AddTags / RemoveTags.
-struct TrailTags<'a> {
-    client: &'a Client,
-    trail: &'a str,
+tag_api! {
+    /// A trail's AddTags / RemoveTags.
+    TrailTags(Client) by resource_id;
+    "cloudtrail:AddTags": add_tags.set_tags_list(trail_tags);
+    "cloudtrail:RemoveTags": remove_tags.set_tags_list(trail_keys);
 }
 
-#[async_trait]
-impl TagApi for TrailTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .add_tags()
-            .resource_id(self.trail)
-            .set_tags_list(Some(trail_tags(pairs, self.trail)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:AddTags", self.trail, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        let keys = keys.into_iter().map(|key| (key, String::new())).collect();
-        self.client
-            .remove_tags()
-            .resource_id(self.trail)
-            .set_tags_list(Some(trail_tags(keys, self.trail)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:RemoveTags", self.trail, error))?;
-        Ok(())
-    }
+/// Tag keys as RemoveTags takes them: tags with empty values.
+fn trail_keys(keys: Vec<String>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
+    trail_tags(
+        keys.into_iter().map(|key| (key, String::new())).collect(),
+        trail,
+    )
 }
 
 /// A trail's attributes from DescribeTrails (without logging, selectors and tags).
@@ -416,7 +390,8 @@ impl Provider for CloudTrailProvider {
         if delta.touches("tags") {
             let api = TrailTags {
                 client: &self.client,
-                trail,
+                id: trail,
+                name: trail,
             };
             sync_tags(&api, resource, observed).await?;
         }

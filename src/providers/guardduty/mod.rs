@@ -18,7 +18,9 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::operation::get_detector::GetDetectorOutput;
 use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 
-use super::aws::{Live, TagApi, aws_error, found, sync_tags, tag_pairs};
+use super::aws::{
+    Live, aws_error, found, keys_as_they_are, sync_tags, tag_api, tag_map_of, tag_pairs,
+};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Value};
 
@@ -34,36 +36,11 @@ pub struct GuardDutyProvider {
     region: String,
 }
 
-/// A detector's TagResource / UntagResource (by its ARN; errors name the detector id).
-struct DetectorTags<'a> {
-    client: &'a Client,
-    id: &'a str,
-    arn: String,
-}
-
-#[async_trait]
-impl TagApi for DetectorTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(&self.arn)
-            .set_tags(Some(pairs.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:TagResource", self.id, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(&self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:UntagResource", self.id, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// A detector's TagResource / UntagResource (by its ARN; errors name the detector id).
+    DetectorTags(Client) by resource_arn;
+    "guardduty:TagResource": tag_resource.set_tags(tag_map_of);
+    "guardduty:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 impl GuardDutyProvider {
@@ -262,10 +239,11 @@ impl Provider for GuardDutyProvider {
             self.update_detector(id, resource).await?;
         }
         if delta.touches("tags") {
+            let arn = self.arn(id).await?;
             let api = DetectorTags {
                 client: &self.client,
-                id,
-                arn: self.arn(id).await?,
+                id: &arn,
+                name: id,
             };
             sync_tags(&api, resource, observed).await?;
         }

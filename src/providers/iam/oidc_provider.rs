@@ -124,7 +124,12 @@ pub(super) async fn update(
         }
     }
     if delta.touches("tags") {
-        sync_tags(&OidcTags { client, arn }, resource, observed).await?;
+        let api = OidcTags {
+            client,
+            id: arn,
+            name: arn,
+        };
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }

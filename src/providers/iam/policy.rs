@@ -170,7 +170,12 @@ pub(super) async fn update(
             .map_err(|error| aws_error("iam:CreatePolicyVersion", arn, error))?;
     }
     if delta.touches("tags") {
-        sync_tags(&PolicyTags { client, arn }, resource, observed).await?;
+        let api = PolicyTags {
+            client,
+            id: arn,
+            name: arn,
+        };
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }

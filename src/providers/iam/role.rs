@@ -322,7 +322,12 @@ pub(super) async fn update(
         }
     }
     if delta.touches("tags") {
-        sync_tags(&RoleTags { client, name }, resource, observed).await?;
+        let api = RoleTags {
+            client,
+            id: name,
+            name,
+        };
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }

@@ -6,14 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use async_trait::async_trait;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 
 use super::{policy_text, put_policy};
 use crate::model::{Delta, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
 use crate::providers::aws::{
-    ErrorClass, TagApi, aws_error, found, read_all, sync_tags, tag_pairs, tags_value,
+    ErrorClass, aws_error, found, keys_as_they_are, read_all, sdk_tags, sync_tags, tag_api,
+    tag_pairs, tags_value,
 };
 use crate::providers::{ProviderError, StepCtx};
 
@@ -267,47 +267,16 @@ async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Result<()
 
 /// KMS tags from (key, value) pairs.
 fn kms_tags(pairs: Vec<(String, String)>, key: &str) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .into_iter()
-        .map(|(tag_key, tag_value)| {
-            Tag::builder()
-                .tag_key(tag_key)
-                .tag_value(tag_value)
-                .build()
-                .map_err(|error| ProviderError::local("kms:TagResource", key, error.to_string()))
-        })
-        .collect()
+    sdk_tags(pairs, "kms:TagResource", key, |tag_key, tag_value| {
+        Tag::builder().tag_key(tag_key).tag_value(tag_value).build()
+    })
 }
 
-/// Tags of one key: TagResource / UntagResource.
-struct KeyTags<'a> {
-    client: &'a Client,
-    key_id: &'a str,
-}
-
-#[async_trait]
-impl TagApi for KeyTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .key_id(self.key_id)
-            .set_tags(Some(kms_tags(pairs, self.key_id)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:TagResource", self.key_id, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .key_id(self.key_id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:UntagResource", self.key_id, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags of one key: TagResource / UntagResource.
+    KeyTags(Client) by key_id;
+    "kms:TagResource": tag_resource.set_tags(kms_tags);
+    "kms:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 /// Creates the key (tagged, sent once: `creates` never re-sends), turns rotation on when
@@ -396,7 +365,12 @@ pub(super) async fn update(
         set_rotation(client, key_id, resource.bool_prop("rotation") == Some(true)).await?;
     }
     if delta.touches("tags") {
-        sync_tags(&KeyTags { client, key_id }, resource, observed).await?;
+        let api = KeyTags {
+            client,
+            id: key_id,
+            name: key_id,
+        };
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::LogsProvider;
@@ -17,7 +16,9 @@ use crate::model::{
     Delta, Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, Value,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, TagApi, aws_error, found, read_all, sync_tags, tag_pairs};
+use crate::providers::aws::{
+    Live, aws_error, found, keys_as_they_are, read_all, sync_tags, tag_api, tag_map_of, tag_pairs,
+};
 
 /// A log group as DescribeLogGroups lists it.
 #[derive(Debug, Clone)]
@@ -74,36 +75,11 @@ fn resolved_name(resource: &Resource) -> String {
         .map_or_else(|| resource.name.clone(), str::to_string)
 }
 
-/// Tags a group with TagResource / UntagResource (by ARN; errors name the group).
-struct GroupTags<'a> {
-    client: &'a Client,
-    name: &'a str,
-    arn: &'a str,
-}
-
-#[async_trait]
-impl TagApi for GroupTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(pairs.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:TagResource", self.name, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:UntagResource", self.name, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags a group with TagResource / UntagResource (by ARN; errors name the group).
+    GroupTags(Client) by resource_arn;
+    "logs:TagResource": tag_resource.set_tags(tag_map_of);
+    "logs:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 impl LogsProvider {
@@ -330,8 +306,8 @@ impl LogsProvider {
             let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
             let api = GroupTags {
                 client: &self.client,
+                id: &arn,
                 name: &name,
-                arn: &arn,
             };
             sync_tags(&api, resource, observed).await?;
         }
