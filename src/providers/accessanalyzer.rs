@@ -18,7 +18,9 @@ use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Type;
 
-use super::aws::{Live, aws_error, found, keys_as_they_are, sync_tags, tag_api, tag_map_of};
+use super::aws::{
+    Live, aws_error, gone_is_done, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of,
+};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
@@ -63,16 +65,18 @@ impl Provider for AccessAnalyzerProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let analyzers: Vec<_> = self
+        let call = self
             .client
             .list_analyzers()
             .r#type(Type::Account)
             .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("access-analyzer:ListAnalyzers", "account", error))?;
+            .items();
+        let analyzers: Vec<_> = sent(
+            "access-analyzer:ListAnalyzers",
+            "account",
+            call.send().try_collect(),
+        )
+        .await?;
         let mut observation = Observation::default();
         for resource in desired {
             // The spec's analyzer by name, or else the region's one account analyzer.
@@ -156,15 +160,8 @@ impl Provider for AccessAnalyzerProvider {
             .map_or(observed.physical_id.as_str(), |arn| {
                 arn.rsplit('/').next().unwrap_or(arn)
             });
-        found(
-            self.client
-                .delete_analyzer()
-                .analyzer_name(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("access-analyzer:DeleteAnalyzer", name, error)),
-        )?;
-        Ok(())
+        let call = self.client.delete_analyzer().analyzer_name(name);
+        gone_is_done("access-analyzer:DeleteAnalyzer", name, call.send()).await
     }
 }
 

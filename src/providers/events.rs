@@ -15,7 +15,7 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{Rule, RuleState, Tag, Target};
 
 use super::aws::{
-    Live, aws_error, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sync_tags, tag_api,
+    Live, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sent, sync_tags, tag_api,
     tagged_only, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
@@ -49,14 +49,12 @@ impl EventsProvider {
         let mut rules = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
-            let page = self
+            let call = self
                 .client
                 .list_rules()
                 .name_prefix(prefix)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("events:ListRules", prefix, error))?;
+                .set_next_token(token.take());
+            let page = sent("events:ListRules", prefix, call.send()).await?;
             for rule in page.rules() {
                 if let Some(name) = rule.name() {
                     rules.insert(name.to_string(), rule.clone());
@@ -71,26 +69,20 @@ impl EventsProvider {
 
     /// A rule's tags.
     async fn tags(&self, name: &str, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-        let output = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("events:ListTagsForResource", name, error))?;
+        let call = self.client.list_tags_for_resource().resource_arn(arn);
+        let output = sent("events:ListTagsForResource", name, call.send()).await?;
         Ok(tags_from(output.tags(), |tag| (tag.key(), tag.value())))
     }
 
     /// Logs resource policies by name.
     async fn delivery_policies(&self) -> Result<BTreeMap<String, String>, ProviderError> {
-        let output = self
-            .logs
-            .describe_resource_policies()
-            .send()
-            .await
-            .map_err(|error| {
-                aws_error("logs:DescribeResourcePolicies", "resource policies", error)
-            })?;
+        let call = self.logs.describe_resource_policies();
+        let output = sent(
+            "logs:DescribeResourcePolicies",
+            "resource policies",
+            call.send(),
+        )
+        .await?;
         Ok(output
             .resource_policies()
             .iter()
@@ -113,12 +105,8 @@ impl EventsProvider {
         let name = resource.name.as_str();
         let arn = rule.arn().unwrap_or_default().to_string();
         let targets = async {
-            self.client
-                .list_targets_by_rule()
-                .rule(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("events:ListTargetsByRule", name, error))
+            let call = self.client.list_targets_by_rule().rule(name);
+            sent("events:ListTargetsByRule", name, call.send()).await
         };
         let (targets, tags) = tokio::join!(targets, self.tags(name, &arn));
         let mut props = Props::new();
@@ -171,7 +159,7 @@ impl EventsProvider {
         } else {
             None
         };
-        let output = self
+        let call = self
             .client
             .put_rule()
             .name(name)
@@ -180,10 +168,8 @@ impl EventsProvider {
                 resource.str_prop("state").unwrap_or("ENABLED"),
             ))
             .description(resource.str_prop("description").unwrap_or_default())
-            .set_tags(tags)
-            .send()
-            .await
-            .map_err(|error| aws_error("events:PutRule", name, error))?;
+            .set_tags(tags);
+        let output = sent("events:PutRule", name, call.send()).await?;
         Ok(output.rule_arn().unwrap_or_default().to_string())
     }
 
@@ -194,14 +180,8 @@ impl EventsProvider {
             .arn(resource.str_prop("target_arn").unwrap_or_default())
             .build()
             .map_err(|error| ProviderError::local("events:PutTargets", name, error.to_string()))?;
-        let output = self
-            .client
-            .put_targets()
-            .rule(name)
-            .targets(target)
-            .send()
-            .await
-            .map_err(|error| aws_error("events:PutTargets", name, error))?;
+        let call = self.client.put_targets().rule(name).targets(target);
+        let output = sent("events:PutTargets", name, call.send()).await?;
         if output.failed_entry_count() > 0 {
             let why: Vec<String> = output
                 .failed_entries()
@@ -233,13 +213,12 @@ impl EventsProvider {
         ) else {
             return Ok(());
         };
-        self.logs
+        let call = self
+            .logs
             .put_resource_policy()
             .policy_name(name)
-            .policy_document(document.to_string())
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:PutResourcePolicy", name, error))?;
+            .policy_document(document.to_string());
+        sent("logs:PutResourcePolicy", name, call.send()).await?;
         Ok(())
     }
 }

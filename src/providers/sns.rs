@@ -18,8 +18,8 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag;
 
 use super::aws::{
-    Live, aws_error, found, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sync_tags,
-    tag_api, tagged_only, tags_from,
+    Live, found, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sent, sync_tags, tag_api,
+    tagged_only, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
@@ -55,15 +55,8 @@ impl SnsProvider {
 
     /// Topic name → ARN, for every topic of the account and region.
     async fn topics(&self) -> Result<BTreeMap<String, String>, ProviderError> {
-        let topics = self
-            .client
-            .list_topics()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("sns:ListTopics", "topics", error))?;
+        let call = self.client.list_topics().into_paginator().items();
+        let topics = sent("sns:ListTopics", "topics", call.send().try_collect()).await?;
         Ok(topics
             .iter()
             .filter_map(|topic| {
@@ -76,16 +69,18 @@ impl SnsProvider {
 
     /// (protocol, endpoint, subscription ARN or `PendingConfirmation`) of a topic.
     async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscribed>, ProviderError> {
-        let subscriptions = self
+        let call = self
             .client
             .list_subscriptions_by_topic()
             .topic_arn(arn)
             .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("sns:ListSubscriptionsByTopic", arn, error))?;
+            .items();
+        let subscriptions = sent(
+            "sns:ListSubscriptionsByTopic",
+            arn,
+            call.send().try_collect(),
+        )
+        .await?;
         Ok(subscriptions
             .iter()
             .filter_map(|subscription| {
@@ -103,13 +98,8 @@ impl SnsProvider {
 
     /// A topic's tags.
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-        let output = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:ListTagsForResource", arn, error))?;
+        let call = self.client.list_tags_for_resource().resource_arn(arn);
+        let output = sent("sns:ListTagsForResource", arn, call.send()).await?;
         Ok(tags_from(output.tags(), |tag| (tag.key(), tag.value())))
     }
 
@@ -120,12 +110,8 @@ impl SnsProvider {
         arn: &str,
     ) -> Result<Option<Live>, ProviderError> {
         let attributes = async {
-            self.client
-                .get_topic_attributes()
-                .topic_arn(arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("sns:GetTopicAttributes", arn, error))
+            let call = self.client.get_topic_attributes().topic_arn(arn);
+            sent("sns:GetTopicAttributes", arn, call.send()).await
         };
         let (attributes, subscriptions, tags) =
             tokio::join!(attributes, self.subscriptions(arn), self.tags(arn));
@@ -160,14 +146,13 @@ impl SnsProvider {
     }
 
     async fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), ProviderError> {
-        self.client
+        let call = self
+            .client
             .set_topic_attributes()
             .topic_arn(arn)
             .attribute_name(name)
-            .attribute_value(value)
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:SetTopicAttributes", arn, error))?;
+            .attribute_value(value);
+        sent("sns:SetTopicAttributes", arn, call.send()).await?;
         Ok(())
     }
 
@@ -182,12 +167,8 @@ impl SnsProvider {
         let wanted = desired_subscriptions(resource);
         for (protocol, endpoint, subscription) in live {
             if is_confirmed(subscription) && !wanted_contains(&wanted, protocol, endpoint) {
-                self.client
-                    .unsubscribe()
-                    .subscription_arn(subscription)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("sns:Unsubscribe", subscription, error))?;
+                let call = self.client.unsubscribe().subscription_arn(subscription);
+                sent("sns:Unsubscribe", subscription, call.send()).await?;
             }
         }
         for (protocol, endpoint) in wanted {
@@ -197,14 +178,13 @@ impl SnsProvider {
             {
                 continue;
             }
-            self.client
+            let call = self
+                .client
                 .subscribe()
                 .topic_arn(arn)
                 .protocol(&protocol)
-                .endpoint(&endpoint)
-                .send()
-                .await
-                .map_err(|error| aws_error("sns:Subscribe", arn, error))?;
+                .endpoint(&endpoint);
+            sent("sns:Subscribe", arn, call.send()).await?;
         }
         Ok(())
     }
@@ -285,10 +265,8 @@ impl Provider for SnsProvider {
             request = request.attributes("DisplayName", display);
         }
         // CreateTopic is idempotent for the same name and attributes.
-        let created = request
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:CreateTopic", name, error))?;
+        let call = request;
+        let created = sent("sns:CreateTopic", name, call.send()).await?;
         let arn = created.topic_arn().unwrap_or_default().to_string();
         let live = self.subscriptions(&arn).await?;
         self.reconcile_subscriptions(resource, &arn, &live).await?;

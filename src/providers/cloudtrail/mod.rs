@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::{Tag, Trail};
 
-use super::aws::{Live, aws_error, found, read_all, sdk_tags, sync_tags, tag_api, tag_pairs};
+use super::aws::{Live, aws_error, found, read_all, sdk_tags, sent, sync_tags, tag_api, tag_pairs};
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 use selectors::Selectors;
@@ -116,13 +116,8 @@ impl CloudTrailProvider {
         trail: &Trail,
     ) -> Result<Observed, ProviderError> {
         let arn = trail.trail_arn().unwrap_or_default().to_string();
-        let status = self
-            .client
-            .get_trail_status()
-            .name(&arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:GetTrailStatus", &arn, error))?;
+        let call = self.client.get_trail_status().name(&arn);
+        let status = sent("cloudtrail:GetTrailStatus", &arn, call.send()).await?;
         let mut props = trail_props(trail);
         props.insert(
             "logging".into(),
@@ -150,28 +145,16 @@ impl CloudTrailProvider {
         let arn = trail.trail_arn().unwrap_or_default().to_string();
         let client = &self.client;
         let status = async {
-            client
-                .get_trail_status()
-                .name(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:GetTrailStatus", &arn, error))
+            let call = client.get_trail_status().name(&arn);
+            sent("cloudtrail:GetTrailStatus", &arn, call.send()).await
         };
         let selectors = async {
-            client
-                .get_event_selectors()
-                .trail_name(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:GetEventSelectors", &arn, error))
+            let call = client.get_event_selectors().trail_name(&arn);
+            sent("cloudtrail:GetEventSelectors", &arn, call.send()).await
         };
         let tags = async {
-            client
-                .list_tags()
-                .resource_id_list(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:ListTags", &arn, error))
+            let call = client.list_tags().resource_id_list(&arn);
+            sent("cloudtrail:ListTags", &arn, call.send()).await
         };
         let (status, selectors, tags) = tokio::join!(status, selectors, tags);
         let logging = status?.is_logging().unwrap_or(false);
@@ -209,28 +192,18 @@ impl CloudTrailProvider {
             Selectors::Basic(basic) => request.set_event_selectors(Some(basic)),
             Selectors::Advanced(advanced) => request.set_advanced_event_selectors(Some(advanced)),
         };
-        request
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:PutEventSelectors", trail, error))?;
+        let call = request;
+        sent("cloudtrail:PutEventSelectors", trail, call.send()).await?;
         Ok(())
     }
 
     async fn set_logging(&self, trail: &str, on: bool) -> Result<(), ProviderError> {
         if on {
-            self.client
-                .start_logging()
-                .name(trail)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:StartLogging", trail, error))?;
+            let call = self.client.start_logging().name(trail);
+            sent("cloudtrail:StartLogging", trail, call.send()).await?;
         } else {
-            self.client
-                .stop_logging()
-                .name(trail)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:StopLogging", trail, error))?;
+            let call = self.client.stop_logging().name(trail);
+            sent("cloudtrail:StopLogging", trail, call.send()).await?;
         }
         Ok(())
     }
@@ -399,13 +372,8 @@ impl Provider for CloudTrailProvider {
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        let result = self
-            .client
-            .delete_trail()
-            .name(&observed.physical_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:DeleteTrail", &observed.physical_id, error));
+        let call = self.client.delete_trail().name(&observed.physical_id);
+        let result = sent("cloudtrail:DeleteTrail", &observed.physical_id, call.send()).await;
         found(result)?;
         Ok(())
     }

@@ -7,7 +7,7 @@ use super::waits::delete_when_free;
 use super::{Ec2Provider, Made};
 use crate::model::Kind;
 use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// An elastic IP as observed: its domain, allocation id and public address.
@@ -40,14 +40,12 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .allocate_address()
                 .domain(DomainType::Vpc)
-                .tag_specifications(tag_specification(ResourceType::ElasticIp, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:AllocateAddress", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::ElasticIp, resource));
+            let created = sent("ec2:AllocateAddress", name, call.send()).await?;
             let allocation_id = created.allocation_id().unwrap_or_default().to_string();
             made.outputs
                 .insert("allocation_id".into(), allocation_id.clone());

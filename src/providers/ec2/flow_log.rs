@@ -11,7 +11,7 @@ use super::{Ec2Provider, Made};
 use crate::model::{FLOW_LOG_AGGREGATION_SECONDS, Kind};
 use crate::model::{Observed, Props, Resource, Value};
 use crate::providers::ErrorClass;
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// A flow log as observed.
@@ -67,7 +67,7 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .create_flow_logs()
                 .resource_ids(text(resource, "resource_id")?)
@@ -89,10 +89,8 @@ impl Ec2Provider {
                     &format!("{name}/{}", text(resource, "resource_id")?),
                     0,
                 ))
-                .tag_specifications(tag_specification(ResourceType::VpcFlowLog, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateFlowLogs", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::VpcFlowLog, resource));
+            let created = sent("ec2:CreateFlowLogs", name, call.send()).await?;
             if let Some(failure) = created.unsuccessful().first() {
                 let error = failure.error();
                 return Err(ProviderError {
@@ -120,12 +118,8 @@ impl Ec2Provider {
     ) -> Result<(), ProviderError> {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
-        let deleted = client
-            .delete_flow_logs()
-            .flow_log_ids(physical)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DeleteFlowLogs", physical, error));
+        let call = client.delete_flow_logs().flow_log_ids(physical);
+        let deleted = sent("ec2:DeleteFlowLogs", physical, call.send()).await;
         match deleted {
             Err(error) if !is_gone(&error) => Err(error),
             _ => Ok(()),

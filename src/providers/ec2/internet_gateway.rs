@@ -8,7 +8,7 @@ use super::waits::{delete_when_free, is_gone};
 use super::{Ec2Provider, Made};
 use crate::model::Kind;
 use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// An internet gateway as observed: the VPC it is attached to.
@@ -52,13 +52,12 @@ impl Ec2Provider {
             self.detach_gateway(gateway_id, attached).await?;
         }
         let vpc_id = text(resource, "vpc_id")?;
-        self.client
+        let call = self
+            .client
             .attach_internet_gateway()
             .internet_gateway_id(gateway_id)
-            .vpc_id(&vpc_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:AttachInternetGateway", gateway_id, error))?;
+            .vpc_id(&vpc_id);
+        sent("ec2:AttachInternetGateway", gateway_id, call.send()).await?;
         Ok(())
     }
 
@@ -67,15 +66,12 @@ impl Ec2Provider {
         gateway_id: &str,
         vpc_id: &str,
     ) -> Result<(), ProviderError> {
-        match self
+        let call = self
             .client
             .detach_internet_gateway()
             .internet_gateway_id(gateway_id)
-            .vpc_id(vpc_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DetachInternetGateway", gateway_id, error))
-        {
+            .vpc_id(vpc_id);
+        match sent("ec2:DetachInternetGateway", gateway_id, call.send()).await {
             Ok(_) => Ok(()),
             Err(error)
                 if is_gone(&error) || error.code.as_deref() == Some("Gateway.NotAttached") =>
@@ -95,13 +91,11 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .create_internet_gateway()
-                .tag_specifications(tag_specification(ResourceType::InternetGateway, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateInternetGateway", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::InternetGateway, resource));
+            let created = sent("ec2:CreateInternetGateway", name, call.send()).await?;
             made.props.insert("vpc_id".into(), Value::str(""));
             created
                 .internet_gateway()

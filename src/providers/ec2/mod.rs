@@ -52,7 +52,7 @@ use self::observe::assemble;
 use self::props::{client_token, differs};
 use self::snapshot::filter;
 use self::tags::Ec2Tags;
-use super::aws::{aws_error, sync_tags};
+use super::aws::{sent, sync_tags};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{
     Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, TAGS, Value,
@@ -79,13 +79,11 @@ const KINDS: &[Kind] = &[
 /// EC2 refused or could not be reached.
 pub async fn availability_zones(aws: &Aws) -> Result<Vec<String>, ProviderError> {
     let region = aws.region();
-    let output = aws
+    let call = aws
         .ec2()
         .describe_availability_zones()
-        .filters(filter("state", ["available"]))
-        .send()
-        .await
-        .map_err(|error| aws_error("ec2:DescribeAvailabilityZones", &region, error))?;
+        .filters(filter("state", ["available"]));
+    let output = sent("ec2:DescribeAvailabilityZones", &region, call.send()).await?;
     let mut zones: Vec<String> = output
         .availability_zones()
         .iter()

@@ -11,7 +11,7 @@ use super::{Ec2Provider, Made};
 use crate::model::Kind;
 use crate::model::{Observed, Props, Resource, Value};
 use crate::providers::ErrorClass;
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
 
 /// A NAT gateway as observed (pending or available; deleted and failed ones are gone).
@@ -54,13 +54,8 @@ impl Ec2Provider {
             &format!("NAT gateway {nat_id} to become available"),
             POLL_INTERVAL,
             || async {
-                let found = self
-                    .client
-                    .describe_nat_gateways()
-                    .nat_gateway_ids(nat_id)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeNatGateways", nat_id, error))?;
+                let call = self.client.describe_nat_gateways().nat_gateway_ids(nat_id);
+                let found = sent("ec2:DescribeNatGateways", nat_id, call.send()).await?;
                 let Some(nat) = found.nat_gateways().first() else {
                     return Ok(None);
                 };
@@ -112,14 +107,11 @@ impl Ec2Provider {
                 .network_interface_id()
                 .is_some_and(|interface| interfaces.iter().any(|i| i == interface));
             if let (true, Some(association_id)) = (stale, address.association_id()) {
-                match self
+                let call = self
                     .client
                     .disassociate_address()
-                    .association_id(association_id)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DisassociateAddress", allocation_id, error))
-                {
+                    .association_id(association_id);
+                match sent("ec2:DisassociateAddress", allocation_id, call.send()).await {
                     Err(error) if !is_gone(&error) => return Err(error),
                     _ => {}
                 }
@@ -144,17 +136,15 @@ impl Ec2Provider {
                 .iter()
                 .filter(|nat| !nat_is_live(nat))
                 .count();
-            let created = self
+            let call = self
                 .creates
                 .create_nat_gateway()
                 .subnet_id(text(resource, "subnet_id")?)
                 .allocation_id(text(resource, "allocation_id")?)
                 .connectivity_type(ConnectivityType::Public)
                 .client_token(self.token(&ctx.env, name, dead))
-                .tag_specifications(tag_specification(ResourceType::Natgateway, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateNatGateway", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::Natgateway, resource));
+            let created = sent("ec2:CreateNatGateway", name, call.send()).await?;
             created
                 .nat_gateway()
                 .and_then(NatGateway::nat_gateway_id)
@@ -172,13 +162,8 @@ impl Ec2Provider {
     ) -> Result<(), ProviderError> {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
-        match client
-            .delete_nat_gateway()
-            .nat_gateway_id(physical)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DeleteNatGateway", physical, error))
-        {
+        let call = client.delete_nat_gateway().nat_gateway_id(physical);
+        match sent("ec2:DeleteNatGateway", physical, call.send()).await {
             Err(error) if is_gone(&error) => return Ok(()),
             Err(error) => return Err(error),
             Ok(_) => {}
@@ -190,12 +175,8 @@ impl Ec2Provider {
             &format!("NAT gateway {physical} to be deleted"),
             POLL_INTERVAL,
             || async {
-                let found = client
-                    .describe_nat_gateways()
-                    .nat_gateway_ids(physical)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeNatGateways", physical, error));
+                let call = client.describe_nat_gateways().nat_gateway_ids(physical);
+                let found = sent("ec2:DescribeNatGateways", physical, call.send()).await;
                 match found {
                     Err(error) if is_gone(&error) => Ok(Some(Vec::new())),
                     Err(error) => Err(error),

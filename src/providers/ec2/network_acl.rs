@@ -11,7 +11,7 @@ use super::waits::{delete_when_free, is_gone};
 use super::{Ec2Provider, Made};
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
 use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// A network ACL's catch-all rule number (IPv4; IPv6 is one more): AWS's own, never ours.
@@ -122,16 +122,13 @@ impl Ec2Provider {
         let live = parse(live)?;
         let desired = parse(desired)?;
         for rule in live.keys().filter(|rule| !desired.contains_key(rule)) {
-            match self
+            let call = self
                 .client
                 .delete_network_acl_entry()
                 .network_acl_id(acl_id)
                 .rule_number(*rule)
-                .egress(egress)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:DeleteNetworkAclEntry", acl_id, error))
-            {
+                .egress(egress);
+            match sent("ec2:DeleteNetworkAclEntry", acl_id, call.send()).await {
                 Err(error) if !is_gone(&error) => return Err(error),
                 _ => {}
             }
@@ -183,11 +180,8 @@ impl Ec2Provider {
             } else {
                 call.cidr_block(&entry.cidr)
             };
-            match call
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateNetworkAclEntry", acl_id, error))
-            {
+            let call = call;
+            match sent("ec2:CreateNetworkAclEntry", acl_id, call.send()).await {
                 Err(error) if error.code.as_deref() == Some(ACL_ENTRY_EXISTS) => {
                     tracing::debug!(acl_id, rule = entry.rule, "entry exists; replacing it");
                 }
@@ -252,15 +246,12 @@ impl Ec2Provider {
             let Some(association_id) = association.network_acl_association_id() else {
                 continue;
             };
-            match self
+            let call = self
                 .client
                 .replace_network_acl_association()
                 .association_id(association_id)
-                .network_acl_id(default_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:ReplaceNetworkAclAssociation", acl_id, error))
-            {
+                .network_acl_id(default_id);
+            match sent("ec2:ReplaceNetworkAclAssociation", acl_id, call.send()).await {
                 Err(error) if !is_gone(&error) => return Err(error),
                 _ => {}
             }
@@ -277,15 +268,13 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .create_network_acl()
                 .vpc_id(text(resource, "vpc_id")?)
                 .client_token(self.token(&ctx.env, name, 0))
-                .tag_specifications(tag_specification(ResourceType::NetworkAcl, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateNetworkAcl", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::NetworkAcl, resource));
+            let created = sent("ec2:CreateNetworkAcl", name, call.send()).await?;
             let acl = created.network_acl();
             if let Some(acl) = acl {
                 made.props

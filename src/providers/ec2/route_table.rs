@@ -10,7 +10,7 @@ use super::waits::{delete_when_free, is_gone};
 use super::{Ec2Provider, Made};
 use crate::model::{Kind, Route};
 use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// EC2's answer to CreateRoute when the table already has a route to that destination.
@@ -129,11 +129,8 @@ impl Ec2Provider {
                     Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
                     Destination::Ipv4 => call.destination_cidr_block(destination),
                 };
-                match call
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DeleteRoute", table_id, error))
-                {
+                let call = call;
+                match sent("ec2:DeleteRoute", table_id, call.send()).await {
                     Err(error) if !is_gone(&error) => return Err(error),
                     _ => tracing::debug!(table_id, destination, target, "route deleted"),
                 }
@@ -177,11 +174,8 @@ impl Ec2Provider {
                 Target::Instance => call.instance_id(target),
                 Target::Gateway => call.gateway_id(target),
             };
-            match call
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateRoute", table_id, error))
-            {
+            let call = call;
+            match sent("ec2:CreateRoute", table_id, call.send()).await {
                 Err(error) if error.code.as_deref() == Some(ROUTE_EXISTS) => {
                     tracing::debug!(table_id, destination, "route exists; replacing it");
                 }
@@ -234,14 +228,11 @@ impl Ec2Provider {
             let Some(association_id) = association.route_table_association_id() else {
                 continue;
             };
-            match self
+            let call = self
                 .client
                 .disassociate_route_table()
-                .association_id(association_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:DisassociateRouteTable", table_id, error))
-            {
+                .association_id(association_id);
+            match sent("ec2:DisassociateRouteTable", table_id, call.send()).await {
                 Err(error) if !is_gone(&error) => return Err(error),
                 _ => {}
             }
@@ -258,15 +249,13 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .create_route_table()
                 .vpc_id(text(resource, "vpc_id")?)
                 .client_token(self.token(&ctx.env, name, 0))
-                .tag_specifications(tag_specification(ResourceType::RouteTable, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateRouteTable", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::RouteTable, resource));
+            let created = sent("ec2:CreateRouteTable", name, call.send()).await?;
             made.props.insert("routes".into(), Value::List(Vec::new()));
             created
                 .route_table()

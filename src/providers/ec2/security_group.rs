@@ -10,7 +10,7 @@ use super::waits::delete_when_free;
 use super::{Ec2Provider, Made};
 use crate::model::{Kind, Ports, Protocol, SgRule};
 use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// A security group as observed: VPC, name, description and rules.
@@ -213,16 +213,14 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .create_security_group()
                 .vpc_id(text(resource, "vpc_id")?)
                 .group_name(text(resource, "group_name")?)
                 .description(text(resource, "description")?)
-                .tag_specifications(tag_specification(ResourceType::SecurityGroup, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateSecurityGroup", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::SecurityGroup, resource));
+            let created = sent("ec2:CreateSecurityGroup", name, call.send()).await?;
             if let Some(arn) = created.security_group_arn() {
                 made.outputs.insert("arn".into(), arn.to_string());
             }

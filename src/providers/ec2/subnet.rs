@@ -9,7 +9,7 @@ use super::waits::delete_when_free;
 use super::{Ec2Provider, Made};
 use crate::model::Kind;
 use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// A subnet as observed, with its associations from the tables and ACLs read.
@@ -103,17 +103,16 @@ impl Ec2Provider {
         outputs: &mut Outputs,
     ) -> Result<(), ProviderError> {
         if differs(resource, current, "map_public_ip_on_launch") {
-            self.client
+            let call = self
+                .client
                 .modify_subnet_attribute()
                 .subnet_id(subnet_id)
                 .map_public_ip_on_launch(
                     AttributeBooleanValue::builder()
                         .value(resource.bool_prop("map_public_ip_on_launch") == Some(true))
                         .build(),
-                )
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:ModifySubnetAttribute", subnet_id, error))?;
+                );
+            sent("ec2:ModifySubnetAttribute", subnet_id, call.send()).await?;
         }
         if differs(resource, current, "route_table_id") {
             let table_id = text(resource, "route_table_id")?;
@@ -166,14 +165,12 @@ impl Ec2Provider {
                         )
                     })?,
             };
-            let replaced = self
+            let call = self
                 .client
                 .replace_network_acl_association()
                 .association_id(association_id)
-                .network_acl_id(&acl_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:ReplaceNetworkAclAssociation", subnet_id, error))?;
+                .network_acl_id(&acl_id);
+            let replaced = sent("ec2:ReplaceNetworkAclAssociation", subnet_id, call.send()).await?;
             if let Some(association) = replaced.new_association_id() {
                 outputs.insert("network_acl_association_id".into(), association.to_string());
             }
@@ -190,16 +187,14 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .create_subnet()
                 .vpc_id(text(resource, "vpc_id")?)
                 .cidr_block(text(resource, "cidr")?)
                 .availability_zone(text(resource, "availability_zone")?)
-                .tag_specifications(tag_specification(ResourceType::Subnet, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateSubnet", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::Subnet, resource));
+            let created = sent("ec2:CreateSubnet", name, call.send()).await?;
             let subnet = created.subnet().ok_or_else(|| {
                 ProviderError::local("ec2:CreateSubnet", name, "no subnet in the answer")
             })?;

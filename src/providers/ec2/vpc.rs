@@ -14,7 +14,7 @@ use super::waits::delete_when_free;
 use super::{Ec2Provider, Made};
 use crate::model::Kind;
 use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx};
 
 /// The VPC as observed, with its DNS attributes (when read) and its default security group
@@ -204,14 +204,12 @@ impl Ec2Provider {
     ) -> Result<String, ProviderError> {
         let name = resource.id.as_str();
         let physical = {
-            let created = self
+            let call = self
                 .creates
                 .create_vpc()
                 .cidr_block(text(resource, "cidr")?)
-                .tag_specifications(tag_specification(ResourceType::Vpc, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateVpc", name, error))?;
+                .tag_specifications(tag_specification(ResourceType::Vpc, resource));
+            let created = sent("ec2:CreateVpc", name, call.send()).await?;
             let vpc_id = created
                 .vpc()
                 .and_then(Vpc::vpc_id)

@@ -12,7 +12,7 @@ use super::waits::{POLL_INTERVAL, is_gone};
 use super::{Ec2Provider, Made};
 use crate::model::Kind;
 use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
 
 /// An endpoint as observed (dead ones are gone), its lists of references ordered as the
@@ -159,13 +159,11 @@ impl Ec2Provider {
             &format!("endpoint {endpoint_id} to become available"),
             POLL_INTERVAL,
             || async {
-                let found = self
+                let call = self
                     .client
                     .describe_vpc_endpoints()
-                    .vpc_endpoint_ids(endpoint_id)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeVpcEndpoints", endpoint_id, error))?;
+                    .vpc_endpoint_ids(endpoint_id);
+                let found = sent("ec2:DescribeVpcEndpoints", endpoint_id, call.send()).await?;
                 let Some(endpoint) = found.vpc_endpoints().first() else {
                     return Ok(None);
                 };
@@ -239,10 +237,8 @@ impl Ec2Provider {
             } else {
                 call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
             }
-            let created = call
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateVpcEndpoint", name, error))?;
+            let call = call;
+            let created = sent("ec2:CreateVpcEndpoint", name, call.send()).await?;
             // Everything was set in the create call.
             for attribute in [
                 "route_table_ids",
@@ -272,12 +268,8 @@ impl Ec2Provider {
     ) -> Result<(), ProviderError> {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
-        let deleted = client
-            .delete_vpc_endpoints()
-            .vpc_endpoint_ids(physical)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DeleteVpcEndpoints", physical, error));
+        let call = client.delete_vpc_endpoints().vpc_endpoint_ids(physical);
+        let deleted = sent("ec2:DeleteVpcEndpoints", physical, call.send()).await;
         match deleted {
             Err(error) if is_gone(&error) => return Ok(()),
             Err(error) => return Err(error),
@@ -307,12 +299,8 @@ impl Ec2Provider {
             &format!("endpoint {physical} to be deleted"),
             POLL_INTERVAL,
             || async {
-                let found = client
-                    .describe_vpc_endpoints()
-                    .vpc_endpoint_ids(physical)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeVpcEndpoints", physical, error));
+                let call = client.describe_vpc_endpoints().vpc_endpoint_ids(physical);
+                let found = sent("ec2:DescribeVpcEndpoints", physical, call.send()).await;
                 match found {
                     Err(error) if is_gone(&error) => Ok(Some(())),
                     Err(error) => Err(error),
