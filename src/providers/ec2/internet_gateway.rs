@@ -3,13 +3,12 @@
 use aws_sdk_ec2::types::{InternetGateway, ResourceType};
 
 use super::props::{differs, text};
-use super::tags::tag_specification;
-use super::waits::{delete_when_free, is_gone};
-use super::{Ec2Provider, Made};
+use super::waits::is_gone;
+use super::{Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error, sent};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Props, Resource, Value};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, sent};
 
 /// An internet gateway as observed: the VPC it is attached to.
 pub(super) fn observe(gateway: &InternetGateway) -> Option<Live> {
@@ -85,52 +84,19 @@ impl Ec2Provider {
     /// CreateInternetGateway (attached by converge).
     pub(super) async fn create_internet_gateway(
         &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
+        new: &mut New<'_>,
     ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let call = self
-                .creates
-                .create_internet_gateway()
-                .tag_specifications(tag_specification(ResourceType::InternetGateway, resource));
-            let created = sent("ec2:CreateInternetGateway", name, call.send()).await?;
-            made.props.insert("vpc_id".into(), Value::str(""));
-            created
-                .internet_gateway()
-                .and_then(InternetGateway::internet_gateway_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
-    }
-
-    /// Detaches the gateway, then DeleteInternetGateway.
-    pub(super) async fn delete_internet_gateway(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        let attached = observed
-            .props
-            .get("vpc_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !attached.is_empty() {
-            self.detach_gateway(physical, attached).await?;
-        }
-        delete_when_free(ctx, "ec2:DeleteInternetGateway", physical, || async {
-            client
-                .delete_internet_gateway()
-                .internet_gateway_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteInternetGateway", physical, error))
-        })
-        .await
+        let name = new.name();
+        let call = self
+            .creates
+            .create_internet_gateway()
+            .tag_specifications(new.tags(ResourceType::InternetGateway));
+        let created = sent("ec2:CreateInternetGateway", name, call.send()).await?;
+        new.props.insert("vpc_id".into(), Value::str(""));
+        Ok(created
+            .internet_gateway()
+            .and_then(InternetGateway::internet_gateway_id)
+            .unwrap_or_default()
+            .to_string())
     }
 }

@@ -5,11 +5,10 @@ use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, Resource
 
 use super::props::text;
 use super::snapshot::id_filters;
-use super::tags::tag_specification;
-use super::waits::{POLL_INTERVAL, is_gone};
-use super::{Ec2Provider, Made};
+use super::waits::{POLL_INTERVAL, done_if_gone, is_gone};
+use super::{Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Props, Resource, Value};
+use crate::model::{Observed, Props, Value};
 use crate::providers::ErrorClass;
 use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
@@ -111,10 +110,7 @@ impl Ec2Provider {
                     .client
                     .disassociate_address()
                     .association_id(association_id);
-                match sent("ec2:DisassociateAddress", allocation_id, call.send()).await {
-                    Err(error) if !is_gone(&error) => return Err(error),
-                    _ => {}
-                }
+                done_if_gone(sent("ec2:DisassociateAddress", allocation_id, call.send()).await)?;
             }
         }
         Ok(())
@@ -123,35 +119,32 @@ impl Ec2Provider {
     /// CreateNatGateway with a client token that moves on past dead incarnations.
     pub(super) async fn create_nat_gateway(
         &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        _made: &mut Made,
+        new: &mut New<'_>,
     ) -> Result<String, ProviderError> {
+        let resource = new.resource;
+        let ctx = new.ctx;
         let name = resource.id.as_str();
-        let physical = {
-            // Earlier NAT gateways of this id that died: each one moves the token on.
-            let dead = self
-                .nats(id_filters(&ctx.env, name))
-                .await?
-                .iter()
-                .filter(|nat| !nat_is_live(nat))
-                .count();
-            let call = self
-                .creates
-                .create_nat_gateway()
-                .subnet_id(text(resource, "subnet_id")?)
-                .allocation_id(text(resource, "allocation_id")?)
-                .connectivity_type(ConnectivityType::Public)
-                .client_token(self.token(&ctx.env, name, dead))
-                .tag_specifications(tag_specification(ResourceType::Natgateway, resource));
-            let created = sent("ec2:CreateNatGateway", name, call.send()).await?;
-            created
-                .nat_gateway()
-                .and_then(NatGateway::nat_gateway_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
+        // Earlier NAT gateways of this id that died: each one moves the token on.
+        let dead = self
+            .nats(id_filters(&ctx.env, name))
+            .await?
+            .iter()
+            .filter(|nat| !nat_is_live(nat))
+            .count();
+        let call = self
+            .creates
+            .create_nat_gateway()
+            .subnet_id(text(resource, "subnet_id")?)
+            .allocation_id(text(resource, "allocation_id")?)
+            .connectivity_type(ConnectivityType::Public)
+            .client_token(self.token(&ctx.env, name, dead))
+            .tag_specifications(new.tags(ResourceType::Natgateway));
+        let created = sent("ec2:CreateNatGateway", name, call.send()).await?;
+        Ok(created
+            .nat_gateway()
+            .and_then(NatGateway::nat_gateway_id)
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// DeleteNatGateway, waits until it is deleted, then frees its address.

@@ -6,13 +6,12 @@ use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
 
 use super::props::{bad_input, differs, list, list_of, strings, text};
 use super::snapshot::filter;
-use super::tags::tag_specification;
-use super::waits::{delete_when_free, is_gone};
-use super::{Ec2Provider, Made};
+use super::waits::{done_if_gone, is_gone};
+use super::{Ec2Provider, New};
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
 use crate::model::{Observed, Props, Resource, Value};
+use crate::providers::ProviderError;
 use crate::providers::aws::{Live, aws_error, sent};
-use crate::providers::{ProviderError, StepCtx};
 
 /// A network ACL's catch-all rule number (IPv4; IPv6 is one more): AWS's own, never ours.
 pub(super) const DEFAULT_ACL_RULE: i32 = 32767;
@@ -128,10 +127,7 @@ impl Ec2Provider {
                 .network_acl_id(acl_id)
                 .rule_number(*rule)
                 .egress(egress);
-            match sent("ec2:DeleteNetworkAclEntry", acl_id, call.send()).await {
-                Err(error) if !is_gone(&error) => return Err(error),
-                _ => {}
-            }
+            done_if_gone(sent("ec2:DeleteNetworkAclEntry", acl_id, call.send()).await)?;
         }
         for (rule, entry) in &desired {
             match live.get(rule) {
@@ -251,10 +247,7 @@ impl Ec2Provider {
                 .replace_network_acl_association()
                 .association_id(association_id)
                 .network_acl_id(default_id);
-            match sent("ec2:ReplaceNetworkAclAssociation", acl_id, call.send()).await {
-                Err(error) if !is_gone(&error) => return Err(error),
-                _ => {}
-            }
+            done_if_gone(sent("ec2:ReplaceNetworkAclAssociation", acl_id, call.send()).await)?;
         }
         Ok(())
     }
@@ -262,51 +255,28 @@ impl Ec2Provider {
     /// CreateNetworkAcl with a client token.
     pub(super) async fn create_network_acl(
         &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        made: &mut Made,
+        new: &mut New<'_>,
     ) -> Result<String, ProviderError> {
+        let resource = new.resource;
+        let ctx = new.ctx;
         let name = resource.id.as_str();
-        let physical = {
-            let call = self
-                .creates
-                .create_network_acl()
-                .vpc_id(text(resource, "vpc_id")?)
-                .client_token(self.token(&ctx.env, name, 0))
-                .tag_specifications(tag_specification(ResourceType::NetworkAcl, resource));
-            let created = sent("ec2:CreateNetworkAcl", name, call.send()).await?;
-            let acl = created.network_acl();
-            if let Some(acl) = acl {
-                made.props
-                    .insert("ingress".into(), strings(acl_entries(acl, false)));
-                made.props
-                    .insert("egress".into(), strings(acl_entries(acl, true)));
-            }
-            acl.and_then(NetworkAcl::network_acl_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
-    }
-
-    /// Moves its subnets to the default ACL, then DeleteNetworkAcl.
-    pub(super) async fn delete_network_acl(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        self.release_network_acl(observed).await?;
-        delete_when_free(ctx, "ec2:DeleteNetworkAcl", physical, || async {
-            client
-                .delete_network_acl()
-                .network_acl_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteNetworkAcl", physical, error))
-        })
-        .await
+        let call = self
+            .creates
+            .create_network_acl()
+            .vpc_id(text(resource, "vpc_id")?)
+            .client_token(self.token(&ctx.env, name, 0))
+            .tag_specifications(new.tags(ResourceType::NetworkAcl));
+        let created = sent("ec2:CreateNetworkAcl", name, call.send()).await?;
+        let acl = created.network_acl();
+        if let Some(acl) = acl {
+            new.props
+                .insert("ingress".into(), strings(acl_entries(acl, false)));
+            new.props
+                .insert("egress".into(), strings(acl_entries(acl, true)));
+        }
+        Ok(acl
+            .and_then(NetworkAcl::network_acl_id)
+            .unwrap_or_default()
+            .to_string())
     }
 }

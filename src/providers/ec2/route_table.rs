@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
 use super::props::{bad_input, differs, list, list_of, sorted_strings, text};
-use super::tags::tag_specification;
-use super::waits::{delete_when_free, is_gone};
-use super::{Ec2Provider, Made};
+use super::waits::{done_if_gone, is_gone};
+use super::{Ec2Provider, New};
 use crate::model::{Kind, Route};
-use crate::model::{Observed, Props, Resource, Value};
+use crate::model::{Props, Resource, Value};
+use crate::providers::ProviderError;
 use crate::providers::aws::{Live, aws_error, sent};
-use crate::providers::{ProviderError, StepCtx};
 
 /// EC2's answer to CreateRoute when the table already has a route to that destination.
 pub(super) const ROUTE_EXISTS: &str = "RouteAlreadyExists";
@@ -232,10 +231,7 @@ impl Ec2Provider {
                 .client
                 .disassociate_route_table()
                 .association_id(association_id);
-            match sent("ec2:DisassociateRouteTable", table_id, call.send()).await {
-                Err(error) if !is_gone(&error) => return Err(error),
-                _ => {}
-            }
+            done_if_gone(sent("ec2:DisassociateRouteTable", table_id, call.send()).await)?;
         }
         Ok(())
     }
@@ -243,47 +239,23 @@ impl Ec2Provider {
     /// CreateRouteTable with a client token.
     pub(super) async fn create_route_table(
         &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        made: &mut Made,
+        new: &mut New<'_>,
     ) -> Result<String, ProviderError> {
+        let resource = new.resource;
+        let ctx = new.ctx;
         let name = resource.id.as_str();
-        let physical = {
-            let call = self
-                .creates
-                .create_route_table()
-                .vpc_id(text(resource, "vpc_id")?)
-                .client_token(self.token(&ctx.env, name, 0))
-                .tag_specifications(tag_specification(ResourceType::RouteTable, resource));
-            let created = sent("ec2:CreateRouteTable", name, call.send()).await?;
-            made.props.insert("routes".into(), Value::List(Vec::new()));
-            created
-                .route_table()
-                .and_then(RouteTable::route_table_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
-    }
-
-    /// Releases the table from its subnets, then DeleteRouteTable.
-    pub(super) async fn delete_route_table(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        self.release_route_table(physical).await?;
-        delete_when_free(ctx, "ec2:DeleteRouteTable", physical, || async {
-            client
-                .delete_route_table()
-                .route_table_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteRouteTable", physical, error))
-        })
-        .await
+        let call = self
+            .creates
+            .create_route_table()
+            .vpc_id(text(resource, "vpc_id")?)
+            .client_token(self.token(&ctx.env, name, 0))
+            .tag_specifications(new.tags(ResourceType::RouteTable));
+        let created = sent("ec2:CreateRouteTable", name, call.send()).await?;
+        new.props.insert("routes".into(), Value::List(Vec::new()));
+        Ok(created
+            .route_table()
+            .and_then(RouteTable::route_table_id)
+            .unwrap_or_default()
+            .to_string())
     }
 }

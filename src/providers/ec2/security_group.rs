@@ -5,13 +5,11 @@ use aws_sdk_ec2::types::{
 };
 
 use super::props::{bad_input, differs, list, list_of, sorted_strings, strings, text};
-use super::tags::tag_specification;
-use super::waits::delete_when_free;
-use super::{Ec2Provider, Made};
+use super::{Ec2Provider, New};
 use crate::model::{Kind, Ports, Protocol, SgRule};
-use crate::model::{Observed, Outputs, Props, Resource, Value};
+use crate::model::{Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
 use crate::providers::aws::{Live, aws_error, sent};
-use crate::providers::{ProviderError, StepCtx};
 
 /// A security group as observed: VPC, name, description and rules.
 pub(super) fn observe(group: &SecurityGroup) -> Option<Live> {
@@ -207,49 +205,25 @@ impl Ec2Provider {
     /// CreateSecurityGroup (no client token: looked up by tag on a retry).
     pub(super) async fn create_security_group(
         &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
+        new: &mut New<'_>,
     ) -> Result<String, ProviderError> {
+        let resource = new.resource;
         let name = resource.id.as_str();
-        let physical = {
-            let call = self
-                .creates
-                .create_security_group()
-                .vpc_id(text(resource, "vpc_id")?)
-                .group_name(text(resource, "group_name")?)
-                .description(text(resource, "description")?)
-                .tag_specifications(tag_specification(ResourceType::SecurityGroup, resource));
-            let created = sent("ec2:CreateSecurityGroup", name, call.send()).await?;
-            if let Some(arn) = created.security_group_arn() {
-                made.outputs.insert("arn".into(), arn.to_string());
-            }
-            // A new group allows all egress; the desired rules replace that.
-            made.props.insert("ingress".into(), Value::List(Vec::new()));
-            made.props
-                .insert("egress".into(), strings(["all all 0.0.0.0/0"]));
-            created.group_id().unwrap_or_default().to_string()
-        };
-        Ok(physical)
-    }
-
-    /// DeleteSecurityGroup, once nothing uses it.
-    pub(super) async fn delete_security_group(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        delete_when_free(ctx, "ec2:DeleteSecurityGroup", physical, || async {
-            client
-                .delete_security_group()
-                .group_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteSecurityGroup", physical, error))
-        })
-        .await
+        let call = self
+            .creates
+            .create_security_group()
+            .vpc_id(text(resource, "vpc_id")?)
+            .group_name(text(resource, "group_name")?)
+            .description(text(resource, "description")?)
+            .tag_specifications(new.tags(ResourceType::SecurityGroup));
+        let created = sent("ec2:CreateSecurityGroup", name, call.send()).await?;
+        if let Some(arn) = created.security_group_arn() {
+            new.outputs.insert("arn".into(), arn.to_string());
+        }
+        // A new group allows all egress; the desired rules replace that.
+        new.props.insert("ingress".into(), Value::List(Vec::new()));
+        new.props
+            .insert("egress".into(), strings(["all all 0.0.0.0/0"]));
+        Ok(created.group_id().unwrap_or_default().to_string())
     }
 }

@@ -4,13 +4,11 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, NetworkAcl, ResourceType, RouteT
 
 use super::props::{differs, text};
 use super::snapshot::filter;
-use super::tags::tag_specification;
-use super::waits::delete_when_free;
-use super::{Ec2Provider, Made};
+use super::{Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Outputs, Props, Resource, Value};
+use crate::model::{Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
 use crate::providers::aws::{Live, aws_error, sent};
-use crate::providers::{ProviderError, StepCtx};
 
 /// A subnet as observed, with its associations from the tables and ACLs read.
 pub(super) fn observe(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> Option<Live> {
@@ -179,55 +177,28 @@ impl Ec2Provider {
     }
 
     /// CreateSubnet (no client token: looked up by tag on a retry).
-    pub(super) async fn create_subnet(
-        &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
+    pub(super) async fn create_subnet(&self, new: &mut New<'_>) -> Result<String, ProviderError> {
+        let resource = new.resource;
         let name = resource.id.as_str();
-        let physical = {
-            let call = self
-                .creates
-                .create_subnet()
-                .vpc_id(text(resource, "vpc_id")?)
-                .cidr_block(text(resource, "cidr")?)
-                .availability_zone(text(resource, "availability_zone")?)
-                .tag_specifications(tag_specification(ResourceType::Subnet, resource));
-            let created = sent("ec2:CreateSubnet", name, call.send()).await?;
-            let subnet = created.subnet().ok_or_else(|| {
-                ProviderError::local("ec2:CreateSubnet", name, "no subnet in the answer")
-            })?;
-            made.props.insert(
-                "map_public_ip_on_launch".into(),
-                Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
-            );
-            made.props.insert("route_table_id".into(), Value::str(""));
-            if let Some(arn) = subnet.subnet_arn() {
-                made.outputs.insert("arn".into(), arn.to_string());
-            }
-            subnet.subnet_id().unwrap_or_default().to_string()
-        };
-        Ok(physical)
-    }
-
-    /// DeleteSubnet, once nothing uses it.
-    pub(super) async fn delete_subnet(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        delete_when_free(ctx, "ec2:DeleteSubnet", physical, || async {
-            client
-                .delete_subnet()
-                .subnet_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteSubnet", physical, error))
-        })
-        .await
+        let call = self
+            .creates
+            .create_subnet()
+            .vpc_id(text(resource, "vpc_id")?)
+            .cidr_block(text(resource, "cidr")?)
+            .availability_zone(text(resource, "availability_zone")?)
+            .tag_specifications(new.tags(ResourceType::Subnet));
+        let created = sent("ec2:CreateSubnet", name, call.send()).await?;
+        let subnet = created.subnet().ok_or_else(|| {
+            ProviderError::local("ec2:CreateSubnet", name, "no subnet in the answer")
+        })?;
+        new.props.insert(
+            "map_public_ip_on_launch".into(),
+            Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
+        );
+        new.props.insert("route_table_id".into(), Value::str(""));
+        if let Some(arn) = subnet.subnet_arn() {
+            new.outputs.insert("arn".into(), arn.to_string());
+        }
+        Ok(subnet.subnet_id().unwrap_or_default().to_string())
     }
 }

@@ -9,13 +9,11 @@ use super::network_acl::acl_entries;
 use super::props::{differs, list, sorted_strings, strings, text};
 use super::security_group::rules;
 use super::snapshot::filter;
-use super::tags::tag_specification;
-use super::waits::delete_when_free;
-use super::{Ec2Provider, Made};
+use super::{Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Outputs, Props, Resource, Value};
+use crate::model::{Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
 use crate::providers::aws::{Live, aws_error, sent};
-use crate::providers::{ProviderError, StepCtx};
 
 /// The VPC as observed, with its DNS attributes (when read) and its default security group
 /// and network ACL.
@@ -196,60 +194,38 @@ impl Ec2Provider {
     }
 
     /// CreateVpc (no client token: looked up by tag on a retry).
-    pub(super) async fn create_vpc(
-        &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
+    pub(super) async fn create_vpc(&self, new: &mut New<'_>) -> Result<String, ProviderError> {
+        let resource = new.resource;
         let name = resource.id.as_str();
-        let physical = {
-            let call = self
-                .creates
-                .create_vpc()
-                .cidr_block(text(resource, "cidr")?)
-                .tag_specifications(tag_specification(ResourceType::Vpc, resource));
-            let created = sent("ec2:CreateVpc", name, call.send()).await?;
-            let vpc_id = created
-                .vpc()
-                .and_then(Vpc::vpc_id)
-                .map(str::to_string)
-                .ok_or_else(|| ProviderError::local("ec2:CreateVpc", name, "no VPC id"))?;
-            made.props
-                .insert("cidr".into(), Value::str(text(resource, "cidr")?));
-            made.props
-                .insert("enable_dns_support".into(), Value::Bool(true));
-            vpc_id
-        };
-        Ok(physical)
+        let call = self
+            .creates
+            .create_vpc()
+            .cidr_block(text(resource, "cidr")?)
+            .tag_specifications(new.tags(ResourceType::Vpc));
+        let created = sent("ec2:CreateVpc", name, call.send()).await?;
+        let vpc_id = created
+            .vpc()
+            .and_then(Vpc::vpc_id)
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::local("ec2:CreateVpc", name, "no VPC id"))?;
+        new.props
+            .insert("cidr".into(), Value::str(text(resource, "cidr")?));
+        new.props
+            .insert("enable_dns_support".into(), Value::Bool(true));
+        Ok(vpc_id)
     }
 
-    /// DeleteVpc, once its internet gateway is detached and nothing uses it.
-    pub(super) async fn delete_vpc(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        // A replaced VPC keeps its internet gateway until the gateway moves: detach it.
+    /// Detaches the internet gateways of a VPC about to be deleted: a replaced VPC keeps its
+    /// internet gateway until the gateway moves.
+    pub(super) async fn detach_gateways_of(&self, vpc_id: &str) -> Result<(), ProviderError> {
         let attached = self
-            .gateways(vec![filter("attachment.vpc-id", [physical])])
+            .gateways(vec![filter("attachment.vpc-id", [vpc_id])])
             .await?;
         for gateway in &attached {
             if let Some(gateway_id) = gateway.internet_gateway_id() {
-                self.detach_gateway(gateway_id, physical).await?;
+                self.detach_gateway(gateway_id, vpc_id).await?;
             }
         }
-        delete_when_free(ctx, "ec2:DeleteVpc", physical, || async {
-            client
-                .delete_vpc()
-                .vpc_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteVpc", physical, error))
-        })
-        .await
+        Ok(())
     }
 }

@@ -7,9 +7,8 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 use super::observe::Names;
 use super::props::{differs, list, list_of, text};
 use super::snapshot::id_filters;
-use super::tags::tag_specification;
 use super::waits::{POLL_INTERVAL, is_gone};
-use super::{Ec2Provider, Made};
+use super::{Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Observed, Props, Resource, Value};
 use crate::providers::aws::{Live, aws_error, sent};
@@ -200,64 +199,61 @@ impl Ec2Provider {
     /// CreateVpcEndpoint with a client token that moves on past dead incarnations.
     pub(super) async fn create_vpc_endpoint(
         &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        made: &mut Made,
+        new: &mut New<'_>,
     ) -> Result<String, ProviderError> {
+        let resource = new.resource;
+        let ctx = new.ctx;
         let name = resource.id.as_str();
-        let physical = {
-            let dead = self
-                .endpoints(id_filters(&ctx.env, name))
-                .await?
-                .iter()
-                .filter(|endpoint| !endpoint_is_live(endpoint))
-                .count();
-            let interface =
-                resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str());
-            let mut call = self
-                .creates
-                .create_vpc_endpoint()
-                .vpc_id(text(resource, "vpc_id")?)
-                .service_name(text(resource, "service_name")?)
-                .vpc_endpoint_type(if interface {
-                    VpcEndpointType::Interface
-                } else {
-                    VpcEndpointType::Gateway
-                })
-                .client_token(self.token(&ctx.env, name, dead))
-                .tag_specifications(tag_specification(ResourceType::VpcEndpoint, resource));
-            if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
-                call = call.policy_document(policy.to_string());
-            }
-            if interface {
-                call = call
-                    .set_subnet_ids(Some(list(resource, "subnet_ids")))
-                    .set_security_group_ids(Some(list(resource, "security_group_ids")))
-                    .private_dns_enabled(resource.bool_prop("private_dns_enabled") == Some(true));
+        let dead = self
+            .endpoints(id_filters(&ctx.env, name))
+            .await?
+            .iter()
+            .filter(|endpoint| !endpoint_is_live(endpoint))
+            .count();
+        let interface =
+            resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str());
+        let mut call = self
+            .creates
+            .create_vpc_endpoint()
+            .vpc_id(text(resource, "vpc_id")?)
+            .service_name(text(resource, "service_name")?)
+            .vpc_endpoint_type(if interface {
+                VpcEndpointType::Interface
             } else {
-                call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
+                VpcEndpointType::Gateway
+            })
+            .client_token(self.token(&ctx.env, name, dead))
+            .tag_specifications(new.tags(ResourceType::VpcEndpoint));
+        if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
+            call = call.policy_document(policy.to_string());
+        }
+        if interface {
+            call = call
+                .set_subnet_ids(Some(list(resource, "subnet_ids")))
+                .set_security_group_ids(Some(list(resource, "security_group_ids")))
+                .private_dns_enabled(resource.bool_prop("private_dns_enabled") == Some(true));
+        } else {
+            call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
+        }
+        let call = call;
+        let created = sent("ec2:CreateVpcEndpoint", name, call.send()).await?;
+        // Everything was set in the create call.
+        for attribute in [
+            "route_table_ids",
+            "subnet_ids",
+            "security_group_ids",
+            "private_dns_enabled",
+            "policy",
+        ] {
+            if let Some(value) = resource.props.get(attribute) {
+                new.props.insert(attribute.into(), value.clone());
             }
-            let call = call;
-            let created = sent("ec2:CreateVpcEndpoint", name, call.send()).await?;
-            // Everything was set in the create call.
-            for attribute in [
-                "route_table_ids",
-                "subnet_ids",
-                "security_group_ids",
-                "private_dns_enabled",
-                "policy",
-            ] {
-                if let Some(value) = resource.props.get(attribute) {
-                    made.props.insert(attribute.into(), value.clone());
-                }
-            }
-            created
-                .vpc_endpoint()
-                .and_then(VpcEndpoint::vpc_endpoint_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
+        }
+        Ok(created
+            .vpc_endpoint()
+            .and_then(VpcEndpoint::vpc_endpoint_id)
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// DeleteVpcEndpoints, then waits until it is deleted.
