@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{
     FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
 };
 
-use super::props::text;
+use super::props::{text, text_props};
 use super::{Ec2Provider, New};
 use crate::model::{FLOW_LOG_AGGREGATION_SECONDS, Kind};
 use crate::model::{Props, Value};
@@ -19,11 +19,7 @@ pub(super) fn observe(flow_log: &FlowLog) -> Option<Live> {
 }
 
 fn flow_log_props(flow_log: &FlowLog) -> Props {
-    let mut props = Props::new();
-    props.insert(
-        "resource_id".into(),
-        Value::str(flow_log.resource_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("resource_id", flow_log.resource_id())]);
     props.insert(
         "traffic_type".into(),
         Value::str(flow_log.traffic_type().map_or("", TrafficType::as_str)),
@@ -36,14 +32,13 @@ fn flow_log_props(flow_log: &FlowLog) -> Props {
                 .map_or("cloud-watch-logs", LogDestinationType::as_str),
         ),
     );
-    props.insert(
-        "log_group_name".into(),
-        Value::str(flow_log.log_group_name().unwrap_or_default()),
-    );
-    props.insert(
-        "deliver_logs_permission_arn".into(),
-        Value::str(flow_log.deliver_logs_permission_arn().unwrap_or_default()),
-    );
+    props.extend(text_props([
+        ("log_group_name", flow_log.log_group_name()),
+        (
+            "deliver_logs_permission_arn",
+            flow_log.deliver_logs_permission_arn(),
+        ),
+    ]));
     props.insert(
         "max_aggregation_interval".into(),
         Value::Int(

@@ -3,12 +3,12 @@
 
 use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, ResourceType};
 
-use super::props::text;
+use super::props::{text, text_props};
 use super::snapshot::id_filters;
 use super::waits::{POLL_INTERVAL, done_if_gone, is_gone};
 use super::{Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Props, Value};
+use crate::model::{Observed, Value};
 use crate::providers::ErrorClass;
 use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
@@ -19,11 +19,7 @@ pub(super) fn observe(nat: &NatGateway) -> Option<Live> {
         return None;
     }
     let nat_id = nat.nat_gateway_id()?;
-    let mut props = Props::new();
-    props.insert(
-        "subnet_id".into(),
-        Value::str(nat.subnet_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("subnet_id", nat.subnet_id())]);
     props.insert(
         "allocation_id".into(),
         Value::str(

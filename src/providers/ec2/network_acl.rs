@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
 
-use super::props::{bad_input, differs, list, list_of, strings, text};
+use super::props::{changed_directions, parse_all, strings, text, text_props};
 use super::snapshot::filter;
 use super::waits::{done_if_gone, is_gone};
 use super::{Ec2Provider, New};
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
-use crate::model::{Observed, Props, Resource, Value};
+use crate::model::{Observed, Props, Resource};
 use crate::providers::ProviderError;
 use crate::providers::aws::{Live, aws_error, sent};
 
@@ -24,11 +24,7 @@ pub(super) fn observe(acl: &NetworkAcl) -> Option<Live> {
         return None;
     }
     let acl_id = acl.network_acl_id()?;
-    let mut props = Props::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(acl.vpc_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("vpc_id", acl.vpc_id())]);
     props.insert("ingress".into(), strings(acl_entries(acl, false)));
     props.insert("egress".into(), strings(acl_entries(acl, true)));
     Some(Live::new(Kind::NetworkAcl, acl_id, "").props(props))
@@ -75,6 +71,36 @@ pub(super) fn acl_entries(acl: &NetworkAcl, egress: bool) -> Vec<String> {
     entries.into_iter().map(|(_, entry)| entry).collect()
 }
 
+/// Sets an entry's ACL, direction, rule number, protocol, action, ports and CIDR on a
+/// CreateNetworkAclEntry or ReplaceNetworkAclEntry request (the two SDK builders share these
+/// setters but no trait).
+macro_rules! with_entry {
+    ($call:expr, $acl_id:expr, $egress:expr, $entry:expr) => {{
+        let entry: &AclEntry = $entry;
+        let action = if entry.allows() {
+            RuleAction::Allow
+        } else {
+            RuleAction::Deny
+        };
+        let range = entry
+            .ports
+            .bounds()
+            .map(|(from, to)| PortRange::builder().from(from).to(to).build());
+        let call = $call
+            .network_acl_id($acl_id)
+            .rule_number(entry.rule)
+            .egress($egress)
+            .protocol(entry.protocol.number())
+            .rule_action(action)
+            .set_port_range(range);
+        if entry.cidr.contains(':') {
+            call.ipv6_cidr_block(&entry.cidr)
+        } else {
+            call.cidr_block(&entry.cidr)
+        }
+    }};
+}
+
 impl Ec2Provider {
     pub(super) async fn converge_acl(
         &self,
@@ -82,17 +108,9 @@ impl Ec2Provider {
         acl_id: &str,
         current: &Props,
     ) -> Result<(), ProviderError> {
-        for (egress, name) in [(false, "ingress"), (true, "egress")] {
-            if differs(resource, current, name) {
-                self.apply_entries(
-                    resource,
-                    acl_id,
-                    &list_of(current.get(name)),
-                    &list(resource, name),
-                    egress,
-                )
+        for (egress, live, desired) in changed_directions(resource, current) {
+            self.apply_entries(resource, acl_id, &live, &desired, egress)
                 .await?;
-            }
         }
         Ok(())
     }
@@ -107,19 +125,14 @@ impl Ec2Provider {
         desired: &[String],
         egress: bool,
     ) -> Result<(), ProviderError> {
-        let parse = |entries: &[String]| -> Result<BTreeMap<i32, AclEntry>, ProviderError> {
+        let by_rule = |entries: Vec<AclEntry>| -> BTreeMap<i32, AclEntry> {
             entries
-                .iter()
-                .map(|entry| {
-                    entry
-                        .parse::<AclEntry>()
-                        .map(|parsed| (parsed.rule, parsed))
-                        .map_err(|why| bad_input(resource, why))
-                })
+                .into_iter()
+                .map(|entry| (entry.rule, entry))
                 .collect()
         };
-        let live = parse(live)?;
-        let desired = parse(desired)?;
+        let live = by_rule(parse_all(resource, live)?);
+        let desired = by_rule(parse_all(resource, desired)?);
         for rule in live.keys().filter(|rule| !desired.contains_key(rule)) {
             let call = self
                 .client
@@ -151,32 +164,13 @@ impl Ec2Provider {
         entry: &AclEntry,
         replace: bool,
     ) -> Result<(), ProviderError> {
-        let action = if entry.allows() {
-            RuleAction::Allow
-        } else {
-            RuleAction::Deny
-        };
-        let range = entry
-            .ports
-            .bounds()
-            .map(|(from, to)| PortRange::builder().from(from).to(to).build());
-        let ipv6 = entry.cidr.contains(':');
         if !replace {
-            let call = self
-                .client
-                .create_network_acl_entry()
-                .network_acl_id(acl_id)
-                .rule_number(entry.rule)
-                .egress(egress)
-                .protocol(entry.protocol.number())
-                .rule_action(action.clone())
-                .set_port_range(range.clone());
-            let call = if ipv6 {
-                call.ipv6_cidr_block(&entry.cidr)
-            } else {
-                call.cidr_block(&entry.cidr)
-            };
-            let call = call;
+            let call = with_entry!(
+                self.client.create_network_acl_entry(),
+                acl_id,
+                egress,
+                entry
+            );
             match sent("ec2:CreateNetworkAclEntry", acl_id, call.send()).await {
                 Err(error) if error.code.as_deref() == Some(ACL_ENTRY_EXISTS) => {
                     tracing::debug!(acl_id, rule = entry.rule, "entry exists; replacing it");
@@ -184,23 +178,13 @@ impl Ec2Provider {
                 other => return other.map(|_| ()),
             }
         }
-        let call = self
-            .client
-            .replace_network_acl_entry()
-            .network_acl_id(acl_id)
-            .rule_number(entry.rule)
-            .egress(egress)
-            .protocol(entry.protocol.number())
-            .rule_action(action)
-            .set_port_range(range);
-        let call = if ipv6 {
-            call.ipv6_cidr_block(&entry.cidr)
-        } else {
-            call.cidr_block(&entry.cidr)
-        };
-        call.send()
-            .await
-            .map_err(|error| aws_error("ec2:ReplaceNetworkAclEntry", acl_id, error))?;
+        let call = with_entry!(
+            self.client.replace_network_acl_entry(),
+            acl_id,
+            egress,
+            entry
+        );
+        sent("ec2:ReplaceNetworkAclEntry", acl_id, call.send()).await?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
-use super::props::{bad_input, differs, list, list_of, sorted_strings, text};
+use super::props::{differs, list, list_of, parse_all, sorted_strings, text, text_props};
 use super::waits::{done_if_gone, is_gone};
 use super::{Ec2Provider, New};
 use crate::model::{Kind, Route};
@@ -18,11 +18,7 @@ pub(super) const ROUTE_EXISTS: &str = "RouteAlreadyExists";
 /// A route table as observed: its VPC and routes.
 pub(super) fn observe(table: &RouteTable) -> Option<Live> {
     let table_id = table.route_table_id()?;
-    let mut props = Props::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(table.vpc_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("vpc_id", table.vpc_id())]);
     props.insert("routes".into(), sorted_strings(routes(table)));
     Some(Live::new(Kind::RouteTable, table_id, "").props(props))
 }
@@ -97,6 +93,33 @@ pub(super) fn target_kind(target: &str) -> Target {
     }
 }
 
+/// Sets a route's destination on a CreateRoute, ReplaceRoute or DeleteRoute request, by how
+/// the destination is named (the three SDK builders share these setters but no trait).
+macro_rules! with_destination {
+    ($call:expr, $destination:expr) => {
+        match destination_kind($destination) {
+            Destination::PrefixList => $call.destination_prefix_list_id($destination),
+            Destination::Ipv6 => $call.destination_ipv6_cidr_block($destination),
+            Destination::Ipv4 => $call.destination_cidr_block($destination),
+        }
+    };
+}
+
+/// Sets a route's target on a CreateRoute or ReplaceRoute request, by the target id's kind.
+macro_rules! with_target {
+    ($call:expr, $target:expr) => {
+        match target_kind($target) {
+            Target::Nat => $call.nat_gateway_id($target),
+            Target::Interface => $call.network_interface_id($target),
+            Target::Peering => $call.vpc_peering_connection_id($target),
+            Target::Transit => $call.transit_gateway_id($target),
+            Target::EgressOnly => $call.egress_only_internet_gateway_id($target),
+            Target::Instance => $call.instance_id($target),
+            Target::Gateway => $call.gateway_id($target),
+        }
+    };
+}
+
 impl Ec2Provider {
     pub(super) async fn converge_routes(
         &self,
@@ -107,28 +130,18 @@ impl Ec2Provider {
         if !differs(resource, current, "routes") {
             return Ok(());
         }
-        let parse = |routes: Vec<String>| -> Result<BTreeMap<String, String>, ProviderError> {
+        let by_destination = |routes: Vec<Route>| -> BTreeMap<String, String> {
             routes
-                .iter()
-                .map(|route| {
-                    route
-                        .parse::<Route>()
-                        .map(|route| (route.destination, route.target))
-                        .map_err(|why| bad_input(resource, why))
-                })
+                .into_iter()
+                .map(|route| (route.destination, route.target))
                 .collect()
         };
-        let desired = parse(list(resource, "routes"))?;
-        let live = parse(list_of(current.get("routes")))?;
+        let desired = by_destination(parse_all(resource, &list(resource, "routes"))?);
+        let live = by_destination(parse_all(resource, &list_of(current.get("routes")))?);
         for (destination, target) in &live {
             if !desired.contains_key(destination) {
                 let call = self.client.delete_route().route_table_id(table_id);
-                let call = match destination_kind(destination) {
-                    Destination::PrefixList => call.destination_prefix_list_id(destination),
-                    Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-                    Destination::Ipv4 => call.destination_cidr_block(destination),
-                };
-                let call = call;
+                let call = with_destination!(call, destination);
                 match sent("ec2:DeleteRoute", table_id, call.send()).await {
                     Err(error) if !is_gone(&error) => return Err(error),
                     _ => tracing::debug!(table_id, destination, target, "route deleted"),
@@ -159,21 +172,7 @@ impl Ec2Provider {
     ) -> Result<(), ProviderError> {
         if !replace {
             let call = self.client.create_route().route_table_id(table_id);
-            let call = match destination_kind(destination) {
-                Destination::PrefixList => call.destination_prefix_list_id(destination),
-                Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-                Destination::Ipv4 => call.destination_cidr_block(destination),
-            };
-            let call = match target_kind(target) {
-                Target::Nat => call.nat_gateway_id(target),
-                Target::Interface => call.network_interface_id(target),
-                Target::Peering => call.vpc_peering_connection_id(target),
-                Target::Transit => call.transit_gateway_id(target),
-                Target::EgressOnly => call.egress_only_internet_gateway_id(target),
-                Target::Instance => call.instance_id(target),
-                Target::Gateway => call.gateway_id(target),
-            };
-            let call = call;
+            let call = with_target!(with_destination!(call, destination), target);
             match sent("ec2:CreateRoute", table_id, call.send()).await {
                 Err(error) if error.code.as_deref() == Some(ROUTE_EXISTS) => {
                     tracing::debug!(table_id, destination, "route exists; replacing it");
@@ -182,23 +181,8 @@ impl Ec2Provider {
             }
         }
         let call = self.client.replace_route().route_table_id(table_id);
-        let call = match destination_kind(destination) {
-            Destination::PrefixList => call.destination_prefix_list_id(destination),
-            Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-            Destination::Ipv4 => call.destination_cidr_block(destination),
-        };
-        let call = match target_kind(target) {
-            Target::Nat => call.nat_gateway_id(target),
-            Target::Interface => call.network_interface_id(target),
-            Target::Peering => call.vpc_peering_connection_id(target),
-            Target::Transit => call.transit_gateway_id(target),
-            Target::EgressOnly => call.egress_only_internet_gateway_id(target),
-            Target::Instance => call.instance_id(target),
-            Target::Gateway => call.gateway_id(target),
-        };
-        call.send()
-            .await
-            .map_err(|error| aws_error("ec2:ReplaceRoute", table_id, error))?;
+        let call = with_target!(with_destination!(call, destination), target);
+        sent("ec2:ReplaceRoute", table_id, call.send()).await?;
         Ok(())
     }
 

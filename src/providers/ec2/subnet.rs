@@ -2,7 +2,7 @@
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, NetworkAcl, ResourceType, RouteTable, Subnet};
 
-use super::props::{differs, text};
+use super::props::{differs, text, text_props};
 use super::snapshot::filter;
 use super::{Ec2Provider, New};
 use crate::model::Kind;
@@ -25,18 +25,11 @@ fn subnet_props(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> 
     let subnet_id = subnet.subnet_id().unwrap_or_default();
     let mut props = Props::new();
     let mut outputs = Outputs::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(subnet.vpc_id().unwrap_or_default()),
-    );
-    props.insert(
-        "cidr".into(),
-        Value::str(subnet.cidr_block().unwrap_or_default()),
-    );
-    props.insert(
-        "availability_zone".into(),
-        Value::str(subnet.availability_zone().unwrap_or_default()),
-    );
+    props.extend(text_props([
+        ("vpc_id", subnet.vpc_id()),
+        ("cidr", subnet.cidr_block()),
+        ("availability_zone", subnet.availability_zone()),
+    ]));
     props.insert(
         "map_public_ip_on_launch".into(),
         Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
@@ -53,10 +46,7 @@ fn subnet_props(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> 
     });
     match association {
         Some((table, association)) => {
-            props.insert(
-                "route_table_id".into(),
-                Value::str(table.route_table_id().unwrap_or_default()),
-            );
+            props.extend(text_props([("route_table_id", table.route_table_id())]));
             if let Some(association_id) = association.route_table_association_id() {
                 outputs.insert(
                     "route_table_association_id".into(),
@@ -75,10 +65,7 @@ fn subnet_props(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> 
             .map(|association| (acl, association))
     });
     if let Some((acl, association)) = acl {
-        props.insert(
-            "network_acl_id".into(),
-            Value::str(acl.network_acl_id().unwrap_or_default()),
-        );
+        props.extend(text_props([("network_acl_id", acl.network_acl_id())]));
         if let Some(association_id) = association.network_acl_association_id() {
             outputs.insert(
                 "network_acl_association_id".into(),

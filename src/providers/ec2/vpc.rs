@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::{
 };
 
 use super::network_acl::acl_entries;
-use super::props::{differs, list, sorted_strings, strings, text};
+use super::props::{differs, list, sorted_strings, strings, text, text_props};
 use super::security_group::rules;
 use super::snapshot::filter;
 use super::{Ec2Provider, New};
@@ -46,11 +46,7 @@ fn vpc_props(
     default_group: Option<&SecurityGroup>,
     default_acl: Option<&NetworkAcl>,
 ) -> (Props, Outputs) {
-    let mut props = Props::new();
-    props.insert(
-        "cidr".into(),
-        Value::str(vpc.cidr_block().unwrap_or_default()),
-    );
+    let mut props = text_props([("cidr", vpc.cidr_block())]);
     if let Some((support, hostnames)) = dns {
         props.insert("enable_dns_support".into(), Value::Bool(support));
         props.insert("enable_dns_hostnames".into(), Value::Bool(hostnames));

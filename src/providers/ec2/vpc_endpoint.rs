@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 
 use super::observe::Names;
-use super::props::{differs, list, list_of, text};
+use super::props::{differs, list, list_of, text, text_props};
 use super::snapshot::id_filters;
 use super::waits::{POLL_INTERVAL, is_gone};
 use super::{Ec2Provider, New};
@@ -42,15 +42,10 @@ pub(super) fn endpoint_is_live(endpoint: &VpcEndpoint) -> bool {
 }
 
 fn endpoint_props(endpoint: &VpcEndpoint, names: &Names) -> Props {
-    let mut props = Props::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(endpoint.vpc_id().unwrap_or_default()),
-    );
-    props.insert(
-        "service_name".into(),
-        Value::str(endpoint.service_name().unwrap_or_default()),
-    );
+    let mut props = text_props([
+        ("vpc_id", endpoint.vpc_id()),
+        ("service_name", endpoint.service_name()),
+    ]);
     let endpoint_type = endpoint
         .vpc_endpoint_type()
         .map_or("Gateway", VpcEndpointType::as_str);
@@ -235,7 +230,6 @@ impl Ec2Provider {
         } else {
             call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
         }
-        let call = call;
         let created = sent("ec2:CreateVpcEndpoint", name, call.send()).await?;
         // Everything was set in the create call.
         for attribute in [
