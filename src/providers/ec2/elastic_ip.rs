@@ -2,10 +2,9 @@
 
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Outputs, Props, Value};
-use crate::providers::ProviderError;
 use crate::providers::aws::{Live, sent};
 
 /// An elastic IP as observed: its domain, allocation id and public address.
@@ -30,10 +29,7 @@ pub(super) fn observe(address: &Address) -> Option<Live> {
 
 impl Ec2Provider {
     /// AllocateAddress in the VPC domain.
-    pub(super) async fn create_elastic_ip(
-        &self,
-        new: &mut New<'_>,
-    ) -> Result<String, ProviderError> {
+    pub(super) async fn create_elastic_ip(&self, new: &mut New<'_>) -> Created {
         let name = new.name();
         let call = self
             .creates

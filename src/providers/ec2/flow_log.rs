@@ -4,8 +4,8 @@ use aws_sdk_ec2::types::{
     FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
 };
 
-use super::props::{text, text_props};
-use super::{Ec2Provider, New};
+use super::props::text_props;
+use super::{Created, Ec2Provider, New};
 use crate::model::{FLOW_LOG_AGGREGATION_SECONDS, Kind};
 use crate::model::{Props, Value};
 use crate::providers::ErrorClass;
@@ -52,19 +52,19 @@ fn flow_log_props(flow_log: &FlowLog) -> Props {
 
 impl Ec2Provider {
     /// CreateFlowLogs with a client token; a refused one is reported with its reason.
-    pub(super) async fn create_flow_log(&self, new: &mut New<'_>) -> Result<String, ProviderError> {
+    pub(super) async fn create_flow_log(&self, new: &mut New<'_>) -> Created {
         let resource = new.resource;
         let ctx = new.ctx;
         let name = resource.id.as_str();
         let call = self
             .creates
             .create_flow_logs()
-            .resource_ids(text(resource, "resource_id")?)
+            .resource_ids(new.text("resource_id")?)
             .resource_type(FlowLogsResourceType::Vpc)
-            .traffic_type(TrafficType::from(text(resource, "traffic_type")?.as_str()))
+            .traffic_type(TrafficType::from(new.text("traffic_type")?.as_str()))
             .log_destination_type(LogDestinationType::CloudWatchLogs)
-            .log_group_name(text(resource, "log_group_name")?)
-            .deliver_logs_permission_arn(text(resource, "deliver_logs_permission_arn")?)
+            .log_group_name(new.text("log_group_name")?)
+            .deliver_logs_permission_arn(new.text("deliver_logs_permission_arn")?)
             .max_aggregation_interval(
                 i32::try_from(
                     resource
@@ -73,11 +73,7 @@ impl Ec2Provider {
                 )
                 .unwrap_or(600),
             )
-            .client_token(self.token(
-                &ctx.env,
-                &format!("{name}/{}", text(resource, "resource_id")?),
-                0,
-            ))
+            .client_token(self.token(&ctx.env, &format!("{name}/{}", new.text("resource_id")?), 0))
             .tag_specifications(new.tags(ResourceType::VpcFlowLog));
         let created = sent("ec2:CreateFlowLogs", name, call.send()).await?;
         if let Some(failure) = created.unsuccessful().first() {

@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{InternetGateway, ResourceType};
 
 use super::props::{differs, text};
 use super::waits::is_gone;
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Props, Resource, Value};
 use crate::providers::ProviderError;
@@ -82,10 +82,7 @@ impl Ec2Provider {
     }
 
     /// CreateInternetGateway (attached by converge).
-    pub(super) async fn create_internet_gateway(
-        &self,
-        new: &mut New<'_>,
-    ) -> Result<String, ProviderError> {
+    pub(super) async fn create_internet_gateway(&self, new: &mut New<'_>) -> Created {
         let name = new.name();
         let call = self
             .creates

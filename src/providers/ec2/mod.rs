@@ -49,7 +49,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, ResourceType, TagSpecification};
 
 use self::observe::assemble;
-use self::props::{client_token, differs};
+use self::props::{client_token, differs, text};
 use self::snapshot::filter;
 use self::tags::{Ec2Tags, tag_specification};
 use self::waits::{delete_when_free, done_if_gone};
@@ -148,16 +148,32 @@ pub(super) struct New<'a> {
     pub resource: &'a Resource,
     /// The step that creates it.
     pub ctx: &'a StepCtx,
+    /// This run's part of the client tokens.
+    pub run: &'a str,
     /// The attributes as created.
     pub props: Props,
     /// The outputs known from the create's answer.
     pub outputs: Outputs,
 }
 
+/// The id of the resource a create made, or why it failed.
+pub(super) type Created = Result<String, ProviderError>;
+
 impl New<'_> {
     /// The logical id, which names the resource in errors.
     fn name(&self) -> &str {
         self.resource.id.as_str()
+    }
+
+    /// A resolved string attribute of the desired resource.
+    fn text(&self, name: &str) -> Result<String, ProviderError> {
+        text(self.resource, name)
+    }
+
+    /// The client token of this create (see [`client_token`]); `generation` counts the
+    /// earlier incarnations that died.
+    fn token(&self, generation: usize) -> String {
+        client_token(self.run, &self.ctx.env, self.name(), generation)
     }
 
     /// The desired tags, for the create call's TagSpecifications.
@@ -226,6 +242,7 @@ impl Ec2Provider {
         let mut new = New {
             resource,
             ctx,
+            run: &self.run,
             props: Props::new(),
             outputs: Outputs::new(),
         };

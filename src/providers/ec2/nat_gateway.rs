@@ -3,10 +3,10 @@
 
 use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, ResourceType};
 
-use super::props::{text, text_props};
+use super::props::text_props;
 use super::snapshot::id_filters;
 use super::waits::{POLL_INTERVAL, done_if_gone, is_gone};
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Observed, Value};
 use crate::providers::ErrorClass;
@@ -113,13 +113,9 @@ impl Ec2Provider {
     }
 
     /// CreateNatGateway with a client token that moves on past dead incarnations.
-    pub(super) async fn create_nat_gateway(
-        &self,
-        new: &mut New<'_>,
-    ) -> Result<String, ProviderError> {
-        let resource = new.resource;
+    pub(super) async fn create_nat_gateway(&self, new: &mut New<'_>) -> Created {
         let ctx = new.ctx;
-        let name = resource.id.as_str();
+        let name = new.resource.id.as_str();
         // Earlier NAT gateways of this id that died: each one moves the token on.
         let dead = self
             .nats(id_filters(&ctx.env, name))
@@ -130,10 +126,10 @@ impl Ec2Provider {
         let call = self
             .creates
             .create_nat_gateway()
-            .subnet_id(text(resource, "subnet_id")?)
-            .allocation_id(text(resource, "allocation_id")?)
+            .subnet_id(new.text("subnet_id")?)
+            .allocation_id(new.text("allocation_id")?)
             .connectivity_type(ConnectivityType::Public)
-            .client_token(self.token(&ctx.env, name, dead))
+            .client_token(new.token(dead))
             .tag_specifications(new.tags(ResourceType::Natgateway));
         let created = sent("ec2:CreateNatGateway", name, call.send()).await?;
         Ok(created

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
 
-use super::props::{changed_directions, parse_all, strings, text, text_props};
+use super::props::{changed_directions, parse_all, strings, text_props};
 use super::snapshot::filter;
 use super::waits::{done_if_gone, is_gone};
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
 use crate::model::{Observed, Props, Resource};
 use crate::providers::ProviderError;
@@ -237,18 +237,13 @@ impl Ec2Provider {
     }
 
     /// CreateNetworkAcl with a client token.
-    pub(super) async fn create_network_acl(
-        &self,
-        new: &mut New<'_>,
-    ) -> Result<String, ProviderError> {
-        let resource = new.resource;
-        let ctx = new.ctx;
-        let name = resource.id.as_str();
+    pub(super) async fn create_network_acl(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_network_acl()
-            .vpc_id(text(resource, "vpc_id")?)
-            .client_token(self.token(&ctx.env, name, 0))
+            .vpc_id(new.text("vpc_id")?)
+            .client_token(new.token(0))
             .tag_specifications(new.tags(ResourceType::NetworkAcl));
         let created = sent("ec2:CreateNetworkAcl", name, call.send()).await?;
         let acl = created.network_acl();

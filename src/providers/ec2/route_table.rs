@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
-use super::props::{differs, list, list_of, parse_all, sorted_strings, text, text_props};
+use super::props::{differs, list, list_of, parse_all, sorted_strings, text_props};
 use super::waits::{done_if_gone, is_gone};
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Route};
 use crate::model::{Props, Resource, Value};
 use crate::providers::ProviderError;
@@ -221,18 +221,13 @@ impl Ec2Provider {
     }
 
     /// CreateRouteTable with a client token.
-    pub(super) async fn create_route_table(
-        &self,
-        new: &mut New<'_>,
-    ) -> Result<String, ProviderError> {
-        let resource = new.resource;
-        let ctx = new.ctx;
-        let name = resource.id.as_str();
+    pub(super) async fn create_route_table(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_route_table()
-            .vpc_id(text(resource, "vpc_id")?)
-            .client_token(self.token(&ctx.env, name, 0))
+            .vpc_id(new.text("vpc_id")?)
+            .client_token(new.token(0))
             .tag_specifications(new.tags(ResourceType::RouteTable));
         let created = sent("ec2:CreateRouteTable", name, call.send()).await?;
         new.props.insert("routes".into(), Value::List(Vec::new()));

@@ -4,8 +4,8 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, UserIdGroupPair,
 };
 
-use super::props::{changed_directions, parse_all, sorted_strings, strings, text, text_props};
-use super::{Ec2Provider, New};
+use super::props::{changed_directions, parse_all, sorted_strings, strings, text_props};
+use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Ports, Protocol, SgRule};
 use crate::model::{Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
@@ -173,18 +173,14 @@ impl Ec2Provider {
     }
 
     /// CreateSecurityGroup (no client token: looked up by tag on a retry).
-    pub(super) async fn create_security_group(
-        &self,
-        new: &mut New<'_>,
-    ) -> Result<String, ProviderError> {
-        let resource = new.resource;
-        let name = resource.id.as_str();
+    pub(super) async fn create_security_group(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_security_group()
-            .vpc_id(text(resource, "vpc_id")?)
-            .group_name(text(resource, "group_name")?)
-            .description(text(resource, "description")?)
+            .vpc_id(new.text("vpc_id")?)
+            .group_name(new.text("group_name")?)
+            .description(new.text("description")?)
             .tag_specifications(new.tags(ResourceType::SecurityGroup));
         let created = sent("ec2:CreateSecurityGroup", name, call.send()).await?;
         if let Some(arn) = created.security_group_arn() {

@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, NetworkAcl, ResourceType, RouteT
 
 use super::props::{differs, text, text_props};
 use super::snapshot::filter;
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
@@ -164,15 +164,14 @@ impl Ec2Provider {
     }
 
     /// CreateSubnet (no client token: looked up by tag on a retry).
-    pub(super) async fn create_subnet(&self, new: &mut New<'_>) -> Result<String, ProviderError> {
-        let resource = new.resource;
-        let name = resource.id.as_str();
+    pub(super) async fn create_subnet(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_subnet()
-            .vpc_id(text(resource, "vpc_id")?)
-            .cidr_block(text(resource, "cidr")?)
-            .availability_zone(text(resource, "availability_zone")?)
+            .vpc_id(new.text("vpc_id")?)
+            .cidr_block(new.text("cidr")?)
+            .availability_zone(new.text("availability_zone")?)
             .tag_specifications(new.tags(ResourceType::Subnet));
         let created = sent("ec2:CreateSubnet", name, call.send()).await?;
         let subnet = created.subnet().ok_or_else(|| {

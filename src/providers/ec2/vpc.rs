@@ -6,10 +6,10 @@ use aws_sdk_ec2::types::{
 };
 
 use super::network_acl::acl_entries;
-use super::props::{differs, list, sorted_strings, strings, text, text_props};
+use super::props::{differs, list, sorted_strings, strings, text_props};
 use super::security_group::rules;
 use super::snapshot::filter;
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
@@ -190,13 +190,12 @@ impl Ec2Provider {
     }
 
     /// CreateVpc (no client token: looked up by tag on a retry).
-    pub(super) async fn create_vpc(&self, new: &mut New<'_>) -> Result<String, ProviderError> {
-        let resource = new.resource;
-        let name = resource.id.as_str();
+    pub(super) async fn create_vpc(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_vpc()
-            .cidr_block(text(resource, "cidr")?)
+            .cidr_block(new.text("cidr")?)
             .tag_specifications(new.tags(ResourceType::Vpc));
         let created = sent("ec2:CreateVpc", name, call.send()).await?;
         let vpc_id = created
@@ -205,7 +204,7 @@ impl Ec2Provider {
             .map(str::to_string)
             .ok_or_else(|| ProviderError::local("ec2:CreateVpc", name, "no VPC id"))?;
         new.props
-            .insert("cidr".into(), Value::str(text(resource, "cidr")?));
+            .insert("cidr".into(), Value::str(new.text("cidr")?));
         new.props
             .insert("enable_dns_support".into(), Value::Bool(true));
         Ok(vpc_id)

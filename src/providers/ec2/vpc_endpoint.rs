@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 
 use super::observe::Names;
-use super::props::{differs, list, list_of, text, text_props};
+use super::props::{differs, list, list_of, text_props};
 use super::snapshot::id_filters;
 use super::waits::{POLL_INTERVAL, is_gone};
-use super::{Ec2Provider, New};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Observed, Props, Resource, Value};
 use crate::providers::aws::{Live, aws_error, sent};
@@ -192,10 +192,7 @@ impl Ec2Provider {
     }
 
     /// CreateVpcEndpoint with a client token that moves on past dead incarnations.
-    pub(super) async fn create_vpc_endpoint(
-        &self,
-        new: &mut New<'_>,
-    ) -> Result<String, ProviderError> {
+    pub(super) async fn create_vpc_endpoint(&self, new: &mut New<'_>) -> Created {
         let resource = new.resource;
         let ctx = new.ctx;
         let name = resource.id.as_str();
@@ -210,14 +207,14 @@ impl Ec2Provider {
         let mut call = self
             .creates
             .create_vpc_endpoint()
-            .vpc_id(text(resource, "vpc_id")?)
-            .service_name(text(resource, "service_name")?)
+            .vpc_id(new.text("vpc_id")?)
+            .service_name(new.text("service_name")?)
             .vpc_endpoint_type(if interface {
                 VpcEndpointType::Interface
             } else {
                 VpcEndpointType::Gateway
             })
-            .client_token(self.token(&ctx.env, name, dead))
+            .client_token(new.token(dead))
             .tag_specifications(new.tags(ResourceType::VpcEndpoint));
         if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
             call = call.policy_document(policy.to_string());
