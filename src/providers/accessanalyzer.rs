@@ -143,11 +143,7 @@ impl Provider for AccessAnalyzerProvider {
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
         if delta.touches("tags") {
-            let api = AnalyzerTags {
-                client: &self.client,
-                id: arn,
-                name: arn,
-            };
+            let api = AnalyzerTags::new(&self.client, arn, arn);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())

@@ -239,9 +239,8 @@ fn outputs(name: &str, arn: &str) -> Outputs {
 }
 
 fn event_tags(pairs: Vec<(String, String)>, name: &str) -> Result<Vec<Tag>, ProviderError> {
-    sdk_tags(pairs, "events:TagResource", name, |key, value| {
-        Tag::builder().key(key).value(value).build()
-    })
+    let tag = |key, value| Tag::builder().key(key).value(value).build();
+    sdk_tags(pairs, "events:TagResource", name, tag)
 }
 
 tag_api! {
@@ -308,11 +307,7 @@ impl Provider for EventsProvider {
         }
         if delta.touches("tags") {
             let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-            let api = RuleTags {
-                client: &self.client,
-                id: &arn,
-                name,
-            };
+            let api = RuleTags::new(&self.client, &arn, name);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())

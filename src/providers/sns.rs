@@ -214,9 +214,8 @@ fn outputs(name: &str, arn: &str) -> Outputs {
 }
 
 fn sns_tags(pairs: Vec<(String, String)>, topic: &str) -> Result<Vec<Tag>, ProviderError> {
-    sdk_tags(pairs, "sns:TagResource", topic, |key, value| {
-        Tag::builder().key(key).value(value).build()
-    })
+    let tag = |key, value| Tag::builder().key(key).value(value).build();
+    sdk_tags(pairs, "sns:TagResource", topic, tag)
 }
 
 tag_api! {
@@ -302,11 +301,7 @@ impl Provider for SnsProvider {
             self.reconcile_subscriptions(resource, arn, &live).await?;
         }
         if delta.touches("tags") {
-            let api = TopicTags {
-                client: &self.client,
-                id: arn,
-                name: arn,
-            };
+            let api = TopicTags::new(&self.client, arn, arn);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())

@@ -150,6 +150,13 @@ macro_rules! tag_api {
             pub name: &'a str,
         }
 
+        impl<'a> $name<'a> {
+            /// The tagging of the resource `id`, named `name` in errors.
+            pub(crate) fn new(client: &'a $client, id: &'a str, name: &'a str) -> $name<'a> {
+                $name { client, id, name }
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::providers::aws::TagApi for $name<'_> {
             async fn tag(

@@ -44,9 +44,8 @@ pub struct CloudTrailProvider {
 
 /// CloudTrail's tags as SDK tags (RemoveTags takes keys with empty values).
 fn trail_tags(pairs: Vec<(String, String)>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
-    sdk_tags(pairs, "cloudtrail:AddTags", trail, |key, value| {
-        Tag::builder().key(key).value(value).build()
-    })
+    let tag = |key, value| Tag::builder().key(key).value(value).build();
+    sdk_tags(pairs, "cloudtrail:AddTags", trail, tag)
 }
 
 tag_api! {
@@ -361,11 +360,7 @@ impl Provider for CloudTrailProvider {
                 .await?;
         }
         if delta.touches("tags") {
-            let api = TrailTags {
-                client: &self.client,
-                id: trail,
-                name: trail,
-            };
+            let api = TrailTags::new(&self.client, trail, trail);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())

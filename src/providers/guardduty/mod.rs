@@ -221,11 +221,7 @@ impl Provider for GuardDutyProvider {
         }
         if delta.touches("tags") {
             let arn = self.arn(id).await?;
-            let api = DetectorTags {
-                client: &self.client,
-                id: &arn,
-                name: id,
-            };
+            let api = DetectorTags::new(&self.client, &arn, id);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())

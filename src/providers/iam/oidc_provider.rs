@@ -117,11 +117,7 @@ pub(super) async fn update(
         }
     }
     if delta.touches("tags") {
-        let api = OidcTags {
-            client,
-            id: arn,
-            name: arn,
-        };
+        let api = OidcTags::new(client, arn, arn);
         sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())

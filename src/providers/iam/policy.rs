@@ -162,11 +162,7 @@ pub(super) async fn update(
         sent("iam:CreatePolicyVersion", arn, call.send()).await?;
     }
     if delta.touches("tags") {
-        let api = PolicyTags {
-            client,
-            id: arn,
-            name: arn,
-        };
+        let api = PolicyTags::new(client, arn, arn);
         sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())

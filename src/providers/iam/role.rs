@@ -292,11 +292,7 @@ pub(super) async fn update(
         }
     }
     if delta.touches("tags") {
-        let api = RoleTags {
-            client,
-            id: name,
-            name,
-        };
+        let api = RoleTags::new(client, name, name);
         sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())

@@ -16,9 +16,8 @@ pub(super) fn iam_tags(
     action: &str,
     resource: &str,
 ) -> Result<Vec<Tag>, ProviderError> {
-    sdk_tags(pairs, action, resource, |key, value| {
-        Tag::builder().key(key).value(value).build()
-    })
+    let tag = |key, value| Tag::builder().key(key).value(value).build();
+    sdk_tags(pairs, action, resource, tag)
 }
 
 /// IAM tags as a map.

@@ -238,9 +238,8 @@ async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Result<()
 
 /// KMS tags from (key, value) pairs.
 fn kms_tags(pairs: Vec<(String, String)>, key: &str) -> Result<Vec<Tag>, ProviderError> {
-    sdk_tags(pairs, "kms:TagResource", key, |tag_key, tag_value| {
-        Tag::builder().tag_key(tag_key).tag_value(tag_value).build()
-    })
+    let tag = |key, value| Tag::builder().tag_key(key).tag_value(value).build();
+    sdk_tags(pairs, "kms:TagResource", key, tag)
 }
 
 tag_api! {
@@ -324,11 +323,7 @@ pub(super) async fn update(
         set_rotation(client, key_id, resource.bool_prop("rotation") == Some(true)).await?;
     }
     if delta.touches("tags") {
-        let api = KeyTags {
-            client,
-            id: key_id,
-            name: key_id,
-        };
+        let api = KeyTags::new(client, key_id, key_id);
         sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())

@@ -294,11 +294,7 @@ impl LogsProvider {
         }
         if delta.touches("tags") {
             let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-            let api = GroupTags {
-                client: &self.client,
-                id: &arn,
-                name: &name,
-            };
+            let api = GroupTags::new(&self.client, &arn, &name);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
