@@ -200,9 +200,13 @@ mod tests {
     }
 
     fn summary(tags: &[(&str, &str)]) -> AnalyzerSummary {
+        summary_of(ARN, "nc-stg-account", tags)
+    }
+
+    fn summary_of(arn: &str, name: &str, tags: &[(&str, &str)]) -> AnalyzerSummary {
         AnalyzerSummary::builder()
-            .arn(ARN)
-            .name("nc-stg-account")
+            .arn(arn)
+            .name(name)
             .r#type(Type::Account)
             .created_at(aws_smithy_types::DateTime::from_secs(0))
             .status(AnalyzerStatus::Active)
@@ -320,19 +324,7 @@ mod tests {
     const OTHER_ARN: &str = "arn:aws:access-analyzer:us-east-1:123456789012:analyzer/ct-account";
 
     fn other_summary(tags: &[(&str, &str)]) -> AnalyzerSummary {
-        AnalyzerSummary::builder()
-            .arn(OTHER_ARN)
-            .name("ct-account")
-            .r#type(Type::Account)
-            .created_at(aws_smithy_types::DateTime::from_secs(0))
-            .status(AnalyzerStatus::Active)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-                    .collect(),
-            ))
-            .build()
-            .unwrap()
+        summary_of(OTHER_ARN, "ct-account", tags)
     }
 
     /// AWS allows one account analyzer per region: one made by someone else under another
