@@ -18,7 +18,9 @@ use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Type;
 
-use super::aws::{Live, TagApi, aws_error, found, sync_tags};
+use super::aws::{
+    Live, aws_error, gone_is_done, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of,
+};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
@@ -45,35 +47,11 @@ impl AccessAnalyzerProvider {
     }
 }
 
-/// Tags of one analyzer, by ARN: TagResource / UntagResource.
-struct AnalyzerTags<'a> {
-    client: &'a Client,
-    arn: &'a str,
-}
-
-#[async_trait]
-impl TagApi for AnalyzerTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(pairs.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("access-analyzer:TagResource", self.arn, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("access-analyzer:UntagResource", self.arn, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags of one analyzer, by ARN: TagResource / UntagResource.
+    AnalyzerTags(Client) by resource_arn;
+    "access-analyzer:TagResource": tag_resource.set_tags(tag_map_of);
+    "access-analyzer:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 #[async_trait]
@@ -87,16 +65,18 @@ impl Provider for AccessAnalyzerProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let analyzers: Vec<_> = self
+        let call = self
             .client
             .list_analyzers()
             .r#type(Type::Account)
             .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("access-analyzer:ListAnalyzers", "account", error))?;
+            .items();
+        let analyzers: Vec<_> = sent(
+            "access-analyzer:ListAnalyzers",
+            "account",
+            call.send().try_collect(),
+        )
+        .await?;
         let mut observation = Observation::default();
         for resource in desired {
             // The spec's analyzer by name, or else the region's one account analyzer.
@@ -163,10 +143,7 @@ impl Provider for AccessAnalyzerProvider {
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
         if delta.touches("tags") {
-            let api = AnalyzerTags {
-                client: &self.client,
-                arn,
-            };
+            let api = AnalyzerTags::new(&self.client, arn, arn);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
@@ -179,15 +156,8 @@ impl Provider for AccessAnalyzerProvider {
             .map_or(observed.physical_id.as_str(), |arn| {
                 arn.rsplit('/').next().unwrap_or(arn)
             });
-        found(
-            self.client
-                .delete_analyzer()
-                .analyzer_name(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("access-analyzer:DeleteAnalyzer", name, error)),
-        )?;
-        Ok(())
+        let call = self.client.delete_analyzer().analyzer_name(name);
+        gone_is_done("access-analyzer:DeleteAnalyzer", name, call.send()).await
     }
 }
 
@@ -230,9 +200,13 @@ mod tests {
     }
 
     fn summary(tags: &[(&str, &str)]) -> AnalyzerSummary {
+        summary_of(ARN, "nc-stg-account", tags)
+    }
+
+    fn summary_of(arn: &str, name: &str, tags: &[(&str, &str)]) -> AnalyzerSummary {
         AnalyzerSummary::builder()
-            .arn(ARN)
-            .name("nc-stg-account")
+            .arn(arn)
+            .name(name)
             .r#type(Type::Account)
             .created_at(aws_smithy_types::DateTime::from_secs(0))
             .status(AnalyzerStatus::Active)
@@ -350,19 +324,7 @@ mod tests {
     const OTHER_ARN: &str = "arn:aws:access-analyzer:us-east-1:123456789012:analyzer/ct-account";
 
     fn other_summary(tags: &[(&str, &str)]) -> AnalyzerSummary {
-        AnalyzerSummary::builder()
-            .arn(OTHER_ARN)
-            .name("ct-account")
-            .r#type(Type::Account)
-            .created_at(aws_smithy_types::DateTime::from_secs(0))
-            .status(AnalyzerStatus::Active)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-                    .collect(),
-            ))
-            .build()
-            .unwrap()
+        summary_of(OTHER_ARN, "ct-account", tags)
     }
 
     /// AWS allows one account analyzer per region: one made by someone else under another

@@ -8,13 +8,16 @@
 //! and one tagged ours for the environment is an orphan, planned for deletion like every other
 //! taggable kind (the one rule of `aws::Sorter`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{Rule, RuleState, Tag, Target};
 
-use super::aws::{Live, Sorter, TagApi, aws_error, found, read_all, sync_tags};
+use super::aws::{
+    Live, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sent, sync_tags, tag_api,
+    tagged_only, tags_from,
+};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
 use crate::model::Kind;
@@ -46,14 +49,12 @@ impl EventsProvider {
         let mut rules = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
-            let page = self
+            let call = self
                 .client
                 .list_rules()
                 .name_prefix(prefix)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("events:ListRules", prefix, error))?;
+                .set_next_token(token.take());
+            let page = sent("events:ListRules", prefix, call.send()).await?;
             for rule in page.rules() {
                 if let Some(name) = rule.name() {
                     rules.insert(name.to_string(), rule.clone());
@@ -68,42 +69,20 @@ impl EventsProvider {
 
     /// A rule's tags.
     async fn tags(&self, name: &str, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-        let output = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("events:ListTagsForResource", name, error))?;
-        Ok(output
-            .tags()
-            .iter()
-            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-            .collect())
-    }
-
-    /// A rule of this environment's prefix that the spec does not name: its tags only, which
-    /// say whether it is an orphan of ours. `None` when it is gone already.
-    async fn read_candidate(&self, name: &str, rule: &Rule) -> Result<Option<Live>, ProviderError> {
-        let arn = rule.arn().unwrap_or_default();
-        let tags = found(self.tags(name, arn).await)?;
-        Ok(tags.map(|tags| {
-            Live::new(KINDS[0], name, name)
-                .tags(tags)
-                .outputs(outputs(name, arn))
-        }))
+        let call = self.client.list_tags_for_resource().resource_arn(arn);
+        let output = sent("events:ListTagsForResource", name, call.send()).await?;
+        Ok(tags_from(output.tags(), |tag| (tag.key(), tag.value())))
     }
 
     /// Logs resource policies by name.
     async fn delivery_policies(&self) -> Result<BTreeMap<String, String>, ProviderError> {
-        let output = self
-            .logs
-            .describe_resource_policies()
-            .send()
-            .await
-            .map_err(|error| {
-                aws_error("logs:DescribeResourcePolicies", "resource policies", error)
-            })?;
+        let call = self.logs.describe_resource_policies();
+        let output = sent(
+            "logs:DescribeResourcePolicies",
+            "resource policies",
+            call.send(),
+        )
+        .await?;
         Ok(output
             .resource_policies()
             .iter()
@@ -126,12 +105,8 @@ impl EventsProvider {
         let name = resource.name.as_str();
         let arn = rule.arn().unwrap_or_default().to_string();
         let targets = async {
-            self.client
-                .list_targets_by_rule()
-                .rule(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("events:ListTargetsByRule", name, error))
+            let call = self.client.list_targets_by_rule().rule(name);
+            sent("events:ListTargetsByRule", name, call.send()).await
         };
         let (targets, tags) = tokio::join!(targets, self.tags(name, &arn));
         let mut props = Props::new();
@@ -184,7 +159,7 @@ impl EventsProvider {
         } else {
             None
         };
-        let output = self
+        let call = self
             .client
             .put_rule()
             .name(name)
@@ -193,10 +168,8 @@ impl EventsProvider {
                 resource.str_prop("state").unwrap_or("ENABLED"),
             ))
             .description(resource.str_prop("description").unwrap_or_default())
-            .set_tags(tags)
-            .send()
-            .await
-            .map_err(|error| aws_error("events:PutRule", name, error))?;
+            .set_tags(tags);
+        let output = sent("events:PutRule", name, call.send()).await?;
         Ok(output.rule_arn().unwrap_or_default().to_string())
     }
 
@@ -207,14 +180,8 @@ impl EventsProvider {
             .arn(resource.str_prop("target_arn").unwrap_or_default())
             .build()
             .map_err(|error| ProviderError::local("events:PutTargets", name, error.to_string()))?;
-        let output = self
-            .client
-            .put_targets()
-            .rule(name)
-            .targets(target)
-            .send()
-            .await
-            .map_err(|error| aws_error("events:PutTargets", name, error))?;
+        let call = self.client.put_targets().rule(name).targets(target);
+        let output = sent("events:PutTargets", name, call.send()).await?;
         if output.failed_entry_count() > 0 {
             let why: Vec<String> = output
                 .failed_entries()
@@ -246,13 +213,12 @@ impl EventsProvider {
         ) else {
             return Ok(());
         };
-        self.logs
+        let call = self
+            .logs
             .put_resource_policy()
             .policy_name(name)
-            .policy_document(document.to_string())
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:PutResourcePolicy", name, error))?;
+            .policy_document(document.to_string());
+        sent("logs:PutResourcePolicy", name, call.send()).await?;
         Ok(())
     }
 }
@@ -273,50 +239,15 @@ fn outputs(name: &str, arn: &str) -> Outputs {
 }
 
 fn event_tags(pairs: Vec<(String, String)>, name: &str) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .into_iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|error| {
-                    ProviderError::local("events:TagResource", name, error.to_string())
-                })
-        })
-        .collect()
+    let tag = |key, value| Tag::builder().key(key).value(value).build();
+    sdk_tags(pairs, "events:TagResource", name, tag)
 }
 
-/// Tags a rule with TagResource / UntagResource (by ARN; errors name the rule).
-struct RuleTags<'a> {
-    client: &'a Client,
-    name: &'a str,
-    arn: &'a str,
-}
-
-#[async_trait]
-impl TagApi for RuleTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(event_tags(pairs, self.name)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("events:TagResource", self.name, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("events:UntagResource", self.name, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags a rule with TagResource / UntagResource (by ARN; errors name the rule).
+    RuleTags(Client) by resource_arn;
+    "events:TagResource": tag_resource.set_tags(event_tags);
+    "events:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 #[async_trait]
@@ -333,34 +264,18 @@ impl Provider for EventsProvider {
         let prefix = format!("nc-{env}-");
         let (rules, policies) = tokio::join!(self.rules(&prefix), self.delivery_policies());
         let (rules, policies) = (rules?, policies?);
-        let wanted: BTreeSet<&str> = desired.iter().map(|r| r.name.as_str()).collect();
-        let reads: Vec<_> = desired
-            .iter()
-            .filter_map(|resource| {
-                rules
-                    .get(&resource.name)
-                    .map(|rule| self.read_rule(resource, rule, &policies))
-            })
-            .collect();
-        let candidates: Vec<_> = rules
-            .iter()
-            .filter(|(name, _)| !wanted.contains(name.as_str()))
-            .map(|(name, rule)| self.read_candidate(name, rule))
-            .collect();
-        let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
-        // A rule's name is its identity: live rules are matched only among the desired ones
-        // that exist, so a left-over rule carrying the `nc:id` of a renamed one is an orphan,
-        // never taken for the new name.
-        let present: Vec<&Resource> = desired
-            .iter()
-            .filter(|resource| rules.contains_key(&resource.name))
-            .copied()
-            .collect();
-        let mut sorter = Sorter::new(&present, env);
-        for live in read?.into_iter().chain(candidates?.into_iter().flatten()) {
-            sorter.add(live);
-        }
-        Ok(sorter.finish())
+        let policies = &policies;
+        observe_named(
+            desired,
+            env,
+            &rules,
+            |resource, rule| async move { self.read_rule(resource, rule, policies).await.map(Some) },
+            |name, rule| {
+                let arn = rule.arn().unwrap_or_default();
+                tagged_only(KINDS[0], name, name, outputs(name, arn), self.tags(name, arn))
+            },
+        )
+        .await
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
@@ -392,11 +307,7 @@ impl Provider for EventsProvider {
         }
         if delta.touches("tags") {
             let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-            let api = RuleTags {
-                client: &self.client,
-                name,
-                arn: &arn,
-            };
+            let api = RuleTags::new(&self.client, &arn, name);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
@@ -404,24 +315,10 @@ impl Provider for EventsProvider {
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
         let name = observed.physical_id.as_str();
-        found(
-            self.client
-                .remove_targets()
-                .rule(name)
-                .ids(TARGET_ID)
-                .send()
-                .await
-                .map_err(|error| aws_error("events:RemoveTargets", name, error)),
-        )?;
-        found(
-            self.client
-                .delete_rule()
-                .name(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("events:DeleteRule", name, error)),
-        )?;
-        Ok(())
+        let targets = self.client.remove_targets().rule(name).ids(TARGET_ID);
+        gone_is_done("events:RemoveTargets", name, targets.send()).await?;
+        let rule = self.client.delete_rule().name(name).send();
+        gone_is_done("events:DeleteRule", name, rule).await
     }
 }
 

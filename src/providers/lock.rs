@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
 };
 use tokio::task::JoinHandle;
 
-use super::aws::{NO_RETRY_DELAY_ENV, aws_error, found};
+use super::aws::{NO_RETRY_DELAY_ENV, aws_error, found, sent};
 use super::{Aws, ProviderError};
 use crate::fence::Fence;
 
@@ -160,14 +160,8 @@ impl LockTable {
     /// An AWS failure, or a table that never becomes ACTIVE.
     pub async fn ensure(&self) -> Result<(), ProviderError> {
         let describe = || async {
-            found(
-                self.client
-                    .describe_table()
-                    .table_name(TABLE)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("dynamodb:DescribeTable", TABLE, error)),
-            )
+            let call = self.client.describe_table().table_name(TABLE);
+            found(sent("dynamodb:DescribeTable", TABLE, call.send()).await)
         };
         if describe().await?.is_none() {
             let local = |error: aws_smithy_types::error::operation::BuildError| {
@@ -335,16 +329,13 @@ impl LockTable {
     /// # Errors
     /// An AWS failure.
     pub async fn holder(&self, key: &str) -> Result<Option<Holder>, ProviderError> {
-        let item = found(
-            self.client
-                .get_item()
-                .table_name(TABLE)
-                .key("pk", AttributeValue::S(format!("lock#{key}")))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:GetItem", TABLE, error)),
-        )?;
+        let call = self
+            .client
+            .get_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(format!("lock#{key}")))
+            .consistent_read(true);
+        let item = found(sent("dynamodb:GetItem", TABLE, call.send()).await)?;
         Ok(item
             .as_ref()
             .and_then(|output| output.item())
@@ -413,16 +404,14 @@ impl LockTable {
         };
         let mut attempt = 1;
         loop {
-            let written = self
+            let call = self
                 .client
                 .put_item()
                 .table_name(TABLE)
                 .item("pk", AttributeValue::S(pk.clone()))
                 .item("at", AttributeValue::S(format_epoch(now())))
-                .item("record", AttributeValue::S(record.to_string()))
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:PutItem", TABLE, error));
+                .item("record", AttributeValue::S(record.to_string()));
+            let written = sent("dynamodb:PutItem", TABLE, call.send()).await;
             match written {
                 Ok(_) => return Ok(pk),
                 Err(error)

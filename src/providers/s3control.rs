@@ -14,7 +14,7 @@ use aws_sdk_s3control::Client;
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 
-use super::aws::{aws_error, found};
+use super::aws::{found, gone_is_done, sent};
 use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
@@ -75,7 +75,8 @@ impl S3ControlProvider {
     async fn put(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
         let account = resource.name.as_str();
         let flag = |name: &str| resource.bool_prop(name);
-        self.client
+        let call = self
+            .client
             .put_public_access_block()
             .account_id(account)
             .public_access_block_configuration(
@@ -85,10 +86,8 @@ impl S3ControlProvider {
                     .set_block_public_policy(flag(FLAGS[2]))
                     .set_restrict_public_buckets(flag(FLAGS[3]))
                     .build(),
-            )
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutAccountPublicAccessBlock", account, error))?;
+            );
+        sent("s3:PutAccountPublicAccessBlock", account, call.send()).await?;
         Ok(Outputs::new())
     }
 }
@@ -107,14 +106,8 @@ impl Provider for S3ControlProvider {
         let mut observation = Observation::default();
         for resource in desired {
             let account = resource.name.as_str();
-            let answer = found(
-                self.client
-                    .get_public_access_block()
-                    .account_id(account)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("s3:GetAccountPublicAccessBlock", account, error)),
-            )?;
+            let call = self.client.get_public_access_block().account_id(account);
+            let answer = found(sent("s3:GetAccountPublicAccessBlock", account, call.send()).await)?;
             let Some(configuration) =
                 answer.and_then(|answer| answer.public_access_block_configuration().cloned())
             else {
@@ -177,20 +170,15 @@ impl Provider for S3ControlProvider {
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        found(
-            self.client
-                .delete_public_access_block()
-                .account_id(&observed.physical_id)
-                .send()
-                .await
-                .map_err(|error| {
-                    aws_error(
-                        "s3:DeleteAccountPublicAccessBlock",
-                        &observed.physical_id,
-                        error,
-                    )
-                }),
-        )?;
-        Ok(())
+        let call = self
+            .client
+            .delete_public_access_block()
+            .account_id(&observed.physical_id);
+        gone_is_done(
+            "s3:DeleteAccountPublicAccessBlock",
+            &observed.physical_id,
+            call.send(),
+        )
+        .await
     }
 }

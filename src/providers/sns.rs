@@ -11,13 +11,16 @@
 //! and apply unsubscribes it; a pending one cannot be removed (AWS expires it after three days),
 //! so an unwanted pending subscription is not reported.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::Tag;
 
-use super::aws::{Live, Sorter, TagApi, aws_error, found, read_all, sync_tags};
+use super::aws::{
+    Live, found, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sent, sync_tags, tag_api,
+    tagged_only, tags_from,
+};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
 use crate::model::Kind;
@@ -52,15 +55,8 @@ impl SnsProvider {
 
     /// Topic name → ARN, for every topic of the account and region.
     async fn topics(&self) -> Result<BTreeMap<String, String>, ProviderError> {
-        let topics = self
-            .client
-            .list_topics()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("sns:ListTopics", "topics", error))?;
+        let call = self.client.list_topics().into_paginator().items();
+        let topics = sent("sns:ListTopics", "topics", call.send().try_collect()).await?;
         Ok(topics
             .iter()
             .filter_map(|topic| {
@@ -73,16 +69,18 @@ impl SnsProvider {
 
     /// (protocol, endpoint, subscription ARN or `PendingConfirmation`) of a topic.
     async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscribed>, ProviderError> {
-        let subscriptions = self
+        let call = self
             .client
             .list_subscriptions_by_topic()
             .topic_arn(arn)
             .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("sns:ListSubscriptionsByTopic", arn, error))?;
+            .items();
+        let subscriptions = sent(
+            "sns:ListSubscriptionsByTopic",
+            arn,
+            call.send().try_collect(),
+        )
+        .await?;
         Ok(subscriptions
             .iter()
             .filter_map(|subscription| {
@@ -100,29 +98,9 @@ impl SnsProvider {
 
     /// A topic's tags.
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-        let output = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:ListTagsForResource", arn, error))?;
-        Ok(output
-            .tags()
-            .iter()
-            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-            .collect())
-    }
-
-    /// A topic of this environment's prefix that the spec does not name: its tags only, which
-    /// say whether it is an orphan of ours. `None` when it is gone already.
-    async fn read_candidate(&self, name: &str, arn: &str) -> Result<Option<Live>, ProviderError> {
-        let tags = found(self.tags(arn).await)?;
-        Ok(tags.map(|tags| {
-            Live::new(KINDS[0], arn, name)
-                .tags(tags)
-                .outputs(outputs(name, arn))
-        }))
+        let call = self.client.list_tags_for_resource().resource_arn(arn);
+        let output = sent("sns:ListTagsForResource", arn, call.send()).await?;
+        Ok(tags_from(output.tags(), |tag| (tag.key(), tag.value())))
     }
 
     /// Everything about one desired topic; `None` when it is gone already.
@@ -132,12 +110,8 @@ impl SnsProvider {
         arn: &str,
     ) -> Result<Option<Live>, ProviderError> {
         let attributes = async {
-            self.client
-                .get_topic_attributes()
-                .topic_arn(arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("sns:GetTopicAttributes", arn, error))
+            let call = self.client.get_topic_attributes().topic_arn(arn);
+            sent("sns:GetTopicAttributes", arn, call.send()).await
         };
         let (attributes, subscriptions, tags) =
             tokio::join!(attributes, self.subscriptions(arn), self.tags(arn));
@@ -172,14 +146,13 @@ impl SnsProvider {
     }
 
     async fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), ProviderError> {
-        self.client
+        let call = self
+            .client
             .set_topic_attributes()
             .topic_arn(arn)
             .attribute_name(name)
-            .attribute_value(value)
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:SetTopicAttributes", arn, error))?;
+            .attribute_value(value);
+        sent("sns:SetTopicAttributes", arn, call.send()).await?;
         Ok(())
     }
 
@@ -194,12 +167,8 @@ impl SnsProvider {
         let wanted = desired_subscriptions(resource);
         for (protocol, endpoint, subscription) in live {
             if is_confirmed(subscription) && !wanted_contains(&wanted, protocol, endpoint) {
-                self.client
-                    .unsubscribe()
-                    .subscription_arn(subscription)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("sns:Unsubscribe", subscription, error))?;
+                let call = self.client.unsubscribe().subscription_arn(subscription);
+                sent("sns:Unsubscribe", subscription, call.send()).await?;
             }
         }
         for (protocol, endpoint) in wanted {
@@ -209,14 +178,13 @@ impl SnsProvider {
             {
                 continue;
             }
-            self.client
+            let call = self
+                .client
                 .subscribe()
                 .topic_arn(arn)
                 .protocol(&protocol)
-                .endpoint(&endpoint)
-                .send()
-                .await
-                .map_err(|error| aws_error("sns:Subscribe", arn, error))?;
+                .endpoint(&endpoint);
+            sent("sns:Subscribe", arn, call.send()).await?;
         }
         Ok(())
     }
@@ -246,47 +214,15 @@ fn outputs(name: &str, arn: &str) -> Outputs {
 }
 
 fn sns_tags(pairs: Vec<(String, String)>, topic: &str) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .into_iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|error| ProviderError::local("sns:TagResource", topic, error.to_string()))
-        })
-        .collect()
+    let tag = |key, value| Tag::builder().key(key).value(value).build();
+    sdk_tags(pairs, "sns:TagResource", topic, tag)
 }
 
-/// Tags a topic with TagResource / UntagResource.
-struct TopicTags<'a> {
-    client: &'a Client,
-    arn: &'a str,
-}
-
-#[async_trait]
-impl TagApi for TopicTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(sns_tags(pairs, self.arn)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:TagResource", self.arn, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:UntagResource", self.arn, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags a topic with TagResource / UntagResource (by ARN).
+    TopicTags(Client) by resource_arn;
+    "sns:TagResource": tag_resource.set_tags(sns_tags);
+    "sns:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 #[async_trait]
@@ -301,35 +237,17 @@ impl Provider for SnsProvider {
         env: &str,
     ) -> Result<Observation, ProviderError> {
         let topics = self.topics().await?;
-        let wanted: BTreeSet<&str> = desired.iter().map(|r| r.name.as_str()).collect();
-        let reads: Vec<_> = desired
-            .iter()
-            .filter_map(|resource| {
-                topics
-                    .get(&resource.name)
-                    .map(|arn| self.read_topic(resource, arn))
-            })
-            .collect();
-        let prefix = format!("nc-{env}-");
-        let candidates: Vec<_> = topics
-            .iter()
-            .filter(|(name, _)| name.starts_with(&prefix) && !wanted.contains(name.as_str()))
-            .map(|(name, arn)| self.read_candidate(name, arn))
-            .collect();
-        let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
-        // A topic's name is its identity: live topics are matched only among the desired ones
-        // that exist, so a left-over topic carrying the `nc:id` of a renamed one is an orphan,
-        // never taken for the new name.
-        let present: Vec<&Resource> = desired
-            .iter()
-            .filter(|resource| topics.contains_key(&resource.name))
-            .copied()
-            .collect();
-        let mut sorter = Sorter::new(&present, env);
-        for live in read?.into_iter().chain(candidates?).flatten() {
-            sorter.add(live);
-        }
-        Ok(sorter.finish())
+        observe_named(
+            desired,
+            env,
+            &topics,
+            |resource, arn| self.read_topic(resource, arn),
+            |name, arn| {
+                let tags = self.tags(arn);
+                tagged_only(KINDS[0], arn, name, outputs(name, arn), tags)
+            },
+        )
+        .await
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
@@ -346,10 +264,8 @@ impl Provider for SnsProvider {
             request = request.attributes("DisplayName", display);
         }
         // CreateTopic is idempotent for the same name and attributes.
-        let created = request
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:CreateTopic", name, error))?;
+        let call = request;
+        let created = sent("sns:CreateTopic", name, call.send()).await?;
         let arn = created.topic_arn().unwrap_or_default().to_string();
         let live = self.subscriptions(&arn).await?;
         self.reconcile_subscriptions(resource, &arn, &live).await?;
@@ -385,28 +301,15 @@ impl Provider for SnsProvider {
             self.reconcile_subscriptions(resource, arn, &live).await?;
         }
         if delta.touches("tags") {
-            sync_tags(
-                &TopicTags {
-                    client: &self.client,
-                    arn,
-                },
-                resource,
-                observed,
-            )
-            .await?;
+            let api = TopicTags::new(&self.client, arn, arn);
+            sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        let result = self
-            .client
-            .delete_topic()
-            .topic_arn(&observed.physical_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("sns:DeleteTopic", &observed.physical_id, error));
-        found(result)?;
-        Ok(())
+        let arn = observed.physical_id.as_str();
+        let call = self.client.delete_topic().topic_arn(arn).send();
+        gone_is_done("sns:DeleteTopic", arn, call).await
     }
 }

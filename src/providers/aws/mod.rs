@@ -3,13 +3,16 @@
 //! the one rule that turns live resources into matches and orphans. Nothing outside
 //! `providers` sees an SDK type.
 
+mod calls;
 mod clients;
 mod concurrent;
 mod config;
 mod errors;
+mod named;
 mod observed;
 mod tags;
 
+pub use calls::{gone_is_done, sent};
 pub use concurrent::{READS_IN_FLIGHT, read_all};
 pub use config::{
     Aws, CallCounter, EMULATOR_ENV, MAX_ATTEMPTS, NO_RETRY_DELAY_ENV, emulator_from_env,
@@ -18,5 +21,10 @@ pub use errors::{
     ErrorClass, ProviderError, after_create, aws_error, classify_code, found, is_not_yet_visible,
     is_propagation,
 };
+pub use named::{observe_named, tagged_only};
 pub use observed::{Live, Sorter};
-pub use tags::{TagApi, sync_tags, tag_delta, tag_pairs, tags_value};
+pub(crate) use tags::tag_api;
+pub use tags::{
+    TagApi, keys_as_they_are, sdk_tags, sync_tags, tag_delta, tag_map_of, tag_pairs, tags_from,
+    tags_value,
+};

@@ -73,3 +73,114 @@ pub fn tag_delta(resource: &Resource, observed: &Observed) -> (Vec<String>, Vec<
         .collect();
     (remove, set)
 }
+
+/// SDK tags from (key, value) pairs, each made by `build` (a service's `Tag::builder()`);
+/// a tag the builder refuses fails as `action` on `resource`.
+///
+/// # Errors
+/// The first pair the builder refused.
+pub fn sdk_tags<T, E: std::fmt::Display>(
+    pairs: Vec<(String, String)>,
+    action: &str,
+    resource: &str,
+    build: impl Fn(String, String) -> Result<T, E>,
+) -> Result<Vec<T>, ProviderError> {
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            build(key, value)
+                .map_err(|error| ProviderError::local(action, resource, error.to_string()))
+        })
+        .collect()
+}
+
+/// Tags as a map, for the services whose TagResource takes one (Logs, GuardDuty, Access
+/// Analyzer); the resource's name is not needed.
+///
+/// # Errors
+/// None: the signature is the one [`tag_api!`](crate::providers::aws::tag_api) converters share.
+pub fn tag_map_of(
+    pairs: Vec<(String, String)>,
+    _resource: &str,
+) -> Result<std::collections::HashMap<String, String>, ProviderError> {
+    Ok(pairs.into_iter().collect())
+}
+
+/// Tag keys as they are, for the UntagResource calls that take them so.
+///
+/// # Errors
+/// None: the signature is the one [`tag_api!`](crate::providers::aws::tag_api) converters share.
+pub fn keys_as_they_are(keys: Vec<String>, _resource: &str) -> Result<Vec<String>, ProviderError> {
+    Ok(keys)
+}
+
+/// Live tags from a service's tag list, given how to read a key and a value from one tag.
+#[must_use]
+pub fn tags_from<'t, T: 't>(
+    tags: impl IntoIterator<Item = &'t T>,
+    pair: impl Fn(&'t T) -> (&'t str, &'t str),
+) -> std::collections::BTreeMap<String, String> {
+    tags.into_iter()
+        .map(|tag| {
+            let (key, value) = pair(tag);
+            (key.to_string(), value.to_string())
+        })
+        .collect()
+}
+
+/// Declares a kind's tagging, `$name { client, id, name }`, and implements [`TagApi`] for
+/// it: `tag` converts the pairs with `$tags` and sends `client.$tag().$by(id).$set_tags(..)`,
+/// `untag` converts the keys with `$keys` and sends `client.$untag().$by(id).$set_keys(..)`.
+/// Errors name the action and `name`. The SDK builders of different services share no
+/// trait, so this one shape is written once as a macro instead of once per kind.
+macro_rules! tag_api {
+    (
+        $(#[$doc:meta])*
+        $name:ident($client:ty) by $by:ident;
+        $tag_action:literal: $tag:ident.$set_tags:ident($tags:expr);
+        $untag_action:literal: $untag:ident.$set_keys:ident($keys:expr);
+    ) => {
+        $(#[$doc])*
+        pub(crate) struct $name<'a> {
+            /// The service's client.
+            pub client: &'a $client,
+            /// The resource as the tagging calls take it (its ARN, id or name).
+            pub id: &'a str,
+            /// The resource as errors name it.
+            pub name: &'a str,
+        }
+
+        impl<'a> $name<'a> {
+            /// The tagging of the resource `id`, named `name` in errors.
+            pub(crate) fn new(client: &'a $client, id: &'a str, name: &'a str) -> $name<'a> {
+                $name { client, id, name }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::providers::aws::TagApi for $name<'_> {
+            async fn tag(
+                &self,
+                pairs: Vec<(String, String)>,
+            ) -> Result<(), $crate::providers::aws::ProviderError> {
+                let tags = ($tags)(pairs, self.name)?;
+                let call = self.client.$tag().$by(self.id).$set_tags(Some(tags));
+                $crate::providers::aws::sent($tag_action, self.name, call.send())
+                    .await
+                    .map(drop)
+            }
+
+            async fn untag(
+                &self,
+                keys: Vec<String>,
+            ) -> Result<(), $crate::providers::aws::ProviderError> {
+                let keys = ($keys)(keys, self.name)?;
+                let call = self.client.$untag().$by(self.id).$set_keys(Some(keys));
+                $crate::providers::aws::sent($untag_action, self.name, call.send())
+                    .await
+                    .map(drop)
+            }
+        }
+    };
+}
+pub(crate) use tag_api;

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::{Tag, Trail};
 
-use super::aws::{Live, TagApi, aws_error, found, read_all, sync_tags, tag_pairs};
+use super::aws::{Live, aws_error, found, read_all, sdk_tags, sent, sync_tags, tag_api, tag_pairs};
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 use selectors::Selectors;
@@ -44,50 +44,23 @@ pub struct CloudTrailProvider {
 
 /// CloudTrail's tags as SDK tags (RemoveTags takes keys with empty values).
 fn trail_tags(pairs: Vec<(String, String)>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .into_iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|error| {
-                    ProviderError::local("cloudtrail:AddTags", trail, error.to_string())
-                })
-        })
-        .collect()
+    let tag = |key, value| Tag::builder().key(key).value(value).build();
+    sdk_tags(pairs, "cloudtrail:AddTags", trail, tag)
 }
 
-/// A trail's AddTags / RemoveTags.
-struct TrailTags<'a> {
-    client: &'a Client,
-    trail: &'a str,
+tag_api! {
+    /// A trail's AddTags / RemoveTags.
+    TrailTags(Client) by resource_id;
+    "cloudtrail:AddTags": add_tags.set_tags_list(trail_tags);
+    "cloudtrail:RemoveTags": remove_tags.set_tags_list(trail_keys);
 }
 
-#[async_trait]
-impl TagApi for TrailTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .add_tags()
-            .resource_id(self.trail)
-            .set_tags_list(Some(trail_tags(pairs, self.trail)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:AddTags", self.trail, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        let keys = keys.into_iter().map(|key| (key, String::new())).collect();
-        self.client
-            .remove_tags()
-            .resource_id(self.trail)
-            .set_tags_list(Some(trail_tags(keys, self.trail)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:RemoveTags", self.trail, error))?;
-        Ok(())
-    }
+/// Tag keys as RemoveTags takes them: tags with empty values.
+fn trail_keys(keys: Vec<String>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
+    trail_tags(
+        keys.into_iter().map(|key| (key, String::new())).collect(),
+        trail,
+    )
 }
 
 /// A trail's attributes from DescribeTrails (without logging, selectors and tags).
@@ -142,13 +115,8 @@ impl CloudTrailProvider {
         trail: &Trail,
     ) -> Result<Observed, ProviderError> {
         let arn = trail.trail_arn().unwrap_or_default().to_string();
-        let status = self
-            .client
-            .get_trail_status()
-            .name(&arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:GetTrailStatus", &arn, error))?;
+        let call = self.client.get_trail_status().name(&arn);
+        let status = sent("cloudtrail:GetTrailStatus", &arn, call.send()).await?;
         let mut props = trail_props(trail);
         props.insert(
             "logging".into(),
@@ -176,28 +144,16 @@ impl CloudTrailProvider {
         let arn = trail.trail_arn().unwrap_or_default().to_string();
         let client = &self.client;
         let status = async {
-            client
-                .get_trail_status()
-                .name(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:GetTrailStatus", &arn, error))
+            let call = client.get_trail_status().name(&arn);
+            sent("cloudtrail:GetTrailStatus", &arn, call.send()).await
         };
         let selectors = async {
-            client
-                .get_event_selectors()
-                .trail_name(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:GetEventSelectors", &arn, error))
+            let call = client.get_event_selectors().trail_name(&arn);
+            sent("cloudtrail:GetEventSelectors", &arn, call.send()).await
         };
         let tags = async {
-            client
-                .list_tags()
-                .resource_id_list(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:ListTags", &arn, error))
+            let call = client.list_tags().resource_id_list(&arn);
+            sent("cloudtrail:ListTags", &arn, call.send()).await
         };
         let (status, selectors, tags) = tokio::join!(status, selectors, tags);
         let logging = status?.is_logging().unwrap_or(false);
@@ -235,28 +191,18 @@ impl CloudTrailProvider {
             Selectors::Basic(basic) => request.set_event_selectors(Some(basic)),
             Selectors::Advanced(advanced) => request.set_advanced_event_selectors(Some(advanced)),
         };
-        request
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:PutEventSelectors", trail, error))?;
+        let call = request;
+        sent("cloudtrail:PutEventSelectors", trail, call.send()).await?;
         Ok(())
     }
 
     async fn set_logging(&self, trail: &str, on: bool) -> Result<(), ProviderError> {
         if on {
-            self.client
-                .start_logging()
-                .name(trail)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:StartLogging", trail, error))?;
+            let call = self.client.start_logging().name(trail);
+            sent("cloudtrail:StartLogging", trail, call.send()).await?;
         } else {
-            self.client
-                .stop_logging()
-                .name(trail)
-                .send()
-                .await
-                .map_err(|error| aws_error("cloudtrail:StopLogging", trail, error))?;
+            let call = self.client.stop_logging().name(trail);
+            sent("cloudtrail:StopLogging", trail, call.send()).await?;
         }
         Ok(())
     }
@@ -414,23 +360,15 @@ impl Provider for CloudTrailProvider {
                 .await?;
         }
         if delta.touches("tags") {
-            let api = TrailTags {
-                client: &self.client,
-                trail,
-            };
+            let api = TrailTags::new(&self.client, trail, trail);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        let result = self
-            .client
-            .delete_trail()
-            .name(&observed.physical_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:DeleteTrail", &observed.physical_id, error));
+        let call = self.client.delete_trail().name(&observed.physical_id);
+        let result = sent("cloudtrail:DeleteTrail", &observed.physical_id, call.send()).await;
         found(result)?;
         Ok(())
     }

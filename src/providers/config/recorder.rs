@@ -9,7 +9,7 @@ use aws_sdk_config::types::{
 
 use super::propagation;
 use crate::model::{Delta, Kind, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::providers::aws::aws_error;
+use crate::providers::aws::{aws_error, sent};
 use crate::providers::ownership::{How, OwnershipRegistry};
 use crate::providers::{ProviderError, StepCtx};
 
@@ -31,37 +31,32 @@ async fn recorders(
     client: &Client,
     resource: &str,
 ) -> Result<Vec<ConfigurationRecorder>, ProviderError> {
-    let described = client
-        .describe_configuration_recorders()
-        .send()
-        .await
-        .map_err(|error| aws_error("config:DescribeConfigurationRecorders", resource, error))?;
+    let call = client.describe_configuration_recorders();
+    let described = sent(
+        "config:DescribeConfigurationRecorders",
+        resource,
+        call.send(),
+    )
+    .await?;
     Ok(described.configuration_recorders().to_vec())
 }
 
 /// The region's delivery channels (DescribeDeliveryChannels); errors name `resource`.
 async fn channels(client: &Client, resource: &str) -> Result<Vec<DeliveryChannel>, ProviderError> {
-    let described = client
-        .describe_delivery_channels()
-        .send()
-        .await
-        .map_err(|error| aws_error("config:DescribeDeliveryChannels", resource, error))?;
+    let call = client.describe_delivery_channels();
+    let described = sent("config:DescribeDeliveryChannels", resource, call.send()).await?;
     Ok(described.delivery_channels().to_vec())
 }
 
 /// The recording status of the region's recorders (DescribeConfigurationRecorderStatus).
 async fn statuses(client: &Client) -> Result<Vec<ConfigurationRecorderStatus>, ProviderError> {
-    let described = client
-        .describe_configuration_recorder_status()
-        .send()
-        .await
-        .map_err(|error| {
-            aws_error(
-                "config:DescribeConfigurationRecorderStatus",
-                "recorder",
-                error,
-            )
-        })?;
+    let call = client.describe_configuration_recorder_status();
+    let described = sent(
+        "config:DescribeConfigurationRecorderStatus",
+        "recorder",
+        call.send(),
+    )
+    .await?;
     Ok(described.configuration_recorders_status().to_vec())
 }
 
@@ -194,19 +189,15 @@ async fn put_channel(
 
 async fn set_recording(client: &Client, name: &str, on: bool) -> Result<(), ProviderError> {
     if on {
-        client
+        let call = client
             .start_configuration_recorder()
-            .configuration_recorder_name(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("config:StartConfigurationRecorder", name, error))?;
+            .configuration_recorder_name(name);
+        sent("config:StartConfigurationRecorder", name, call.send()).await?;
     } else {
-        client
+        let call = client
             .stop_configuration_recorder()
-            .configuration_recorder_name(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("config:StopConfigurationRecorder", name, error))?;
+            .configuration_recorder_name(name);
+        sent("config:StopConfigurationRecorder", name, call.send()).await?;
     }
     Ok(())
 }

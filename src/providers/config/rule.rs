@@ -11,7 +11,7 @@ use crate::model::{
     Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, Value,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{aws_error, found};
+use crate::providers::aws::{found, sent};
 
 /// A rule's outputs: its name.
 fn outputs(name: &str) -> Outputs {
@@ -20,14 +20,13 @@ fn outputs(name: &str) -> Outputs {
 
 /// Every rule of the region (DescribeConfigRules, all pages).
 pub(super) async fn read(client: &Client) -> Result<Vec<ConfigRule>, ProviderError> {
-    client
-        .describe_config_rules()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("config:DescribeConfigRules", "rules", error))
+    let call = client.describe_config_rules().into_paginator().items();
+    sent(
+        "config:DescribeConfigRules",
+        "rules",
+        call.send().try_collect(),
+    )
+    .await
 }
 
 /// The live rules as matches of the desired ones (by name) and orphans (this environment's
@@ -122,10 +121,8 @@ async fn put(client: &Client, resource: &Resource, with_tags: bool) -> Result<()
             request = request.tags(Tag::builder().key(key).value(value).build());
         }
     }
-    request
-        .send()
-        .await
-        .map_err(|error| aws_error("config:PutConfigRule", name, error))?;
+    let call = request;
+    sent("config:PutConfigRule", name, call.send()).await?;
     Ok(())
 }
 
@@ -148,12 +145,8 @@ pub(super) async fn update(
 /// Deletes the rule; one already gone is done.
 pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), ProviderError> {
     let name = observed.physical_id.as_str();
-    let result = client
-        .delete_config_rule()
-        .config_rule_name(name)
-        .send()
-        .await
-        .map_err(|error| aws_error("config:DeleteConfigRule", name, error));
+    let call = client.delete_config_rule().config_rule_name(name);
+    let result = sent("config:DeleteConfigRule", name, call.send()).await;
     found(result)?;
     Ok(())
 }

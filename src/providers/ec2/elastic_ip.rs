@@ -2,13 +2,10 @@
 
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 
-use super::tags::tag_specification;
-use super::waits::delete_when_free;
-use super::{Ec2Provider, Made};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Outputs, Props, Value};
+use crate::providers::aws::{Live, sent};
 
 /// An elastic IP as observed: its domain, allocation id and public address.
 pub(super) fn observe(address: &Address) -> Option<Live> {
@@ -32,50 +29,20 @@ pub(super) fn observe(address: &Address) -> Option<Live> {
 
 impl Ec2Provider {
     /// AllocateAddress in the VPC domain.
-    pub(super) async fn create_elastic_ip(
-        &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .allocate_address()
-                .domain(DomainType::Vpc)
-                .tag_specifications(tag_specification(ResourceType::ElasticIp, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:AllocateAddress", name, error))?;
-            let allocation_id = created.allocation_id().unwrap_or_default().to_string();
-            made.outputs
-                .insert("allocation_id".into(), allocation_id.clone());
-            if let Some(ip) = created.public_ip() {
-                made.outputs.insert("public_ip".into(), ip.to_string());
-            }
-            allocation_id
-        };
-        Ok(physical)
-    }
-
-    /// ReleaseAddress, once nothing uses it.
-    pub(super) async fn delete_elastic_ip(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        delete_when_free(ctx, "ec2:ReleaseAddress", physical, || async {
-            client
-                .release_address()
-                .allocation_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:ReleaseAddress", physical, error))
-        })
-        .await
+    pub(super) async fn create_elastic_ip(&self, new: &mut New<'_>) -> Created {
+        let name = new.name();
+        let call = self
+            .creates
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(new.tags(ResourceType::ElasticIp));
+        let created = sent("ec2:AllocateAddress", name, call.send()).await?;
+        let allocation_id = created.allocation_id().unwrap_or_default().to_string();
+        new.outputs
+            .insert("allocation_id".into(), allocation_id.clone());
+        if let Some(ip) = created.public_ip() {
+            new.outputs.insert("public_ip".into(), ip.to_string());
+        }
+        Ok(allocation_id)
     }
 }

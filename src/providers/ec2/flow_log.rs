@@ -4,15 +4,13 @@ use aws_sdk_ec2::types::{
     FlowLog, FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType,
 };
 
-use super::props::text;
-use super::tags::tag_specification;
-use super::waits::is_gone;
-use super::{Ec2Provider, Made};
+use super::props::text_props;
+use super::{Created, Ec2Provider, New};
 use crate::model::{FLOW_LOG_AGGREGATION_SECONDS, Kind};
-use crate::model::{Observed, Props, Resource, Value};
+use crate::model::{Props, Value};
 use crate::providers::ErrorClass;
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, sent};
 
 /// A flow log as observed.
 pub(super) fn observe(flow_log: &FlowLog) -> Option<Live> {
@@ -21,11 +19,7 @@ pub(super) fn observe(flow_log: &FlowLog) -> Option<Live> {
 }
 
 fn flow_log_props(flow_log: &FlowLog) -> Props {
-    let mut props = Props::new();
-    props.insert(
-        "resource_id".into(),
-        Value::str(flow_log.resource_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("resource_id", flow_log.resource_id())]);
     props.insert(
         "traffic_type".into(),
         Value::str(flow_log.traffic_type().map_or("", TrafficType::as_str)),
@@ -38,14 +32,13 @@ fn flow_log_props(flow_log: &FlowLog) -> Props {
                 .map_or("cloud-watch-logs", LogDestinationType::as_str),
         ),
     );
-    props.insert(
-        "log_group_name".into(),
-        Value::str(flow_log.log_group_name().unwrap_or_default()),
-    );
-    props.insert(
-        "deliver_logs_permission_arn".into(),
-        Value::str(flow_log.deliver_logs_permission_arn().unwrap_or_default()),
-    );
+    props.extend(text_props([
+        ("log_group_name", flow_log.log_group_name()),
+        (
+            "deliver_logs_permission_arn",
+            flow_log.deliver_logs_permission_arn(),
+        ),
+    ]));
     props.insert(
         "max_aggregation_interval".into(),
         Value::Int(
@@ -59,76 +52,44 @@ fn flow_log_props(flow_log: &FlowLog) -> Props {
 
 impl Ec2Provider {
     /// CreateFlowLogs with a client token; a refused one is reported with its reason.
-    pub(super) async fn create_flow_log(
-        &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        _made: &mut Made,
-    ) -> Result<String, ProviderError> {
+    pub(super) async fn create_flow_log(&self, new: &mut New<'_>) -> Created {
+        let resource = new.resource;
+        let ctx = new.ctx;
         let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .create_flow_logs()
-                .resource_ids(text(resource, "resource_id")?)
-                .resource_type(FlowLogsResourceType::Vpc)
-                .traffic_type(TrafficType::from(text(resource, "traffic_type")?.as_str()))
-                .log_destination_type(LogDestinationType::CloudWatchLogs)
-                .log_group_name(text(resource, "log_group_name")?)
-                .deliver_logs_permission_arn(text(resource, "deliver_logs_permission_arn")?)
-                .max_aggregation_interval(
-                    i32::try_from(
-                        resource
-                            .int_prop("max_aggregation_interval")
-                            .unwrap_or(FLOW_LOG_AGGREGATION_SECONDS),
-                    )
-                    .unwrap_or(600),
+        let call = self
+            .creates
+            .create_flow_logs()
+            .resource_ids(new.text("resource_id")?)
+            .resource_type(FlowLogsResourceType::Vpc)
+            .traffic_type(TrafficType::from(new.text("traffic_type")?.as_str()))
+            .log_destination_type(LogDestinationType::CloudWatchLogs)
+            .log_group_name(new.text("log_group_name")?)
+            .deliver_logs_permission_arn(new.text("deliver_logs_permission_arn")?)
+            .max_aggregation_interval(
+                i32::try_from(
+                    resource
+                        .int_prop("max_aggregation_interval")
+                        .unwrap_or(FLOW_LOG_AGGREGATION_SECONDS),
                 )
-                .client_token(self.token(
-                    &ctx.env,
-                    &format!("{name}/{}", text(resource, "resource_id")?),
-                    0,
-                ))
-                .tag_specifications(tag_specification(ResourceType::VpcFlowLog, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateFlowLogs", name, error))?;
-            if let Some(failure) = created.unsuccessful().first() {
-                let error = failure.error();
-                return Err(ProviderError {
-                    action: "ec2:CreateFlowLogs".into(),
-                    resource: name.to_string(),
-                    class: ErrorClass::Fatal,
-                    code: error.and_then(|e| e.code()).map(str::to_string),
-                    message: format!(
-                        "{}: {}",
-                        error.and_then(|e| e.code()).unwrap_or_default(),
-                        error.and_then(|e| e.message()).unwrap_or_default()
-                    ),
-                });
-            }
-            created.flow_log_ids().first().cloned().unwrap_or_default()
-        };
-        Ok(physical)
-    }
-
-    /// DeleteFlowLogs.
-    pub(super) async fn delete_flow_log(
-        &self,
-        observed: &Observed,
-        _ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        let deleted = client
-            .delete_flow_logs()
-            .flow_log_ids(physical)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DeleteFlowLogs", physical, error));
-        match deleted {
-            Err(error) if !is_gone(&error) => Err(error),
-            _ => Ok(()),
+                .unwrap_or(600),
+            )
+            .client_token(self.token(&ctx.env, &format!("{name}/{}", new.text("resource_id")?), 0))
+            .tag_specifications(new.tags(ResourceType::VpcFlowLog));
+        let created = sent("ec2:CreateFlowLogs", name, call.send()).await?;
+        if let Some(failure) = created.unsuccessful().first() {
+            let error = failure.error();
+            return Err(ProviderError {
+                action: "ec2:CreateFlowLogs".into(),
+                resource: name.to_string(),
+                class: ErrorClass::Fatal,
+                code: error.and_then(|e| e.code()).map(str::to_string),
+                message: format!(
+                    "{}: {}",
+                    error.and_then(|e| e.code()).unwrap_or_default(),
+                    error.and_then(|e| e.message()).unwrap_or_default()
+                ),
+            });
         }
+        Ok(created.flow_log_ids().first().cloned().unwrap_or_default())
     }
 }

@@ -3,13 +3,12 @@
 use aws_sdk_ec2::types::{InternetGateway, ResourceType};
 
 use super::props::{differs, text};
-use super::tags::tag_specification;
-use super::waits::{delete_when_free, is_gone};
-use super::{Ec2Provider, Made};
+use super::waits::is_gone;
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Props, Resource, Value};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, sent};
 
 /// An internet gateway as observed: the VPC it is attached to.
 pub(super) fn observe(gateway: &InternetGateway) -> Option<Live> {
@@ -52,13 +51,12 @@ impl Ec2Provider {
             self.detach_gateway(gateway_id, attached).await?;
         }
         let vpc_id = text(resource, "vpc_id")?;
-        self.client
+        let call = self
+            .client
             .attach_internet_gateway()
             .internet_gateway_id(gateway_id)
-            .vpc_id(&vpc_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:AttachInternetGateway", gateway_id, error))?;
+            .vpc_id(&vpc_id);
+        sent("ec2:AttachInternetGateway", gateway_id, call.send()).await?;
         Ok(())
     }
 
@@ -67,15 +65,12 @@ impl Ec2Provider {
         gateway_id: &str,
         vpc_id: &str,
     ) -> Result<(), ProviderError> {
-        match self
+        let call = self
             .client
             .detach_internet_gateway()
             .internet_gateway_id(gateway_id)
-            .vpc_id(vpc_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DetachInternetGateway", gateway_id, error))
-        {
+            .vpc_id(vpc_id);
+        match sent("ec2:DetachInternetGateway", gateway_id, call.send()).await {
             Ok(_) => Ok(()),
             Err(error)
                 if is_gone(&error) || error.code.as_deref() == Some("Gateway.NotAttached") =>
@@ -87,56 +82,18 @@ impl Ec2Provider {
     }
 
     /// CreateInternetGateway (attached by converge).
-    pub(super) async fn create_internet_gateway(
-        &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .create_internet_gateway()
-                .tag_specifications(tag_specification(ResourceType::InternetGateway, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateInternetGateway", name, error))?;
-            made.props.insert("vpc_id".into(), Value::str(""));
-            created
-                .internet_gateway()
-                .and_then(InternetGateway::internet_gateway_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
-    }
-
-    /// Detaches the gateway, then DeleteInternetGateway.
-    pub(super) async fn delete_internet_gateway(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        let attached = observed
-            .props
-            .get("vpc_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !attached.is_empty() {
-            self.detach_gateway(physical, attached).await?;
-        }
-        delete_when_free(ctx, "ec2:DeleteInternetGateway", physical, || async {
-            client
-                .delete_internet_gateway()
-                .internet_gateway_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteInternetGateway", physical, error))
-        })
-        .await
+    pub(super) async fn create_internet_gateway(&self, new: &mut New<'_>) -> Created {
+        let name = new.name();
+        let call = self
+            .creates
+            .create_internet_gateway()
+            .tag_specifications(new.tags(ResourceType::InternetGateway));
+        let created = sent("ec2:CreateInternetGateway", name, call.send()).await?;
+        new.props.insert("vpc_id".into(), Value::str(""));
+        Ok(created
+            .internet_gateway()
+            .and_then(InternetGateway::internet_gateway_id)
+            .unwrap_or_default()
+            .to_string())
     }
 }

@@ -46,13 +46,14 @@ mod waits;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::AvailabilityZoneOptInStatus;
+use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, ResourceType, TagSpecification};
 
 use self::observe::assemble;
-use self::props::{client_token, differs};
+use self::props::{client_token, differs, text};
 use self::snapshot::filter;
-use self::tags::Ec2Tags;
-use super::aws::{aws_error, sync_tags};
+use self::tags::{Ec2Tags, tag_specification};
+use self::waits::{delete_when_free, done_if_gone};
+use super::aws::{sent, sync_tags};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{
     Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, TAGS, Value,
@@ -79,13 +80,11 @@ const KINDS: &[Kind] = &[
 /// EC2 refused or could not be reached.
 pub async fn availability_zones(aws: &Aws) -> Result<Vec<String>, ProviderError> {
     let region = aws.region();
-    let output = aws
+    let call = aws
         .ec2()
         .describe_availability_zones()
-        .filters(filter("state", ["available"]))
-        .send()
-        .await
-        .map_err(|error| aws_error("ec2:DescribeAvailabilityZones", &region, error))?;
+        .filters(filter("state", ["available"]));
+    let output = sent("ec2:DescribeAvailabilityZones", &region, call.send()).await?;
     let mut zones: Vec<String> = output
         .availability_zones()
         .iter()
@@ -142,13 +141,45 @@ impl Ec2Provider {
     }
 }
 
-/// What a create made: the attributes the new resource has as created (so converge does only
-/// the rest) and its outputs.
-pub(super) struct Made {
+/// A create under way: the desired resource and its step, and what the create made — the
+/// attributes the new resource has as created (so converge does only the rest) and its outputs.
+pub(super) struct New<'a> {
+    /// The desired resource.
+    pub resource: &'a Resource,
+    /// The step that creates it.
+    pub ctx: &'a StepCtx,
+    /// This run's part of the client tokens.
+    pub run: &'a str,
     /// The attributes as created.
     pub props: Props,
     /// The outputs known from the create's answer.
     pub outputs: Outputs,
+}
+
+/// The id of the resource a create made, or why it failed.
+pub(super) type Created = Result<String, ProviderError>;
+
+impl New<'_> {
+    /// The logical id, which names the resource in errors.
+    fn name(&self) -> &str {
+        self.resource.id.as_str()
+    }
+
+    /// A resolved string attribute of the desired resource.
+    fn text(&self, name: &str) -> Result<String, ProviderError> {
+        text(self.resource, name)
+    }
+
+    /// The client token of this create (see [`client_token`]); `generation` counts the
+    /// earlier incarnations that died.
+    fn token(&self, generation: usize) -> String {
+        client_token(self.run, &self.ctx.env, self.name(), generation)
+    }
+
+    /// The desired tags, for the create call's TagSpecifications.
+    fn tags(&self, resource_type: ResourceType) -> TagSpecification {
+        tag_specification(resource_type, self.resource)
+    }
 }
 
 impl Ec2Provider {
@@ -208,25 +239,26 @@ impl Ec2Provider {
         ctx: &StepCtx,
     ) -> Result<Observed, ProviderError> {
         let name = resource.id.as_str();
-        let mut made = Made {
+        let mut new = New {
+            resource,
+            ctx,
+            run: &self.run,
             props: Props::new(),
             outputs: Outputs::new(),
         };
-        made.props.insert(TAGS.into(), Value::Map(resource.tags()));
+        new.props.insert(TAGS.into(), Value::Map(resource.tags()));
+        let made = &mut new;
         let physical = match resource.kind {
-            Kind::Vpc => self.create_vpc(resource, ctx, &mut made).await?,
-            Kind::Subnet => self.create_subnet(resource, ctx, &mut made).await?,
-            Kind::InternetGateway => {
-                self.create_internet_gateway(resource, ctx, &mut made)
-                    .await?
-            }
-            Kind::ElasticIp => self.create_elastic_ip(resource, ctx, &mut made).await?,
-            Kind::NatGateway => self.create_nat_gateway(resource, ctx, &mut made).await?,
-            Kind::RouteTable => self.create_route_table(resource, ctx, &mut made).await?,
-            Kind::NetworkAcl => self.create_network_acl(resource, ctx, &mut made).await?,
-            Kind::SecurityGroup => self.create_security_group(resource, ctx, &mut made).await?,
-            Kind::VpcEndpoint => self.create_vpc_endpoint(resource, ctx, &mut made).await?,
-            Kind::FlowLog => self.create_flow_log(resource, ctx, &mut made).await?,
+            Kind::Vpc => self.create_vpc(made).await?,
+            Kind::Subnet => self.create_subnet(made).await?,
+            Kind::InternetGateway => self.create_internet_gateway(made).await?,
+            Kind::ElasticIp => self.create_elastic_ip(made).await?,
+            Kind::NatGateway => self.create_nat_gateway(made).await?,
+            Kind::RouteTable => self.create_route_table(made).await?,
+            Kind::NetworkAcl => self.create_network_acl(made).await?,
+            Kind::SecurityGroup => self.create_security_group(made).await?,
+            Kind::VpcEndpoint => self.create_vpc_endpoint(made).await?,
+            Kind::FlowLog => self.create_flow_log(made).await?,
             other => {
                 return Err(ProviderError::local(
                     "create",
@@ -250,8 +282,8 @@ impl Ec2Provider {
             id: resource.id.clone(),
             kind: resource.kind,
             physical_id: physical,
-            props: made.props,
-            outputs: made.outputs,
+            props: new.props,
+            outputs: new.outputs,
             owner: Owner::Ours,
             retain: false,
             refused: None,
@@ -302,21 +334,56 @@ impl Provider for Ec2Provider {
         self.converge(resource, observed, ctx).await
     }
 
+    /// Deletes once nothing uses the resource any more (see [`delete_when_free`]), after
+    /// detaching or releasing what AWS would otherwise refuse the delete for.
     async fn delete(&self, observed: &Observed, ctx: &StepCtx) -> Result<(), ProviderError> {
+        let id = observed.physical_id.as_str();
+        let ec2 = &self.client;
         match observed.kind {
-            Kind::Vpc => self.delete_vpc(observed, ctx).await,
-            Kind::Subnet => self.delete_subnet(observed, ctx).await,
-            Kind::InternetGateway => self.delete_internet_gateway(observed, ctx).await,
-            Kind::ElasticIp => self.delete_elastic_ip(observed, ctx).await,
+            Kind::Vpc => {
+                self.detach_gateways_of(id).await?;
+                let call = || ec2.delete_vpc().vpc_id(id).send();
+                delete_when_free(ctx, "ec2:DeleteVpc", id, call).await
+            }
+            Kind::Subnet => {
+                let call = || ec2.delete_subnet().subnet_id(id).send();
+                delete_when_free(ctx, "ec2:DeleteSubnet", id, call).await
+            }
+            Kind::InternetGateway => {
+                let attached = observed.props.get("vpc_id").and_then(Value::as_str);
+                if let Some(vpc_id) = attached.filter(|vpc_id| !vpc_id.is_empty()) {
+                    self.detach_gateway(id, vpc_id).await?;
+                }
+                let call = || ec2.delete_internet_gateway().internet_gateway_id(id).send();
+                delete_when_free(ctx, "ec2:DeleteInternetGateway", id, call).await
+            }
+            Kind::ElasticIp => {
+                let call = || ec2.release_address().allocation_id(id).send();
+                delete_when_free(ctx, "ec2:ReleaseAddress", id, call).await
+            }
+            Kind::RouteTable => {
+                self.release_route_table(id).await?;
+                let call = || ec2.delete_route_table().route_table_id(id).send();
+                delete_when_free(ctx, "ec2:DeleteRouteTable", id, call).await
+            }
+            Kind::NetworkAcl => {
+                self.release_network_acl(observed).await?;
+                let call = || ec2.delete_network_acl().network_acl_id(id).send();
+                delete_when_free(ctx, "ec2:DeleteNetworkAcl", id, call).await
+            }
+            Kind::SecurityGroup => {
+                let call = || ec2.delete_security_group().group_id(id).send();
+                delete_when_free(ctx, "ec2:DeleteSecurityGroup", id, call).await
+            }
             Kind::NatGateway => self.delete_nat_gateway(observed, ctx).await,
-            Kind::RouteTable => self.delete_route_table(observed, ctx).await,
-            Kind::NetworkAcl => self.delete_network_acl(observed, ctx).await,
-            Kind::SecurityGroup => self.delete_security_group(observed, ctx).await,
             Kind::VpcEndpoint => self.delete_vpc_endpoint(observed, ctx).await,
-            Kind::FlowLog => self.delete_flow_log(observed, ctx).await,
+            Kind::FlowLog => {
+                let call = ec2.delete_flow_logs().flow_log_ids(id).send();
+                done_if_gone(sent("ec2:DeleteFlowLogs", id, call).await)
+            }
             other => Err(ProviderError::local(
                 "delete",
-                &observed.physical_id,
+                id,
                 format!("the EC2 provider does not own kind {other}"),
             )),
         }

@@ -3,15 +3,14 @@
 
 use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, ResourceType};
 
-use super::props::text;
+use super::props::text_props;
 use super::snapshot::id_filters;
-use super::tags::tag_specification;
-use super::waits::{POLL_INTERVAL, is_gone};
-use super::{Ec2Provider, Made};
+use super::waits::{POLL_INTERVAL, done_if_gone, is_gone};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Props, Resource, Value};
+use crate::model::{Observed, Value};
 use crate::providers::ErrorClass;
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
 
 /// A NAT gateway as observed (pending or available; deleted and failed ones are gone).
@@ -20,11 +19,7 @@ pub(super) fn observe(nat: &NatGateway) -> Option<Live> {
         return None;
     }
     let nat_id = nat.nat_gateway_id()?;
-    let mut props = Props::new();
-    props.insert(
-        "subnet_id".into(),
-        Value::str(nat.subnet_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("subnet_id", nat.subnet_id())]);
     props.insert(
         "allocation_id".into(),
         Value::str(
@@ -54,13 +49,8 @@ impl Ec2Provider {
             &format!("NAT gateway {nat_id} to become available"),
             POLL_INTERVAL,
             || async {
-                let found = self
-                    .client
-                    .describe_nat_gateways()
-                    .nat_gateway_ids(nat_id)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeNatGateways", nat_id, error))?;
+                let call = self.client.describe_nat_gateways().nat_gateway_ids(nat_id);
+                let found = sent("ec2:DescribeNatGateways", nat_id, call.send()).await?;
                 let Some(nat) = found.nat_gateways().first() else {
                     return Ok(None);
                 };
@@ -112,56 +102,41 @@ impl Ec2Provider {
                 .network_interface_id()
                 .is_some_and(|interface| interfaces.iter().any(|i| i == interface));
             if let (true, Some(association_id)) = (stale, address.association_id()) {
-                match self
+                let call = self
                     .client
                     .disassociate_address()
-                    .association_id(association_id)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DisassociateAddress", allocation_id, error))
-                {
-                    Err(error) if !is_gone(&error) => return Err(error),
-                    _ => {}
-                }
+                    .association_id(association_id);
+                done_if_gone(sent("ec2:DisassociateAddress", allocation_id, call.send()).await)?;
             }
         }
         Ok(())
     }
 
     /// CreateNatGateway with a client token that moves on past dead incarnations.
-    pub(super) async fn create_nat_gateway(
-        &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        _made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            // Earlier NAT gateways of this id that died: each one moves the token on.
-            let dead = self
-                .nats(id_filters(&ctx.env, name))
-                .await?
-                .iter()
-                .filter(|nat| !nat_is_live(nat))
-                .count();
-            let created = self
-                .creates
-                .create_nat_gateway()
-                .subnet_id(text(resource, "subnet_id")?)
-                .allocation_id(text(resource, "allocation_id")?)
-                .connectivity_type(ConnectivityType::Public)
-                .client_token(self.token(&ctx.env, name, dead))
-                .tag_specifications(tag_specification(ResourceType::Natgateway, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateNatGateway", name, error))?;
-            created
-                .nat_gateway()
-                .and_then(NatGateway::nat_gateway_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
+    pub(super) async fn create_nat_gateway(&self, new: &mut New<'_>) -> Created {
+        let ctx = new.ctx;
+        let name = new.resource.id.as_str();
+        // Earlier NAT gateways of this id that died: each one moves the token on.
+        let dead = self
+            .nats(id_filters(&ctx.env, name))
+            .await?
+            .iter()
+            .filter(|nat| !nat_is_live(nat))
+            .count();
+        let call = self
+            .creates
+            .create_nat_gateway()
+            .subnet_id(new.text("subnet_id")?)
+            .allocation_id(new.text("allocation_id")?)
+            .connectivity_type(ConnectivityType::Public)
+            .client_token(new.token(dead))
+            .tag_specifications(new.tags(ResourceType::Natgateway));
+        let created = sent("ec2:CreateNatGateway", name, call.send()).await?;
+        Ok(created
+            .nat_gateway()
+            .and_then(NatGateway::nat_gateway_id)
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// DeleteNatGateway, waits until it is deleted, then frees its address.
@@ -172,13 +147,8 @@ impl Ec2Provider {
     ) -> Result<(), ProviderError> {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
-        match client
-            .delete_nat_gateway()
-            .nat_gateway_id(physical)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DeleteNatGateway", physical, error))
-        {
+        let call = client.delete_nat_gateway().nat_gateway_id(physical);
+        match sent("ec2:DeleteNatGateway", physical, call.send()).await {
             Err(error) if is_gone(&error) => return Ok(()),
             Err(error) => return Err(error),
             Ok(_) => {}
@@ -190,12 +160,8 @@ impl Ec2Provider {
             &format!("NAT gateway {physical} to be deleted"),
             POLL_INTERVAL,
             || async {
-                let found = client
-                    .describe_nat_gateways()
-                    .nat_gateway_ids(physical)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeNatGateways", physical, error));
+                let call = client.describe_nat_gateways().nat_gateway_ids(physical);
+                let found = sent("ec2:DescribeNatGateways", physical, call.send()).await;
                 match found {
                     Err(error) if is_gone(&error) => Ok(Some(Vec::new())),
                     Err(error) => Err(error),

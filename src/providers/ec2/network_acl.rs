@@ -4,15 +4,14 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
 
-use super::props::{bad_input, differs, list, list_of, strings, text};
+use super::props::{changed_directions, parse_all, strings, text_props};
 use super::snapshot::filter;
-use super::tags::tag_specification;
-use super::waits::{delete_when_free, is_gone};
-use super::{Ec2Provider, Made};
+use super::waits::{done_if_gone, is_gone};
+use super::{Created, Ec2Provider, New};
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
-use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Observed, Props, Resource};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, aws_error, sent};
 
 /// A network ACL's catch-all rule number (IPv4; IPv6 is one more): AWS's own, never ours.
 pub(super) const DEFAULT_ACL_RULE: i32 = 32767;
@@ -25,11 +24,7 @@ pub(super) fn observe(acl: &NetworkAcl) -> Option<Live> {
         return None;
     }
     let acl_id = acl.network_acl_id()?;
-    let mut props = Props::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(acl.vpc_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("vpc_id", acl.vpc_id())]);
     props.insert("ingress".into(), strings(acl_entries(acl, false)));
     props.insert("egress".into(), strings(acl_entries(acl, true)));
     Some(Live::new(Kind::NetworkAcl, acl_id, "").props(props))
@@ -76,6 +71,36 @@ pub(super) fn acl_entries(acl: &NetworkAcl, egress: bool) -> Vec<String> {
     entries.into_iter().map(|(_, entry)| entry).collect()
 }
 
+/// Sets an entry's ACL, direction, rule number, protocol, action, ports and CIDR on a
+/// CreateNetworkAclEntry or ReplaceNetworkAclEntry request (the two SDK builders share these
+/// setters but no trait).
+macro_rules! with_entry {
+    ($call:expr, $acl_id:expr, $egress:expr, $entry:expr) => {{
+        let entry: &AclEntry = $entry;
+        let action = if entry.allows() {
+            RuleAction::Allow
+        } else {
+            RuleAction::Deny
+        };
+        let range = entry
+            .ports
+            .bounds()
+            .map(|(from, to)| PortRange::builder().from(from).to(to).build());
+        let call = $call
+            .network_acl_id($acl_id)
+            .rule_number(entry.rule)
+            .egress($egress)
+            .protocol(entry.protocol.number())
+            .rule_action(action)
+            .set_port_range(range);
+        if entry.cidr.contains(':') {
+            call.ipv6_cidr_block(&entry.cidr)
+        } else {
+            call.cidr_block(&entry.cidr)
+        }
+    }};
+}
+
 impl Ec2Provider {
     pub(super) async fn converge_acl(
         &self,
@@ -83,17 +108,9 @@ impl Ec2Provider {
         acl_id: &str,
         current: &Props,
     ) -> Result<(), ProviderError> {
-        for (egress, name) in [(false, "ingress"), (true, "egress")] {
-            if differs(resource, current, name) {
-                self.apply_entries(
-                    resource,
-                    acl_id,
-                    &list_of(current.get(name)),
-                    &list(resource, name),
-                    egress,
-                )
+        for (egress, live, desired) in changed_directions(resource, current) {
+            self.apply_entries(resource, acl_id, &live, &desired, egress)
                 .await?;
-            }
         }
         Ok(())
     }
@@ -108,33 +125,22 @@ impl Ec2Provider {
         desired: &[String],
         egress: bool,
     ) -> Result<(), ProviderError> {
-        let parse = |entries: &[String]| -> Result<BTreeMap<i32, AclEntry>, ProviderError> {
+        let by_rule = |entries: Vec<AclEntry>| -> BTreeMap<i32, AclEntry> {
             entries
-                .iter()
-                .map(|entry| {
-                    entry
-                        .parse::<AclEntry>()
-                        .map(|parsed| (parsed.rule, parsed))
-                        .map_err(|why| bad_input(resource, why))
-                })
+                .into_iter()
+                .map(|entry| (entry.rule, entry))
                 .collect()
         };
-        let live = parse(live)?;
-        let desired = parse(desired)?;
+        let live = by_rule(parse_all(resource, live)?);
+        let desired = by_rule(parse_all(resource, desired)?);
         for rule in live.keys().filter(|rule| !desired.contains_key(rule)) {
-            match self
+            let call = self
                 .client
                 .delete_network_acl_entry()
                 .network_acl_id(acl_id)
                 .rule_number(*rule)
-                .egress(egress)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:DeleteNetworkAclEntry", acl_id, error))
-            {
-                Err(error) if !is_gone(&error) => return Err(error),
-                _ => {}
-            }
+                .egress(egress);
+            done_if_gone(sent("ec2:DeleteNetworkAclEntry", acl_id, call.send()).await)?;
         }
         for (rule, entry) in &desired {
             match live.get(rule) {
@@ -158,59 +164,27 @@ impl Ec2Provider {
         entry: &AclEntry,
         replace: bool,
     ) -> Result<(), ProviderError> {
-        let action = if entry.allows() {
-            RuleAction::Allow
-        } else {
-            RuleAction::Deny
-        };
-        let range = entry
-            .ports
-            .bounds()
-            .map(|(from, to)| PortRange::builder().from(from).to(to).build());
-        let ipv6 = entry.cidr.contains(':');
         if !replace {
-            let call = self
-                .client
-                .create_network_acl_entry()
-                .network_acl_id(acl_id)
-                .rule_number(entry.rule)
-                .egress(egress)
-                .protocol(entry.protocol.number())
-                .rule_action(action.clone())
-                .set_port_range(range.clone());
-            let call = if ipv6 {
-                call.ipv6_cidr_block(&entry.cidr)
-            } else {
-                call.cidr_block(&entry.cidr)
-            };
-            match call
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateNetworkAclEntry", acl_id, error))
-            {
+            let call = with_entry!(
+                self.client.create_network_acl_entry(),
+                acl_id,
+                egress,
+                entry
+            );
+            match sent("ec2:CreateNetworkAclEntry", acl_id, call.send()).await {
                 Err(error) if error.code.as_deref() == Some(ACL_ENTRY_EXISTS) => {
                     tracing::debug!(acl_id, rule = entry.rule, "entry exists; replacing it");
                 }
                 other => return other.map(|_| ()),
             }
         }
-        let call = self
-            .client
-            .replace_network_acl_entry()
-            .network_acl_id(acl_id)
-            .rule_number(entry.rule)
-            .egress(egress)
-            .protocol(entry.protocol.number())
-            .rule_action(action)
-            .set_port_range(range);
-        let call = if ipv6 {
-            call.ipv6_cidr_block(&entry.cidr)
-        } else {
-            call.cidr_block(&entry.cidr)
-        };
-        call.send()
-            .await
-            .map_err(|error| aws_error("ec2:ReplaceNetworkAclEntry", acl_id, error))?;
+        let call = with_entry!(
+            self.client.replace_network_acl_entry(),
+            acl_id,
+            egress,
+            entry
+        );
+        sent("ec2:ReplaceNetworkAclEntry", acl_id, call.send()).await?;
         Ok(())
     }
 
@@ -252,72 +226,36 @@ impl Ec2Provider {
             let Some(association_id) = association.network_acl_association_id() else {
                 continue;
             };
-            match self
+            let call = self
                 .client
                 .replace_network_acl_association()
                 .association_id(association_id)
-                .network_acl_id(default_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:ReplaceNetworkAclAssociation", acl_id, error))
-            {
-                Err(error) if !is_gone(&error) => return Err(error),
-                _ => {}
-            }
+                .network_acl_id(default_id);
+            done_if_gone(sent("ec2:ReplaceNetworkAclAssociation", acl_id, call.send()).await)?;
         }
         Ok(())
     }
 
     /// CreateNetworkAcl with a client token.
-    pub(super) async fn create_network_acl(
-        &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .create_network_acl()
-                .vpc_id(text(resource, "vpc_id")?)
-                .client_token(self.token(&ctx.env, name, 0))
-                .tag_specifications(tag_specification(ResourceType::NetworkAcl, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateNetworkAcl", name, error))?;
-            let acl = created.network_acl();
-            if let Some(acl) = acl {
-                made.props
-                    .insert("ingress".into(), strings(acl_entries(acl, false)));
-                made.props
-                    .insert("egress".into(), strings(acl_entries(acl, true)));
-            }
-            acl.and_then(NetworkAcl::network_acl_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
-    }
-
-    /// Moves its subnets to the default ACL, then DeleteNetworkAcl.
-    pub(super) async fn delete_network_acl(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        self.release_network_acl(observed).await?;
-        delete_when_free(ctx, "ec2:DeleteNetworkAcl", physical, || async {
-            client
-                .delete_network_acl()
-                .network_acl_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteNetworkAcl", physical, error))
-        })
-        .await
+    pub(super) async fn create_network_acl(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
+        let call = self
+            .creates
+            .create_network_acl()
+            .vpc_id(new.text("vpc_id")?)
+            .client_token(new.token(0))
+            .tag_specifications(new.tags(ResourceType::NetworkAcl));
+        let created = sent("ec2:CreateNetworkAcl", name, call.send()).await?;
+        let acl = created.network_acl();
+        if let Some(acl) = acl {
+            new.props
+                .insert("ingress".into(), strings(acl_entries(acl, false)));
+            new.props
+                .insert("egress".into(), strings(acl_entries(acl, true)));
+        }
+        Ok(acl
+            .and_then(NetworkAcl::network_acl_id)
+            .unwrap_or_default()
+            .to_string())
     }
 }

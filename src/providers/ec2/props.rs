@@ -79,3 +79,41 @@ pub(super) fn differs(resource: &Resource, current: &Props, name: &str) -> bool 
 pub(super) fn bad_input(resource: &Resource, why: String) -> ProviderError {
     ProviderError::local("validate", resource.id.as_str(), why)
 }
+
+/// String attributes as AWS returned them (an absent one is `""`), by name.
+pub(super) fn text_props<'a>(
+    values: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Props {
+    values
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), Value::str(value.unwrap_or_default())))
+        .collect()
+}
+
+/// Parses each of a resource's typed values (routes, ACL entries, security group rules) from
+/// its text form.
+///
+/// # Errors
+/// The first value that does not parse, as bad input of `resource`.
+pub(super) fn parse_all<T: std::str::FromStr<Err = String>>(
+    resource: &Resource,
+    items: &[String],
+) -> Result<Vec<T>, ProviderError> {
+    items
+        .iter()
+        .map(|item| item.parse::<T>().map_err(|why| bad_input(resource, why)))
+        .collect()
+}
+
+/// The directions (`egress`, live, desired) of a network ACL's entries or a security group's
+/// rules that differ from the desired ones.
+pub(super) fn changed_directions(
+    resource: &Resource,
+    current: &Props,
+) -> Vec<(bool, Vec<String>, Vec<String>)> {
+    [(false, "ingress"), (true, "egress")]
+        .into_iter()
+        .filter(|(_, name)| differs(resource, current, name))
+        .map(|(egress, name)| (egress, list_of(current.get(name)), list(resource, name)))
+        .collect()
+}

@@ -4,14 +4,13 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
-use super::props::{bad_input, differs, list, list_of, sorted_strings, text};
-use super::tags::tag_specification;
-use super::waits::{delete_when_free, is_gone};
-use super::{Ec2Provider, Made};
+use super::props::{differs, list, list_of, parse_all, sorted_strings, text_props};
+use super::waits::{done_if_gone, is_gone};
+use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Route};
-use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Props, Resource, Value};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, aws_error, sent};
 
 /// EC2's answer to CreateRoute when the table already has a route to that destination.
 pub(super) const ROUTE_EXISTS: &str = "RouteAlreadyExists";
@@ -19,11 +18,7 @@ pub(super) const ROUTE_EXISTS: &str = "RouteAlreadyExists";
 /// A route table as observed: its VPC and routes.
 pub(super) fn observe(table: &RouteTable) -> Option<Live> {
     let table_id = table.route_table_id()?;
-    let mut props = Props::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(table.vpc_id().unwrap_or_default()),
-    );
+    let mut props = text_props([("vpc_id", table.vpc_id())]);
     props.insert("routes".into(), sorted_strings(routes(table)));
     Some(Live::new(Kind::RouteTable, table_id, "").props(props))
 }
@@ -98,6 +93,33 @@ pub(super) fn target_kind(target: &str) -> Target {
     }
 }
 
+/// Sets a route's destination on a CreateRoute, ReplaceRoute or DeleteRoute request, by how
+/// the destination is named (the three SDK builders share these setters but no trait).
+macro_rules! with_destination {
+    ($call:expr, $destination:expr) => {
+        match destination_kind($destination) {
+            Destination::PrefixList => $call.destination_prefix_list_id($destination),
+            Destination::Ipv6 => $call.destination_ipv6_cidr_block($destination),
+            Destination::Ipv4 => $call.destination_cidr_block($destination),
+        }
+    };
+}
+
+/// Sets a route's target on a CreateRoute or ReplaceRoute request, by the target id's kind.
+macro_rules! with_target {
+    ($call:expr, $target:expr) => {
+        match target_kind($target) {
+            Target::Nat => $call.nat_gateway_id($target),
+            Target::Interface => $call.network_interface_id($target),
+            Target::Peering => $call.vpc_peering_connection_id($target),
+            Target::Transit => $call.transit_gateway_id($target),
+            Target::EgressOnly => $call.egress_only_internet_gateway_id($target),
+            Target::Instance => $call.instance_id($target),
+            Target::Gateway => $call.gateway_id($target),
+        }
+    };
+}
+
 impl Ec2Provider {
     pub(super) async fn converge_routes(
         &self,
@@ -108,32 +130,19 @@ impl Ec2Provider {
         if !differs(resource, current, "routes") {
             return Ok(());
         }
-        let parse = |routes: Vec<String>| -> Result<BTreeMap<String, String>, ProviderError> {
+        let by_destination = |routes: Vec<Route>| -> BTreeMap<String, String> {
             routes
-                .iter()
-                .map(|route| {
-                    route
-                        .parse::<Route>()
-                        .map(|route| (route.destination, route.target))
-                        .map_err(|why| bad_input(resource, why))
-                })
+                .into_iter()
+                .map(|route| (route.destination, route.target))
                 .collect()
         };
-        let desired = parse(list(resource, "routes"))?;
-        let live = parse(list_of(current.get("routes")))?;
+        let desired = by_destination(parse_all(resource, &list(resource, "routes"))?);
+        let live = by_destination(parse_all(resource, &list_of(current.get("routes")))?);
         for (destination, target) in &live {
             if !desired.contains_key(destination) {
                 let call = self.client.delete_route().route_table_id(table_id);
-                let call = match destination_kind(destination) {
-                    Destination::PrefixList => call.destination_prefix_list_id(destination),
-                    Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-                    Destination::Ipv4 => call.destination_cidr_block(destination),
-                };
-                match call
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DeleteRoute", table_id, error))
-                {
+                let call = with_destination!(call, destination);
+                match sent("ec2:DeleteRoute", table_id, call.send()).await {
                     Err(error) if !is_gone(&error) => return Err(error),
                     _ => tracing::debug!(table_id, destination, target, "route deleted"),
                 }
@@ -163,25 +172,8 @@ impl Ec2Provider {
     ) -> Result<(), ProviderError> {
         if !replace {
             let call = self.client.create_route().route_table_id(table_id);
-            let call = match destination_kind(destination) {
-                Destination::PrefixList => call.destination_prefix_list_id(destination),
-                Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-                Destination::Ipv4 => call.destination_cidr_block(destination),
-            };
-            let call = match target_kind(target) {
-                Target::Nat => call.nat_gateway_id(target),
-                Target::Interface => call.network_interface_id(target),
-                Target::Peering => call.vpc_peering_connection_id(target),
-                Target::Transit => call.transit_gateway_id(target),
-                Target::EgressOnly => call.egress_only_internet_gateway_id(target),
-                Target::Instance => call.instance_id(target),
-                Target::Gateway => call.gateway_id(target),
-            };
-            match call
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateRoute", table_id, error))
-            {
+            let call = with_target!(with_destination!(call, destination), target);
+            match sent("ec2:CreateRoute", table_id, call.send()).await {
                 Err(error) if error.code.as_deref() == Some(ROUTE_EXISTS) => {
                     tracing::debug!(table_id, destination, "route exists; replacing it");
                 }
@@ -189,23 +181,8 @@ impl Ec2Provider {
             }
         }
         let call = self.client.replace_route().route_table_id(table_id);
-        let call = match destination_kind(destination) {
-            Destination::PrefixList => call.destination_prefix_list_id(destination),
-            Destination::Ipv6 => call.destination_ipv6_cidr_block(destination),
-            Destination::Ipv4 => call.destination_cidr_block(destination),
-        };
-        let call = match target_kind(target) {
-            Target::Nat => call.nat_gateway_id(target),
-            Target::Interface => call.network_interface_id(target),
-            Target::Peering => call.vpc_peering_connection_id(target),
-            Target::Transit => call.transit_gateway_id(target),
-            Target::EgressOnly => call.egress_only_internet_gateway_id(target),
-            Target::Instance => call.instance_id(target),
-            Target::Gateway => call.gateway_id(target),
-        };
-        call.send()
-            .await
-            .map_err(|error| aws_error("ec2:ReplaceRoute", table_id, error))?;
+        let call = with_target!(with_destination!(call, destination), target);
+        sent("ec2:ReplaceRoute", table_id, call.send()).await?;
         Ok(())
     }
 
@@ -234,67 +211,30 @@ impl Ec2Provider {
             let Some(association_id) = association.route_table_association_id() else {
                 continue;
             };
-            match self
+            let call = self
                 .client
                 .disassociate_route_table()
-                .association_id(association_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:DisassociateRouteTable", table_id, error))
-            {
-                Err(error) if !is_gone(&error) => return Err(error),
-                _ => {}
-            }
+                .association_id(association_id);
+            done_if_gone(sent("ec2:DisassociateRouteTable", table_id, call.send()).await)?;
         }
         Ok(())
     }
 
     /// CreateRouteTable with a client token.
-    pub(super) async fn create_route_table(
-        &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .create_route_table()
-                .vpc_id(text(resource, "vpc_id")?)
-                .client_token(self.token(&ctx.env, name, 0))
-                .tag_specifications(tag_specification(ResourceType::RouteTable, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateRouteTable", name, error))?;
-            made.props.insert("routes".into(), Value::List(Vec::new()));
-            created
-                .route_table()
-                .and_then(RouteTable::route_table_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
-    }
-
-    /// Releases the table from its subnets, then DeleteRouteTable.
-    pub(super) async fn delete_route_table(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        self.release_route_table(physical).await?;
-        delete_when_free(ctx, "ec2:DeleteRouteTable", physical, || async {
-            client
-                .delete_route_table()
-                .route_table_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteRouteTable", physical, error))
-        })
-        .await
+    pub(super) async fn create_route_table(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
+        let call = self
+            .creates
+            .create_route_table()
+            .vpc_id(new.text("vpc_id")?)
+            .client_token(new.token(0))
+            .tag_specifications(new.tags(ResourceType::RouteTable));
+        let created = sent("ec2:CreateRouteTable", name, call.send()).await?;
+        new.props.insert("routes".into(), Value::List(Vec::new()));
+        Ok(created
+            .route_table()
+            .and_then(RouteTable::route_table_id)
+            .unwrap_or_default()
+            .to_string())
     }
 }

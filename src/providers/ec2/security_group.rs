@@ -4,31 +4,21 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, UserIdGroupPair,
 };
 
-use super::props::{bad_input, differs, list, list_of, sorted_strings, strings, text};
-use super::tags::tag_specification;
-use super::waits::delete_when_free;
-use super::{Ec2Provider, Made};
+use super::props::{changed_directions, parse_all, sorted_strings, strings, text_props};
+use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Ports, Protocol, SgRule};
-use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, sent};
 
 /// A security group as observed: VPC, name, description and rules.
 pub(super) fn observe(group: &SecurityGroup) -> Option<Live> {
     let group_id = group.group_id()?;
-    let mut props = Props::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(group.vpc_id().unwrap_or_default()),
-    );
-    props.insert(
-        "group_name".into(),
-        Value::str(group.group_name().unwrap_or_default()),
-    );
-    props.insert(
-        "description".into(),
-        Value::str(group.description().unwrap_or_default()),
-    );
+    let mut props = text_props([
+        ("vpc_id", group.vpc_id()),
+        ("group_name", group.group_name()),
+        ("description", group.description()),
+    ]);
     props.insert(
         "ingress".into(),
         sorted_strings(rules(group.ip_permissions())),
@@ -107,17 +97,9 @@ impl Ec2Provider {
         group_id: &str,
         current: &Props,
     ) -> Result<(), ProviderError> {
-        for (egress, name) in [(false, "ingress"), (true, "egress")] {
-            if differs(resource, current, name) {
-                self.apply_rules(
-                    resource,
-                    group_id,
-                    &list_of(current.get(name)),
-                    &list(resource, name),
-                    egress,
-                )
+        for (egress, live, desired) in changed_directions(resource, current) {
+            self.apply_rules(resource, group_id, &live, &desired, egress)
                 .await?;
-            }
         }
         Ok(())
     }
@@ -132,38 +114,31 @@ impl Ec2Provider {
         desired: &[String],
         egress: bool,
     ) -> Result<(), ProviderError> {
-        let to_permissions = |rules: Vec<&String>| -> Result<Vec<IpPermission>, ProviderError> {
-            rules
-                .into_iter()
-                .map(|rule| {
-                    rule.parse::<SgRule>()
-                        .map(|rule| permission(&rule))
-                        .map_err(|why| bad_input(resource, why))
-                })
-                .collect()
+        let to_permissions = |rules: Vec<String>| -> Result<Vec<IpPermission>, ProviderError> {
+            Ok(parse_all::<SgRule>(resource, &rules)?
+                .iter()
+                .map(permission)
+                .collect())
         };
-        let revoke = to_permissions(live.iter().filter(|rule| !desired.contains(rule)).collect())?;
-        let authorize =
-            to_permissions(desired.iter().filter(|rule| !live.contains(rule)).collect())?;
+        let extra = live.iter().filter(|rule| !desired.contains(rule));
+        let missing = desired.iter().filter(|rule| !live.contains(rule));
+        let revoke = to_permissions(extra.cloned().collect())?;
+        let authorize = to_permissions(missing.cloned().collect())?;
+        let ec2 = &self.client;
         if !revoke.is_empty() {
+            let revoke = Some(revoke);
             let result = if egress {
-                self.client
-                    .revoke_security_group_egress()
-                    .group_id(group_id)
-                    .set_ip_permissions(Some(revoke))
-                    .send()
+                let call = ec2.revoke_security_group_egress().group_id(group_id);
+                let call = call.set_ip_permissions(revoke).send();
+                sent("ec2:RevokeSecurityGroupEgress", group_id, call)
                     .await
-                    .map(|_| ())
-                    .map_err(|error| aws_error("ec2:RevokeSecurityGroupEgress", group_id, error))
+                    .map(drop)
             } else {
-                self.client
-                    .revoke_security_group_ingress()
-                    .group_id(group_id)
-                    .set_ip_permissions(Some(revoke))
-                    .send()
+                let call = ec2.revoke_security_group_ingress().group_id(group_id);
+                let call = call.set_ip_permissions(revoke).send();
+                sent("ec2:RevokeSecurityGroupIngress", group_id, call)
                     .await
-                    .map(|_| ())
-                    .map_err(|error| aws_error("ec2:RevokeSecurityGroupIngress", group_id, error))
+                    .map(drop)
             };
             match result {
                 Err(error) if error.code.as_deref() != Some("InvalidPermission.NotFound") => {
@@ -173,26 +148,19 @@ impl Ec2Provider {
             }
         }
         if !authorize.is_empty() {
+            let authorize = Some(authorize);
             let result = if egress {
-                self.client
-                    .authorize_security_group_egress()
-                    .group_id(group_id)
-                    .set_ip_permissions(Some(authorize))
-                    .send()
+                let call = ec2.authorize_security_group_egress().group_id(group_id);
+                let call = call.set_ip_permissions(authorize).send();
+                sent("ec2:AuthorizeSecurityGroupEgress", group_id, call)
                     .await
-                    .map(|_| ())
-                    .map_err(|error| aws_error("ec2:AuthorizeSecurityGroupEgress", group_id, error))
+                    .map(drop)
             } else {
-                self.client
-                    .authorize_security_group_ingress()
-                    .group_id(group_id)
-                    .set_ip_permissions(Some(authorize))
-                    .send()
+                let call = ec2.authorize_security_group_ingress().group_id(group_id);
+                let call = call.set_ip_permissions(authorize).send();
+                sent("ec2:AuthorizeSecurityGroupIngress", group_id, call)
                     .await
-                    .map(|_| ())
-                    .map_err(|error| {
-                        aws_error("ec2:AuthorizeSecurityGroupIngress", group_id, error)
-                    })
+                    .map(drop)
             };
             match result {
                 Err(error) if error.code.as_deref() != Some("InvalidPermission.Duplicate") => {
@@ -205,53 +173,23 @@ impl Ec2Provider {
     }
 
     /// CreateSecurityGroup (no client token: looked up by tag on a retry).
-    pub(super) async fn create_security_group(
-        &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .create_security_group()
-                .vpc_id(text(resource, "vpc_id")?)
-                .group_name(text(resource, "group_name")?)
-                .description(text(resource, "description")?)
-                .tag_specifications(tag_specification(ResourceType::SecurityGroup, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateSecurityGroup", name, error))?;
-            if let Some(arn) = created.security_group_arn() {
-                made.outputs.insert("arn".into(), arn.to_string());
-            }
-            // A new group allows all egress; the desired rules replace that.
-            made.props.insert("ingress".into(), Value::List(Vec::new()));
-            made.props
-                .insert("egress".into(), strings(["all all 0.0.0.0/0"]));
-            created.group_id().unwrap_or_default().to_string()
-        };
-        Ok(physical)
-    }
-
-    /// DeleteSecurityGroup, once nothing uses it.
-    pub(super) async fn delete_security_group(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        delete_when_free(ctx, "ec2:DeleteSecurityGroup", physical, || async {
-            client
-                .delete_security_group()
-                .group_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteSecurityGroup", physical, error))
-        })
-        .await
+    pub(super) async fn create_security_group(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
+        let call = self
+            .creates
+            .create_security_group()
+            .vpc_id(new.text("vpc_id")?)
+            .group_name(new.text("group_name")?)
+            .description(new.text("description")?)
+            .tag_specifications(new.tags(ResourceType::SecurityGroup));
+        let created = sent("ec2:CreateSecurityGroup", name, call.send()).await?;
+        if let Some(arn) = created.security_group_arn() {
+            new.outputs.insert("arn".into(), arn.to_string());
+        }
+        // A new group allows all egress; the desired rules replace that.
+        new.props.insert("ingress".into(), Value::List(Vec::new()));
+        new.props
+            .insert("egress".into(), strings(["all all 0.0.0.0/0"]));
+        Ok(created.group_id().unwrap_or_default().to_string())
     }
 }

@@ -13,7 +13,7 @@ use super::observe::assemble;
 use super::tags::tag;
 use crate::model::{Kind, Observed, Resource, TAG_ENV, TAG_ID};
 use crate::providers::ProviderError;
-use crate::providers::aws::aws_error;
+use crate::providers::aws::sent;
 
 /// Everything one observe read, before it is matched to logical ids.
 #[derive(Debug, Default, Clone)]
@@ -58,15 +58,13 @@ macro_rules! describe {
             &self,
             filters: Vec<Filter>,
         ) -> Result<Vec<$item>, ProviderError> {
-            self.client
+            let call = self
+                .client
                 .$call()
                 .$set(Some(filters))
                 .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|error| aws_error($action, $what, error))
+                .items();
+            sent($action, $what, call.send().try_collect()).await
         }
     };
 }
@@ -216,13 +214,8 @@ impl Ec2Provider {
         &self,
         filters: Vec<Filter>,
     ) -> Result<Vec<Address>, ProviderError> {
-        let output = self
-            .client
-            .describe_addresses()
-            .set_filters(Some(filters))
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeAddresses", "addresses", error))?;
+        let call = self.client.describe_addresses().set_filters(Some(filters));
+        let output = sent("ec2:DescribeAddresses", "addresses", call.send()).await?;
         Ok(output.addresses().to_vec())
     }
 
@@ -231,14 +224,12 @@ impl Ec2Provider {
         vpc_id: &str,
         attribute: VpcAttributeName,
     ) -> Result<bool, ProviderError> {
-        let output = self
+        let call = self
             .client
             .describe_vpc_attribute()
             .vpc_id(vpc_id)
-            .attribute(attribute.clone())
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeVpcAttribute", vpc_id, error))?;
+            .attribute(attribute.clone());
+        let output = sent("ec2:DescribeVpcAttribute", vpc_id, call.send()).await?;
         let value = match attribute {
             VpcAttributeName::EnableDnsHostnames => output.enable_dns_hostnames(),
             _ => output.enable_dns_support(),

@@ -2,15 +2,13 @@
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, NetworkAcl, ResourceType, RouteTable, Subnet};
 
-use super::props::{differs, text};
+use super::props::{differs, text, text_props};
 use super::snapshot::filter;
-use super::tags::tag_specification;
-use super::waits::delete_when_free;
-use super::{Ec2Provider, Made};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, aws_error, sent};
 
 /// A subnet as observed, with its associations from the tables and ACLs read.
 pub(super) fn observe(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> Option<Live> {
@@ -27,18 +25,11 @@ fn subnet_props(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> 
     let subnet_id = subnet.subnet_id().unwrap_or_default();
     let mut props = Props::new();
     let mut outputs = Outputs::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(subnet.vpc_id().unwrap_or_default()),
-    );
-    props.insert(
-        "cidr".into(),
-        Value::str(subnet.cidr_block().unwrap_or_default()),
-    );
-    props.insert(
-        "availability_zone".into(),
-        Value::str(subnet.availability_zone().unwrap_or_default()),
-    );
+    props.extend(text_props([
+        ("vpc_id", subnet.vpc_id()),
+        ("cidr", subnet.cidr_block()),
+        ("availability_zone", subnet.availability_zone()),
+    ]));
     props.insert(
         "map_public_ip_on_launch".into(),
         Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
@@ -55,10 +46,7 @@ fn subnet_props(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> 
     });
     match association {
         Some((table, association)) => {
-            props.insert(
-                "route_table_id".into(),
-                Value::str(table.route_table_id().unwrap_or_default()),
-            );
+            props.extend(text_props([("route_table_id", table.route_table_id())]));
             if let Some(association_id) = association.route_table_association_id() {
                 outputs.insert(
                     "route_table_association_id".into(),
@@ -77,10 +65,7 @@ fn subnet_props(subnet: &Subnet, tables: &[RouteTable], acls: &[NetworkAcl]) -> 
             .map(|association| (acl, association))
     });
     if let Some((acl, association)) = acl {
-        props.insert(
-            "network_acl_id".into(),
-            Value::str(acl.network_acl_id().unwrap_or_default()),
-        );
+        props.extend(text_props([("network_acl_id", acl.network_acl_id())]));
         if let Some(association_id) = association.network_acl_association_id() {
             outputs.insert(
                 "network_acl_association_id".into(),
@@ -103,17 +88,16 @@ impl Ec2Provider {
         outputs: &mut Outputs,
     ) -> Result<(), ProviderError> {
         if differs(resource, current, "map_public_ip_on_launch") {
-            self.client
+            let call = self
+                .client
                 .modify_subnet_attribute()
                 .subnet_id(subnet_id)
                 .map_public_ip_on_launch(
                     AttributeBooleanValue::builder()
                         .value(resource.bool_prop("map_public_ip_on_launch") == Some(true))
                         .build(),
-                )
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:ModifySubnetAttribute", subnet_id, error))?;
+                );
+            sent("ec2:ModifySubnetAttribute", subnet_id, call.send()).await?;
         }
         if differs(resource, current, "route_table_id") {
             let table_id = text(resource, "route_table_id")?;
@@ -166,14 +150,12 @@ impl Ec2Provider {
                         )
                     })?,
             };
-            let replaced = self
+            let call = self
                 .client
                 .replace_network_acl_association()
                 .association_id(association_id)
-                .network_acl_id(&acl_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:ReplaceNetworkAclAssociation", subnet_id, error))?;
+                .network_acl_id(&acl_id);
+            let replaced = sent("ec2:ReplaceNetworkAclAssociation", subnet_id, call.send()).await?;
             if let Some(association) = replaced.new_association_id() {
                 outputs.insert("network_acl_association_id".into(), association.to_string());
             }
@@ -182,57 +164,27 @@ impl Ec2Provider {
     }
 
     /// CreateSubnet (no client token: looked up by tag on a retry).
-    pub(super) async fn create_subnet(
-        &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .create_subnet()
-                .vpc_id(text(resource, "vpc_id")?)
-                .cidr_block(text(resource, "cidr")?)
-                .availability_zone(text(resource, "availability_zone")?)
-                .tag_specifications(tag_specification(ResourceType::Subnet, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateSubnet", name, error))?;
-            let subnet = created.subnet().ok_or_else(|| {
-                ProviderError::local("ec2:CreateSubnet", name, "no subnet in the answer")
-            })?;
-            made.props.insert(
-                "map_public_ip_on_launch".into(),
-                Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
-            );
-            made.props.insert("route_table_id".into(), Value::str(""));
-            if let Some(arn) = subnet.subnet_arn() {
-                made.outputs.insert("arn".into(), arn.to_string());
-            }
-            subnet.subnet_id().unwrap_or_default().to_string()
-        };
-        Ok(physical)
-    }
-
-    /// DeleteSubnet, once nothing uses it.
-    pub(super) async fn delete_subnet(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        delete_when_free(ctx, "ec2:DeleteSubnet", physical, || async {
-            client
-                .delete_subnet()
-                .subnet_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteSubnet", physical, error))
-        })
-        .await
+    pub(super) async fn create_subnet(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
+        let call = self
+            .creates
+            .create_subnet()
+            .vpc_id(new.text("vpc_id")?)
+            .cidr_block(new.text("cidr")?)
+            .availability_zone(new.text("availability_zone")?)
+            .tag_specifications(new.tags(ResourceType::Subnet));
+        let created = sent("ec2:CreateSubnet", name, call.send()).await?;
+        let subnet = created.subnet().ok_or_else(|| {
+            ProviderError::local("ec2:CreateSubnet", name, "no subnet in the answer")
+        })?;
+        new.props.insert(
+            "map_public_ip_on_launch".into(),
+            Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
+        );
+        new.props.insert("route_table_id".into(), Value::str(""));
+        if let Some(arn) = subnet.subnet_arn() {
+            new.outputs.insert("arn".into(), arn.to_string());
+        }
+        Ok(subnet.subnet_id().unwrap_or_default().to_string())
     }
 }

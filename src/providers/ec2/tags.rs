@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 
 use crate::model::{Resource, is_aws_tag};
 use crate::providers::ProviderError;
-use crate::providers::aws::{TagApi, aws_error};
+use crate::providers::aws::{TagApi, sent};
 
 /// One tag's value.
 pub(super) fn tag<'t>(tags: &'t [Tag], key: &str) -> Option<&'t str> {
@@ -52,13 +52,12 @@ pub(super) struct Ec2Tags {
 #[async_trait]
 impl TagApi for Ec2Tags {
     async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
+        let call = self
+            .client
             .create_tags()
             .resources(&self.id)
-            .set_tags(Some(ec2_tags(pairs)))
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:CreateTags", &self.id, error))?;
+            .set_tags(Some(ec2_tags(pairs)));
+        sent("ec2:CreateTags", &self.id, call.send()).await?;
         Ok(())
     }
 
@@ -72,13 +71,12 @@ impl TagApi for Ec2Tags {
         if tags.is_empty() {
             return Ok(());
         }
-        self.client
+        let call = self
+            .client
             .delete_tags()
             .resources(&self.id)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DeleteTags", &self.id, error))?;
+            .set_tags(Some(tags));
+        sent("ec2:DeleteTags", &self.id, call.send()).await?;
         Ok(())
     }
 }

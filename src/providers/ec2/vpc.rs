@@ -6,16 +6,14 @@ use aws_sdk_ec2::types::{
 };
 
 use super::network_acl::acl_entries;
-use super::props::{differs, list, sorted_strings, strings, text};
+use super::props::{differs, list, sorted_strings, strings, text_props};
 use super::security_group::rules;
 use super::snapshot::filter;
-use super::tags::tag_specification;
-use super::waits::delete_when_free;
-use super::{Ec2Provider, Made};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Outputs, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
-use crate::providers::{ProviderError, StepCtx};
+use crate::model::{Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
+use crate::providers::aws::{Live, aws_error, sent};
 
 /// The VPC as observed, with its DNS attributes (when read) and its default security group
 /// and network ACL.
@@ -48,11 +46,7 @@ fn vpc_props(
     default_group: Option<&SecurityGroup>,
     default_acl: Option<&NetworkAcl>,
 ) -> (Props, Outputs) {
-    let mut props = Props::new();
-    props.insert(
-        "cidr".into(),
-        Value::str(vpc.cidr_block().unwrap_or_default()),
-    );
+    let mut props = text_props([("cidr", vpc.cidr_block())]);
     if let Some((support, hostnames)) = dns {
         props.insert("enable_dns_support".into(), Value::Bool(support));
         props.insert("enable_dns_hostnames".into(), Value::Bool(hostnames));
@@ -196,62 +190,37 @@ impl Ec2Provider {
     }
 
     /// CreateVpc (no client token: looked up by tag on a retry).
-    pub(super) async fn create_vpc(
-        &self,
-        resource: &Resource,
-        _ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
-        let name = resource.id.as_str();
-        let physical = {
-            let created = self
-                .creates
-                .create_vpc()
-                .cidr_block(text(resource, "cidr")?)
-                .tag_specifications(tag_specification(ResourceType::Vpc, resource))
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateVpc", name, error))?;
-            let vpc_id = created
-                .vpc()
-                .and_then(Vpc::vpc_id)
-                .map(str::to_string)
-                .ok_or_else(|| ProviderError::local("ec2:CreateVpc", name, "no VPC id"))?;
-            made.props
-                .insert("cidr".into(), Value::str(text(resource, "cidr")?));
-            made.props
-                .insert("enable_dns_support".into(), Value::Bool(true));
-            vpc_id
-        };
-        Ok(physical)
+    pub(super) async fn create_vpc(&self, new: &mut New<'_>) -> Created {
+        let name = new.resource.id.as_str();
+        let call = self
+            .creates
+            .create_vpc()
+            .cidr_block(new.text("cidr")?)
+            .tag_specifications(new.tags(ResourceType::Vpc));
+        let created = sent("ec2:CreateVpc", name, call.send()).await?;
+        let vpc_id = created
+            .vpc()
+            .and_then(Vpc::vpc_id)
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::local("ec2:CreateVpc", name, "no VPC id"))?;
+        new.props
+            .insert("cidr".into(), Value::str(new.text("cidr")?));
+        new.props
+            .insert("enable_dns_support".into(), Value::Bool(true));
+        Ok(vpc_id)
     }
 
-    /// DeleteVpc, once its internet gateway is detached and nothing uses it.
-    pub(super) async fn delete_vpc(
-        &self,
-        observed: &Observed,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        // A replaced VPC keeps its internet gateway until the gateway moves: detach it.
+    /// Detaches the internet gateways of a VPC about to be deleted: a replaced VPC keeps its
+    /// internet gateway until the gateway moves.
+    pub(super) async fn detach_gateways_of(&self, vpc_id: &str) -> Result<(), ProviderError> {
         let attached = self
-            .gateways(vec![filter("attachment.vpc-id", [physical])])
+            .gateways(vec![filter("attachment.vpc-id", [vpc_id])])
             .await?;
         for gateway in &attached {
             if let Some(gateway_id) = gateway.internet_gateway_id() {
-                self.detach_gateway(gateway_id, physical).await?;
+                self.detach_gateway(gateway_id, vpc_id).await?;
             }
         }
-        delete_when_free(ctx, "ec2:DeleteVpc", physical, || async {
-            client
-                .delete_vpc()
-                .vpc_id(physical)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| aws_error("ec2:DeleteVpc", physical, error))
-        })
-        .await
+        Ok(())
     }
 }

@@ -5,14 +5,13 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 
 use super::observe::Names;
-use super::props::{differs, list, list_of, text};
+use super::props::{differs, list, list_of, text_props};
 use super::snapshot::id_filters;
-use super::tags::tag_specification;
 use super::waits::{POLL_INTERVAL, is_gone};
-use super::{Ec2Provider, Made};
+use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
 
 /// An endpoint as observed (dead ones are gone), its lists of references ordered as the
@@ -43,15 +42,10 @@ pub(super) fn endpoint_is_live(endpoint: &VpcEndpoint) -> bool {
 }
 
 fn endpoint_props(endpoint: &VpcEndpoint, names: &Names) -> Props {
-    let mut props = Props::new();
-    props.insert(
-        "vpc_id".into(),
-        Value::str(endpoint.vpc_id().unwrap_or_default()),
-    );
-    props.insert(
-        "service_name".into(),
-        Value::str(endpoint.service_name().unwrap_or_default()),
-    );
+    let mut props = text_props([
+        ("vpc_id", endpoint.vpc_id()),
+        ("service_name", endpoint.service_name()),
+    ]);
     let endpoint_type = endpoint
         .vpc_endpoint_type()
         .map_or("Gateway", VpcEndpointType::as_str);
@@ -159,13 +153,11 @@ impl Ec2Provider {
             &format!("endpoint {endpoint_id} to become available"),
             POLL_INTERVAL,
             || async {
-                let found = self
+                let call = self
                     .client
                     .describe_vpc_endpoints()
-                    .vpc_endpoint_ids(endpoint_id)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeVpcEndpoints", endpoint_id, error))?;
+                    .vpc_endpoint_ids(endpoint_id);
+                let found = sent("ec2:DescribeVpcEndpoints", endpoint_id, call.send()).await?;
                 let Some(endpoint) = found.vpc_endpoints().first() else {
                     return Ok(None);
                 };
@@ -200,68 +192,59 @@ impl Ec2Provider {
     }
 
     /// CreateVpcEndpoint with a client token that moves on past dead incarnations.
-    pub(super) async fn create_vpc_endpoint(
-        &self,
-        resource: &Resource,
-        ctx: &StepCtx,
-        made: &mut Made,
-    ) -> Result<String, ProviderError> {
+    pub(super) async fn create_vpc_endpoint(&self, new: &mut New<'_>) -> Created {
+        let resource = new.resource;
+        let ctx = new.ctx;
         let name = resource.id.as_str();
-        let physical = {
-            let dead = self
-                .endpoints(id_filters(&ctx.env, name))
-                .await?
-                .iter()
-                .filter(|endpoint| !endpoint_is_live(endpoint))
-                .count();
-            let interface =
-                resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str());
-            let mut call = self
-                .creates
-                .create_vpc_endpoint()
-                .vpc_id(text(resource, "vpc_id")?)
-                .service_name(text(resource, "service_name")?)
-                .vpc_endpoint_type(if interface {
-                    VpcEndpointType::Interface
-                } else {
-                    VpcEndpointType::Gateway
-                })
-                .client_token(self.token(&ctx.env, name, dead))
-                .tag_specifications(tag_specification(ResourceType::VpcEndpoint, resource));
-            if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
-                call = call.policy_document(policy.to_string());
-            }
-            if interface {
-                call = call
-                    .set_subnet_ids(Some(list(resource, "subnet_ids")))
-                    .set_security_group_ids(Some(list(resource, "security_group_ids")))
-                    .private_dns_enabled(resource.bool_prop("private_dns_enabled") == Some(true));
+        let dead = self
+            .endpoints(id_filters(&ctx.env, name))
+            .await?
+            .iter()
+            .filter(|endpoint| !endpoint_is_live(endpoint))
+            .count();
+        let interface =
+            resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str());
+        let mut call = self
+            .creates
+            .create_vpc_endpoint()
+            .vpc_id(new.text("vpc_id")?)
+            .service_name(new.text("service_name")?)
+            .vpc_endpoint_type(if interface {
+                VpcEndpointType::Interface
             } else {
-                call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
+                VpcEndpointType::Gateway
+            })
+            .client_token(new.token(dead))
+            .tag_specifications(new.tags(ResourceType::VpcEndpoint));
+        if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
+            call = call.policy_document(policy.to_string());
+        }
+        if interface {
+            call = call
+                .set_subnet_ids(Some(list(resource, "subnet_ids")))
+                .set_security_group_ids(Some(list(resource, "security_group_ids")))
+                .private_dns_enabled(resource.bool_prop("private_dns_enabled") == Some(true));
+        } else {
+            call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
+        }
+        let created = sent("ec2:CreateVpcEndpoint", name, call.send()).await?;
+        // Everything was set in the create call.
+        for attribute in [
+            "route_table_ids",
+            "subnet_ids",
+            "security_group_ids",
+            "private_dns_enabled",
+            "policy",
+        ] {
+            if let Some(value) = resource.props.get(attribute) {
+                new.props.insert(attribute.into(), value.clone());
             }
-            let created = call
-                .send()
-                .await
-                .map_err(|error| aws_error("ec2:CreateVpcEndpoint", name, error))?;
-            // Everything was set in the create call.
-            for attribute in [
-                "route_table_ids",
-                "subnet_ids",
-                "security_group_ids",
-                "private_dns_enabled",
-                "policy",
-            ] {
-                if let Some(value) = resource.props.get(attribute) {
-                    made.props.insert(attribute.into(), value.clone());
-                }
-            }
-            created
-                .vpc_endpoint()
-                .and_then(VpcEndpoint::vpc_endpoint_id)
-                .unwrap_or_default()
-                .to_string()
-        };
-        Ok(physical)
+        }
+        Ok(created
+            .vpc_endpoint()
+            .and_then(VpcEndpoint::vpc_endpoint_id)
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// DeleteVpcEndpoints, then waits until it is deleted.
@@ -272,12 +255,8 @@ impl Ec2Provider {
     ) -> Result<(), ProviderError> {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
-        let deleted = client
-            .delete_vpc_endpoints()
-            .vpc_endpoint_ids(physical)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DeleteVpcEndpoints", physical, error));
+        let call = client.delete_vpc_endpoints().vpc_endpoint_ids(physical);
+        let deleted = sent("ec2:DeleteVpcEndpoints", physical, call.send()).await;
         match deleted {
             Err(error) if is_gone(&error) => return Ok(()),
             Err(error) => return Err(error),
@@ -307,12 +286,8 @@ impl Ec2Provider {
             &format!("endpoint {physical} to be deleted"),
             POLL_INTERVAL,
             || async {
-                let found = client
-                    .describe_vpc_endpoints()
-                    .vpc_endpoint_ids(physical)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("ec2:DescribeVpcEndpoints", physical, error));
+                let call = client.describe_vpc_endpoints().vpc_endpoint_ids(physical);
+                let found = sent("ec2:DescribeVpcEndpoints", physical, call.send()).await;
                 match found {
                     Err(error) if is_gone(&error) => Ok(Some(())),
                     Err(error) => Err(error),

@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::providers::aws::sent;
 use crate::providers::{ProviderError, StepCtx, wait};
 
 /// How often a NAT gateway, an endpoint or a blocked deletion is polled.
@@ -10,6 +15,18 @@ pub(super) const POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// NotFound, or EC2's NAT-gateway code that lacks the `.NotFound` suffix.
 pub(super) fn is_gone(error: &ProviderError) -> bool {
     error.is_not_found() || error.code.as_deref() == Some("NatGatewayNotFound")
+}
+
+/// The outcome of a delete, a disassociation or a detach: done, also when what it removes
+/// is gone already.
+///
+/// # Errors
+/// Any failure but [`is_gone`].
+pub(super) fn done_if_gone<T>(result: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match result {
+        Err(error) if !is_gone(&error) => Err(error),
+        _ => Ok(()),
+    }
 }
 
 /// AWS refuses because something still uses the resource; it goes away on its own (network
@@ -27,9 +44,10 @@ pub(super) fn is_in_use(error: &ProviderError) -> bool {
     )
 }
 
-/// Runs a delete call until it succeeds, the resource is gone, or the wait times out while
-/// AWS still says it is in use.
-pub(super) async fn delete_when_free<F, Fut>(
+/// Sends a delete call (`call` makes a new one for each attempt) until it succeeds, the
+/// resource is gone, or the wait times out while AWS still says it is in use. Failures name
+/// `action` and `what`.
+pub(super) async fn delete_when_free<F, Fut, T, E>(
     ctx: &StepCtx,
     action: &str,
     what: &str,
@@ -37,7 +55,8 @@ pub(super) async fn delete_when_free<F, Fut>(
 ) -> Result<(), ProviderError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), ProviderError>>,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let last = std::sync::Mutex::new(String::new());
     let outcome = wait::until(
@@ -46,11 +65,11 @@ where
         &format!("{what} to be free to delete"),
         POLL_INTERVAL,
         || {
-            let attempt = call();
+            let attempt = sent(action, what, call());
             let last = &last;
             async move {
                 match attempt.await {
-                    Ok(()) => Ok(Some(())),
+                    Ok(_) => Ok(Some(())),
                     Err(error) if is_gone(&error) => Ok(Some(())),
                     Err(error) if is_in_use(&error) => {
                         if let Ok(mut last) = last.lock() {

@@ -18,7 +18,7 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::operation::get_detector::GetDetectorOutput;
 use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 
-use super::aws::{Live, TagApi, aws_error, found, sync_tags, tag_pairs};
+use super::aws::{Live, found, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of, tag_pairs};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Value};
 
@@ -34,36 +34,11 @@ pub struct GuardDutyProvider {
     region: String,
 }
 
-/// A detector's TagResource / UntagResource (by its ARN; errors name the detector id).
-struct DetectorTags<'a> {
-    client: &'a Client,
-    id: &'a str,
-    arn: String,
-}
-
-#[async_trait]
-impl TagApi for DetectorTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(&self.arn)
-            .set_tags(Some(pairs.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:TagResource", self.id, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(&self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:UntagResource", self.id, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// A detector's TagResource / UntagResource (by its ARN; errors name the detector id).
+    DetectorTags(Client) by resource_arn;
+    "guardduty:TagResource": tag_resource.set_tags(tag_map_of);
+    "guardduty:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 impl GuardDutyProvider {
@@ -94,47 +69,32 @@ impl GuardDutyProvider {
 
     /// The id of the region's detector, if there is one.
     async fn detector_id(&self) -> Result<Option<String>, ProviderError> {
-        let listed = self
-            .client
-            .list_detectors()
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:ListDetectors", "detectors", error))?;
+        let call = self.client.list_detectors();
+        let listed = sent("guardduty:ListDetectors", "detectors", call.send()).await?;
         Ok(listed.detector_ids().first().cloned())
     }
 
     /// Detector `id` (`None` when it vanished).
     async fn detector(&self, id: &str) -> Result<Option<GetDetectorOutput>, ProviderError> {
-        found(
-            self.client
-                .get_detector()
-                .detector_id(id)
-                .send()
-                .await
-                .map_err(|error| aws_error("guardduty:GetDetector", id, error)),
-        )
+        let call = self.client.get_detector().detector_id(id);
+        found(sent("guardduty:GetDetector", id, call.send()).await)
     }
 
     async fn update_detector(&self, id: &str, resource: &Resource) -> Result<(), ProviderError> {
-        self.client
+        let call = self
+            .client
             .update_detector()
             .detector_id(id)
             .enable(resource.bool_prop("enabled").unwrap_or(true))
-            .finding_publishing_frequency(frequency(resource))
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:UpdateDetector", id, error))?;
+            .finding_publishing_frequency(frequency(resource));
+        sent("guardduty:UpdateDetector", id, call.send()).await?;
         Ok(())
     }
 
     /// The detector's ARN (TagResource needs it; GetDetector does not return it).
     async fn arn(&self, id: &str) -> Result<String, ProviderError> {
-        let identity = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|error| aws_error("sts:GetCallerIdentity", id, error))?;
+        let call = self.sts.get_caller_identity();
+        let identity = sent("sts:GetCallerIdentity", id, call.send()).await?;
         Ok(format!(
             "arn:aws:guardduty:{}:{}:detector/{id}",
             self.region,
@@ -238,15 +198,13 @@ impl Provider for GuardDutyProvider {
             return Ok(outputs(&id));
         }
         let tags: HashMap<String, String> = tag_pairs(resource).into_iter().collect();
-        let created = self
+        let call = self
             .client
             .create_detector()
             .enable(resource.bool_prop("enabled").unwrap_or(true))
             .finding_publishing_frequency(frequency(resource))
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:CreateDetector", &resource.name, error))?;
+            .set_tags(Some(tags));
+        let created = sent("guardduty:CreateDetector", &resource.name, call.send()).await?;
         Ok(outputs(created.detector_id().unwrap_or_default()))
     }
 
@@ -262,24 +220,24 @@ impl Provider for GuardDutyProvider {
             self.update_detector(id, resource).await?;
         }
         if delta.touches("tags") {
-            let api = DetectorTags {
-                client: &self.client,
-                id,
-                arn: self.arn(id).await?,
-            };
+            let arn = self.arn(id).await?;
+            let api = DetectorTags::new(&self.client, &arn, id);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        let result = self
+        let call = self
             .client
             .delete_detector()
-            .detector_id(&observed.physical_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("guardduty:DeleteDetector", &observed.physical_id, error));
+            .detector_id(&observed.physical_id);
+        let result = sent(
+            "guardduty:DeleteDetector",
+            &observed.physical_id,
+            call.send(),
+        )
+        .await;
         found(result)?;
         Ok(())
     }

@@ -10,7 +10,7 @@ use super::list_of;
 use super::tags::{OidcTags, iam_tags, tag_map};
 use crate::model::{Delta, Kind, Observed, Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, found, sync_tags, tag_pairs};
+use crate::providers::aws::{Live, aws_error, found, gone_is_done, sent, sync_tags, tag_pairs};
 
 /// The host a desired provider is found by (its `url`, else its name).
 pub(super) fn host(resource: &Resource) -> &str {
@@ -38,14 +38,10 @@ pub(super) async fn list(client: &Client) -> Result<Vec<String>, ProviderError> 
 /// One provider as read by GetOpenIDConnectProvider; `None` when it is gone. Its name is the
 /// host it serves.
 pub(super) async fn read(client: &Client, arn: &str) -> Result<Option<Live>, ProviderError> {
-    let Some(provider) = found(
-        client
-            .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:GetOpenIDConnectProvider", arn, error)),
-    )?
+    let call = client
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn);
+    let Some(provider) = found(sent("iam:GetOpenIDConnectProvider", arn, call.send()).await)?
     else {
         return Ok(None);
     };
@@ -75,15 +71,13 @@ pub(super) async fn read(client: &Client, arn: &str) -> Result<Option<Live>, Pro
 pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outputs, ProviderError> {
     let host = host(resource);
     let action = "iam:CreateOpenIDConnectProvider";
-    let created = client
+    let call = client
         .create_open_id_connect_provider()
         .url(format!("https://{host}"))
         .set_client_id_list(Some(list_of(resource.props.get("client_ids"))))
         .set_thumbprint_list(Some(list_of(resource.create_inputs.get("thumbprints"))))
-        .set_tags(Some(iam_tags(tag_pairs(resource), action, host)?))
-        .send()
-        .await
-        .map_err(|error| aws_error(action, host, error))?;
+        .set_tags(Some(iam_tags(tag_pairs(resource), action, host)?));
+    let created = sent(action, host, call.send()).await?;
     let mut outputs = Outputs::new();
     if let Some(arn) = created.open_id_connect_provider_arn() {
         outputs.insert("arn".into(), arn.to_string());
@@ -103,28 +97,28 @@ pub(super) async fn update(
         let desired = list_of(resource.props.get("client_ids"));
         let live = list_of(observed.props.get("client_ids"));
         for id in desired.iter().filter(|id| !live.contains(id)) {
-            client
+            let call = client
                 .add_client_id_to_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
-                .client_id(id)
-                .send()
-                .await
-                .map_err(|error| aws_error("iam:AddClientIDToOpenIDConnectProvider", arn, error))?;
+                .client_id(id);
+            sent("iam:AddClientIDToOpenIDConnectProvider", arn, call.send()).await?;
         }
         for id in live.iter().filter(|id| !desired.contains(id)) {
-            client
+            let call = client
                 .remove_client_id_from_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
-                .client_id(id)
-                .send()
-                .await
-                .map_err(|error| {
-                    aws_error("iam:RemoveClientIDFromOpenIDConnectProvider", arn, error)
-                })?;
+                .client_id(id);
+            sent(
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                arn,
+                call.send(),
+            )
+            .await?;
         }
     }
     if delta.touches("tags") {
-        sync_tags(&OidcTags { client, arn }, resource, observed).await?;
+        let api = OidcTags::new(client, arn, arn);
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }
@@ -132,13 +126,8 @@ pub(super) async fn update(
 /// Deletes the provider (gone already counts as done).
 pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), ProviderError> {
     let arn = observed.physical_id.as_str();
-    found(
-        client
-            .delete_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:DeleteOpenIDConnectProvider", arn, error)),
-    )?;
-    Ok(())
+    let call = client
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn);
+    gone_is_done("iam:DeleteOpenIDConnectProvider", arn, call.send()).await
 }

@@ -11,7 +11,7 @@ use aws_sdk_iam::Client;
 
 use crate::model::{Kind, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{aws_error, found};
+use crate::providers::aws::{found, gone_is_done, sent};
 
 /// The physical id of the password policy (one per account).
 pub(super) const PASSWORD_ID: &str = "account";
@@ -21,13 +21,8 @@ pub(super) async fn observe(
     client: &Client,
     resource: &Resource,
 ) -> Result<Option<Observed>, ProviderError> {
-    let Some(answer) = found(
-        client
-            .get_account_password_policy()
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:GetAccountPasswordPolicy", "account", error)),
-    )?
+    let call = client.get_account_password_policy();
+    let Some(answer) = found(sent("iam:GetAccountPasswordPolicy", "account", call.send()).await)?
     else {
         return Ok(None);
     };
@@ -84,7 +79,7 @@ pub(super) async fn put(client: &Client, resource: &Resource) -> Result<Outputs,
             .and_then(|value| i32::try_from(value).ok())
     };
     let flag = |name: &str| resource.bool_prop(name);
-    client
+    let call = client
         .update_account_password_policy()
         .set_minimum_password_length(int("minimum_password_length"))
         .set_require_symbols(flag("require_symbols"))
@@ -94,21 +89,13 @@ pub(super) async fn put(client: &Client, resource: &Resource) -> Result<Outputs,
         .set_allow_users_to_change_password(flag("allow_users_to_change_password"))
         .set_max_password_age(int("max_password_age"))
         .set_password_reuse_prevention(int("password_reuse_prevention"))
-        .set_hard_expiry(flag("hard_expiry"))
-        .send()
-        .await
-        .map_err(|error| aws_error("iam:UpdateAccountPasswordPolicy", "account", error))?;
+        .set_hard_expiry(flag("hard_expiry"));
+    sent("iam:UpdateAccountPasswordPolicy", "account", call.send()).await?;
     Ok(Outputs::new())
 }
 
 /// Deletes the policy (none counts as done).
 pub(super) async fn delete(client: &Client) -> Result<(), ProviderError> {
-    found(
-        client
-            .delete_account_password_policy()
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:DeleteAccountPasswordPolicy", "account", error)),
-    )?;
-    Ok(())
+    let call = client.delete_account_password_policy();
+    gone_is_done("iam:DeleteAccountPasswordPolicy", "account", call.send()).await
 }

@@ -14,7 +14,7 @@ use super::tags::{PolicyTags, iam_tags};
 use super::{ALREADY_EXISTS, observed_list, policy_text, role};
 use crate::model::{Delta, Kind, Observed, Outputs, Props, Resource, TAG_ID, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, found, sync_tags, tag_pairs};
+use crate::providers::aws::{Live, found, gone_is_done, sent, sync_tags, tag_pairs};
 
 /// IAM keeps at most five versions of a managed policy, the default version included
 /// (IAM user guide, access_policies_managed-versioning: "A managed policy can have up to five
@@ -75,7 +75,7 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
     let path = resource.str_prop("path").unwrap_or("/");
     let document = policy_text(resource, "policy")
         .ok_or_else(|| ProviderError::local("iam:CreatePolicy", name, "no policy"))?;
-    let created = client
+    let call = client
         .create_policy()
         .policy_name(name)
         .path(path)
@@ -91,10 +91,8 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
             tag_pairs(resource),
             "iam:CreatePolicy",
             name,
-        )?))
-        .send()
-        .await
-        .map_err(|error| aws_error("iam:CreatePolicy", name, error));
+        )?));
+    let created = sent("iam:CreatePolicy", name, call.send()).await;
     let mut outputs = Outputs::new();
     match created {
         Ok(created) => {
@@ -103,13 +101,11 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
             }
         }
         Err(error) if error.code.as_deref() == Some(ALREADY_EXISTS) => {
-            let listed = client
+            let call = client
                 .list_policies()
                 .scope(PolicyScopeType::Local)
-                .path_prefix(path)
-                .send()
-                .await
-                .map_err(|error| aws_error("iam:ListPolicies", name, error))?;
+                .path_prefix(path);
+            let listed = sent("iam:ListPolicies", name, call.send()).await?;
             let Some(arn) = listed
                 .policies()
                 .iter()
@@ -152,25 +148,22 @@ pub(super) async fn update(
     {
         let versions = observed_list(observed, "policy_versions");
         for oldest in versions_to_prune(&versions) {
-            client
+            let call = client
                 .delete_policy_version()
                 .policy_arn(arn)
-                .version_id(oldest)
-                .send()
-                .await
-                .map_err(|error| aws_error("iam:DeletePolicyVersion", arn, error))?;
+                .version_id(oldest);
+            sent("iam:DeletePolicyVersion", arn, call.send()).await?;
         }
-        client
+        let call = client
             .create_policy_version()
             .policy_arn(arn)
             .policy_document(document)
-            .set_as_default(true)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:CreatePolicyVersion", arn, error))?;
+            .set_as_default(true);
+        sent("iam:CreatePolicyVersion", arn, call.send()).await?;
     }
     if delta.touches("tags") {
-        sync_tags(&PolicyTags { client, arn }, resource, observed).await?;
+        let api = PolicyTags::new(client, arn, arn);
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }
@@ -183,14 +176,12 @@ pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), P
         PolicyUsageType::PermissionsPolicy,
         PolicyUsageType::PermissionsBoundary,
     ] {
-        let entities = client
+        let call = client
             .list_entities_for_policy()
             .policy_arn(arn)
             .entity_filter(EntityType::Role)
-            .policy_usage_filter(usage.clone())
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:ListEntitiesForPolicy", arn, error));
+            .policy_usage_filter(usage.clone());
+        let entities = sent("iam:ListEntitiesForPolicy", arn, call.send()).await;
         let Some(entities) = found(entities)? else {
             return Ok(());
         };
@@ -202,23 +193,12 @@ pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), P
         }
     }
     for version in observed_list(observed, "policy_versions") {
-        found(
-            client
-                .delete_policy_version()
-                .policy_arn(arn)
-                .version_id(&version)
-                .send()
-                .await
-                .map_err(|error| aws_error("iam:DeletePolicyVersion", arn, error)),
-        )?;
-    }
-    found(
-        client
-            .delete_policy()
+        let call = client
+            .delete_policy_version()
             .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:DeletePolicy", arn, error)),
-    )?;
-    Ok(())
+            .version_id(&version);
+        found(sent("iam:DeletePolicyVersion", arn, call.send()).await)?;
+    }
+    let call = client.delete_policy().policy_arn(arn);
+    gone_is_done("iam:DeletePolicy", arn, call.send()).await
 }

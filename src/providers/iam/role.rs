@@ -17,7 +17,7 @@ use super::{
 };
 use crate::model::{Delta, Kind, Observed, Outputs, Props, Resource, TAG_ID, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, found, sync_tags, tag_pairs};
+use crate::providers::aws::{Live, aws_error, gone_is_done, sent, sync_tags, tag_pairs};
 
 /// One role as read from its details (and ListRoles' extras).
 pub(super) fn observe(role: &RoleDetail, extras: &RoleExtras) -> Live {
@@ -135,12 +135,8 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
     let role = match created {
         Ok(created) => created.role().cloned(),
         Err(error) if error.code.as_deref() == Some(ALREADY_EXISTS) => {
-            let answer = client
-                .get_role()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("iam:GetRole", name, error))?;
+            let call = client.get_role().role_name(name);
+            let answer = sent("iam:GetRole", name, call.send()).await?;
             let role = answer.role().ok_or(error.clone())?;
             if tag_map(role.tags()).get(TAG_ID).map(String::as_str) != Some(resource.id.as_str()) {
                 return Err(error);
@@ -182,16 +178,8 @@ async fn attach(client: &Client, role: &str, arn: &str) -> Result<(), ProviderEr
 }
 
 async fn detach(client: &Client, role: &str, arn: &str) -> Result<(), ProviderError> {
-    found(
-        client
-            .detach_role_policy()
-            .role_name(role)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:DetachRolePolicy", role, error)),
-    )?;
-    Ok(())
+    let call = client.detach_role_policy().role_name(role).policy_arn(arn);
+    gone_is_done("iam:DetachRolePolicy", role, call.send()).await
 }
 
 async fn put_inline(
@@ -200,41 +188,27 @@ async fn put_inline(
     name: &str,
     document: &str,
 ) -> Result<(), ProviderError> {
-    client
+    let call = client
         .put_role_policy()
         .role_name(role)
         .policy_name(name)
-        .policy_document(document)
-        .send()
-        .await
-        .map_err(|error| aws_error("iam:PutRolePolicy", role, error))?;
+        .policy_document(document);
+    sent("iam:PutRolePolicy", role, call.send()).await?;
     Ok(())
 }
 
 async fn delete_inline(client: &Client, role: &str, policy: &str) -> Result<(), ProviderError> {
-    found(
-        client
-            .delete_role_policy()
-            .role_name(role)
-            .policy_name(policy)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:DeleteRolePolicy", role, error)),
-    )?;
-    Ok(())
+    let call = client
+        .delete_role_policy()
+        .role_name(role)
+        .policy_name(policy);
+    gone_is_done("iam:DeleteRolePolicy", role, call.send()).await
 }
 
 /// Removes a role's permissions boundary (gone already counts as done).
 pub(super) async fn delete_boundary(client: &Client, role: &str) -> Result<(), ProviderError> {
-    found(
-        client
-            .delete_role_permissions_boundary()
-            .role_name(role)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:DeleteRolePermissionsBoundary", role, error)),
-    )?;
-    Ok(())
+    let call = client.delete_role_permissions_boundary().role_name(role);
+    gone_is_done("iam:DeleteRolePermissionsBoundary", role, call.send()).await
 }
 
 /// Releases `arn` from `role`'s attached policies (gone already counts as done).
@@ -260,23 +234,19 @@ pub(super) async fn update(
     if delta.touches("assume_role_policy")
         && let Some(trust) = policy_text(resource, "assume_role_policy")
     {
-        client
+        let call = client
             .update_assume_role_policy()
             .role_name(name)
-            .policy_document(trust)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:UpdateAssumeRolePolicy", name, error))?;
+            .policy_document(trust);
+        sent("iam:UpdateAssumeRolePolicy", name, call.send()).await?;
     }
     if delta.touches_any(&["max_session_seconds", "description"]) {
-        client
+        let call = client
             .update_role()
             .role_name(name)
             .set_max_session_duration(max_session(resource))
-            .description(resource.str_prop("description").unwrap_or_default())
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:UpdateRole", name, error))?;
+            .description(resource.str_prop("description").unwrap_or_default());
+        sent("iam:UpdateRole", name, call.send()).await?;
     }
     if delta.touches("permissions_boundary") {
         match resource
@@ -322,7 +292,8 @@ pub(super) async fn update(
         }
     }
     if delta.touches("tags") {
-        sync_tags(&RoleTags { client, name }, resource, observed).await?;
+        let api = RoleTags::new(client, name, name);
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }
@@ -336,13 +307,6 @@ pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), P
     for policy in observed_list(observed, "inline_policy_names") {
         delete_inline(client, name, &policy).await?;
     }
-    found(
-        client
-            .delete_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("iam:DeleteRole", name, error)),
-    )?;
-    Ok(())
+    let call = client.delete_role().role_name(name);
+    gone_is_done("iam:DeleteRole", name, call.send()).await
 }

@@ -12,7 +12,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::{EntityType, ManagedPolicyDetail, RoleDetail};
 
 use crate::providers::ProviderError;
-use crate::providers::aws::aws_error;
+use crate::providers::aws::sent;
 
 /// What ListRoles adds per role name: (max session seconds, description).
 pub(super) type RoleExtras = BTreeMap<String, (i32, String)>;
@@ -28,15 +28,17 @@ pub(super) struct Details {
 
 /// Every role and local managed policy of the account, in one paginated call.
 pub(super) async fn details(client: &Client) -> Result<Details, ProviderError> {
-    let pages: Vec<_> = client
+    let call = client
         .get_account_authorization_details()
         .filter(EntityType::Role)
         .filter(EntityType::LocalManagedPolicy)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("iam:GetAccountAuthorizationDetails", "account", error))?;
+        .into_paginator();
+    let pages: Vec<_> = sent(
+        "iam:GetAccountAuthorizationDetails",
+        "account",
+        call.send().try_collect(),
+    )
+    .await?;
     let mut details = Details::default();
     for page in pages {
         for role in page.role_detail_list() {
@@ -71,15 +73,12 @@ pub(super) async fn role_extras(
 ) -> Result<RoleExtras, ProviderError> {
     let mut extras = RoleExtras::new();
     for path in paths {
-        let roles: Vec<_> = client
+        let call = client
             .list_roles()
             .path_prefix(path)
             .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("iam:ListRoles", path, error))?;
+            .items();
+        let roles: Vec<_> = sent("iam:ListRoles", path, call.send().try_collect()).await?;
         for role in roles {
             extras.insert(
                 role.role_name().to_string(),
@@ -98,15 +97,12 @@ pub(super) async fn policy_tags(
     client: &Client,
     arn: &str,
 ) -> Result<BTreeMap<String, String>, ProviderError> {
-    let tags: Vec<_> = client
+    let call = client
         .list_policy_tags()
         .policy_arn(arn)
         .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("iam:ListPolicyTags", arn, error))?;
+        .items();
+    let tags: Vec<_> = sent("iam:ListPolicyTags", arn, call.send().try_collect()).await?;
     Ok(tags
         .into_iter()
         .map(|tag| (tag.key().to_string(), tag.value().to_string()))

@@ -6,27 +6,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use async_trait::async_trait;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 
 use super::{policy_text, put_policy};
 use crate::model::{Delta, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
 use crate::providers::aws::{
-    ErrorClass, TagApi, aws_error, found, read_all, sync_tags, tag_pairs, tags_value,
+    ErrorClass, aws_error, found, keys_as_they_are, read_all, sdk_tags, sent, sync_tags, tag_api,
+    tag_pairs, tags_value,
 };
 use crate::providers::{ProviderError, StepCtx};
 
 /// Alias name → target key id, for every alias of the account and region.
 pub(super) async fn aliases(client: &Client) -> Result<BTreeMap<String, String>, ProviderError> {
-    let aliases: Vec<_> = client
-        .list_aliases()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("kms:ListAliases", "aliases", error))?;
+    let call = client.list_aliases().into_paginator().items();
+    let aliases: Vec<_> = sent("kms:ListAliases", "aliases", call.send().try_collect()).await?;
     Ok(aliases
         .into_iter()
         .filter_map(|alias| {
@@ -40,15 +34,12 @@ pub(super) async fn aliases(client: &Client) -> Result<BTreeMap<String, String>,
 
 /// The tags of one key.
 async fn tags(client: &Client, key_id: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-    let tags: Vec<_> = client
+    let call = client
         .list_resource_tags()
         .key_id(key_id)
         .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("kms:ListResourceTags", key_id, error))?;
+        .items();
+    let tags: Vec<_> = sent("kms:ListResourceTags", key_id, call.send().try_collect()).await?;
     Ok(tags
         .into_iter()
         .map(|tag| (tag.tag_key().to_string(), tag.tag_value().to_string()))
@@ -65,14 +56,8 @@ pub(super) async fn unaliased_keys(
     env: &str,
     aliased: &BTreeSet<&str>,
 ) -> Result<BTreeMap<String, String>, ProviderError> {
-    let keys: Vec<_> = client
-        .list_keys()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("kms:ListKeys", "keys", error))?;
+    let call = client.list_keys().into_paginator().items();
+    let keys: Vec<_> = sent("kms:ListKeys", "keys", call.send().try_collect()).await?;
     let unaliased: Vec<&str> = keys
         .iter()
         .filter_map(|key| key.key_id())
@@ -116,12 +101,8 @@ pub(super) async fn observe(
     env: &str,
 ) -> Result<Option<Observed>, ProviderError> {
     let describe = async {
-        client
-            .describe_key()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:DescribeKey", key_id, error))
+        let call = client.describe_key().key_id(key_id);
+        sent("kms:DescribeKey", key_id, call.send()).await
     };
     let rotation = async {
         client
@@ -233,13 +214,11 @@ pub(super) async fn create_alias(
                 .as_service_error()
                 .is_some_and(|e| e.is_already_exists_exception()) =>
         {
-            client
+            let call = client
                 .update_alias()
                 .alias_name(alias)
-                .target_key_id(key_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("kms:UpdateAlias", alias, error))?;
+                .target_key_id(key_id);
+            sent("kms:UpdateAlias", alias, call.send()).await?;
             Ok(())
         }
         Err(error) => Err(aws_error("kms:CreateAlias", alias, error)),
@@ -248,66 +227,26 @@ pub(super) async fn create_alias(
 
 async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Result<(), ProviderError> {
     if enabled {
-        client
-            .enable_key_rotation()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:EnableKeyRotation", key_id, error))?;
+        let call = client.enable_key_rotation().key_id(key_id);
+        sent("kms:EnableKeyRotation", key_id, call.send()).await?;
     } else {
-        client
-            .disable_key_rotation()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:DisableKeyRotation", key_id, error))?;
+        let call = client.disable_key_rotation().key_id(key_id);
+        sent("kms:DisableKeyRotation", key_id, call.send()).await?;
     }
     Ok(())
 }
 
 /// KMS tags from (key, value) pairs.
 fn kms_tags(pairs: Vec<(String, String)>, key: &str) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .into_iter()
-        .map(|(tag_key, tag_value)| {
-            Tag::builder()
-                .tag_key(tag_key)
-                .tag_value(tag_value)
-                .build()
-                .map_err(|error| ProviderError::local("kms:TagResource", key, error.to_string()))
-        })
-        .collect()
+    let tag = |key, value| Tag::builder().tag_key(key).tag_value(value).build();
+    sdk_tags(pairs, "kms:TagResource", key, tag)
 }
 
-/// Tags of one key: TagResource / UntagResource.
-struct KeyTags<'a> {
-    client: &'a Client,
-    key_id: &'a str,
-}
-
-#[async_trait]
-impl TagApi for KeyTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .key_id(self.key_id)
-            .set_tags(Some(kms_tags(pairs, self.key_id)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:TagResource", self.key_id, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .key_id(self.key_id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:UntagResource", self.key_id, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags of one key: TagResource / UntagResource.
+    KeyTags(Client) by key_id;
+    "kms:TagResource": tag_resource.set_tags(kms_tags);
+    "kms:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 /// Creates the key (tagged, sent once: `creates` never re-sends), turns rotation on when
@@ -323,16 +262,14 @@ pub(super) async fn create(
     // CreateKey has no idempotency token: sent once. A lost answer comes back as a
     // transient error, and the retried step finds the key by its `nc:id` tag
     // (`unaliased_keys`) instead of making a second one.
-    let created = creates
+    let call = creates
         .create_key()
         .set_policy(policy_text(&resource.create_inputs))
         .description(resource.str_prop("description").unwrap_or_default())
         .key_usage(KeyUsageType::EncryptDecrypt)
         .key_spec(KeySpec::SymmetricDefault)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .map_err(|error| aws_error("kms:CreateKey", alias, error))?;
+        .set_tags(Some(tags));
+    let created = sent("kms:CreateKey", alias, call.send()).await?;
     let metadata = created.key_metadata().ok_or_else(|| {
         ProviderError::local("kms:CreateKey", alias, "no key metadata in the answer")
     })?;
@@ -361,31 +298,21 @@ pub(super) async fn update(
     if delta.touches("key_state") {
         let state = observed.props.get("key_state").and_then(Value::as_str);
         if state == Some(KeyState::PendingDeletion.as_str()) {
-            client
-                .cancel_key_deletion()
-                .key_id(key_id)
-                .send()
-                .await
-                .map_err(|error| aws_error("kms:CancelKeyDeletion", key_id, error))?;
+            let call = client.cancel_key_deletion().key_id(key_id);
+            sent("kms:CancelKeyDeletion", key_id, call.send()).await?;
         }
-        client
-            .enable_key()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:EnableKey", key_id, error))?;
+        let call = client.enable_key().key_id(key_id);
+        sent("kms:EnableKey", key_id, call.send()).await?;
     }
     if delta.touches("alias") {
         create_alias(client, &resource.name, key_id).await?;
     }
     if delta.touches("description") {
-        client
+        let call = client
             .update_key_description()
             .key_id(key_id)
-            .description(resource.str_prop("description").unwrap_or_default())
-            .send()
-            .await
-            .map_err(|error| aws_error("kms:UpdateKeyDescription", key_id, error))?;
+            .description(resource.str_prop("description").unwrap_or_default());
+        sent("kms:UpdateKeyDescription", key_id, call.send()).await?;
     }
     if delta.touches("policy")
         && let Some(policy) = policy_text(&resource.props)
@@ -396,7 +323,8 @@ pub(super) async fn update(
         set_rotation(client, key_id, resource.bool_prop("rotation") == Some(true)).await?;
     }
     if delta.touches("tags") {
-        sync_tags(&KeyTags { client, key_id }, resource, observed).await?;
+        let api = KeyTags::new(client, key_id, key_id);
+        sync_tags(&api, resource, observed).await?;
     }
     Ok(observed.outputs.clone())
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_kms::Client;
 
-use super::aws::{aws_error, read_all};
+use super::aws::{read_all, sent};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
@@ -59,14 +59,12 @@ fn policy_text(props: &Props) -> Option<String> {
 
 /// Puts a key's default policy.
 async fn put_policy(client: &Client, key_id: &str, policy: String) -> Result<(), ProviderError> {
-    client
+    let call = client
         .put_key_policy()
         .key_id(key_id)
         .policy_name("default")
-        .policy(policy)
-        .send()
-        .await
-        .map_err(|error| aws_error("kms:PutKeyPolicy", key_id, error))?;
+        .policy(policy);
+    sent("kms:PutKeyPolicy", key_id, call.send()).await?;
     Ok(())
 }
 

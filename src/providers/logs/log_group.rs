@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::LogsProvider;
@@ -17,7 +16,10 @@ use crate::model::{
     Delta, Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, Value,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, TagApi, aws_error, found, read_all, sync_tags, tag_pairs};
+use crate::providers::aws::{
+    Live, aws_error, found, keys_as_they_are, read_all, sent, sync_tags, tag_api, tag_map_of,
+    tag_pairs,
+};
 
 /// A log group as DescribeLogGroups lists it.
 #[derive(Debug, Clone)]
@@ -74,36 +76,11 @@ fn resolved_name(resource: &Resource) -> String {
         .map_or_else(|| resource.name.clone(), str::to_string)
 }
 
-/// Tags a group with TagResource / UntagResource (by ARN; errors name the group).
-struct GroupTags<'a> {
-    client: &'a Client,
-    name: &'a str,
-    arn: &'a str,
-}
-
-#[async_trait]
-impl TagApi for GroupTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(pairs.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:TagResource", self.name, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:UntagResource", self.name, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags a group with TagResource / UntagResource (by ARN; errors name the group).
+    GroupTags(Client) by resource_arn;
+    "logs:TagResource": tag_resource.set_tags(tag_map_of);
+    "logs:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 impl LogsProvider {
@@ -113,13 +90,8 @@ impl LogsProvider {
             .client
             .describe_log_groups()
             .set_log_group_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()));
-        let groups = request
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("logs:DescribeLogGroups", prefix, error))?;
+        let call = request.into_paginator().items();
+        let groups = sent("logs:DescribeLogGroups", prefix, call.send().try_collect()).await?;
         Ok(groups
             .iter()
             .filter_map(|group| {
@@ -146,14 +118,8 @@ impl LogsProvider {
 
     /// A group's tags (none when it is gone).
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-        let output = found(
-            self.client
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("logs:ListTagsForResource", arn, error)),
-        )?;
+        let call = self.client.list_tags_for_resource().resource_arn(arn);
+        let output = found(sent("logs:ListTagsForResource", arn, call.send()).await)?;
         Ok(output
             .and_then(|output| output.tags().cloned())
             .unwrap_or_default()
@@ -328,11 +294,7 @@ impl LogsProvider {
         }
         if delta.touches("tags") {
             let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-            let api = GroupTags {
-                client: &self.client,
-                name: &name,
-                arn: &arn,
-            };
+            let api = GroupTags::new(&self.client, &arn, &name);
             sync_tags(&api, resource, observed).await?;
         }
         Ok(observed.outputs.clone())
@@ -341,46 +303,35 @@ impl LogsProvider {
     /// Sets (or, for 0 days, removes) a group's retention.
     async fn put_retention(&self, name: &str, days: i64) -> Result<(), ProviderError> {
         if days <= 0 {
-            let result = self
-                .client
-                .delete_retention_policy()
-                .log_group_name(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("logs:DeleteRetentionPolicy", name, error));
+            let call = self.client.delete_retention_policy().log_group_name(name);
+            let result = sent("logs:DeleteRetentionPolicy", name, call.send()).await;
             found(result)?;
             return Ok(());
         }
         let days = i32::try_from(days).map_err(|_| {
             ProviderError::local("logs:PutRetentionPolicy", name, "retention out of range")
         })?;
-        self.client
+        let call = self
+            .client
             .put_retention_policy()
             .log_group_name(name)
-            .retention_in_days(days)
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:PutRetentionPolicy", name, error))?;
+            .retention_in_days(days);
+        sent("logs:PutRetentionPolicy", name, call.send()).await?;
         Ok(())
     }
 
     /// Associates (or, for an empty key, disassociates) a group's KMS key.
     async fn put_kms_key(&self, name: &str, key: &str) -> Result<(), ProviderError> {
         if key.is_empty() {
-            self.client
-                .disassociate_kms_key()
-                .log_group_name(name)
-                .send()
-                .await
-                .map_err(|error| aws_error("logs:DisassociateKmsKey", name, error))?;
+            let call = self.client.disassociate_kms_key().log_group_name(name);
+            sent("logs:DisassociateKmsKey", name, call.send()).await?;
         } else {
-            self.client
+            let call = self
+                .client
                 .associate_kms_key()
                 .log_group_name(name)
-                .kms_key_id(key)
-                .send()
-                .await
-                .map_err(|error| aws_error("logs:AssociateKmsKey", name, error))?;
+                .kms_key_id(key);
+            sent("logs:AssociateKmsKey", name, call.send()).await?;
         }
         Ok(())
     }

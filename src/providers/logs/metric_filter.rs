@@ -10,7 +10,7 @@ use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use super::LogsProvider;
 use crate::model::{Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{aws_error, found, read_all};
+use crate::providers::aws::{found, read_all, sent};
 
 impl LogsProvider {
     /// Metric filters, one DescribeMetricFilters per log group they sit on.
@@ -109,18 +109,20 @@ impl LogsProvider {
         metric: Option<(&str, &str)>,
     ) -> Result<Vec<FilterRow>, ProviderError> {
         let target = group.or(metric.map(|(name, _)| name)).unwrap_or_default();
-        let listed = self
+        let call = self
             .client
             .describe_metric_filters()
             .set_log_group_name(group.map(str::to_string))
             .set_metric_name(metric.map(|(name, _)| name.to_string()))
             .set_metric_namespace(metric.map(|(_, namespace)| namespace.to_string()))
             .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("logs:DescribeMetricFilters", target, error));
+            .items();
+        let listed = sent(
+            "logs:DescribeMetricFilters",
+            target,
+            call.send().try_collect(),
+        )
+        .await;
         let Some(listed) = found(listed)? else {
             return Ok(Vec::new());
         };
@@ -157,15 +159,14 @@ impl LogsProvider {
             .map_err(|error| {
                 ProviderError::local("logs:PutMetricFilter", name, error.to_string())
             })?;
-        self.client
+        let call = self
+            .client
             .put_metric_filter()
             .log_group_name(resource.str_prop("log_group").unwrap_or_default())
             .filter_name(name)
             .filter_pattern(resource.str_prop("pattern").unwrap_or_default())
-            .metric_transformations(transformation)
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:PutMetricFilter", name, error))?;
+            .metric_transformations(transformation);
+        sent("logs:PutMetricFilter", name, call.send()).await?;
         let mut outputs = Outputs::new();
         outputs.insert("name".into(), name.to_string());
         Ok(outputs)
@@ -178,14 +179,17 @@ impl LogsProvider {
             .get("log_group")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let result = self
+        let call = self
             .client
             .delete_metric_filter()
             .log_group_name(group)
-            .filter_name(&observed.physical_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("logs:DeleteMetricFilter", &observed.physical_id, error));
+            .filter_name(&observed.physical_id);
+        let result = sent(
+            "logs:DeleteMetricFilter",
+            &observed.physical_id,
+            call.send(),
+        )
+        .await;
         found(result)?;
         Ok(())
     }

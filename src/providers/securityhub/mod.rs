@@ -25,7 +25,7 @@ use aws_sdk_securityhub::types::{
     StandardsStatus, StandardsSubscription, StandardsSubscriptionRequest,
 };
 
-use super::aws::aws_error;
+use super::aws::{aws_error, sent};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 
@@ -93,15 +93,13 @@ impl SecurityHubProvider {
 
     /// The ARNs of the standards enabled (or being enabled): GetEnabledStandards, all pages.
     async fn enabled_standards(&self) -> Result<BTreeSet<String>, ProviderError> {
-        let subscriptions: Vec<StandardsSubscription> = self
-            .client
-            .get_enabled_standards()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("securityhub:GetEnabledStandards", "hub", error))?;
+        let call = self.client.get_enabled_standards().into_paginator().items();
+        let subscriptions: Vec<StandardsSubscription> = sent(
+            "securityhub:GetEnabledStandards",
+            "hub",
+            call.send().try_collect(),
+        )
+        .await?;
         Ok(subscriptions
             .iter()
             .filter(|subscription| {
@@ -117,13 +115,8 @@ impl SecurityHubProvider {
 
     /// The hub's tags.
     async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-        let listed = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|error| aws_error("securityhub:ListTagsForResource", arn, error))?;
+        let call = self.client.list_tags_for_resource().resource_arn(arn);
+        let listed = sent("securityhub:ListTagsForResource", arn, call.send()).await?;
         Ok(listed
             .tags()
             .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -132,13 +125,12 @@ impl SecurityHubProvider {
 
     /// Tags the hub as the spec's (an adoption).
     async fn tag(&self, arn: &str, resource: &Resource) -> Result<(), ProviderError> {
-        self.client
+        let call = self
+            .client
             .tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(hub_tags(resource).into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("securityhub:TagResource", arn, error))?;
+            .set_tags(Some(hub_tags(resource).into_iter().collect()));
+        sent("securityhub:TagResource", arn, call.send()).await?;
         Ok(())
     }
 
@@ -160,12 +152,11 @@ impl SecurityHubProvider {
         if missing.is_empty() {
             return Ok(());
         }
-        self.client
+        let call = self
+            .client
             .batch_enable_standards()
-            .set_standards_subscription_requests(Some(missing))
-            .send()
-            .await
-            .map_err(|error| aws_error("securityhub:BatchEnableStandards", "hub", error))?;
+            .set_standards_subscription_requests(Some(missing));
+        sent("securityhub:BatchEnableStandards", "hub", call.send()).await?;
         Ok(())
     }
 }
@@ -276,11 +267,8 @@ impl Provider for SecurityHubProvider {
     }
 
     async fn delete(&self, _observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        self.client
-            .disable_security_hub()
-            .send()
-            .await
-            .map_err(|error| aws_error("securityhub:DisableSecurityHub", "hub", error))?;
+        let call = self.client.disable_security_hub();
+        sent("securityhub:DisableSecurityHub", "hub", call.send()).await?;
         Ok(())
     }
 }
