@@ -138,6 +138,8 @@ kinds! {
     ConfigRule = "config_rule", Config;
     /// The region's Security Hub subscription and standards.
     SecurityHubHub = "securityhub_hub", SecurityHub;
+    /// The replication configuration of an S3 bucket (its rules, role and destinations).
+    S3BucketReplication = "s3_bucket_replication", S3;
 }
 
 impl Kind {
@@ -172,6 +174,7 @@ impl Kind {
                 | Kind::CloudWatchAlarm
                 | Kind::ConfigRecorder
                 | Kind::SecurityHubHub
+                | Kind::S3BucketReplication
         )
     }
 

@@ -6,6 +6,8 @@ use super::{Context, addr};
 use crate::model::Kind;
 use crate::model::{Resource, Value};
 
+mod replication;
+
 pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
     let mut resources: Vec<Resource> = context
         .spec
@@ -15,12 +17,18 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
         .map(|suffix| bucket(context, suffix))
         .collect();
     resources.push(documents_table(context));
+    resources.extend(replication::expand(context));
     resources
 }
 
+/// The name of data bucket `suffix` in the context's region.
+fn bucket_name(context: &Context<'_>, suffix: &str) -> String {
+    context.global_name(&format!("nc-dp-{}-{suffix}", context.env()))
+}
+
 fn bucket(context: &Context<'_>, suffix: &str) -> Resource {
-    let id = format!("data.bucket.{suffix}");
-    let name = context.global_name(&format!("nc-dp-{}-{suffix}", context.env()));
+    let id = addr::data_bucket(suffix).0;
+    let name = bucket_name(context, suffix);
     let data_key = addr::data_key();
     Resource::new(&id, Kind::S3Bucket, name.clone())
         .prop("versioning", "Enabled")
