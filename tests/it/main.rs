@@ -13,6 +13,7 @@ mod lost_answers;
 mod observability;
 mod orphans;
 mod ownership;
+mod replication;
 mod safety;
 mod saved_plans;
 mod schedule;

@@ -21,12 +21,50 @@
 //!   (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html>)
 //!   needs no permission beyond these.
 
-use super::{Out, REPLICATION, identity, key_grant, service};
+use super::{Out, REPLICATION, TABLE_KEY, identity, key_grant, service};
 use crate::model::Kind;
 use crate::policy::eval::{Principal, Request};
 
-/// Every requirement of each bucket's replication configuration.
+/// Every requirement of the replication into the DR region: the buckets' and the table's.
 pub(super) fn replication(out: &mut Out<'_>) {
+    buckets(out);
+    table_replicas(out);
+}
+
+/// A global table's replica is encrypted with `replica_kms_key` by DynamoDB in the key's
+/// region, which creates a grant and uses the key on behalf of the caller (as for the table's
+/// own key, `table_keys`), through `dynamodb.<replica region>.amazonaws.com`.
+fn table_replicas(out: &mut Out<'_>) {
+    let graph = out.graph;
+    let (account, region) = out.place();
+    let caller = Principal::Aws(format!("arn:aws:iam::{account}:role/nc-provision-caller"));
+    for table in graph.of_kind(Kind::DynamoDbTable) {
+        let Some((key, grant)) = key_grant(graph, table, "replica_kms_key") else {
+            continue;
+        };
+        let key_region = graph
+            .referenced(table, "replica_kms_key")
+            .and_then(|key| key.region.clone())
+            .unwrap_or_else(|| region.clone());
+        for action in [
+            "kms:CreateGrant",
+            "kms:DescribeKey",
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+        ] {
+            let request = Request::new(caller.clone(), action, key.clone())
+                .with(
+                    "kms:ViaService",
+                    format!("dynamodb.{key_region}.amazonaws.com"),
+                )
+                .with("kms:CallerAccount", account.clone());
+            out.require(&TABLE_KEY, table, true, request, vec![grant.clone()]);
+        }
+    }
+}
+
+/// Every requirement of each bucket's replication configuration.
+fn buckets(out: &mut Out<'_>) {
     let graph = out.graph;
     let (account, region) = out.place();
     for (configuration, role) in graph.linked(Kind::S3BucketReplication, "role_arn") {
@@ -208,6 +246,23 @@ mod tests {
                 .to_string()
                 .contains("sts:AssumeRole by service s3.amazonaws.com")),
             "{denials:#?}"
+        );
+    }
+
+    #[test]
+    fn the_table_replica_waits_for_the_dr_key_policy_that_lets_dynamodb_use_it() {
+        let (_, _, resources) = prod();
+        let table = resources
+            .iter()
+            .find(|r| r.id.as_str() == "data.table.documents")
+            .expect("the table");
+        assert!(
+            table
+                .depends_on
+                .iter()
+                .any(|id| id.as_str() == "dr.kms.key_policy.data"),
+            "{:?}",
+            table.depends_on
         );
     }
 
