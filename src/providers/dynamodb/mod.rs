@@ -133,15 +133,8 @@ impl DynamoDbProvider {
                     .unwrap_or_default(),
             ),
         );
-        // AWS describes a replica's encryption in its region; LocalStack describes none for
-        // a replica made by UpdateTable. On the emulator only, a replica's absent description
-        // is taken as desired (its key was set by the ReplicaUpdates that made it).
         if sse.is_none() && !description.replicas().is_empty() && self.aws.emulator {
-            for name in ["sse_type", "sse_kms_key"] {
-                if let Some(value) = resource.props.get(name) {
-                    props.insert(name.into(), value.clone());
-                }
-            }
+            props.extend(self.emulated_replica_encryption(resource).await?);
         }
         let replicas = replica::declared(resource);
         if let Some(region) = replicas.first() {
@@ -150,7 +143,7 @@ impl DynamoDbProvider {
                 Some(Value::List(items)) if items.contains(&Value::str(region.as_str())));
             props.extend(described);
             if present {
-                props.extend(self.read_replica(table, region).await?);
+                props.extend(self.read_replica(resource, region).await?);
             }
         }
         let recovery = backups?

@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{DynamoDbProvider, POLL_INTERVAL, dynamo_tags};
-use crate::model::{Delta, Observed, Props, Resource, Value};
+use crate::model::{Delta, Observed, Props, Resource, TAG_ENV, TAG_ID, Value};
 use crate::providers::aws::{aws_error, found};
 use crate::providers::{ProviderError, StepCtx, tags_value, wait};
 
@@ -82,12 +82,61 @@ impl DynamoDbProvider {
         self.aws.in_region(region).dynamodb()
     }
 
+    /// A replica's encryption on the emulator. AWS describes a replica's encryption in its own
+    /// region (SSEDescription); LocalStack describes none for a replica made by UpdateTable and
+    /// keeps the key only in the primary region's Replicas list, which a DR rebuild must not
+    /// call. On the emulator only, the replica is taken to use what its primary apply set
+    /// through ReplicaUpdates: the desired key, found in this region by its `nc:id` and
+    /// `nc:env` tags (ListKeys, ListResourceTags). Nothing when it is not found.
+    pub(super) async fn emulated_replica_encryption(
+        &self,
+        resource: &Resource,
+    ) -> Result<Props, ProviderError> {
+        let mut props = Props::new();
+        let Some(Value::Ref(reference)) = resource.props.get("sse_kms_key") else {
+            return Ok(props);
+        };
+        let env = resource.tags().get(TAG_ENV).cloned().unwrap_or_default();
+        let kms = self.aws.kms();
+        let keys = kms
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| aws_error("kms:ListKeys", &resource.name, error))?;
+        for key in keys {
+            let Some(arn) = key.key_arn() else {
+                continue;
+            };
+            let tags = kms
+                .list_resource_tags()
+                .key_id(arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("kms:ListResourceTags", arn, error))?;
+            let tagged = |name: &str, value: &str| {
+                tags.tags()
+                    .iter()
+                    .any(|tag| tag.tag_key() == name && tag.tag_value() == value)
+            };
+            if tagged(TAG_ID, reference.id.as_str()) && tagged(TAG_ENV, &env) {
+                props.insert("sse_type".into(), Value::str("KMS"));
+                props.insert("sse_kms_key".into(), Value::str(arn));
+                break;
+            }
+        }
+        Ok(props)
+    }
+
     /// The replica's own settings, read in its region: nothing when it does not exist there.
     pub(super) async fn read_replica(
         &self,
-        table: &str,
+        resource: &Resource,
         region: &str,
     ) -> Result<Props, ProviderError> {
+        let table = resource.name.as_str();
         let client = self.client_in(region);
         let mut props = Props::new();
         let described = found(
@@ -130,11 +179,21 @@ impl DynamoDbProvider {
             "replica_point_in_time_recovery".into(),
             Value::Bool(enabled),
         );
-        if let Some(days) = recovery.as_ref().and_then(|r| r.recovery_period_in_days()) {
-            props.insert(
-                "replica_pitr_recovery_period_days".into(),
-                Value::from(days),
-            );
+        match recovery.as_ref().and_then(|r| r.recovery_period_in_days()) {
+            Some(days) => {
+                props.insert(
+                    "replica_pitr_recovery_period_days".into(),
+                    Value::from(days),
+                );
+            }
+            // As for the table itself: AWS always reports the period when PITR is on,
+            // LocalStack never does; absent, it cannot differ from what was set.
+            None if enabled => {
+                if let Some(days) = resource.props.get("replica_pitr_recovery_period_days") {
+                    props.insert("replica_pitr_recovery_period_days".into(), days.clone());
+                }
+            }
+            None => {}
         }
         props.insert(
             "replica_deletion_protection".into(),
