@@ -52,7 +52,7 @@ async fn check_rule(s3: &aws_sdk_s3::Client, tag: &str, suffix: &str, dr_key: &s
     assert!(
         configuration
             .role()
-            .ends_with(":role/nc/nc-prod-s3-replication"),
+            .ends_with(":role/nc/nc-prod-s3-replication-use1"),
         "{}",
         configuration.role()
     );

@@ -22,14 +22,15 @@
 //! versions; replicate, delete-marker and tag writes on the replica buckets' objects only;
 //! `kms:Decrypt` on the data key through S3 in the primary region and `kms:Encrypt` on the DR
 //! data key through S3 in the DR region, each for its own buckets' encryption context. IAM is
-//! global, so the primary apply makes the role; a DR rebuild never needs it (replication runs
-//! from the primary).
+//! global, so the primary apply makes the role (`nc-<env>-s3-replication-<primary code>`, kept
+//! as the primary region's own); a DR rebuild never needs it (replication runs from the
+//! primary).
 //! RTC: <https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html>.
 
 use serde_json::json;
 
 use crate::model::{Kind, LogicalId, Resource, Value, policy_ref};
-use crate::modules::{Context, addr};
+use crate::modules::{Context, addr, region_code};
 
 /// Logical id of the replication role.
 pub(super) const ROLE: &str = "data.replication.role";
@@ -115,7 +116,7 @@ fn role(context: &Context<'_>, dr: &str) -> Resource {
     // With S3 Bucket Keys the encryption context is the bucket's ARN, else the object's.
     let source_context = [sources.clone(), source_objects.clone()].concat();
     let replica_context = [replicas, replica_objects.clone()].concat();
-    let name = format!("nc-{env}-s3-replication");
+    let name = format!("nc-{env}-s3-replication-{}", region_code(primary));
     Resource::new(ROLE, Kind::IamRole, name.clone())
         .prop("path", addr::IAM_PATH)
         .prop(
@@ -194,6 +195,9 @@ fn role(context: &Context<'_>, dr: &str) -> Resource {
         )
         .prop("tags", context.tags(ROLE))
         .replace_on(&["path"])
+        // The primary region's replication role (its name carries the region): made by the
+        // primary apply, never expanded elsewhere; a DR rebuild does not need it.
+        .regional()
 }
 
 #[cfg(test)]
@@ -239,8 +243,12 @@ mod tests {
         let role = graph
             .get(&LogicalId::new("data.replication.role"))
             .expect("the replication role");
-        assert_eq!(role.name, "nc-prod-s3-replication");
+        assert_eq!(role.name, "nc-prod-s3-replication-use1");
         assert!(role.region.is_none(), "IAM is made by the primary apply");
+        assert!(
+            !role.global,
+            "the primary region's own role, not expanded in DR"
+        );
     }
 
     #[test]
