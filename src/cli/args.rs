@@ -105,6 +105,52 @@ pub enum Command {
     /// Print the desired resource graph as Graphviz DOT (no AWS call); with --plan, nodes are
     /// coloured by the plan's actions.
     Graph(GraphArgs),
+    /// Validate a deployment and watch the environment's critical and warning alarms for a
+    /// duration (exit 0 if no critical alarm entered ALARM, 1 otherwise).
+    Watch(WatchArgs),
+    /// Print a shell completion script (e.g. `nc-provision completions bash > ~/.local/share/bash-completion/completions/nc-provision`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout (e.g. `nc-provision man | man -l -`), or write every
+    /// page into a directory with --dir.
+    Man(ManArgs),
+}
+
+/// `man` arguments.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write nc-provision.1 and one page per subcommand (nc-provision-plan.1, ...) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `watch` arguments.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The environment and region.
+    #[command(flatten)]
+    pub scope: Scope,
+    /// How long to watch, e.g. `1h`, `30m`.
+    #[arg(long = "for", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub duration: Duration,
+    /// Poll the alarms at this fixed interval instead of the adaptive one (5 s at first, up to
+    /// 60 s).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub poll_interval: Option<Duration>,
+    /// Watch without validating first (no re-plan).
+    #[arg(long)]
+    pub skip_validation: bool,
+    /// Output: progress on a terminal and JSON lines otherwise (default), or as given.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 /// `graph` arguments.
@@ -159,6 +205,9 @@ pub struct UnlockArgs {
 pub enum DrCommand {
     /// Rebuild the environment's regional resources in the DR region.
     Rebuild(RebuildArgs),
+    /// The quarterly DR drill: plan the DR region, check readiness (standby data,
+    /// replication, backups, global IAM) and report; changes nothing unless --rebuild.
+    Drill(DrillArgs),
 }
 
 /// The environment to work on.
@@ -234,6 +283,14 @@ pub struct ApplyArgs {
     /// How long to wait for another apply of the same environment and region to finish.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0s", value_name = "DURATION")]
     pub lock_timeout: Duration,
+    /// After a successful apply, validate (a re-plan shows no change and nothing not checked)
+    /// and watch the environment's critical and warning alarms for DURATION, e.g. `1h`; exit 1
+    /// if a critical alarm entered ALARM (see `nc-provision watch`).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub watch: Option<Duration>,
+    /// With --watch: poll the alarms at this fixed interval instead of the adaptive one.
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION", requires = "watch")]
+    pub poll_interval: Option<Duration>,
 }
 
 /// `drift` arguments.
@@ -313,3 +370,22 @@ pub struct RebuildArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
+
+/// `dr drill` arguments.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// Environment: dev, stg or prod.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Region to drill in (default: the spec's DR region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Also rebuild the DR region (as `dr rebuild`) and check it afterwards.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+scoped!(WatchArgs);

@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use super::approve::{self, read_saved};
 use super::args::{
     ApplyArgs, Cli, Command, DrCommand, DriftArgs, EnvArgs, Format, GraphArgs, PlanArgs,
-    RebuildArgs, ReconcileArgs, UnlockArgs,
+    ReconcileArgs, UnlockArgs,
 };
-use super::printer::{DrSummary, Printer};
+use super::printer::Printer;
 use super::{ExitStatus, output};
 use crate::engine::Session;
 use crate::engine::apply::{self as workflow, Locked, Outcome};
@@ -28,12 +28,39 @@ pub(super) async fn dispatch(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply(cli, args).await,
         Command::Drift(args) => drift(cli, args).await,
         Command::Reconcile(args) => reconcile(cli, args).await,
-        Command::Dr(DrCommand::Rebuild(args)) => rebuild(cli, args).await,
+        Command::Dr(DrCommand::Rebuild(args)) => super::dr::rebuild(cli, args).await,
+        Command::Dr(DrCommand::Drill(args)) => super::dr::drill(cli, args).await,
         Command::Unlock(args) => unlock(cli, args).await,
         Command::Approve(args) => approve::approve(cli, args).await,
         Command::Approvals(args) => approve::approvals(cli, args).await,
         Command::Graph(args) => graph(cli, args),
+        Command::Watch(args) => super::watch::watch_command(cli, args).await,
+        Command::Completions(args) => print_bytes(&super::generated::completions(args.shell)),
+        Command::Man(args) => man(cli, args),
     }
+}
+
+/// `man`: the main page on stdout, or every page into `--dir`.
+fn man(cli: &Cli, args: &super::args::ManArgs) -> anyhow::Result<ExitStatus> {
+    let Some(dir) = &args.dir else {
+        return print_bytes(&super::generated::man_page()?);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let written = super::generated::man_pages(dir)
+        .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+    output::note(
+        cli.quiet,
+        &format!("Wrote {} man pages into {}.", written.len(), dir.display()),
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Writes generated text (completions, the man page) to stdout as it is.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<ExitStatus> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
 }
 
 fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
@@ -55,7 +82,7 @@ fn validate(cli: &Cli, args: &EnvArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Session> {
+pub(super) async fn open(cli: &Cli, env: &str, region: Option<&str>) -> anyhow::Result<Session> {
     Ok(Session::open(&cli.specs, env, region, cli.emulator, &cli.variables()).await?)
 }
 
@@ -148,7 +175,7 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
     if !plan.changes.iter().any(|change| change.action.is_change()) {
         printer.report(&plan, &Report::default(), &session.calls());
-        return Ok(ExitStatus::Success);
+        return watch_after_apply(cli, args, &session, None).await;
     }
     if saved.is_none() && !args.auto_approve && !confirm(&args.env)? {
         bail!("apply cancelled; nothing was changed");
@@ -168,13 +195,39 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         approvals,
         note: &|text| printer.note(text),
     };
-    let Outcome { plan, report } = run.execute(&session, plan).await?;
+    let (Outcome { plan, report }, audit_key) = run.execute_audited(&session, plan).await?;
     printer.report(&plan, &report, &session.calls());
-    Ok(if report.failed() {
-        ExitStatus::Error
-    } else {
-        ExitStatus::Success
-    })
+    if report.failed() {
+        if args.watch.is_some() {
+            printer.note("The apply failed: no watch.");
+        }
+        return Ok(ExitStatus::Error);
+    }
+    watch_after_apply(cli, args, &session, audit_key).await
+}
+
+/// `apply --watch`: after a successful apply, the post-deployment watch (its verdict decides
+/// the exit status and goes into the apply's audit record); without --watch, success.
+async fn watch_after_apply(
+    cli: &Cli,
+    args: &ApplyArgs,
+    session: &Session,
+    audit_key: Option<String>,
+) -> anyhow::Result<ExitStatus> {
+    let Some(duration) = args.watch else {
+        return Ok(ExitStatus::Success);
+    };
+    let run = super::watch::Watch {
+        session,
+        options: crate::engine::watch::WatchOptions {
+            duration,
+            poll_interval: args.poll_interval,
+        },
+        validate: true,
+        audit_key,
+        show: super::watch::Show::for_apply(cli, args.format),
+    };
+    run.run().await
 }
 
 /// Asks on the terminal; refuses when there is none.
@@ -352,69 +405,6 @@ async fn reconcile(cli: &Cli, args: &ReconcileArgs) -> anyhow::Result<ExitStatus
             }
         }
     }
-}
-
-async fn rebuild(cli: &Cli, args: &RebuildArgs) -> anyhow::Result<ExitStatus> {
-    let started = Instant::now();
-    let spec = crate::spec::load_with(&cli.specs, &args.env, &cli.variables())?;
-    let region = match (&args.region, &spec.environment.dr_region) {
-        (Some(region), _) | (None, Some(region)) => region.clone(),
-        (None, None) => bail!(
-            "environment {} has no dr_region in its spec; pass --region",
-            args.env
-        ),
-    };
-    let session = open(cli, &args.env, Some(&region)).await?;
-    let plan = session
-        .plan(PlanMode::Normal, DiffOptions::default())
-        .await?;
-    let printer = Printer::new(cli, args.format);
-    if printer.is_human() {
-        printer.plan(&plan, &session.calls());
-    }
-    if !plan.conflicts().is_empty() {
-        bail!(
-            "dr rebuild refuses: {} resources in {region} are in conflict (see the plan)",
-            plan.conflicts().len()
-        );
-    }
-    // A rebuild never deletes or replaces: replacements are held back and reported.
-    let run = Locked {
-        command: "dr rebuild",
-        options: ExecOptions {
-            parallelism: cli.parallelism,
-            allow_destroy: false,
-            ..ExecOptions::default()
-        },
-        adopt: false,
-        lock_timeout: Duration::ZERO,
-        quiet: cli.quiet,
-        approvals: Vec::new(),
-        note: &|text| printer.note(text),
-    };
-    let Outcome { plan, report } = run.execute(&session, plan).await?;
-    let readiness = session
-        .plan(PlanMode::Normal, DiffOptions::default())
-        .await?;
-    let ready = !report.failed() && !readiness.has_changes();
-    let not_checked: Vec<String> = readiness
-        .not_checked()
-        .iter()
-        .map(|change| change.id.to_string())
-        .collect();
-    let summary = DrSummary {
-        env: &args.env,
-        region: &region,
-        elapsed: started.elapsed(),
-        ready,
-        not_checked: &not_checked,
-    };
-    printer.dr_summary(&summary, &plan, &report, &session.calls());
-    Ok(if ready {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Error
-    })
 }
 
 async fn unlock(cli: &Cli, args: &UnlockArgs) -> anyhow::Result<ExitStatus> {

@@ -6,9 +6,12 @@
 mod approve;
 pub mod args;
 mod commands;
+mod dr;
+pub mod generated;
 mod output;
 mod printer;
 mod setup_errors;
+mod watch;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -7,6 +7,7 @@ use super::args::{Cli, Format};
 use super::output;
 use crate::calls::CallStats;
 use crate::exec::{Report, StepStatus};
+use crate::plan::readiness::{self, Check, CheckState};
 use crate::plan::{Plan, render};
 
 /// The recovery-time objective of DR-001.
@@ -20,18 +21,25 @@ pub(super) struct Printer {
     quiet: bool,
 }
 
-/// What a DR rebuild found, for its summary.
+/// What a DR rebuild or drill found, for its summary.
 pub(super) struct DrSummary<'a> {
+    /// `rebuild`, `drill` or `drill --rebuild`.
+    pub mode: &'a str,
     /// The environment.
     pub env: &'a str,
     /// The DR region.
     pub region: &'a str,
-    /// Seconds since the rebuild started.
+    /// Seconds since the command started.
     pub elapsed: std::time::Duration,
-    /// Whether the region is ready (nothing failed, nothing left to change).
+    /// Whether the region is ready (nothing failed, nothing left to change, no check not
+    /// ready); for a drill without `--rebuild`: nothing a rebuild could not fix.
     pub ready: bool,
     /// Resources whose readiness could not be checked at this endpoint.
     pub not_checked: &'a [String],
+    /// Every readiness check.
+    pub checks: &'a [Check],
+    /// The recovery-point statement.
+    pub rpo: &'a str,
 }
 
 impl Printer {
@@ -86,36 +94,56 @@ impl Printer {
         output::json_line(line);
     }
 
-    /// The summary of a DR rebuild: the run's report and whether the region is ready.
+    /// The summary of a DR rebuild or drill: the run's report (none for a drill that changes
+    /// nothing), every readiness check and the verdict.
     pub fn dr_summary(
         self,
         summary: &DrSummary<'_>,
         plan: &Plan,
-        report: &Report,
+        report: Option<&Report>,
         calls: &CallStats,
     ) {
         let DrSummary {
+            mode,
             env,
             region,
             elapsed,
             ready,
             not_checked,
+            checks,
+            rpo,
         } = summary;
+        let counts: std::collections::BTreeMap<&str, usize> = readiness::counts(checks.iter())
+            .into_iter()
+            .map(|(state, count)| (state_key(state), count))
+            .collect();
         match self.format {
             Format::Json => output::json(&json!({
+                "mode": mode,
                 "env": env,
                 "region": region,
-                "report": report_json(plan, report, calls),
+                "report": report.map(|report| report_json(plan, report, calls)),
                 "elapsed_seconds": elapsed.as_secs(),
                 "rto_seconds": RTO.as_secs(),
+                "rpo": rpo,
                 "ready": ready,
                 "not_checked": not_checked,
+                "checks": checks,
+                "check_counts": counts,
             })),
             Format::Human | Format::Markdown => {
-                self.human().report(plan, report, calls);
+                if let Some(report) = report {
+                    self.human().report(plan, report, calls);
+                }
+                output::data(&readiness_text(checks));
+                let verdict = match (*mode, *ready) {
+                    ("drill", true) => "REBUILDABLE",
+                    ("drill", false) => "NOT REBUILDABLE",
+                    (_, true) => "READY",
+                    (_, false) => "NOT READY",
+                };
                 output::data(&format!(
-                    "\nDR rebuild of {env} in {region}: {} after {}s (RTO {}h, {:.2}% used).",
-                    if *ready { "READY" } else { "NOT READY" },
+                    "\nDR {mode} of {env} in {region}: {verdict} after {}s (RTO {}h, {:.2}% used).\n{rpo}.",
                     elapsed.as_secs(),
                     RTO.as_secs() / 3600,
                     elapsed.as_secs_f64() * 100.0 / RTO.as_secs_f64()
@@ -192,5 +220,47 @@ fn human_report(report: &Report, calls: &CallStats) -> String {
         calls.total(),
         calls.writes()
     ));
+    text
+}
+
+/// The JSON key of a check state.
+fn state_key(state: CheckState) -> &'static str {
+    match state {
+        CheckState::Ready => "ready",
+        CheckState::Pending => "pending",
+        CheckState::NotReady => "not_ready",
+        CheckState::NotChecked => "not_checked",
+    }
+}
+
+/// The readiness checks for people: per component its counts, then every check that is not
+/// ready or not checked, one line each.
+fn readiness_text(checks: &[Check]) -> String {
+    let mut components: Vec<&str> = checks.iter().map(|check| check.component).collect();
+    components.sort_unstable();
+    components.dedup();
+    let mut text = String::from("\nReadiness:");
+    for component in components {
+        let of: Vec<&Check> = checks.iter().filter(|c| c.component == component).collect();
+        let counts = readiness::counts(of.iter().copied());
+        let summary: Vec<String> = counts
+            .iter()
+            .map(|(state, count)| format!("{count} {}", state.label()))
+            .collect();
+        text.push_str(&format!("\n  {component}: {}", summary.join(", ")));
+        // Pending ones are in the plan above; what needs a person is listed one by one.
+        for check in of
+            .iter()
+            .filter(|c| matches!(c.state, CheckState::NotReady | CheckState::NotChecked))
+        {
+            text.push_str(&format!(
+                "\n    {:<11} {} ({}): {}",
+                check.state.label(),
+                check.id,
+                check.name,
+                check.detail
+            ));
+        }
+    }
     text
 }

@@ -136,11 +136,30 @@ impl Locked<'_> {
     /// The lease is held elsewhere; the account moved; a signal arrived; or the audit record
     /// could not be written (the changes were made, and the error says so).
     pub async fn execute(&self, session: &Session, shown: Plan) -> anyhow::Result<Outcome> {
+        self.execute_audited(session, shown)
+            .await
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// [`Locked::execute`], also returning the key of the audit record it wrote (`None` when
+    /// nothing changed), so that a later step (the post-deployment watch) can add to it with
+    /// [`LockTable::annotate_audit`].
+    ///
+    /// # Errors
+    /// As [`Locked::execute`].
+    pub async fn execute_audited(
+        &self,
+        session: &Session,
+        shown: Plan,
+    ) -> anyhow::Result<(Outcome, Option<String>)> {
         if !shown.changes.iter().any(|change| change.action.is_change()) {
-            return Ok(Outcome {
-                plan: shown,
-                report: Report::default(),
-            });
+            return Ok((
+                Outcome {
+                    plan: shown,
+                    report: Report::default(),
+                },
+                None,
+            ));
         }
         // Before the lease: a signal from here on is remembered, never a kill mid-lease.
         signals::listen();
@@ -175,7 +194,7 @@ impl Locked<'_> {
         table: &LockTable,
         key: &str,
         fence: crate::fence::Fence,
-    ) -> anyhow::Result<Outcome> {
+    ) -> anyhow::Result<(Outcome, Option<String>)> {
         let fresh = tokio::select! {
             fresh = session.plan(shown.mode, DiffOptions { adopt: self.adopt }) => fresh?,
             () = signals::shutdown() => {
@@ -240,33 +259,37 @@ impl Locked<'_> {
             "outcome": outcome,
             "elapsed_ms": started.elapsed().as_millis() as u64,
         });
-        let audited = table.audit(key, &record).await;
+        let audited = table.audit_keyed(key, &record).await;
         if interrupted {
             bail!(
                 "interrupted by a signal: steps in flight were abandoned and the lease released; re-run to converge{}",
                 audit_note(&audited)
             );
         }
-        if let Err(error) = audited {
-            bail!(
+        let audit_key = match audited {
+            Ok(audit_key) => audit_key,
+            Err(error) => bail!(
                 "the {} ran ({outcome}; {} steps reported) but its audit record could not be written: {error}. \
                  The changes happened and were not recorded: record them by hand, fix access to the \
                  {} table, and re-run (a re-run with no changes writes nothing).",
                 self.command,
                 report.steps.len(),
                 lock::TABLE
-            );
-        }
-        Ok(Outcome {
-            plan: fresh,
-            report,
-        })
+            ),
+        };
+        Ok((
+            Outcome {
+                plan: fresh,
+                report,
+            },
+            Some(audit_key),
+        ))
     }
 }
 
-fn audit_note(audited: &Result<(), crate::providers::ProviderError>) -> String {
+fn audit_note(audited: &Result<String, crate::providers::ProviderError>) -> String {
     match audited {
-        Ok(()) => String::new(),
+        Ok(_) => String::new(),
         Err(error) => format!(" (and the audit record could not be written: {error})"),
     }
 }

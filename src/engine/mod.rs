@@ -6,10 +6,12 @@
 //!   signals, the audit record).
 //! - [`signals`]: SIGINT/SIGTERM, remembered and acted on at safe points.
 //! - [`drift`]: the drift notice published when change control forbids a scheduled repair.
+//! - [`watch`]: the post-deployment watch (validation, alarms polled, verdict).
 
 pub mod apply;
 pub mod drift;
 pub mod signals;
+pub mod watch;
 
 use std::path::Path;
 use std::time::Instant;

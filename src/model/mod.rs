@@ -33,6 +33,9 @@ pub const MANAGER: &str = "nc-provision";
 pub const TAG_ENV: &str = "nc:env";
 /// The tag holding a resource's logical id.
 pub const TAG_ID: &str = "nc:id";
+/// The prefix of the logical ids of the standby resources the primary apply keeps in the DR
+/// region (`dr.kms.key.data`, `dr.data.bucket.raw`).
+pub const STANDBY_PREFIX: &str = "dr.";
 
 /// Whether a tag key is AWS's own (`aws:` prefix): never written, never diffed.
 #[must_use]

@@ -32,9 +32,7 @@ pub fn logs_key() -> LogicalId {
     LogicalId::new(LOGS_KEY)
 }
 
-/// The prefix of the logical ids of the standby resources the primary apply keeps in the DR
-/// region (`dr.kms.key.data`, `dr.data.bucket.raw`).
-pub const STANDBY_PREFIX: &str = "dr.";
+pub use crate::model::STANDBY_PREFIX;
 
 /// The logical id of the standby copy of resource `id` in the DR region.
 #[must_use]

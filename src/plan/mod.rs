@@ -6,6 +6,7 @@ mod action;
 mod change;
 mod diff;
 mod global;
+pub mod readiness;
 pub mod render;
 pub mod risk;
 mod saved;

@@ -8,6 +8,7 @@
 //! before it tries again (`exec::recover`).
 
 pub mod accessanalyzer;
+pub mod alarm_state;
 pub mod approvals;
 pub mod aws;
 mod cloudtrail;

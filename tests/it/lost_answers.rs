@@ -8,15 +8,11 @@
 //! of every resource per `nc:id`, exactly as the spec expands.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{Filter, NatGatewayState, Tag};
 
-use crate::common::{Run, World, endpoint, repo, tag};
+use crate::common::{Run, World, endpoint, tag};
+use crate::proxy::Callcount;
 
 /// The share of answers lost (`NC_TEST_LOST_RATE` overrides it, to stress more).
 const LOST: &str = "0.15";
@@ -62,101 +58,24 @@ const SEEDS: [(&str, &[&str]); 4] = [
 ];
 
 /// The callcount proxy in front of LocalStack, losing answers; stopped when dropped.
-struct LossyProxy {
-    child: Child,
-    port: u16,
-}
+struct LossyProxy(Callcount);
 
 impl LossyProxy {
     fn start(seed: &str) -> LossyProxy {
-        let script = std::env::var_os("NC_TEST_CALLCOUNT").map_or_else(
-            || repo().join("../shared/tools/callcount/callcount.py"),
-            PathBuf::from,
-        );
-        assert!(
-            script.exists(),
-            "the callcount proxy is needed ({}; NC_TEST_CALLCOUNT overrides)",
-            script.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("python3")
-            .arg(&script)
-            .args([
-                "serve",
-                "--port",
-                &port.to_string(),
-                "--upstream",
-                &endpoint(),
-            ])
-            .args([
-                "--lost",
-                &std::env::var("NC_TEST_LOST_RATE").unwrap_or(LOST.into()),
-            ])
-            .args(["--seed", seed])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start callcount");
-        let proxy = LossyProxy { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while proxy.get("/__callcount/health").is_none() {
-            assert!(Instant::now() < deadline, "callcount did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        proxy
+        let rate = std::env::var("NC_TEST_LOST_RATE").unwrap_or(LOST.into());
+        LossyProxy(Callcount::start(
+            &endpoint(),
+            &["--lost", &rate, "--seed", seed],
+        ))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// A control path's JSON answer.
-    fn get(&self, path: &str) -> Option<serde_json::Value> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream
-            .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
-            .ok()?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).ok()?;
-        let (head, body) = answer.split_once("\r\n\r\n")?;
-        if !head.starts_with("HTTP/1.1 200") {
-            return None;
-        }
-        serde_json::from_str(body).ok()
+        self.0.url()
     }
 
     /// `service:Operation` → answers lost.
     fn lost(&self) -> BTreeMap<String, usize> {
-        let faults = self.get("/__callcount/faults").expect("faults");
-        let list = faults
-            .as_array()
-            .cloned()
-            .or_else(|| faults["faults"].as_array().cloned())
-            .unwrap_or_default();
-        let mut lost = BTreeMap::new();
-        for fault in list.iter().filter(|fault| fault["fault"] == "lost") {
-            let key = format!(
-                "{}:{}",
-                fault["service"].as_str().unwrap_or_default(),
-                fault["operation"].as_str().unwrap_or_default()
-            );
-            *lost.entry(key).or_insert(0) += 1;
-        }
-        lost
-    }
-}
-
-impl Drop for LossyProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.faults_of("lost")
     }
 }
 

@@ -101,6 +101,50 @@ async fn the_primary_apply_keeps_the_dr_data_key_and_replica_buckets() {
         .run(&["plan", "--env", "prod", "--detailed-exitcode"])
         .expect_code(0);
 
+    // The drill reads both regions and changes nothing: the standby is ready, the DR region's
+    // own resources are pending (a rebuild would create them), nothing blocks.
+    let (code, drill, stderr) = world.json(&["dr", "drill", "--env", "prod"]);
+    assert_eq!(code, 0, "{drill:#}\n{stderr}");
+    assert_eq!(drill["mode"], "drill");
+    assert_eq!(drill["ready"], true, "{drill:#}");
+    assert!(drill["report"].is_null(), "a drill changes nothing");
+    let state_of = |report: &serde_json::Value, id: &str| {
+        report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|check| check["id"] == id)
+            .map(|check| check["state"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(
+        state_of(&drill, &format!("dr.data.bucket.raw-{tag}")).as_deref(),
+        Some("ready"),
+        "{drill:#}"
+    );
+    assert_eq!(state_of(&drill, "vpc.main").as_deref(), Some("pending"));
+    // A standby replica bucket whose versioning was suspended out of band blocks the drill.
+    s3.put_bucket_versioning()
+        .bucket(format!("nc-dp-prod-raw-{tag}-cac1"))
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("suspend versioning");
+    let (code, blocked, _) = world.json(&["dr", "drill", "--env", "prod"]);
+    assert_eq!(code, 1, "{blocked:#}");
+    assert_eq!(
+        state_of(&blocked, &format!("dr.data.bucket.raw-{tag}")).as_deref(),
+        Some("not_ready"),
+        "{blocked:#}"
+    );
+    // Drift in the standby is repaired by the primary's reconcile (exit 2: drift was found).
+    world
+        .run(&["reconcile", "--env", "prod", "--once"])
+        .expect_code(2);
+
     // A rebuild adopts the standby: the same key, one alias, and nothing left to change.
     let (code, report, stderr) = world.json(&["dr", "rebuild", "--env", "prod"]);
     assert_eq!(code, 0, "{report:#}\n{stderr}");
