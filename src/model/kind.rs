@@ -140,6 +140,8 @@ kinds! {
     SecurityHubHub = "securityhub_hub", SecurityHub;
     /// A CloudWatch dashboard (account-wide; expanded in the primary region only).
     CloudWatchDashboard = "cloudwatch_dashboard", CloudWatch;
+    /// The replication configuration of an S3 bucket (its rules, role and destinations).
+    S3BucketReplication = "s3_bucket_replication", S3;
 }
 
 impl Kind {
@@ -178,6 +180,7 @@ impl Kind {
                 | Kind::ConfigRecorder
                 | Kind::SecurityHubHub
                 | Kind::CloudWatchDashboard
+                | Kind::S3BucketReplication
         )
     }
 

@@ -17,6 +17,7 @@ mod observability;
 mod orphans;
 mod ownership;
 mod proxy;
+mod replication;
 mod safety;
 mod saved_plans;
 mod schedule;

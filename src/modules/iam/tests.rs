@@ -78,10 +78,12 @@ fn each_environment_gets_its_roles_sessions_and_providers() {
         for resource in graph.resources() {
             // IAM and the account-wide settings are global; everything else is regional,
             // the primary's flow-log role included (it names this region's VPC). The DR
-            // region's flow-log role is global: the primary apply makes it.
+            // region's flow-log role is global: the primary apply makes it. The primary's
+            // replication role (prod) is its own too: replication runs from the primary only.
             let global_kind = resource.kind.service() == crate::model::Service::Iam
                 || resource.kind == Kind::S3AccountPublicAccessBlock;
-            let regional = !global_kind || resource.id.as_str() == "vpc.flow_logs.role";
+            let regional = !global_kind
+                || ["vpc.flow_logs.role", "data.replication.role"].contains(&resource.id.as_str());
             assert_eq!(resource.global, !regional, "{reason}: {}", resource.id);
         }
         assert!(

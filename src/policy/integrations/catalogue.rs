@@ -5,6 +5,7 @@
 mod access;
 mod delivery;
 mod keys;
+mod replication;
 
 use super::resolve::Graph;
 use super::{Integration, PolicyAt, Requirement};
@@ -104,8 +105,15 @@ pub static CROSS_ACCOUNT_KEY: Integration = Integration {
     failure: "the other account's DescribeKey or Decrypt fails with AccessDenied",
 };
 
+/// S3 replication → its role → the source and replica buckets and both keys.
+pub static REPLICATION: Integration = Integration {
+    name: "S3 replication → role → replica bucket and keys",
+    source: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html",
+    failure: "objects stay in the source bucket with replication status FAILED; the DR region misses its RPO",
+};
+
 /// Every integration of the catalogue.
-pub static CATALOGUE: [&Integration; 15] = [
+pub static CATALOGUE: [&Integration; 16] = [
     &LOGS_KEY,
     &ALARM_TOPIC_KEY,
     &TRAIL_BUCKET,
@@ -121,6 +129,7 @@ pub static CATALOGUE: [&Integration; 15] = [
     &ECR_LAYERS,
     &CROSS_ACCOUNT_ROLE,
     &CROSS_ACCOUNT_KEY,
+    &REPLICATION,
 ];
 
 /// The ECR layer bucket of a region (AWS-owned).
@@ -257,5 +266,6 @@ pub(super) fn requirements(graph: &Graph<'_>, spec: &Spec) -> Vec<Requirement> {
     keys::table_keys(&mut out);
     access::endpoints(&mut out);
     access::cross_account(&mut out, spec);
+    replication::replication(&mut out);
     out.found
 }

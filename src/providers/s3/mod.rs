@@ -17,6 +17,9 @@
 //!   would shorten a live COMPLIANCE retention is refused: AWS forbids it, so the plan shows a
 //!   conflict naming the reason (`Observed::refused`).
 //! - Server access logging (`logging_target`, `logging_prefix`): GetBucketLogging.
+//!
+//! A bucket's replication configuration is a kind of its own ([`replication`]), read only for
+//! the buckets that have a desired one (one GetBucketReplication each).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,11 +34,12 @@ use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource};
 
 mod object_lock;
 mod read;
+mod replication;
 #[cfg(test)]
 mod tests;
 mod write;
 
-const KINDS: &[Kind] = &[Kind::S3Bucket];
+const KINDS: &[Kind] = &[Kind::S3Bucket, Kind::S3BucketReplication];
 
 /// The public-access-block attributes, in AWS's order.
 const ACCESS_BLOCKS: [&str; 4] = [
@@ -135,6 +139,9 @@ impl Provider for S3Provider {
         env: &str,
     ) -> Result<Observation, ProviderError> {
         let listed = self.list().await?;
+        let (replications, desired): (Vec<&Resource>, Vec<&Resource>) = desired
+            .iter()
+            .partition(|resource| resource.kind == Kind::S3BucketReplication);
         let wanted: BTreeSet<&str> = desired.iter().map(|r| r.name.as_str()).collect();
         // A bucket's name is its identity: live buckets are matched only among the desired
         // ones that exist, so a bucket of another name is never taken for a desired one.
@@ -158,7 +165,19 @@ impl Provider for S3Provider {
             })
             .map(|(name, _)| self.read_candidate(name, env))
             .collect();
-        let (read, candidates) = tokio::join!(read_all(reads), read_all(candidates));
+        let replication_reads: Vec<_> = replications
+            .iter()
+            .filter(|resource| listed.contains_key(&resource.name))
+            .map(|resource| async move {
+                let props = replication::read(&self.client, resource).await?;
+                Ok(props.map(|props| (*resource, props)))
+            })
+            .collect();
+        let (read, candidates, replicated) = tokio::join!(
+            read_all(reads),
+            read_all(candidates),
+            read_all(replication_reads)
+        );
         let mut sorter = Sorter::new(&present, env);
         for (resource, (live, refused)) in present.iter().zip(read?) {
             let mut observed = live.observed(resource.id.clone(), env);
@@ -168,10 +187,25 @@ impl Provider for S3Provider {
         for live in candidates?.into_iter().flatten() {
             sorter.add(live);
         }
-        Ok(sorter.finish())
+        let mut observation = sorter.finish();
+        for (resource, props) in replicated?.into_iter().flatten() {
+            // A configuration has no tags: it is owned as its bucket is.
+            let owner =
+                match observation.found.values().find(|bucket| {
+                    bucket.kind == Kind::S3Bucket && bucket.physical_id == resource.name
+                }) {
+                    Some(bucket) => bucket.owner.clone(),
+                    None => Owner::from_tags(&self.tags(&resource.name).await?, env),
+                };
+            observation.insert(replication::observed(resource, props, owner));
+        }
+        Ok(observation)
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if resource.kind == Kind::S3BucketReplication {
+            return replication::put(&self.client, resource).await;
+        }
         let bucket = resource.name.as_str();
         let mut configuration =
             CreateBucketConfiguration::builder().set_tags(Some(s3_tags(resource)?));
@@ -221,6 +255,9 @@ impl Provider for S3Provider {
         delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
+        if resource.kind == Kind::S3BucketReplication {
+            return replication::put(&self.client, resource).await;
+        }
         let bucket = resource.name.as_str();
         if delta.touches("tags") {
             self.put_tags(resource).await?;
@@ -265,6 +302,9 @@ impl Provider for S3Provider {
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
+        if observed.kind == Kind::S3BucketReplication {
+            return replication::delete(&self.client, &observed.physical_id).await;
+        }
         Err(ProviderError::local(
             "s3:DeleteBucket",
             &observed.physical_id,

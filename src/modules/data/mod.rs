@@ -6,6 +6,8 @@ use super::{Context, addr};
 use crate::model::Kind;
 use crate::model::{Resource, Value};
 
+mod replication;
+
 pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
     let mut resources: Vec<Resource> = context
         .spec
@@ -15,12 +17,18 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
         .map(|suffix| bucket(context, suffix))
         .collect();
     resources.push(documents_table(context));
+    resources.extend(replication::expand(context));
     resources
 }
 
+/// The name of data bucket `suffix` in the context's region.
+fn bucket_name(context: &Context<'_>, suffix: &str) -> String {
+    context.global_name(&format!("nc-dp-{}-{suffix}", context.env()))
+}
+
 fn bucket(context: &Context<'_>, suffix: &str) -> Resource {
-    let id = format!("data.bucket.{suffix}");
-    let name = context.global_name(&format!("nc-dp-{}-{suffix}", context.env()));
+    let id = addr::data_bucket(suffix).0;
+    let name = bucket_name(context, suffix);
     let data_key = addr::data_key();
     Resource::new(&id, Kind::S3Bucket, name.clone())
         .prop("versioning", "Enabled")
@@ -72,5 +80,34 @@ fn documents_table(context: &Context<'_>) -> Resource {
     {
         resource = resource.prop("pitr_recovery_period_days", days);
     }
+    if let Some(dr) = replication::dr_region(context) {
+        resource = global_table_replica(context, resource, dr);
+    }
     resource
+}
+
+/// The documents table as a global table (version 2019.11.21) with a replica in the DR region:
+/// encrypted with the DR data key, with the table's own point-in-time recovery, deletion
+/// protection and tags (a replica does not inherit them; they are set in the DR region). The
+/// replica is added to the live table by UpdateTable (never a replacement), and it is what a
+/// DR rebuild finds as the DR region's own documents table.
+fn global_table_replica(context: &Context<'_>, table: Resource, dr: &str) -> Resource {
+    let id = table.id.as_str().to_string();
+    let recovery = table.bool_prop("point_in_time_recovery").unwrap_or(false);
+    let protection = table.bool_prop("deletion_protection").unwrap_or(false);
+    let mut table = table
+        .prop("replicas", Value::List(vec![Value::str(dr)]))
+        .prop(
+            "replica_kms_key",
+            Value::reference(&addr::dr_data_key(), "arn"),
+        )
+        .prop("replica_point_in_time_recovery", recovery)
+        .prop("replica_deletion_protection", protection)
+        .prop("replica_tags", context.tags(&id))
+        // The replica key must exist (and allow DynamoDB) before the replica is made.
+        .after(&addr::dr_data_key());
+    if let Some(days) = table.int_prop("pitr_recovery_period_days") {
+        table = table.prop("replica_pitr_recovery_period_days", days);
+    }
+    table
 }

@@ -1,9 +1,12 @@
 //! DynamoDB tables: on-demand billing, SSE with a customer key, point-in-time recovery,
-//! deletion protection and tags.
+//! deletion protection and tags; for a global table, its replicas ([`replica`]).
 //!
 //! Observe: per table DescribeTable, then DescribeContinuousBackups and ListTagsOfResource
 //! concurrently, at most [`READS_IN_FLIGHT`](super::aws::READS_IN_FLIGHT) requests of each kind
-//! in flight. Tables are data-bearing: never deleted or replaced.
+//! in flight; a table that declares replicas also has each replica's settings read in its
+//! region. Tables are data-bearing: never deleted or replaced.
+
+mod replica;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,6 +32,8 @@ const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// The DynamoDB provider.
 pub struct DynamoDbProvider {
     client: Client,
+    /// The configuration, for clients of a replica's region.
+    aws: Aws,
 }
 
 impl DynamoDbProvider {
@@ -37,6 +42,7 @@ impl DynamoDbProvider {
     pub fn new(aws: &Aws) -> DynamoDbProvider {
         DynamoDbProvider {
             client: aws.dynamodb(),
+            aws: aws.clone(),
         }
     }
 
@@ -127,6 +133,19 @@ impl DynamoDbProvider {
                     .unwrap_or_default(),
             ),
         );
+        if sse.is_none() && !description.replicas().is_empty() && self.aws.emulator {
+            props.extend(self.emulated_replica_encryption(resource).await?);
+        }
+        let replicas = replica::declared(resource);
+        if let Some(region) = replicas.first() {
+            let described = replica::described(&description, Some(region));
+            let present = matches!(described.get("replicas"),
+                Some(Value::List(items)) if items.contains(&Value::str(region.as_str())));
+            props.extend(described);
+            if present {
+                props.extend(self.read_replica(resource, region).await?);
+            }
+        }
         let recovery = backups?
             .continuous_backups_description()
             .and_then(|backups| backups.point_in_time_recovery_description().cloned());
@@ -213,15 +232,26 @@ impl DynamoDbProvider {
             .map_err(|error| {
                 ProviderError::local("dynamodb:UpdateContinuousBackups", table, error.to_string())
             })?;
-        // Right after creation AWS may answer ContinuousBackupsUnavailableException for a while.
+        self.put_recovery_with(&self.client, table, specification, ctx)
+            .await
+    }
+
+    /// UpdateContinuousBackups with `client` (the table's region or a replica's). Right after
+    /// creation AWS may answer ContinuousBackupsUnavailableException for a while.
+    async fn put_recovery_with(
+        &self,
+        client: &Client,
+        table: &str,
+        specification: PointInTimeRecoverySpecification,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
         wait::until(
             ctx,
             "dynamodb:UpdateContinuousBackups",
             "continuous backups to become available",
             POLL_INTERVAL,
             || async {
-                let result = self
-                    .client
+                let result = client
                     .update_continuous_backups()
                     .table_name(table)
                     .point_in_time_recovery_specification(specification.clone())
@@ -413,6 +443,9 @@ impl Provider for DynamoDbProvider {
         if resource.bool_prop("point_in_time_recovery") == Some(true) {
             self.put_recovery(resource, ctx).await?;
         }
+        if !replica::declared(resource).is_empty() {
+            self.sync_replicas(resource, None, None, ctx).await?;
+        }
         Ok(outputs(table, description.table_arn().unwrap_or_default()))
     }
 
@@ -447,6 +480,10 @@ impl Provider for DynamoDbProvider {
         }
         if delta.touches("point_in_time_recovery") || delta.touches("pitr_recovery_period_days") {
             self.put_recovery(resource, ctx).await?;
+        }
+        if delta.touches_any(&replica::ATTRIBUTES) {
+            self.sync_replicas(resource, Some(observed), Some(delta), ctx)
+                .await?;
         }
         if delta.touches("tags") {
             let arn = observed.outputs.get("arn").cloned().unwrap_or_default();

@@ -1,0 +1,463 @@
+//! The documents table as a global table (version 2019.11.21): its replicas in other regions.
+//!
+//! Props (only on a table that declares `replicas`): `replicas` (region names),
+//! `replica_kms_key` (the replica's key ARN), and the replica's own settings, read and set in
+//! the replica's region: `replica_point_in_time_recovery`, `replica_pitr_recovery_period_days`,
+//! `replica_deletion_protection`, `replica_tags`. A table with one replica region is assumed
+//! (the environment's DR region); its settings are those of the first declared region.
+//!
+//! Adding a replica is UpdateTable `ReplicaUpdates: Create` on the live table — it is never
+//! replaced or emptied: DynamoDB copies the existing items into the new replica
+//! (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/V2globaltables_versions.html>:
+//! version 2019.11.21 adds replicas to a table that already holds data, with UpdateTable). The
+//! table's stream (NEW_AND_OLD_IMAGES, which replication reads) is turned on first when it is
+//! off. Progress is reported while the replica is CREATING. A replica the spec does not declare
+//! is never deleted (that deletes the table's data in that region): the update refuses.
+//! Point-in-time recovery, deletion protection and tags are per replica, so they are set with a
+//! client of the replica's region.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    CreateReplicationGroupMemberAction, PointInTimeRecoverySpecification,
+    PointInTimeRecoveryStatus, ReplicaDescription, ReplicaStatus, ReplicationGroupUpdate,
+    StreamSpecification, StreamViewType, TableDescription, UpdateReplicationGroupMemberAction,
+};
+
+use super::{DynamoDbProvider, POLL_INTERVAL, dynamo_tags};
+use crate::model::{Delta, Observed, Props, Resource, TAG_ENV, TAG_ID, Value};
+use crate::providers::aws::{aws_error, found};
+use crate::providers::{ProviderError, StepCtx, tags_value, wait};
+
+/// The replica attributes an update may touch.
+pub(super) const ATTRIBUTES: [&str; 6] = [
+    "replicas",
+    "replica_kms_key",
+    "replica_point_in_time_recovery",
+    "replica_pitr_recovery_period_days",
+    "replica_deletion_protection",
+    "replica_tags",
+];
+
+/// The regions of `resource`'s declared replicas.
+pub(super) fn declared(resource: &Resource) -> Vec<String> {
+    match resource.props.get("replicas") {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The replica props the table's own description shows: the regions and the first declared
+/// region's replica key.
+pub(super) fn described(description: &TableDescription, region: Option<&str>) -> Props {
+    let replicas = description.replicas();
+    let mut regions: Vec<String> = replicas
+        .iter()
+        .filter_map(|replica| replica.region_name().map(str::to_string))
+        .collect();
+    regions.sort();
+    let mut props = Props::new();
+    props.insert(
+        "replicas".into(),
+        Value::List(regions.into_iter().map(Value::Str).collect()),
+    );
+    let key = replicas
+        .iter()
+        .find(|replica| replica.region_name() == region)
+        .and_then(ReplicaDescription::kms_master_key_id);
+    props.insert(
+        "replica_kms_key".into(),
+        Value::str(key.unwrap_or_default()),
+    );
+    props
+}
+
+impl DynamoDbProvider {
+    /// A client of `region` (the replica's).
+    fn client_in(&self, region: &str) -> Client {
+        self.aws.in_region(region).dynamodb()
+    }
+
+    /// A replica's encryption on the emulator. AWS describes a replica's encryption in its own
+    /// region (SSEDescription); LocalStack describes none for a replica made by UpdateTable and
+    /// keeps the key only in the primary region's Replicas list, which a DR rebuild must not
+    /// call. On the emulator only, the replica is taken to use what its primary apply set
+    /// through ReplicaUpdates: the desired key, found in this region by its `nc:id` and
+    /// `nc:env` tags (ListKeys, ListResourceTags). Nothing when it is not found.
+    pub(super) async fn emulated_replica_encryption(
+        &self,
+        resource: &Resource,
+    ) -> Result<Props, ProviderError> {
+        let mut props = Props::new();
+        let Some(Value::Ref(reference)) = resource.props.get("sse_kms_key") else {
+            return Ok(props);
+        };
+        let env = resource.tags().get(TAG_ENV).cloned().unwrap_or_default();
+        let kms = self.aws.kms();
+        let keys = kms
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| aws_error("kms:ListKeys", &resource.name, error))?;
+        for key in keys {
+            let Some(arn) = key.key_arn() else {
+                continue;
+            };
+            let tags = kms
+                .list_resource_tags()
+                .key_id(arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("kms:ListResourceTags", arn, error))?;
+            let tagged = |name: &str, value: &str| {
+                tags.tags()
+                    .iter()
+                    .any(|tag| tag.tag_key() == name && tag.tag_value() == value)
+            };
+            if tagged(TAG_ID, reference.id.as_str()) && tagged(TAG_ENV, &env) {
+                props.insert("sse_type".into(), Value::str("KMS"));
+                props.insert("sse_kms_key".into(), Value::str(arn));
+                break;
+            }
+        }
+        Ok(props)
+    }
+
+    /// The replica's own settings, read in its region: nothing when it does not exist there.
+    pub(super) async fn read_replica(
+        &self,
+        resource: &Resource,
+        region: &str,
+    ) -> Result<Props, ProviderError> {
+        let table = resource.name.as_str();
+        let client = self.client_in(region);
+        let mut props = Props::new();
+        let described = found(
+            client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:DescribeTable", table, error)),
+        )?;
+        let Some(description) = described.and_then(|output| output.table().cloned()) else {
+            return Ok(props);
+        };
+        let arn = description.table_arn().unwrap_or_default().to_string();
+        let backups = async {
+            client
+                .describe_continuous_backups()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:DescribeContinuousBackups", table, error))
+        };
+        let tags = async {
+            client
+                .list_tags_of_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:ListTagsOfResource", table, error))
+        };
+        let (backups, tags) = tokio::join!(backups, tags);
+        let recovery = backups?
+            .continuous_backups_description()
+            .and_then(|backups| backups.point_in_time_recovery_description().cloned());
+        let enabled = recovery
+            .as_ref()
+            .and_then(|r| r.point_in_time_recovery_status())
+            == Some(&PointInTimeRecoveryStatus::Enabled);
+        props.insert(
+            "replica_point_in_time_recovery".into(),
+            Value::Bool(enabled),
+        );
+        match recovery.as_ref().and_then(|r| r.recovery_period_in_days()) {
+            Some(days) => {
+                props.insert(
+                    "replica_pitr_recovery_period_days".into(),
+                    Value::from(days),
+                );
+            }
+            // As for the table itself: AWS always reports the period when PITR is on,
+            // LocalStack never does; absent, it cannot differ from what was set.
+            None if enabled => {
+                if let Some(days) = resource.props.get("replica_pitr_recovery_period_days") {
+                    props.insert("replica_pitr_recovery_period_days".into(), days.clone());
+                }
+            }
+            None => {}
+        }
+        props.insert(
+            "replica_deletion_protection".into(),
+            Value::Bool(description.deletion_protection_enabled().unwrap_or(false)),
+        );
+        let pairs: BTreeMap<String, String> = tags?
+            .tags()
+            .iter()
+            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+            .collect();
+        props.insert("replica_tags".into(), tags_value(pairs));
+        Ok(props)
+    }
+
+    /// Brings the replicas to what `resource` declares: adds a missing replica (stream first),
+    /// changes a replica's key, then sets its settings in its region.
+    pub(super) async fn sync_replicas(
+        &self,
+        resource: &Resource,
+        observed: Option<&Observed>,
+        delta: Option<&Delta>,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let table = resource.name.as_str();
+        let live: Vec<String> = match observed.and_then(|o| o.props.get("replicas")) {
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let wanted = declared(resource);
+        if let Some(extra) = live.iter().find(|region| !wanted.contains(region)) {
+            return Err(ProviderError::local(
+                "dynamodb:UpdateTable",
+                table,
+                format!(
+                    "the replica in {extra} is not in the spec; removing it would delete the \
+                     table's data there, which nc-provision never does"
+                ),
+            ));
+        }
+        let key = resource.str_prop("replica_kms_key").map(str::to_string);
+        for region in &wanted {
+            let added = !live.contains(region);
+            if added {
+                self.ensure_stream(table, ctx).await?;
+                let create = CreateReplicationGroupMemberAction::builder()
+                    .region_name(region)
+                    .set_kms_master_key_id(key.clone())
+                    .build()
+                    .map_err(|e| {
+                        ProviderError::local("dynamodb:UpdateTable", table, e.to_string())
+                    })?;
+                ctx.note(&format!("adding the replica in {region}"));
+                self.replica_update(
+                    table,
+                    region,
+                    ReplicationGroupUpdate::builder().create(create).build(),
+                    ctx,
+                )
+                .await?;
+            } else if delta.is_some_and(|delta| delta.touches("replica_kms_key")) {
+                let update = UpdateReplicationGroupMemberAction::builder()
+                    .region_name(region)
+                    .set_kms_master_key_id(key.clone())
+                    .build()
+                    .map_err(|e| {
+                        ProviderError::local("dynamodb:UpdateTable", table, e.to_string())
+                    })?;
+                self.replica_update(
+                    table,
+                    region,
+                    ReplicationGroupUpdate::builder().update(update).build(),
+                    ctx,
+                )
+                .await?;
+            }
+            self.set_replica_settings(resource, region, delta, added, ctx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Turns the table's stream on (NEW_AND_OLD_IMAGES) when it is off: global-table
+    /// replication reads it.
+    async fn ensure_stream(&self, table: &str, ctx: &StepCtx) -> Result<(), ProviderError> {
+        let description = self.describe(table).await?;
+        let enabled = description
+            .as_ref()
+            .and_then(TableDescription::stream_specification)
+            .is_some_and(|stream| stream.stream_enabled());
+        if enabled {
+            return Ok(());
+        }
+        let stream = StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::NewAndOldImages)
+            .build()
+            .map_err(|e| ProviderError::local("dynamodb:UpdateTable", table, e.to_string()))?;
+        self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
+            call.stream_specification(stream)
+        })
+        .await
+    }
+
+    /// Sends one replica update and waits, with progress, until the table and the replica in
+    /// `region` are ACTIVE.
+    async fn replica_update(
+        &self,
+        table: &str,
+        region: &str,
+        update: ReplicationGroupUpdate,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        self.client
+            .update_table()
+            .table_name(table)
+            .replica_updates(update)
+            .send()
+            .await
+            .map_err(|error| aws_error("dynamodb:UpdateTable", table, error))?;
+        wait::until(
+            ctx,
+            "dynamodb:DescribeTable",
+            &format!("the replica of {table} in {region} to become ACTIVE"),
+            POLL_INTERVAL,
+            || async {
+                let description = self.describe(table).await?;
+                let status = description.as_ref().and_then(|d| {
+                    d.replicas()
+                        .iter()
+                        .find(|replica| replica.region_name() == Some(region))
+                        .and_then(ReplicaDescription::replica_status)
+                        .cloned()
+                });
+                if let Some(status) = &status
+                    && status != &ReplicaStatus::Active
+                {
+                    ctx.note(&format!("replica in {region}: {}", status.as_str()));
+                }
+                Ok(description.filter(|_| status == Some(ReplicaStatus::Active)))
+            },
+        )
+        .await?;
+        self.wait_active(table, ctx).await?;
+        Ok(())
+    }
+
+    /// The replica's PITR, deletion protection and tags, set in its region (all of them for a
+    /// replica just added).
+    async fn set_replica_settings(
+        &self,
+        resource: &Resource,
+        region: &str,
+        delta: Option<&Delta>,
+        added: bool,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
+        let table = resource.name.as_str();
+        let client = self.client_in(region);
+        let touched = |name: &str| added || delta.is_none_or(|delta| delta.touches(name));
+        if touched("replica_deletion_protection") {
+            let protect = resource
+                .bool_prop("replica_deletion_protection")
+                .unwrap_or(false);
+            client
+                .update_table()
+                .table_name(table)
+                .deletion_protection_enabled(protect)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:UpdateTable", table, error))?;
+        }
+        if touched("replica_point_in_time_recovery") || touched("replica_pitr_recovery_period_days")
+        {
+            let enabled = resource
+                .bool_prop("replica_point_in_time_recovery")
+                .unwrap_or(false);
+            let specification = PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(enabled)
+                .set_recovery_period_in_days(
+                    resource
+                        .int_prop("replica_pitr_recovery_period_days")
+                        .and_then(|days| i32::try_from(days).ok())
+                        .filter(|_| enabled),
+                )
+                .build()
+                .map_err(|e| {
+                    ProviderError::local("dynamodb:UpdateContinuousBackups", table, e.to_string())
+                })?;
+            self.put_recovery_with(&client, table, specification, ctx)
+                .await?;
+        }
+        if touched("replica_tags") {
+            let arn = client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:DescribeTable", table, error))?
+                .table()
+                .and_then(TableDescription::table_arn)
+                .unwrap_or_default()
+                .to_string();
+            let pairs: Vec<(String, String)> = resource
+                .props
+                .get("replica_tags")
+                .and_then(Value::as_map)
+                .map(|tags| tags.clone().into_iter().collect())
+                .unwrap_or_default();
+            client
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(dynamo_tags(pairs, table)?))
+                .send()
+                .await
+                .map_err(|error| aws_error("dynamodb:TagResource", table, error))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::{ReplicaDescription, TableDescription};
+
+    #[test]
+    fn the_description_shows_the_replica_regions_and_the_declared_regions_key() {
+        let description = TableDescription::builder()
+            .replicas(
+                ReplicaDescription::builder()
+                    .region_name("eu-west-1")
+                    .build(),
+            )
+            .replicas(
+                ReplicaDescription::builder()
+                    .region_name("ca-central-1")
+                    .kms_master_key_id("arn:aws:kms:ca-central-1:1:key/k")
+                    .replica_status(ReplicaStatus::Active)
+                    .build(),
+            )
+            .build();
+        let props = described(&description, Some("ca-central-1"));
+        assert_eq!(
+            props["replicas"],
+            Value::List(vec![Value::str("ca-central-1"), Value::str("eu-west-1")])
+        );
+        assert_eq!(
+            props["replica_kms_key"],
+            Value::str("arn:aws:kms:ca-central-1:1:key/k")
+        );
+        let none = described(&TableDescription::builder().build(), Some("ca-central-1"));
+        assert_eq!(none["replicas"], Value::List(Vec::new()));
+        assert_eq!(none["replica_kms_key"], Value::str(""));
+    }
+
+    #[test]
+    fn the_declared_regions_are_read_from_the_replicas_list() {
+        let resource = Resource::new("t", crate::model::Kind::DynamoDbTable, "t")
+            .prop("replicas", Value::List(vec![Value::str("ca-central-1")]));
+        assert_eq!(declared(&resource), ["ca-central-1"]);
+        let plain = Resource::new("t", crate::model::Kind::DynamoDbTable, "t");
+        assert!(declared(&plain).is_empty());
+    }
+}
