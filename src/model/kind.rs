@@ -44,6 +44,8 @@ pub enum Service {
     Config,
     /// AWS Security Hub.
     SecurityHub,
+    /// AWS Backup.
+    Backup,
 }
 
 macro_rules! kinds {
@@ -138,6 +140,12 @@ kinds! {
     ConfigRule = "config_rule", Config;
     /// The region's Security Hub subscription and standards.
     SecurityHubHub = "securityhub_hub", SecurityHub;
+    /// An AWS Backup vault, encrypted with a KMS key (it holds the recovery points).
+    BackupVault = "backup_vault", Backup;
+    /// An AWS Backup plan with its rules (schedule, lifecycle, continuous backup, copies).
+    BackupPlan = "backup_plan", Backup;
+    /// An AWS Backup selection: the resources a plan backs up and the role it uses.
+    BackupSelection = "backup_selection", Backup;
 }
 
 impl Kind {
@@ -147,7 +155,11 @@ impl Kind {
     pub const fn retained(self) -> bool {
         matches!(
             self,
-            Kind::KmsKey | Kind::S3Bucket | Kind::DynamoDbTable | Kind::LogGroup
+            Kind::KmsKey
+                | Kind::S3Bucket
+                | Kind::DynamoDbTable
+                | Kind::LogGroup
+                | Kind::BackupVault
         )
     }
 
@@ -172,6 +184,7 @@ impl Kind {
                 | Kind::CloudWatchAlarm
                 | Kind::ConfigRecorder
                 | Kind::SecurityHubHub
+                | Kind::BackupSelection
         )
     }
 
