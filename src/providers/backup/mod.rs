@@ -15,6 +15,7 @@
 
 mod plan;
 mod selection;
+mod tags_path;
 mod vault;
 
 use async_trait::async_trait;
@@ -42,8 +43,20 @@ impl BackupProvider {
     /// A provider using `aws`'s configuration.
     #[must_use]
     pub fn new(aws: &Aws) -> BackupProvider {
+        let client = aws.backup();
+        let client = if aws.endpoint_overridden {
+            Client::from_conf(
+                client
+                    .config()
+                    .to_builder()
+                    .interceptor(tags_path::ListTagsTrailingSlash)
+                    .build(),
+            )
+        } else {
+            client
+        };
         BackupProvider {
-            client: aws.backup(),
+            client,
             emulator: aws.emulator,
         }
     }
