@@ -3,9 +3,10 @@
 //! each recovery point to the DR region's vault), the selection of the data buckets and the
 //! documents table, and the role AWS Backup assumes.
 //!
-//! In the primary region the module expands all four. In another region (the DR expansion,
-//! kept by the primary apply as a standby copy, see [`super::standby`]) it expands only the
-//! vault the copies go to, encrypted with that region's data key.
+//! In the primary region the module expands all four. In another region (the DR expansion)
+//! it expands the global role (as every region does) and, with `copy_to_dr_region`, the vault
+//! the copies go to, encrypted with that region's data key; the primary apply keeps that vault
+//! as a standby copy (see [`super::standby`]).
 //!
 //! AWS rules followed here:
 //! - a rule's `DeleteAfterDays` and a copy's lifecycle
@@ -52,12 +53,13 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
         return Vec::new();
     };
     if !context.target.primary_region {
-        // The DR region's vault, which the copies go to (kept by the primary apply).
-        return if backup.copy_to_dr_region {
-            vec![vault(context)]
-        } else {
-            Vec::new()
-        };
+        // The role is global: every region expands it alike (it is changed only from the
+        // primary). The DR region's vault is where the copies go (kept by the primary apply).
+        let mut resources = vec![role(context)];
+        if backup.copy_to_dr_region {
+            resources.push(vault(context));
+        }
+        return resources;
     }
     vec![
         vault(context),

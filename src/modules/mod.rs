@@ -81,7 +81,11 @@ fn standby_data(spec: &Spec, target: &Target) -> Vec<Resource> {
                 .filter(|resource| resource.kind == crate::model::Kind::S3Bucket),
         );
     }
-    copied.extend(backup::expand(&dr));
+    copied.extend(
+        backup::expand(&dr)
+            .into_iter()
+            .filter(|resource| resource.kind == crate::model::Kind::BackupVault),
+    );
     standby::relabel(copied, dr_region)
 }
 

@@ -81,3 +81,127 @@ pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>, dr_region_set: bool) -> Op
         copy_to_dr_region: copy.is_some_and(|flag| flag.value),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use crate::spec::{BackupSchedule, BackupSpec, load, parse};
+
+    fn manifest_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn stg_text() -> String {
+        std::fs::read_to_string(manifest_dir().join("specs/stg.toml")).expect("read stg.toml")
+    }
+
+    #[test]
+    fn the_shipped_specs_back_up_per_the_seeds() {
+        let specs = manifest_dir().join("specs");
+        let backup = |env: &str| load(&specs, env).expect("valid spec").data.backup;
+        assert_eq!(backup("dev"), None, "REF: dev has no backups");
+        assert_eq!(
+            backup("stg"),
+            Some(BackupSpec {
+                schedule: BackupSchedule::Daily,
+                retention_days: 7,
+                continuous: false,
+                copy_to_dr_region: false,
+            }),
+            "seed stg: daily, 7-day retention"
+        );
+        assert_eq!(
+            backup("prod"),
+            Some(BackupSpec {
+                schedule: BackupSchedule::Daily,
+                retention_days: 30,
+                continuous: true,
+                copy_to_dr_region: true,
+            }),
+            "seed prod: continuous, 30-day retention, copied to the DR region"
+        );
+    }
+
+    #[test]
+    fn edits_of_the_backup_table_give_located_errors() {
+        struct Case {
+            reason: &'static str,
+            from: &'static str,
+            to: &'static str,
+            want: &'static str,
+        }
+        let cases = [
+            Case {
+                reason: "unknown schedule names the valid ones",
+                from: "schedule = \"daily\"",
+                to: "schedule = \"monthly\"",
+                want: "invalid backup schedule \"monthly\": expected one of hourly, daily, weekly",
+            },
+            Case {
+                reason: "continuous backup keeps at most 35 days",
+                from: "schedule = \"daily\"\nretention_days = 7\n",
+                to: "schedule = \"daily\"\nretention_days = 36\ncontinuous = true\n",
+                want: "retention_days 36 is too long for continuous backup",
+            },
+            Case {
+                reason: "a retention of zero days",
+                from: "schedule = \"daily\"\nretention_days = 7\n",
+                to: "schedule = \"daily\"\nretention_days = 0\n",
+                want: "data.backup.retention_days 0 is out of range: expected 1..=36500",
+            },
+            Case {
+                reason: "a copy needs a DR region",
+                from: "dr_region = \"ca-central-1\"\n",
+                to: "",
+                want: "copy_to_dr_region = true needs a DR region",
+            },
+            Case {
+                reason: "unknown key",
+                from: "schedule = \"daily\"\nretention_days = 7\n",
+                to: "schedule = \"daily\"\nretention_days = 7\nvault = \"x\"\n",
+                want: "unknown key \"vault\" in [data.backup]",
+            },
+            Case {
+                reason: "missing schedule",
+                from: "schedule = \"daily\"\n",
+                to: "",
+                want: "data.backup.schedule",
+            },
+        ];
+        let text = stg_text();
+        for c in cases {
+            assert!(
+                text.contains(c.from),
+                "{}: stg.toml lacks {:?}",
+                c.reason,
+                c.from
+            );
+            let mut edited = text.replacen(c.from, c.to, 1);
+            if c.reason == "a copy needs a DR region" {
+                edited = edited.replacen(
+                    "schedule = \"daily\"\n",
+                    "schedule = \"daily\"\ncopy_to_dr_region = true\n",
+                    1,
+                );
+            }
+            let errors = match parse(Path::new("specs/stg.toml"), &edited) {
+                Ok(_) => panic!("{}: parsed", c.reason),
+                Err(errors) => errors.errors().to_vec(),
+            };
+            assert_eq!(errors.len(), 1, "{}: {errors:#?}", c.reason);
+            let shown = errors[0].to_string();
+            assert!(
+                shown.starts_with("specs/stg.toml:"),
+                "{}: {shown}",
+                c.reason
+            );
+            assert!(
+                shown.contains(c.want),
+                "{}: want {:?} in {shown}",
+                c.reason,
+                c.want
+            );
+        }
+    }
+}
