@@ -44,6 +44,8 @@ pub enum Service {
     Config,
     /// AWS Security Hub.
     SecurityHub,
+    /// AWS Backup.
+    Backup,
 }
 
 macro_rules! kinds {
@@ -142,6 +144,12 @@ kinds! {
     CloudWatchDashboard = "cloudwatch_dashboard", CloudWatch;
     /// The replication configuration of an S3 bucket (its rules, role and destinations).
     S3BucketReplication = "s3_bucket_replication", S3;
+    /// An AWS Backup vault, encrypted with a KMS key (it holds the recovery points).
+    BackupVault = "backup_vault", Backup;
+    /// An AWS Backup plan with its rules (schedule, lifecycle, continuous backup, copies).
+    BackupPlan = "backup_plan", Backup;
+    /// An AWS Backup selection: the resources a plan backs up and the role it uses.
+    BackupSelection = "backup_selection", Backup;
 }
 
 impl Kind {
@@ -151,7 +159,11 @@ impl Kind {
     pub const fn retained(self) -> bool {
         matches!(
             self,
-            Kind::KmsKey | Kind::S3Bucket | Kind::DynamoDbTable | Kind::LogGroup
+            Kind::KmsKey
+                | Kind::S3Bucket
+                | Kind::DynamoDbTable
+                | Kind::LogGroup
+                | Kind::BackupVault
         )
     }
 
@@ -181,6 +193,7 @@ impl Kind {
                 | Kind::SecurityHubHub
                 | Kind::CloudWatchDashboard
                 | Kind::S3BucketReplication
+                | Kind::BackupSelection
         )
     }
 

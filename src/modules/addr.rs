@@ -59,3 +59,16 @@ pub fn dr_data_bucket(suffix: &str) -> LogicalId {
 pub fn data_bucket(suffix: &str) -> LogicalId {
     LogicalId::new(format!("data.bucket.{suffix}"))
 }
+
+/// Logical id of the documents table (data module), which the backup module selects.
+pub const DOCUMENTS_TABLE: &str = "data.table.documents";
+
+/// Logical id of the backup vault (backup module); in the DR region, the vault the copies go to.
+pub const BACKUP_VAULT: &str = "backup.vault";
+
+/// The logical id of the DR region's backup vault, kept by the primary apply (each recovery
+/// point is copied to it).
+#[must_use]
+pub fn dr_backup_vault() -> LogicalId {
+    standby(BACKUP_VAULT)
+}

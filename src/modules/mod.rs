@@ -2,6 +2,7 @@
 //! of REFERENCE.md. No SDK types here.
 
 pub mod addr;
+mod backup;
 mod data;
 mod iam;
 mod kms;
@@ -30,6 +31,7 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     resources.extend(iam::expand(&context));
     resources.extend(vpc::expand(&context));
     resources.extend(observability::expand(&context));
+    resources.extend(backup::expand(&context));
     resources.extend(standby_data(spec, target));
     // After every module: observability links onto the others' resources (flow-log groups).
     observability::link(&context, &mut resources);
@@ -39,12 +41,19 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
 }
 
 /// In the primary region of an environment that replicates its data to the DR region: the
-/// DR region's data key (and its policy) and replica buckets, as [`standby`] copies.
+/// DR region's data key (and its policy) and replica buckets, as [`standby`] copies. With
+/// `data.backup.copy_to_dr_region`, the DR region's backup vault and its data key too.
 fn standby_data(spec: &Spec, target: &Target) -> Vec<Resource> {
     let Some(dr_region) = spec.environment.dr_region.as_deref() else {
         return Vec::new();
     };
-    if !target.primary_region || !spec.data.replicate_to_dr_region {
+    let replicate = spec.data.replicate_to_dr_region;
+    let copy_backups = spec
+        .data
+        .backup
+        .as_ref()
+        .is_some_and(|b| b.copy_to_dr_region);
+    if !target.primary_region || !(replicate || copy_backups) {
         return Vec::new();
     }
     let dr_target = Target {
@@ -65,10 +74,17 @@ fn standby_data(spec: &Spec, target: &Target) -> Vec<Resource> {
                 || resource.props.get("key_id") == Some(&Value::reference(&data_key, "key_id"))
         })
         .collect();
+    if replicate {
+        copied.extend(
+            data::expand(&dr)
+                .into_iter()
+                .filter(|resource| resource.kind == crate::model::Kind::S3Bucket),
+        );
+    }
     copied.extend(
-        data::expand(&dr)
+        backup::expand(&dr)
             .into_iter()
-            .filter(|resource| resource.kind == crate::model::Kind::S3Bucket),
+            .filter(|resource| resource.kind == crate::model::Kind::BackupVault),
     );
     standby::relabel(copied, dr_region)
 }

@@ -11,6 +11,7 @@ pub mod accessanalyzer;
 pub mod alarm_state;
 pub mod approvals;
 pub mod aws;
+mod backup;
 mod cloudtrail;
 mod cloudwatch;
 mod config;
@@ -139,6 +140,7 @@ impl Providers {
             Arc::new(guardduty::GuardDutyProvider::new(aws)),
             Arc::new(config::ConfigProvider::new(aws)),
             Arc::new(securityhub::SecurityHubProvider::new(aws)),
+            Arc::new(backup::BackupProvider::new(aws)),
         ];
         Providers::from_list(list).emulator(aws.emulator)
     }

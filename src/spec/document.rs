@@ -362,7 +362,15 @@ fn data(
     env: Option<EnvName>,
     dr_region_set: bool,
 ) -> Option<DataSpec> {
-    r.unknown_keys(t, &["buckets", "documents_table", "replicate_to_dr_region"]);
+    r.unknown_keys(
+        t,
+        &[
+            "buckets",
+            "documents_table",
+            "replicate_to_dr_region",
+            "backup",
+        ],
+    );
     let replicate = r.boolean(t, "replicate_to_dr_region", false);
     if let Some(flag) = &replicate
         && flag.value
@@ -396,10 +404,18 @@ fn data(
     let table = r
         .table(t, "documents_table", true)
         .and_then(|t| documents_table(r, &t));
+    let backup_present = t.has("backup");
+    let backup = r
+        .table(t, "backup", false)
+        .and_then(|t| super::backup::read(r, &t, dr_region_set));
+    if backup_present && backup.is_none() {
+        return None;
+    }
     Some(DataSpec {
         buckets: buckets?,
         documents_table: table?,
         replicate_to_dr_region: replicate.is_some_and(|flag| flag.value),
+        backup,
     })
 }
 

@@ -19,6 +19,7 @@
 
 pub mod model;
 
+mod backup;
 mod change_control;
 mod document;
 mod error;

@@ -195,6 +195,63 @@ pub struct DataSpec {
     /// primary apply keeps a standby copy of the data in the DR region (its data key and
     /// buckets, S3 replication with Replication Time Control, a global-table replica).
     pub replicate_to_dr_region: bool,
+    /// `[data.backup]` (optional): an AWS Backup plan for the buckets and the documents table.
+    /// Absent (dev): no backup plan.
+    pub backup: Option<BackupSpec>,
+}
+
+/// How often a backup rule takes a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupSchedule {
+    /// Every hour, on the hour (UTC).
+    Hourly,
+    /// Every day at 05:00 UTC (AWS Backup's default start time).
+    Daily,
+    /// Every Sunday at 05:00 UTC.
+    Weekly,
+}
+
+impl BackupSchedule {
+    /// Every schedule, as the spec names them.
+    pub const ALL: [BackupSchedule; 3] = [
+        BackupSchedule::Hourly,
+        BackupSchedule::Daily,
+        BackupSchedule::Weekly,
+    ];
+
+    /// The name the spec writes (`hourly`, `daily`, `weekly`); also the snapshot rule's name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupSchedule::Hourly => "hourly",
+            BackupSchedule::Daily => "daily",
+            BackupSchedule::Weekly => "weekly",
+        }
+    }
+
+    /// The schedule of that name.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<BackupSchedule> {
+        BackupSchedule::ALL
+            .into_iter()
+            .find(|schedule| schedule.as_str() == name)
+    }
+}
+
+/// `[data.backup]`: AWS Backup of the data buckets and the documents table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSpec {
+    /// `schedule`: `hourly`, `daily` or `weekly` snapshots.
+    pub schedule: BackupSchedule,
+    /// `retention_days`: how long each recovery point (and each copy) is kept, 1..=36500; at
+    /// most 35 with `continuous`.
+    pub retention_days: i64,
+    /// `continuous` (optional, default false): continuous backup (point-in-time restore) where
+    /// AWS Backup offers it (S3; the table has DynamoDB's own PITR), kept `retention_days`.
+    pub continuous: bool,
+    /// `copy_to_dr_region` (optional, default false; needs `environment.dr_region`): every
+    /// recovery point is copied to the backup vault in the DR region.
+    pub copy_to_dr_region: bool,
 }
 
 /// `[data.documents_table]`: `nc-dp-{env}-documents`.

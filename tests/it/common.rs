@@ -15,7 +15,7 @@ pub fn endpoint() -> String {
     std::env::var("NC_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".to_string())
 }
 
-/// The moto endpoint (CloudTrail, GuardDuty, Security Hub).
+/// The moto endpoint (CloudTrail, GuardDuty, Security Hub, Backup).
 pub fn moto_endpoint() -> String {
     std::env::var("NC_TEST_MOTO_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4567".to_string())
 }
@@ -48,10 +48,27 @@ pub fn world_spec_text(env: &str, tag: Option<&str>) -> String {
     if let Some(start) = text.find("\n[change_control]") {
         text.truncate(start + 1);
     }
+    // Emulator glue: moto serves Backup vaults and plans but not selections, so a world with
+    // backups would list its selection as not checked in every plan; the worlds run without
+    // `[data.backup]` and tests/it/backup.rs puts it back (`with_backups`).
+    text = without_table(&text, "data.backup");
     // Emulator glue: moto has no Security Hub standards API (BatchEnableStandards and
     // GetEnabledStandards answer 404), so the worlds run without Security Hub; its code is
     // covered by mocked-client tests (providers/securityhub.rs).
     text.replace("enable_security_hub = true", "enable_security_hub = false")
+}
+
+/// `text` without the TOML table `[name]` (its header up to the next table), if it has one.
+pub fn without_table(text: &str, name: &str) -> String {
+    let header = format!("\n[{name}]\n");
+    let Some(start) = text.find(&header) else {
+        return text.to_string();
+    };
+    let rest = &text[start + header.len()..];
+    let end = rest
+        .find("\n[")
+        .map_or(text.len(), |offset| start + header.len() + offset);
+    format!("{}{}", &text[..start], &text[end..])
 }
 
 /// One test's world: its own account (LocalStack isolates accounts by a 12-digit access key)
@@ -148,6 +165,7 @@ impl World {
             .env("AWS_ENDPOINT_URL_CLOUDTRAIL", self.moto_url())
             .env("AWS_ENDPOINT_URL_GUARDDUTY", self.moto_url())
             .env("AWS_ENDPOINT_URL_SECURITYHUB", self.moto_url())
+            .env("AWS_ENDPOINT_URL_BACKUP", self.moto_url())
             .env("AWS_ACCESS_KEY_ID", &self.account)
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")

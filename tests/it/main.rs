@@ -1,6 +1,7 @@
 //! Integration tests: the built binary against the local AWS (LocalStack, moto), read back
 //! with the SDK directly. Start the emulators first (`make test` does).
 
+mod backup;
 mod change_control;
 mod common;
 mod dashboards;

@@ -53,6 +53,8 @@ counted_clients! {
     sns => aws_sdk_sns;
     /// A CloudWatch (metrics, alarms, dashboards) client.
     cloudwatch => aws_sdk_cloudwatch;
+    /// An AWS Backup client.
+    backup => aws_sdk_backup;
 }
 
 impl Aws {
