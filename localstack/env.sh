@@ -20,6 +20,7 @@ _nc_emu_env() {
         AWS_ENDPOINT_URL_CLOUDTRAIL "$moto" \
         AWS_ENDPOINT_URL_GUARDDUTY "$moto" \
         AWS_ENDPOINT_URL_SECURITYHUB "$moto" \
+        AWS_ENDPOINT_URL_BACKUP "$moto" \
         AWS_ACCESS_KEY_ID "${NC_EMU_ACCESS_KEY_ID:-test}" \
         AWS_SECRET_ACCESS_KEY test \
         AWS_REGION "$region" \

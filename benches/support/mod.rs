@@ -29,6 +29,7 @@ pub fn aws_env<'a>(
         .env("AWS_ENDPOINT_URL_CLOUDTRAIL", moto)
         .env("AWS_ENDPOINT_URL_GUARDDUTY", moto)
         .env("AWS_ENDPOINT_URL_SECURITYHUB", moto)
+        .env("AWS_ENDPOINT_URL_BACKUP", moto)
         .env("AWS_ACCESS_KEY_ID", account)
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_CONFIG_FILE", "/dev/null")
