@@ -26,6 +26,7 @@ use super::aws::{NO_RETRY_DELAY_ENV, aws_error, found, sent};
 use super::{Aws, ProviderError};
 use crate::fence::Fence;
 
+mod annotate;
 mod owner;
 pub use owner::{holder_process_is_gone, owner_id};
 
@@ -431,118 +432,6 @@ impl LockTable {
                     return Err(error);
                 }
             }
-        }
-    }
-}
-
-impl LockTable {
-    /// Adds `field` = `value` to the JSON record of the audit item `pk` (written by
-    /// [`LockTable::audit_keyed`]), e.g. the verdict of the watch that followed an apply: a
-    /// consistent GetItem, then an UpdateItem conditioned on the record being unchanged,
-    /// retried like the audit write (a concurrent change of the record is re-read).
-    ///
-    /// # Errors
-    /// The item does not exist, or the last failure once the attempts are exhausted.
-    pub async fn annotate_audit(
-        &self,
-        pk: &str,
-        field: &str,
-        value: serde_json::Value,
-    ) -> Result<(), ProviderError> {
-        let mut backoff = if std::env::var_os(NO_RETRY_DELAY_ENV).is_some() {
-            Duration::ZERO
-        } else {
-            Duration::from_millis(500)
-        };
-        let mut attempt = 1;
-        loop {
-            let outcome = self.annotate_once(pk, field, &value).await;
-            match outcome {
-                Ok(()) => return Ok(()),
-                Err(error)
-                    if attempt < AUDIT_ATTEMPTS
-                        && !matches!(error.class, super::ErrorClass::Fatal) =>
-                {
-                    tracing::warn!(attempt, "audit record not annotated yet: {error}");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-                Err(mut error) => {
-                    error.message = format!(
-                        "{} (the audit record {pk} was not annotated with {field} after {attempt} attempts)",
-                        error.message
-                    );
-                    return Err(error);
-                }
-            }
-        }
-    }
-
-    async fn annotate_once(
-        &self,
-        pk: &str,
-        field: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), ProviderError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(TABLE)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| aws_error("dynamodb:GetItem", pk, error))?;
-        let Some(old) = item
-            .item()
-            .and_then(|item| item.get("record"))
-            .and_then(|record| record.as_s().ok())
-        else {
-            return Err(ProviderError::local(
-                "dynamodb:GetItem",
-                pk,
-                format!("no audit record {pk} in {TABLE}"),
-            ));
-        };
-        let mut record: serde_json::Value = serde_json::from_str(old).map_err(|error| {
-            ProviderError::local(
-                "dynamodb:GetItem",
-                pk,
-                format!("the audit record is not JSON: {error}"),
-            )
-        })?;
-        if let Some(fields) = record.as_object_mut() {
-            fields.insert(field.to_string(), value.clone());
-        }
-        let updated = self
-            .client
-            .update_item()
-            .table_name(TABLE)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .update_expression("SET #record = :new")
-            .condition_expression("#record = :old")
-            .expression_attribute_names("#record", "record")
-            .expression_attribute_values(":new", AttributeValue::S(record.to_string()))
-            .expression_attribute_values(":old", AttributeValue::S(old.to_string()))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let mut error = ProviderError::local(
-                    "dynamodb:UpdateItem",
-                    pk,
-                    "the audit record changed meanwhile",
-                );
-                error.class = super::ErrorClass::Transient;
-                Err(error)
-            }
-            Err(error) => Err(aws_error("dynamodb:UpdateItem", pk, error)),
         }
     }
 }
