@@ -130,6 +130,20 @@ async fn alarm_value(world: &World, name: &str) -> Option<StateValue> {
         .and_then(|alarm| alarm.state_value().cloned())
 }
 
+/// Waits (up to 90 s) until LocalStack's alarm evaluator has moved the alarm out of
+/// INSUFFICIENT_DATA, so a state the test forces is not overwritten by that first evaluation.
+async fn wait_until_evaluated(world: &World, name: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while std::time::Instant::now() < deadline {
+        match alarm_value(world, name).await {
+            Some(StateValue::InsufficientData) | None => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await
+            }
+            Some(_) => return,
+        }
+    }
+}
+
 #[tokio::test]
 async fn apply_watch_records_its_verdict_and_a_forced_critical_alarm_fails_the_watch() {
     let tag = crate::common::tag();
@@ -188,7 +202,10 @@ async fn apply_watch_records_its_verdict_and_a_forced_critical_alarm_fails_the_w
     assert_eq!(audits[0]["watch"]["polls"], passed["polls"]);
 
     // A critical alarm forced into ALARM during a watch: exit 1, its state change as a JSON
-    // line, the verdict naming it and when.
+    // line, the verdict naming it and when. LocalStack evaluates a new alarm once a few seconds
+    // after it is created (INSUFFICIENT_DATA -> OK) and then once per period; a state forced
+    // before that first evaluation is overwritten, so the test waits for it first.
+    wait_until_evaluated(&world, FORCED).await;
     let watching = start_watch(
         &world,
         &[
