@@ -287,3 +287,73 @@ async fn prod_copies_every_recovery_point_to_the_dr_vault_kept_by_the_primary_ap
         .run(&["plan", "--env", "prod", "--detailed-exitcode"])
         .expect_code(0);
 }
+
+/// Every answer of CreateBackupVault and CreateBackupPlan lost (the callcount proxy in front of
+/// moto forwards each request, so the first takes effect, and drops every answer): the SDK's
+/// re-sends meet "already exists" unseen, the step re-observes and takes the vault and plan it
+/// made as its own, and the apply succeeds in one run with exactly one vault and one plan.
+#[tokio::test]
+async fn backup_creates_whose_answers_are_lost_make_exactly_one_vault_and_plan() {
+    let tag = tag();
+    let world = World::with_bucket_tag(Some(&tag));
+    with_backups(&world, "stg");
+    let proxy = crate::proxy::Callcount::start(
+        &world.moto_url(),
+        &[
+            "--lost",
+            "1",
+            // AWS Backup is a REST API: the proxy names its operations by method and path.
+            "--lost-ops",
+            "backup:PUT /backup-vaults/*,backup:PUT /backup/plans*",
+        ],
+    );
+    let output = world
+        .command(&[
+            "apply",
+            "--env",
+            "stg",
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL_BACKUP", proxy.url())
+        .output()
+        .expect("run nc-provision");
+    let run = crate::common::Run::from(output);
+    run.expect_code(0);
+    let lost = proxy.faults_of("lost");
+    for (operation, path) in [
+        ("CreateBackupVault", "backup:PUT /backup-vaults/"),
+        ("CreateBackupPlan", "backup:PUT /backup/plans"),
+    ] {
+        let answers: usize = lost
+            .iter()
+            .filter(|(key, _)| key.starts_with(path))
+            .map(|(_, count)| count)
+            .sum();
+        assert!(answers >= 1, "{operation}'s answers lost: {lost:?}");
+    }
+
+    let client = backup(&world, "us-east-1").await;
+    let vaults = client.list_backup_vaults().send().await.expect("vaults");
+    let ours: Vec<_> = vaults
+        .backup_vault_list()
+        .iter()
+        .filter(|vault| vault.backup_vault_name() == Some("nc-stg-backup-vault"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{vaults:?}");
+    let plans = client.list_backup_plans().send().await.expect("plans");
+    let ours: Vec<_> = plans
+        .backup_plans_list()
+        .iter()
+        .filter(|plan| plan.backup_plan_name() == Some("nc-stg-backup"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{plans:?}");
+
+    // A re-plan is no change for the vault and the plan.
+    let (code, plan, stderr) = world.json(&["plan", "--env", "stg", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{plan:#}\n{stderr}");
+    for id in ["backup.vault", "backup.plan"] {
+        assert_eq!(crate::common::change(&plan, id)["action"], "no_op", "{id}");
+    }
+}

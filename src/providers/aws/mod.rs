@@ -11,6 +11,7 @@ mod errors;
 mod named;
 mod observed;
 mod tags;
+mod token;
 
 pub use calls::{gone_is_done, sent};
 pub use concurrent::{READS_IN_FLIGHT, read_all};
@@ -28,3 +29,4 @@ pub use tags::{
     TagApi, keys_as_they_are, sdk_tags, sync_tags, tag_delta, tag_map_of, tag_pairs, tags_from,
     tags_value,
 };
+pub use token::{client_token, run_token};

@@ -24,7 +24,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::aws::{ErrorClass, TagApi, aws_error};
+use super::aws::{ErrorClass, TagApi, aws_error, client_token, run_token};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Resource};
 
@@ -37,6 +37,8 @@ const KINDS: &[Kind] = &[Kind::BackupVault, Kind::BackupPlan, Kind::BackupSelect
 pub struct BackupProvider {
     client: Client,
     emulator: bool,
+    /// This run's part of every `CreatorRequestId` (see [`client_token`]).
+    run: String,
 }
 
 impl BackupProvider {
@@ -58,6 +60,7 @@ impl BackupProvider {
         BackupProvider {
             client,
             emulator: aws.emulator,
+            run: run_token(),
         }
     }
 
@@ -65,7 +68,19 @@ impl BackupProvider {
     #[cfg(test)]
     #[must_use]
     pub fn from_client(client: Client, emulator: bool) -> BackupProvider {
-        BackupProvider { client, emulator }
+        BackupProvider {
+            client,
+            emulator,
+            run: "run".to_string(),
+        }
+    }
+
+    /// The `CreatorRequestId` of a create step: the same for the SDK's re-sends of this
+    /// step, so a create whose answer was lost is answered with what it made, never made
+    /// twice (AWS Backup API reference: CreateBackupVault, CreateBackupPlan,
+    /// CreateBackupSelection).
+    fn request_id(&self, ctx: &StepCtx) -> String {
+        client_token(&self.run, &ctx.env, ctx.id.as_str(), 0)
     }
 }
 
@@ -132,6 +147,12 @@ impl TagApi for BackupTags<'_> {
     }
 }
 
+/// Whether a create failed because a vault or plan of that name exists: after a lost answer,
+/// the SDK's re-send of the create meets the one the first send made.
+fn already_exists(error: &ProviderError) -> bool {
+    error.code.as_deref() == Some("AlreadyExistsException")
+}
+
 /// The tags of a vault or plan (ListTags, all pages).
 async fn read_tags(
     client: &Client,
@@ -184,9 +205,13 @@ impl Provider for BackupProvider {
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            Kind::BackupVault => vault::create(&self.client, resource, ctx).await,
-            Kind::BackupPlan => plan::create(&self.client, resource, ctx).await,
-            _ => selection::create(&self.client, resource, ctx).await,
+            Kind::BackupVault => {
+                vault::create(&self.client, resource, ctx, &self.request_id(ctx)).await
+            }
+            Kind::BackupPlan => {
+                plan::create(&self.client, resource, ctx, &self.request_id(ctx)).await
+            }
+            _ => selection::create(&self.client, resource, ctx, &self.request_id(ctx)).await,
         }
     }
 

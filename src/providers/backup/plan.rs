@@ -250,50 +250,82 @@ async fn put_rules(
     Ok(updated.version_id().unwrap_or_default().to_string())
 }
 
-/// CreateBackupPlan with the rules and tags. A plan of that name made since the plan was
-/// computed is reused (its rules put back) only when it is tagged as this environment's.
+/// CreateBackupPlan with the rules, the tags and the step's `CreatorRequestId`. A plan of
+/// that name made since the plan was computed (before the create, or by this create's own
+/// first send whose answer was lost: the re-send then meets `AlreadyExistsException`) is
+/// reused (its rules put back) only when it is tagged as this environment's.
 pub(super) async fn create(
     client: &Client,
     resource: &Resource,
     ctx: &StepCtx,
+    request_id: &str,
 ) -> Result<Outputs, ProviderError> {
     let name = resource.name.as_str();
-    let existing = list(client)
-        .await?
-        .into_iter()
-        .find(|plan| plan.backup_plan_name() == Some(name));
-    if let Some(plan) = existing {
-        let id = plan.backup_plan_id().unwrap_or_default().to_string();
-        let arn = plan.backup_plan_arn().unwrap_or_default().to_string();
-        let tags = read_tags(client, name, &arn).await?;
-        if Owner::from_tags(&tags, &ctx.env) != Owner::Ours {
-            return Err(ProviderError::local(
-                "backup:CreateBackupPlan",
-                name,
-                format!(
-                    "the plan {name} appeared after the plan was computed and is not tagged as \
-                     nc-provision's for {}; make a new plan",
-                    ctx.env
-                ),
-            ));
-        }
-        ctx.note(&format!("reusing the backup plan {name}"));
-        let version = put_rules(client, &id, resource).await?;
-        return Ok(outputs(&id, name, &arn, &version));
+    if let Some(outputs) = reuse(client, resource, ctx, true).await? {
+        return Ok(outputs);
     }
-    let created = client
+    let sent = client
         .create_backup_plan()
         .backup_plan(plan_input(resource)?)
+        .creator_request_id(request_id)
         .set_backup_plan_tags(Some(tag_pairs(resource).into_iter().collect()))
         .send()
         .await
-        .map_err(|error| aws_error("backup:CreateBackupPlan", name, error))?;
+        .map_err(|error| aws_error("backup:CreateBackupPlan", name, error));
+    let created = match sent {
+        // The list a moment ago had no such plan: this is the one the first send made (AWS
+        // answers a re-send with its `CreatorRequestId` by returning it; moto, which keeps no
+        // such record, says AlreadyExists). It holds the rules just sent.
+        Err(error) if super::already_exists(&error) => {
+            return reuse(client, resource, ctx, false).await?.ok_or(error);
+        }
+        other => other?,
+    };
     Ok(outputs(
         created.backup_plan_id().unwrap_or_default(),
         name,
         created.backup_plan_arn().unwrap_or_default(),
         created.version_id().unwrap_or_default(),
     ))
+}
+
+/// The plan of that name, with its rules put back when `put_back`, when it exists and is this
+/// environment's; an error when it exists and is not.
+async fn reuse(
+    client: &Client,
+    resource: &Resource,
+    ctx: &StepCtx,
+    put_back: bool,
+) -> Result<Option<Outputs>, ProviderError> {
+    let name = resource.name.as_str();
+    let Some(plan) = list(client)
+        .await?
+        .into_iter()
+        .find(|plan| plan.backup_plan_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let id = plan.backup_plan_id().unwrap_or_default().to_string();
+    let arn = plan.backup_plan_arn().unwrap_or_default().to_string();
+    let tags = read_tags(client, name, &arn).await?;
+    if Owner::from_tags(&tags, &ctx.env) != Owner::Ours {
+        return Err(ProviderError::local(
+            "backup:CreateBackupPlan",
+            name,
+            format!(
+                "the plan {name} appeared after the plan was computed and is not tagged as \
+                 nc-provision's for {}; make a new plan",
+                ctx.env
+            ),
+        ));
+    }
+    ctx.note(&format!("reusing the backup plan {name}"));
+    let version = if put_back {
+        put_rules(client, &id, resource).await?
+    } else {
+        plan.version_id().unwrap_or_default().to_string()
+    };
+    Ok(Some(outputs(&id, name, &arn, &version)))
 }
 
 /// Puts the rules back (UpdateBackupPlan) when any of them differs, and syncs the tags.

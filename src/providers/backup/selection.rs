@@ -184,12 +184,17 @@ async fn plan_id(client: &Client, name: &str, selection: &str) -> Result<String,
         })
 }
 
-/// CreateBackupSelection in the plan the selection names. One of that name already in the
-/// plan (a create whose answer was lost) is the one asked for.
+/// CreateBackupSelection in the plan the selection names, with the step's
+/// `CreatorRequestId`. One of that name already in the plan (a create whose answer was lost,
+/// in an earlier run) is the one asked for; within the step, the SDK's re-send after a lost
+/// answer carries the same `CreatorRequestId`, so AWS answers it with the selection the first
+/// send made (selection names are not unique in a plan: without the id, a re-send would add a
+/// second one).
 pub(super) async fn create(
     client: &Client,
     resource: &Resource,
     ctx: &StepCtx,
+    request_id: &str,
 ) -> Result<Outputs, ProviderError> {
     let name = resource.name.as_str();
     let plan_name = resource.str_prop("plan").unwrap_or_default();
@@ -224,6 +229,7 @@ pub(super) async fn create(
     let created = client
         .create_backup_selection()
         .backup_plan_id(&plan_id)
+        .creator_request_id(request_id)
         .backup_selection(selection)
         .send()
         .await

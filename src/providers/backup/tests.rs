@@ -275,7 +275,8 @@ async fn a_rule_changed_out_of_band_is_put_back_with_update_backup_plan() {
 }
 
 /// CreateBackupSelection goes into the plan the selection names (found by name), with the
-/// role and the resources.
+/// role, the resources and the step's `CreatorRequestId` (so the SDK's re-send after a lost
+/// answer cannot add a second selection of the same name).
 #[tokio::test]
 async fn a_selection_is_created_in_its_plan_with_the_role_and_resources() {
     let create = mock!(Client::create_backup_selection)
@@ -284,6 +285,8 @@ async fn a_selection_is_created_in_its_plan_with_the_role_and_resources() {
                 return false;
             };
             request.backup_plan_id() == Some("p-1")
+                && request.creator_request_id()
+                    == Some(client_token("run", "prod", "backup.plan", 0).as_str())
                 && selection.selection_name() == "nc-prod-backup-data"
                 && selection.iam_role_arn() == ROLE_ARN
                 && selection.resources()
@@ -347,4 +350,54 @@ async fn an_html_500_for_the_selection_api_is_not_checked_only_in_emulator_mode(
         .expect_err("an error outside emulator mode");
     assert_eq!(error.action, "backup:ListBackupSelections");
     assert_ne!(error.class, ErrorClass::Unsupported);
+}
+
+/// The first CreateBackupPlan took effect and its answer was lost; the re-send meets the plan
+/// (moto answers AlreadyExists; AWS returns the plan for the same `CreatorRequestId`). The step
+/// takes that plan as its own, after checking its tags, and never makes a second one.
+#[tokio::test]
+async fn a_plan_create_whose_answer_was_lost_reuses_the_plan_it_made() {
+    let listed = mock!(Client::list_backup_plans)
+        .sequence()
+        .output(|| ListBackupPlansOutput::builder().build())
+        .output(|| {
+            ListBackupPlansOutput::builder()
+                .backup_plans_list(
+                    BackupPlansListMember::builder()
+                        .backup_plan_id("p-1")
+                        .backup_plan_name("nc-prod-backup")
+                        .backup_plan_arn(PLAN_ARN)
+                        .version_id("v1")
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let create = mock!(Client::create_backup_plan)
+        .match_requests(|request| {
+            request.creator_request_id()
+                == Some(client_token("run", "prod", "backup.plan", 0).as_str())
+        })
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                r#"{"__type":"AlreadyExistsException","Message":"Backup plan with the same plan document already exists"}"#
+                    .to_string(),
+            ),
+        )
+        .build();
+    let rules = [listed, create, list_tags()];
+    let provider = BackupProvider::from_client(
+        mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter()),
+        false,
+    );
+    let outputs = provider
+        .create(&plan_resource(), &ctx())
+        .await
+        .expect("the plan the lost answer made is this step's");
+    assert_eq!(outputs["id"], "p-1");
+    assert_eq!(outputs["version_id"], "v1");
+    assert_eq!(rules[1].num_calls(), 1, "one CreateBackupPlan");
+    assert_eq!(rules[0].num_calls(), 2, "listed before and after");
 }

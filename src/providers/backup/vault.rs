@@ -88,14 +88,39 @@ pub(super) fn observe(desired: &[&Resource], live: Vec<LiveVault>, env: &str) ->
     sorter.finish()
 }
 
-/// CreateBackupVault with the key and the tags. A vault of that name made since the plan is
-/// reused only when it is tagged as this environment's (a create whose answer was lost).
+/// CreateBackupVault with the key, the tags and the step's `CreatorRequestId`. A vault of
+/// that name made since the plan (before the create, or by this create's own first send whose
+/// answer was lost: the re-send then meets `AlreadyExistsException`) is reused only when it is
+/// tagged as this environment's.
 pub(super) async fn create(
     client: &Client,
     resource: &Resource,
     ctx: &StepCtx,
+    request_id: &str,
 ) -> Result<Outputs, ProviderError> {
     let name = resource.name.as_str();
+    if let Some(outputs) = reuse(client, name, ctx).await? {
+        return Ok(outputs);
+    }
+    let created = match send_create(client, resource, request_id).await {
+        Err(error) if super::already_exists(&error) => {
+            return reuse(client, name, ctx).await?.ok_or(error);
+        }
+        other => other?,
+    };
+    Ok(outputs(
+        created.backup_vault_name().unwrap_or(name),
+        created.backup_vault_arn().unwrap_or_default(),
+    ))
+}
+
+/// The vault of that name when it exists and is this environment's; an error when it exists
+/// and is not.
+async fn reuse(
+    client: &Client,
+    name: &str,
+    ctx: &StepCtx,
+) -> Result<Option<Outputs>, ProviderError> {
     let existing = found(
         client
             .describe_backup_vault()
@@ -104,26 +129,38 @@ pub(super) async fn create(
             .await
             .map_err(|error| aws_error("backup:DescribeBackupVault", name, error)),
     )?;
-    if let Some(vault) = existing {
-        let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
-        let tags = read_tags(client, name, &arn).await?;
-        if Owner::from_tags(&tags, &ctx.env) != Owner::Ours {
-            return Err(ProviderError::local(
-                "backup:CreateBackupVault",
-                name,
-                format!(
-                    "the vault {name} appeared after the plan and is not tagged as \
-                     nc-provision's for {}; make a new plan",
-                    ctx.env
-                ),
-            ));
-        }
-        ctx.note(&format!("reusing the vault {name}"));
-        return Ok(outputs(name, &arn));
+    let Some(vault) = existing else {
+        return Ok(None);
+    };
+    let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
+    let tags = read_tags(client, name, &arn).await?;
+    if Owner::from_tags(&tags, &ctx.env) != Owner::Ours {
+        return Err(ProviderError::local(
+            "backup:CreateBackupVault",
+            name,
+            format!(
+                "the vault {name} appeared after the plan and is not tagged as \
+                 nc-provision's for {}; make a new plan",
+                ctx.env
+            ),
+        ));
     }
-    let created = client
+    ctx.note(&format!("reusing the vault {name}"));
+    Ok(Some(outputs(name, &arn)))
+}
+
+/// CreateBackupVault.
+async fn send_create(
+    client: &Client,
+    resource: &Resource,
+    request_id: &str,
+) -> Result<aws_sdk_backup::operation::create_backup_vault::CreateBackupVaultOutput, ProviderError>
+{
+    let name = resource.name.as_str();
+    client
         .create_backup_vault()
         .backup_vault_name(name)
+        .creator_request_id(request_id)
         .set_encryption_key_arn(
             resource
                 .str_prop("encryption_key")
@@ -133,11 +170,7 @@ pub(super) async fn create(
         .set_backup_vault_tags(Some(tag_pairs(resource).into_iter().collect()))
         .send()
         .await
-        .map_err(|error| aws_error("backup:CreateBackupVault", name, error))?;
-    Ok(outputs(
-        created.backup_vault_name().unwrap_or(name),
-        created.backup_vault_arn().unwrap_or_default(),
-    ))
+        .map_err(|error| aws_error("backup:CreateBackupVault", name, error))
 }
 
 /// Only the tags change in place (the key forces a replacement, which a retained vault never

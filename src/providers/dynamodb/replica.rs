@@ -302,6 +302,12 @@ impl DynamoDbProvider {
 
     /// Sends one replica update and waits, with progress, until the table and the replica in
     /// `region` are ACTIVE.
+    ///
+    /// A `Create` whose answer was lost has taken effect: the SDK's re-send (or a re-run) then
+    /// meets a table that is UPDATING (`ResourceInUseException`) or a replica that exists
+    /// (`ValidationException`). Whatever the error, when the table already lists a replica in
+    /// `region`, the create is done and the step goes on to wait for it; it never adds a
+    /// second one.
     async fn replica_update(
         &self,
         table: &str,
@@ -309,13 +315,23 @@ impl DynamoDbProvider {
         update: ReplicationGroupUpdate,
         ctx: &StepCtx,
     ) -> Result<(), ProviderError> {
-        self.client
+        let creating = update.create().is_some();
+        let sent = self
+            .client
             .update_table()
             .table_name(table)
             .replica_updates(update)
             .send()
             .await
-            .map_err(|error| aws_error("dynamodb:UpdateTable", table, error))?;
+            .map_err(|error| aws_error("dynamodb:UpdateTable", table, error));
+        if let Err(error) = sent {
+            if !(creating && self.lists_replica(table, region).await?) {
+                return Err(error);
+            }
+            ctx.note(&format!(
+                "the replica of {table} in {region} exists (an earlier create took effect)"
+            ));
+        }
         wait::until(
             ctx,
             "dynamodb:DescribeTable",
@@ -341,6 +357,16 @@ impl DynamoDbProvider {
         .await?;
         self.wait_active(table, ctx).await?;
         Ok(())
+    }
+
+    /// Whether DescribeTable lists a replica of `table` in `region` (in any status).
+    async fn lists_replica(&self, table: &str, region: &str) -> Result<bool, ProviderError> {
+        Ok(self.describe(table).await?.is_some_and(|description| {
+            description
+                .replicas()
+                .iter()
+                .any(|replica| replica.region_name() == Some(region))
+        }))
     }
 
     /// The replica's PITR, deletion protection and tags, set in its region (all of them for a
@@ -420,7 +446,7 @@ impl DynamoDbProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::types::{ReplicaDescription, TableDescription};
+    use aws_sdk_dynamodb::types::{ReplicaDescription, TableDescription, TableStatus};
 
     #[test]
     fn the_description_shows_the_replica_regions_and_the_declared_regions_key() {
@@ -450,6 +476,127 @@ mod tests {
         let none = described(&TableDescription::builder().build(), Some("ca-central-1"));
         assert_eq!(none["replicas"], Value::List(Vec::new()));
         assert_eq!(none["replica_kms_key"], Value::str(""));
+    }
+
+    /// A provider over a mocked client (no emulator loses an answer on purpose).
+    fn mocked(client: Client) -> DynamoDbProvider {
+        DynamoDbProvider {
+            client,
+            aws: crate::providers::Aws {
+                config: aws_config::SdkConfig::builder().build(),
+                counter: crate::providers::aws::CallCounter::default(),
+                endpoint_overridden: false,
+                emulator: false,
+            },
+        }
+    }
+
+    fn ctx() -> StepCtx {
+        StepCtx {
+            id: crate::model::LogicalId::new("data.documents"),
+            env: "prod".into(),
+            progress: std::sync::Arc::new(|_: &str| {}),
+            wait_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+
+    fn in_use() -> aws_smithy_runtime_api::http::Response {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).expect("status"),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceInUseException","message":"Attempt to change a resource which is still in use: Table is being updated"}"#,
+            ),
+        )
+    }
+
+    fn create_in(region: &str) -> ReplicationGroupUpdate {
+        ReplicationGroupUpdate::builder()
+            .create(
+                CreateReplicationGroupMemberAction::builder()
+                    .region_name(region)
+                    .build()
+                    .expect("create action"),
+            )
+            .build()
+    }
+
+    /// The create's answer was lost and the re-send meets the table UPDATING: the replica the
+    /// first send made is listed, so the step waits for it instead of failing or adding one.
+    #[tokio::test(start_paused = true)]
+    async fn a_replica_create_whose_answer_was_lost_is_done_when_the_replica_is_listed() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let update = mock!(Client::update_table).then_http_response(in_use);
+        let describe = mock!(Client::describe_table)
+            .sequence()
+            .output(|| {
+                aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput::builder()
+                    .table(
+                        TableDescription::builder()
+                            .table_status(TableStatus::Active)
+                            .replicas(
+                                ReplicaDescription::builder()
+                                    .region_name("ca-central-1")
+                                    .replica_status(ReplicaStatus::Active)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let provider = mocked(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&update, &describe]
+        ));
+        provider
+            .replica_update(
+                "nc-prod-documents",
+                "ca-central-1",
+                create_in("ca-central-1"),
+                &ctx(),
+            )
+            .await
+            .expect("the listed replica is the one asked for");
+        assert_eq!(update.num_calls(), 1, "never sent again");
+        assert!(describe.num_calls() >= 2);
+    }
+
+    /// The same error with no replica listed is a real failure, named with its action.
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_replica_create_with_no_replica_listed_is_an_error() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let update = mock!(Client::update_table).then_http_response(in_use);
+        let describe = mock!(Client::describe_table)
+            .sequence()
+            .output(|| {
+                aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput::builder()
+                    .table(
+                        TableDescription::builder()
+                            .table_status(TableStatus::Updating)
+                            .build(),
+                    )
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let provider = mocked(mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&update, &describe]
+        ));
+        let error = provider
+            .replica_update(
+                "nc-prod-documents",
+                "ca-central-1",
+                create_in("ca-central-1"),
+                &ctx(),
+            )
+            .await
+            .expect_err("nothing was created");
+        assert_eq!(error.action, "dynamodb:UpdateTable");
+        assert_eq!(error.code.as_deref(), Some("ResourceInUseException"));
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl Ec2Provider {
             client: aws.ec2(),
             creates: aws.ec2_without_resend(),
             region: aws.region(),
-            run: format!("{:016x}", fastrand::u64(..)),
+            run: crate::providers::aws::run_token(),
         }
     }
 

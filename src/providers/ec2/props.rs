@@ -1,8 +1,6 @@
 //! Attribute helpers shared by the kinds: resolved values of the desired resource, what
 //! differs from the live ones, lists of strings, and client tokens.
 
-use sha2::{Digest, Sha256};
-
 use crate::model::{Props, Resource, Value};
 use crate::providers::ProviderError;
 
@@ -24,21 +22,8 @@ pub(super) fn sorted_strings(mut items: Vec<String>) -> Value {
     strings(items)
 }
 
-/// A client token (at most 64 ASCII characters, as EC2 requires): a hash of the run, the
-/// environment, the logical id, and a generation counting earlier incarnations that died.
-///
-/// EC2 returns the original result to a retry with the same token, and a token stays bound
-/// to its resource for a while, even after that resource is deleted ("You should not reuse
-/// the same client token for other API requests", Amazon EC2 Developer Guide, *Ensuring
-/// idempotency in Amazon EC2 API requests*). So the token is stable for the retries of one
-/// step and new whenever a new resource is wanted: in a later run (a route table deleted and
-/// made again), or after a NAT gateway of this run failed (it stays listed, and its token
-/// would return the dead one).
-pub(super) fn client_token(run: &str, env: &str, logical: &str, generation: usize) -> String {
-    let digest =
-        Sha256::digest(format!("nc-provision/{run}/{env}/{logical}/{generation}").as_bytes());
-    format!("nc-{}", &hex::encode(digest)[..40])
-}
+/// A client token (at most 64 ASCII characters, as EC2 requires): see the toolkit's.
+pub(super) use crate::providers::aws::client_token;
 
 /// A resolved string attribute.
 pub(super) fn text(resource: &Resource, name: &str) -> Result<String, ProviderError> {
