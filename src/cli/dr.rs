@@ -111,6 +111,7 @@ async fn run(
         (plan, Some(report), after)
     };
     let mut checks: Vec<Check> = readiness::region_checks(&after);
+    checks.extend(super::evidence::recovery_point_check(&session).await);
     checks.extend(primary_checks(cli, env, mode).await);
     let settled = report.as_ref().is_none_or(|report| !report.failed())
         && (mode == Mode::Drill || !after.has_changes());
@@ -140,7 +141,8 @@ async fn run(
 }
 
 /// The data protection kept in the primary region (replication, replica, backups, the
-/// standby), read from a plan of that region by a drill. A rebuild never calls the primary
+/// standby), read from a plan of that region by a drill, with each replication rule's
+/// measured latency. A rebuild never calls the primary
 /// region: it may be the one that failed.
 async fn primary_checks(cli: &Cli, env: &str, mode: Mode) -> Vec<Check> {
     if mode == Mode::Rebuild {
@@ -149,17 +151,21 @@ async fn primary_checks(cli: &Cli, env: &str, mode: Mode) -> Vec<Check> {
              `nc-provision dr drill` checks them while it is up",
         ));
     }
-    let primary = match open(cli, env, None).await {
-        Ok(session) => session
-            .plan(PlanMode::Normal, DiffOptions::default())
-            .await
-            .map_err(|error| error.to_string()),
-        Err(error) => Err(error.to_string()),
+    let session = match open(cli, env, None).await {
+        Ok(session) => session,
+        Err(error) => return unanswered(&error.to_string()),
     };
-    match &primary {
-        Ok(plan) => readiness::protection_checks(Ok(plan)),
-        Err(error) => readiness::protection_checks(Err(&format!(
-            "the primary region did not answer: {error}"
-        ))),
+    match session.plan(PlanMode::Normal, DiffOptions::default()).await {
+        Ok(plan) => {
+            let mut checks = readiness::protection_checks(Ok(&plan));
+            checks.extend(super::evidence::latency_checks(&session).await);
+            checks
+        }
+        Err(error) => unanswered(&error.to_string()),
     }
+}
+
+/// The one not-checked entry for a primary region that did not answer.
+fn unanswered(error: &str) -> Vec<Check> {
+    readiness::protection_checks(Err(&format!("the primary region did not answer: {error}")))
 }

@@ -7,6 +7,7 @@ mod approve;
 pub mod args;
 mod commands;
 mod dr;
+mod evidence;
 pub mod generated;
 mod output;
 mod printer;

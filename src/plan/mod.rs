@@ -5,6 +5,7 @@
 mod action;
 mod change;
 mod diff;
+pub mod evidence;
 mod global;
 pub mod readiness;
 pub mod render;

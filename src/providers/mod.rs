@@ -26,6 +26,7 @@ mod logs;
 mod no_resend;
 pub mod notify;
 pub mod ownership;
+pub mod recovery;
 mod s3;
 pub mod s3control;
 pub mod securityhub;

@@ -286,6 +286,24 @@ async fn prod_copies_every_recovery_point_to_the_dr_vault_kept_by_the_primary_ap
     world
         .run(&["plan", "--env", "prod", "--detailed-exitcode"])
         .expect_code(0);
+
+    // The drill reads the DR vault's newest recovery point (ListRecoveryPointsByBackupVault in
+    // ca-central-1); moto lacks the call, so it is listed as not checked, never as ready.
+    let (_, drill, stderr) = world.json(&["dr", "drill", "--env", "prod"]);
+    let newest = drill["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|check| check["id"] == "backup.vault.newest-recovery-point")
+        .unwrap_or_else(|| panic!("no recovery-point check: {drill:#}\n{stderr}"));
+    assert_eq!(newest["state"], "not_checked", "{newest:#}");
+    assert_eq!(newest["name"], "nc-prod-backup-vault", "{newest:#}");
+    assert!(
+        newest["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("backup:ListRecoveryPointsByBackupVault")),
+        "{newest:#}"
+    );
 }
 
 /// Every answer of CreateBackupVault and CreateBackupPlan lost (the callcount proxy in front of

@@ -267,4 +267,59 @@ async fn the_primary_apply_replicates_buckets_and_table_and_reconcile_repairs_re
         .expect_code(0);
     let (code, line, _) = world.json(&["reconcile", "--env", "prod", "--once"]);
     assert_eq!(code, 0, "{line:#}");
+
+    // Recovery evidence: with no ReplicationLatency datapoint, each rule's latency is not
+    // checked (never ready) and does not block; a datapoint above the 15-minute RPO does.
+    let latency = |report: &serde_json::Value, suffix: &str| {
+        report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|check| check["id"] == format!("data.replication.{suffix}-{tag}.latency"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no latency check for {suffix}: {report:#}"))
+    };
+    let (code, drill, stderr) = world.json(&["dr", "drill", "--env", "prod"]);
+    assert_eq!(code, 0, "{drill:#}\n{stderr}");
+    assert_eq!(latency(&drill, "raw")["state"], "not_checked", "{drill:#}");
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&world.sdk("us-east-1").await);
+    let dimension = |name: &str, value: String| {
+        aws_sdk_cloudwatch::types::Dimension::builder()
+            .name(name)
+            .value(value)
+            .build()
+    };
+    cloudwatch
+        .put_metric_data()
+        .namespace("AWS/S3")
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("ReplicationLatency")
+                .dimensions(dimension("SourceBucket", format!("nc-dp-prod-raw-{tag}")))
+                .dimensions(dimension(
+                    "DestinationBucket",
+                    format!("nc-dp-prod-raw-{tag}-cac1"),
+                ))
+                .dimensions(dimension("RuleId", "replicate-to-dr-region".to_string()))
+                .value(1200.0)
+                .unit(aws_sdk_cloudwatch::types::StandardUnit::Seconds)
+                .timestamp(aws_smithy_types::DateTime::from(
+                    std::time::SystemTime::now(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricData");
+    let (code, lagging, stderr) = world.json(&["dr", "drill", "--env", "prod"]);
+    assert_eq!(code, 1, "{lagging:#}\n{stderr}");
+    let raw = latency(&lagging, "raw");
+    assert_eq!(raw["state"], "not_ready", "{raw:#}");
+    assert!(
+        raw["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("1200 s")),
+        "{raw:#}"
+    );
+    assert_eq!(latency(&lagging, "norm")["state"], "not_checked");
 }

@@ -91,7 +91,7 @@ fn prefix(env: &str) -> String {
 
 /// [`aws_error`], with an HTML "500" page (moto's answer to an operation it lacks) classified
 /// as [`ErrorClass::Unsupported`]. AWS answers every operation it has with an error document.
-pub(super) fn lacking<E>(
+pub(crate) fn lacking<E>(
     action: &str,
     resource: &str,
     error: SdkError<E, HttpResponse>,
