@@ -97,19 +97,22 @@ fn live_rule(days: i64) -> BackupRule {
         .expect("rule")
 }
 
+/// ListBackupPlans with the prod plan.
+fn plans_with_ours() -> ListBackupPlansOutput {
+    ListBackupPlansOutput::builder()
+        .backup_plans_list(
+            BackupPlansListMember::builder()
+                .backup_plan_id("p-1")
+                .backup_plan_name("nc-prod-backup")
+                .backup_plan_arn(PLAN_ARN)
+                .version_id("v1")
+                .build(),
+        )
+        .build()
+}
+
 fn list_plans() -> aws_smithy_mocks::Rule {
-    mock!(Client::list_backup_plans).then_output(|| {
-        ListBackupPlansOutput::builder()
-            .backup_plans_list(
-                BackupPlansListMember::builder()
-                    .backup_plan_id("p-1")
-                    .backup_plan_name("nc-prod-backup")
-                    .backup_plan_arn(PLAN_ARN)
-                    .version_id("v1")
-                    .build(),
-            )
-            .build()
-    })
+    mock!(Client::list_backup_plans).then_output(plans_with_ours)
 }
 
 fn get_plan(days: i64) -> aws_smithy_mocks::Rule {
@@ -360,18 +363,7 @@ async fn a_plan_create_whose_answer_was_lost_reuses_the_plan_it_made() {
     let listed = mock!(Client::list_backup_plans)
         .sequence()
         .output(|| ListBackupPlansOutput::builder().build())
-        .output(|| {
-            ListBackupPlansOutput::builder()
-                .backup_plans_list(
-                    BackupPlansListMember::builder()
-                        .backup_plan_id("p-1")
-                        .backup_plan_name("nc-prod-backup")
-                        .backup_plan_arn(PLAN_ARN)
-                        .version_id("v1")
-                        .build(),
-                )
-                .build()
-        })
+        .output(plans_with_ours)
         .build();
     let create = mock!(Client::create_backup_plan)
         .match_requests(|request| {

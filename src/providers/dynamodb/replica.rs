@@ -509,6 +509,40 @@ mod tests {
         )
     }
 
+    /// DescribeTable answering `table()` every time.
+    fn describe_as(table: fn() -> TableDescription) -> aws_smithy_mocks::Rule {
+        aws_smithy_mocks::mock!(Client::describe_table)
+            .sequence()
+            .output(move || {
+                aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput::builder()
+                    .table(table())
+                    .build()
+            })
+            .repeatedly()
+            .build()
+    }
+
+    /// The provider over a client answering UpdateTable "in use" and DescribeTable with
+    /// `describe`, and one replica create for ca-central-1 through it.
+    async fn create_replica_after_in_use(
+        describe: &aws_smithy_mocks::Rule,
+        update: &aws_smithy_mocks::Rule,
+    ) -> Result<(), ProviderError> {
+        let provider = mocked(aws_smithy_mocks::mock_client!(
+            aws_sdk_dynamodb,
+            aws_smithy_mocks::RuleMode::MatchAny,
+            [update, describe]
+        ));
+        provider
+            .replica_update(
+                "nc-prod-documents",
+                "ca-central-1",
+                create_in("ca-central-1"),
+                &ctx(),
+            )
+            .await
+    }
+
     fn create_in(region: &str) -> ReplicationGroupUpdate {
         ReplicationGroupUpdate::builder()
             .create(
@@ -524,39 +558,19 @@ mod tests {
     /// first send made is listed, so the step waits for it instead of failing or adding one.
     #[tokio::test(start_paused = true)]
     async fn a_replica_create_whose_answer_was_lost_is_done_when_the_replica_is_listed() {
-        use aws_smithy_mocks::{RuleMode, mock, mock_client};
-        let update = mock!(Client::update_table).then_http_response(in_use);
-        let describe = mock!(Client::describe_table)
-            .sequence()
-            .output(|| {
-                aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput::builder()
-                    .table(
-                        TableDescription::builder()
-                            .table_status(TableStatus::Active)
-                            .replicas(
-                                ReplicaDescription::builder()
-                                    .region_name("ca-central-1")
-                                    .replica_status(ReplicaStatus::Active)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .build()
-            })
-            .repeatedly()
-            .build();
-        let provider = mocked(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&update, &describe]
-        ));
-        provider
-            .replica_update(
-                "nc-prod-documents",
-                "ca-central-1",
-                create_in("ca-central-1"),
-                &ctx(),
-            )
+        let update = aws_smithy_mocks::mock!(Client::update_table).then_http_response(in_use);
+        let describe = describe_as(|| {
+            TableDescription::builder()
+                .table_status(TableStatus::Active)
+                .replicas(
+                    ReplicaDescription::builder()
+                        .region_name("ca-central-1")
+                        .replica_status(ReplicaStatus::Active)
+                        .build(),
+                )
+                .build()
+        });
+        create_replica_after_in_use(&describe, &update)
             .await
             .expect("the listed replica is the one asked for");
         assert_eq!(update.num_calls(), 1, "never sent again");
@@ -566,33 +580,13 @@ mod tests {
     /// The same error with no replica listed is a real failure, named with its action.
     #[tokio::test(start_paused = true)]
     async fn a_failed_replica_create_with_no_replica_listed_is_an_error() {
-        use aws_smithy_mocks::{RuleMode, mock, mock_client};
-        let update = mock!(Client::update_table).then_http_response(in_use);
-        let describe = mock!(Client::describe_table)
-            .sequence()
-            .output(|| {
-                aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput::builder()
-                    .table(
-                        TableDescription::builder()
-                            .table_status(TableStatus::Updating)
-                            .build(),
-                    )
-                    .build()
-            })
-            .repeatedly()
-            .build();
-        let provider = mocked(mock_client!(
-            aws_sdk_dynamodb,
-            RuleMode::MatchAny,
-            [&update, &describe]
-        ));
-        let error = provider
-            .replica_update(
-                "nc-prod-documents",
-                "ca-central-1",
-                create_in("ca-central-1"),
-                &ctx(),
-            )
+        let update = aws_smithy_mocks::mock!(Client::update_table).then_http_response(in_use);
+        let describe = describe_as(|| {
+            TableDescription::builder()
+                .table_status(TableStatus::Updating)
+                .build()
+        });
+        let error = create_replica_after_in_use(&describe, &update)
             .await
             .expect_err("nothing was created");
         assert_eq!(error.action, "dynamodb:UpdateTable");
