@@ -36,6 +36,10 @@ const KINDS: &[Kind] = &[Kind::BackupVault, Kind::BackupPlan, Kind::BackupSelect
 /// The AWS Backup provider.
 pub struct BackupProvider {
     client: Client,
+    /// The client of the selection reads: in emulator mode a single attempt, since moto answers
+    /// them with an HTML 500 page that the SDK would otherwise retry with back-off on every
+    /// plan (10-16 s); otherwise `client`.
+    selections: Client,
     emulator: bool,
     /// This run's part of every `CreatorRequestId` (see [`client_token`]).
     run: String,
@@ -57,8 +61,20 @@ impl BackupProvider {
         } else {
             client
         };
+        let selections = if aws.emulator {
+            Client::from_conf(
+                client
+                    .config()
+                    .to_builder()
+                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+                    .build(),
+            )
+        } else {
+            client.clone()
+        };
         BackupProvider {
             client,
+            selections,
             emulator: aws.emulator,
             run: run_token(),
         }
@@ -69,6 +85,7 @@ impl BackupProvider {
     #[must_use]
     pub fn from_client(client: Client, emulator: bool) -> BackupProvider {
         BackupProvider {
+            selections: client.clone(),
             client,
             emulator,
             run: "run".to_string(),
@@ -187,7 +204,7 @@ impl Provider for BackupProvider {
         );
         let mut observation = vault::observe(desired, vaults?, env);
         let plans = plans?;
-        match selection::read(&self.client, desired, &plans).await {
+        match selection::read(&self.selections, desired, &plans).await {
             Ok(selections) => selection::observe(desired, &selections, &mut observation),
             Err(error) if error.class == ErrorClass::Unsupported && self.emulator => {
                 tracing::warn!("{error}: the backup selections are skipped at this endpoint");
