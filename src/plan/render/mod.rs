@@ -26,6 +26,28 @@ fn summary_counts(summary: &crate::plan::Summary) -> (String, String) {
     (changes, stays)
 }
 
+/// Most causes a human or Markdown plan lists per change (JSON lists them all).
+const SHOWN_CAUSES: usize = 3;
+
+/// A change's causes as lines for people: `from specs/prod.toml:41
+/// observability.log_retention_days` or `drift: live differs from the spec (versioning)`, at
+/// most [`SHOWN_CAUSES`], then `+N more (see --format json)`.
+fn causes_lines(change: &crate::plan::ResourceChange) -> Vec<String> {
+    let mut lines: Vec<String> = change
+        .causes
+        .iter()
+        .take(SHOWN_CAUSES)
+        .map(ToString::to_string)
+        .collect();
+    if change.causes.len() > SHOWN_CAUSES {
+        lines.push(format!(
+            "+{} more (see --format json)",
+            change.causes.len() - SHOWN_CAUSES
+        ));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use crate::plan::Summary;
