@@ -130,4 +130,86 @@ mod tests {
         assert!(written.trim_start().starts_with("Owner ="), "{written}");
         assert!(key.origins.entry_lines(TAGS, "nc:id").is_empty());
     }
+
+    #[test]
+    fn expanders_name_the_keys_users_change() {
+        let graph = graph_for("stg", &["us-east-1a", "us-east-1b"]);
+        let keys = |id: &str, attribute: Option<&str>| -> Vec<String> {
+            let resource = graph
+                .resources()
+                .iter()
+                .find(|resource| resource.id.as_str() == id)
+                .unwrap_or_else(|| panic!("{id} is expanded"));
+            let lines = match attribute {
+                Some(name) => resource.origins.attribute_lines(name),
+                None => resource.origins.resource_lines(),
+            };
+            lines.into_iter().map(|line| line.key).collect()
+        };
+        let cases: [(&str, &str, Option<&str>, &[&str]); 10] = [
+            (
+                "the operational log retention",
+                "observability.log.operations",
+                Some("retention_days"),
+                &["observability.log_retention_days"],
+            ),
+            (
+                "the trail log group's audit retention",
+                "observability.log.trail",
+                Some("retention_days"),
+                &["observability.audit_log_retention_days"],
+            ),
+            (
+                "the second bucket of the list",
+                "data.bucket.norm",
+                None,
+                &["data.buckets[1]"],
+            ),
+            (
+                "a subnet's CIDR",
+                "vpc.subnet.app-a",
+                Some("cidr"),
+                &["vpc.cidr", "vpc.az_count"],
+            ),
+            (
+                "a NAT gateway",
+                "vpc.nat.a",
+                None,
+                &["vpc.enable_nat_gateway", "vpc.single_nat_gateway"],
+            ),
+            (
+                "the key's rotation",
+                "kms.key.data",
+                Some("rotation"),
+                &["kms.enable_key_rotation"],
+            ),
+            (
+                "the alerts topic's e-mail",
+                "observability.topic.security-alerts",
+                Some("subscriptions"),
+                &["observability.alert_email"],
+            ),
+            (
+                "the backup rule's retention",
+                "backup.plan",
+                Some("rule.daily.delete_after_days"),
+                &["data.backup.retention_days"],
+            ),
+            (
+                "a resource with no key of its own: its module's table",
+                "kms.key.logs",
+                None,
+                &["kms"],
+            ),
+            (
+                "the access analyzer, on by default: located at [iam]",
+                "iam.access_analyzer",
+                None,
+                &["iam"],
+            ),
+        ];
+        for (reason, id, attribute, want) in cases {
+            assert_eq!(keys(id, attribute), want.to_vec(), "{reason}");
+        }
+    }
 }
