@@ -117,21 +117,22 @@ fn attribute_causes(
     let mut drifted: Vec<String> = Vec::new();
     for attribute in attributes {
         let name = &attribute.name;
-        let mut lines = followed(resource, name, upstream);
+        let followed = followed(resource, name, upstream);
+        let mut lines = followed.clone();
         if origins.has_entries(name) {
             for entry in changed_entries(attribute) {
                 let mut entry_lines = origins.entry_lines(name, &entry);
                 if entry_lines.is_empty() {
                     entry_lines = origins.attribute_lines(name);
                 }
-                if entry_lines.is_empty() && lines.is_empty() {
+                if entry_lines.is_empty() && followed.is_empty() {
                     drifted.push(format!("{name}.{entry}"));
                 }
                 lines.extend(entry_lines);
             }
         } else {
             let own = origins.attribute_lines(name);
-            if own.is_empty() && lines.is_empty() {
+            if own.is_empty() && followed.is_empty() {
                 drifted.push(name.clone());
             }
             lines.extend(own);

@@ -102,6 +102,9 @@ fn group_props(retention: i64, class: &str, owner: &str, id: &str) -> Props {
     ])
 }
 
+/// Why, the live state (none: missing), the action, the causes.
+type Case = (&'static str, Option<(Props, Owner)>, Action, Vec<Cause>);
+
 fn drift(attributes: &[&str]) -> Cause {
     Cause::Drift(Drift {
         drift: LIVE_DIFFERS.to_string(),
@@ -114,7 +117,7 @@ fn each_change_names_its_spec_lines_or_drift() {
     let group = group();
     let id = group.id.as_str();
     let spec = |key: &str| Cause::Spec(group.origins.lines[key].clone());
-    let cases: Vec<(&str, Option<(Props, Owner)>, Action, Vec<Cause>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "a create is caused by the line that declares the resource",
             None,
@@ -173,13 +176,11 @@ fn each_change_names_its_spec_lines_or_drift() {
 
 #[test]
 fn an_orphan_is_not_in_the_spec() {
-    let group = group();
+    let topic = Resource::new("observability.topic.old", Kind::SnsTopic, "nc-stg-old");
     let mut observation = Observation::default();
-    observation.orphans.push(observed(
-        &group,
-        group_props(30, "STANDARD", "platform", "observability.log_group.old"),
-        Owner::Ours,
-    ));
+    observation
+        .orphans
+        .push(observed(&topic, Props::new(), Owner::Ours));
     let graph = DesiredGraph::new(Vec::new()).expect("graph");
     let changes = diff(&graph, &observation, DiffOptions::default());
     assert_eq!(changes[0].action, Action::Delete);
