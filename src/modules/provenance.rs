@@ -59,15 +59,19 @@ fn apply_defaults(resource: &mut Resource, spec: &Spec) {
     {
         origins.declare(table);
     }
-    if resource.id.as_str().starts_with(STANDBY_PREFIX) {
-        if spec.data.replicate_to_dr_region {
+    if let Some(copied) = resource.id.as_str().strip_prefix(STANDBY_PREFIX) {
+        // The standby's backup vault is there for the copies; its data key for both; the
+        // replica buckets for replication.
+        let backups = copied.starts_with("backup.") || copied.starts_with("kms.");
+        if spec.data.replicate_to_dr_region && !copied.starts_with("backup.") {
             origins.declare("data.replicate_to_dr_region");
         }
-        if spec
-            .data
-            .backup
-            .as_ref()
-            .is_some_and(|backup| backup.copy_to_dr_region)
+        if backups
+            && spec
+                .data
+                .backup
+                .as_ref()
+                .is_some_and(|backup| backup.copy_to_dr_region)
         {
             origins.declare("data.backup.copy_to_dr_region");
         }
@@ -217,5 +221,38 @@ mod tests {
         for (reason, id, attribute, want) in cases {
             assert_eq!(keys(id, attribute), want.to_vec(), "{reason}");
         }
+    }
+
+    #[test]
+    fn the_dr_standby_is_declared_by_the_key_that_asks_for_it() {
+        let graph = graph_for("prod", &["us-east-1a", "us-east-1b"]);
+        let declared = |id: &str| -> Vec<String> {
+            graph
+                .resources()
+                .iter()
+                .find(|resource| resource.id.as_str() == id)
+                .unwrap_or_else(|| panic!("{id} is expanded"))
+                .origins
+                .resource_lines()
+                .into_iter()
+                .map(|line| line.key)
+                .collect()
+        };
+        assert_eq!(
+            declared("dr.data.bucket.raw"),
+            ["data.buckets[0]", "data.replicate_to_dr_region"]
+        );
+        assert_eq!(
+            declared("dr.backup.vault"),
+            ["data.backup", "data.backup.copy_to_dr_region"]
+        );
+        assert_eq!(
+            declared("dr.kms.key.data"),
+            [
+                "kms",
+                "data.replicate_to_dr_region",
+                "data.backup.copy_to_dr_region"
+            ]
+        );
     }
 }

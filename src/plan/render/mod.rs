@@ -73,4 +73,43 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn a_change_shows_at_most_three_causes_then_how_many_more() {
+        use crate::model::{Kind, LogicalId, SpecLine};
+        use crate::plan::{Action, Cause, ResourceChange};
+        let line = |number: usize| {
+            Cause::Spec(SpecLine {
+                file: "specs/stg.toml".into(),
+                line: number,
+                key: format!("k{number}"),
+            })
+        };
+        let mut change = ResourceChange {
+            id: LogicalId::new("vpc.vpc"),
+            kind: Kind::Vpc,
+            name: "nc-stg-vpc".into(),
+            action: Action::Update,
+            reason: None,
+            attributes: Vec::new(),
+            depends_on: Vec::new(),
+            live_references: Vec::new(),
+            global: false,
+            causes: (1..=5).map(line).collect(),
+        };
+        assert_eq!(
+            super::causes_lines(&change),
+            vec![
+                "from specs/stg.toml:1 k1",
+                "from specs/stg.toml:2 k2",
+                "from specs/stg.toml:3 k3",
+                "+2 more (see --format json)",
+            ]
+        );
+        change.causes.truncate(1);
+        assert_eq!(
+            super::causes_lines(&change),
+            vec!["from specs/stg.toml:1 k1"]
+        );
+    }
 }
