@@ -22,6 +22,7 @@ fn change(id: &str, action: Action, depends_on: &[&str]) -> ResourceChange {
         attributes: Vec::new(),
         depends_on: depends_on.iter().map(|id| LogicalId::new(*id)).collect(),
         live_references: Vec::new(),
+        causes: Vec::new(),
         global: false,
     }
 }

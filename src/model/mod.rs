@@ -3,6 +3,7 @@
 //! Pure data, no SDK types: modules build it from the spec, providers fill the observed side,
 //! and the diff compares the two.
 
+mod cause;
 mod dashboard;
 mod delta;
 mod graph;
@@ -13,6 +14,7 @@ mod resource;
 mod target;
 mod value;
 
+pub use cause::{Origins, SpecLine};
 pub use dashboard::{DashboardBody, canonical_json, dashboard_owner_line};
 pub use delta::Delta;
 pub use graph::{DesiredGraph, GraphError};

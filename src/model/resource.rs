@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::cause::Origins;
 use super::kind::Kind;
 use super::value::{Props, Value};
 
@@ -62,6 +63,9 @@ pub struct Resource {
     /// that the primary apply keeps in the DR region (its data key, the replica buckets).
     /// `None`: the session's region.
     pub region: Option<String>,
+    /// The spec keys (and, once located, lines) the resource and its attributes come from:
+    /// the causes a plan names. Not a property: never diffed or sent to AWS.
+    pub origins: Origins,
 }
 
 impl Resource {
@@ -80,7 +84,31 @@ impl Resource {
             retain: kind.retained(),
             global: kind.global(),
             region: None,
+            origins: Origins::default(),
         }
+    }
+
+    /// Names the spec key (a dotted path: `observability.log_retention_days`) that attribute
+    /// `name`'s value comes from; a plan names its line when the attribute changes.
+    #[must_use]
+    pub fn from_spec(mut self, name: &str, key: &str) -> Resource {
+        self.origins.add_attribute(name, key);
+        self
+    }
+
+    /// Names the spec key that entry `entry` of map attribute `name` (a tag) comes from.
+    #[must_use]
+    pub fn entry_from_spec(mut self, name: &str, entry: &str, key: &str) -> Resource {
+        self.origins.add_entry(name, entry, key);
+        self
+    }
+
+    /// Names a spec key that makes the resource exist (its list entry, the flag that turns it
+    /// on, its module's table); a plan names its line when the resource is created.
+    #[must_use]
+    pub fn declared_by(mut self, key: &str) -> Resource {
+        self.origins.declare(key);
+        self
     }
 
     /// Sets a desired attribute.

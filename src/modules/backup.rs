@@ -175,6 +175,8 @@ fn plan(context: &Context<'_>, backup: &BackupSpec) -> Resource {
         "rules",
         Value::List(rules.iter().map(|rule| Value::str(rule.name)).collect()),
     )
+    .from_spec("rules", "data.backup.schedule")
+    .from_spec("rules", "data.backup.continuous")
     .prop("tags", context.tags(PLAN))
     .after(&vault);
     let dr_vault = addr::dr_backup_vault();
@@ -184,7 +186,18 @@ fn plan(context: &Context<'_>, backup: &BackupSpec) -> Resource {
             .prop(&attribute("schedule"), rule.schedule)
             .prop(&attribute("target_vault"), vault_name(context))
             .prop(&attribute("delete_after_days"), backup.retention_days)
-            .prop(&attribute("continuous"), rule.continuous);
+            .prop(&attribute("continuous"), rule.continuous)
+            .from_spec(&attribute("schedule"), "data.backup.schedule")
+            .from_spec(
+                &attribute("delete_after_days"),
+                "data.backup.retention_days",
+            )
+            .from_spec(&attribute("continuous"), "data.backup.continuous")
+            .from_spec(&attribute("copy_to"), "data.backup.copy_to_dr_region")
+            .from_spec(
+                &attribute("copy_delete_after_days"),
+                "data.backup.retention_days",
+            );
         let copies = if backup.copy_to_dr_region {
             resource = resource.prop(&attribute("copy_delete_after_days"), backup.retention_days);
             vec![Value::reference(&dr_vault, "arn")]
@@ -233,6 +246,7 @@ fn selection(context: &Context<'_>) -> Resource {
         Value::List(selected_arns(context).into_iter().map(Value::str).collect()),
     )
     .replace_on(&["plan", "iam_role", "resources"])
+    .from_spec("resources", "data.buckets")
     .after(&LogicalId::new(PLAN))
     .after(&LogicalId::new(ROLE))
     .after(&LogicalId::new(addr::DOCUMENTS_TABLE));

@@ -39,6 +39,7 @@ fn key(context: &Context<'_>, key_id: &str, purpose: &str) -> Resource {
         .prop("key_state", "Enabled")
         .prop("key_spec", "SYMMETRIC_DEFAULT")
         .prop("rotation", context.spec.kms.enable_key_rotation)
+        .from_spec("rotation", "kms.enable_key_rotation")
         .prop("tags", context.tags(key_id))
         .create_input(
             "deletion_window_days",
@@ -123,7 +124,11 @@ fn key_policy(context: &Context<'_>, key_id: &str, purpose: &str) -> Resource {
         .prop(
             "policy",
             Value::Policy(policy_document(context, purpose, statements)),
-        );
+        )
+        .from_spec("policy", "iam.security_account_id");
+    if purpose == "logs" {
+        resource = resource.from_spec("policy", "iam.logs_account_id");
+    }
     if purpose == "data" {
         for role in roles {
             resource = resource.after(&id(role));

@@ -7,6 +7,7 @@ mod data;
 mod iam;
 mod kms;
 mod observability;
+mod provenance;
 pub mod standby;
 pub mod vpc;
 
@@ -37,6 +38,8 @@ pub fn expand(spec: &Spec, target: &Target) -> Result<DesiredGraph, GraphError> 
     observability::link(&context, &mut resources);
     // A consumer waits for the policies that permit it (the catalogue of integrations).
     crate::policy::integrations::link(&mut resources, target, spec);
+    // The spec lines each resource and attribute come from, for the plan's causes.
+    provenance::locate(&mut resources, spec);
     DesiredGraph::new(resources)
 }
 

@@ -47,6 +47,9 @@ pub struct ResourceChange {
     pub live_references: Vec<LogicalId>,
     /// A global (IAM) resource, shared by every region.
     pub global: bool,
+    /// Why: the spec lines that cause the change, or drift (see [`super::cause`]). Empty for
+    /// a resource that does not change.
+    pub causes: Vec<super::Cause>,
 }
 
 impl ResourceChange {

@@ -15,6 +15,7 @@ use crate::model::{
     DesiredGraph, LogicalId, Observation, Observed, Owner, Props, Ref, Resource, Value,
 };
 
+use super::cause::{Cause, causes_of};
 use super::{Action, AttrChange, ResourceChange};
 
 /// The DynamoDB table where ownership records of untaggable singletons are kept (named here
@@ -80,14 +81,20 @@ pub fn diff(
 ) -> Vec<ResourceChange> {
     let index = PhysicalIndex::new(observation);
     let mut replaced: BTreeSet<LogicalId> = BTreeSet::new();
+    // The causes of what is created or replaced, for the attributes that follow them.
+    let mut upstream: BTreeMap<LogicalId, Vec<Cause>> = BTreeMap::new();
     let mut changes: Vec<ResourceChange> = Vec::with_capacity(graph.len());
     for resource in graph.resources() {
         let mut change = diff_resource(resource, observation, &replaced, options);
+        change.causes = causes_of(resource, &change, ours(observation, resource), &upstream);
         if let Some(observed) = observation.found.get(&resource.id) {
             change.live_references = index.references(observed);
         }
         if change.action == Action::Replace {
             replaced.insert(resource.id.clone());
+        }
+        if matches!(change.action, Action::Create | Action::Replace) {
+            upstream.insert(resource.id.clone(), change.causes.clone());
         }
         changes.push(change);
     }
@@ -105,12 +112,27 @@ pub fn diff(
 /// create whose outcome was unknown from what it then finds (see `exec::recover`).
 #[must_use]
 pub fn diff_one(resource: &Resource, observation: &Observation) -> ResourceChange {
-    diff_resource(
+    let mut change = diff_resource(
         resource,
         observation,
         &BTreeSet::new(),
         DiffOptions::default(),
-    )
+    );
+    change.causes = causes_of(
+        resource,
+        &change,
+        ours(observation, resource),
+        &BTreeMap::new(),
+    );
+    change
+}
+
+/// Whether the live resource matched to `resource` is this environment's.
+fn ours(observation: &Observation, resource: &Resource) -> bool {
+    observation
+        .found
+        .get(&resource.id)
+        .is_some_and(|observed| observed.owner == Owner::Ours)
 }
 
 /// Physical ids and ARNs of every observed resource, to find which resources a live
@@ -185,6 +207,7 @@ fn diff_resource(
         depends_on: resource.depends_on.clone(),
         live_references: Vec::new(),
         global: resource.global,
+        causes: Vec::new(),
     };
     if let Some(why) = observation.unsupported.get(&resource.id) {
         change.action = Action::Skip;
@@ -392,6 +415,7 @@ fn orphan_change(observed: &Observed, index: &PhysicalIndex<'_>) -> ResourceChan
         depends_on: live_references.clone(),
         live_references,
         global: false,
+        causes: super::cause::not_in_spec(),
     }
 }
 

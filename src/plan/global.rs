@@ -28,6 +28,7 @@ pub fn pin_global(changes: &mut [ResourceChange], graph: &DesiredGraph, primary_
             if matches!(change.action, Action::Delete) && global_kinds.contains(&change.kind) {
                 change.global = true;
                 change.action = Action::NoOp;
+                change.causes.clear();
                 change.reason = Some(format!(
                     "global resource {} is no longer in the spec; it is deleted from the primary \
                      region {primary_region}, never from here",
@@ -60,6 +61,7 @@ pub fn pin_global(changes: &mut [ResourceChange], graph: &DesiredGraph, primary_
                 if change.attributes.is_empty() && !adopt {
                     change.action = Action::NoOp;
                     change.reason = None;
+                    change.causes.clear();
                     continue;
                 }
                 let names: Vec<&str> = change

@@ -3,6 +3,7 @@
 //! Computing a plan never formats anything; rendering lives in [`render`] and never decides.
 
 mod action;
+pub mod cause;
 mod change;
 mod diff;
 pub mod evidence;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use action::Action;
+pub use cause::{Cause, Drift};
 pub use change::{AttrChange, ResourceChange, delta_of};
 pub use diff::{DiffOptions, diff, diff_one, differs};
 pub use global::pin_global;

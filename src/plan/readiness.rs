@@ -216,6 +216,7 @@ mod tests {
             attributes: Vec::new(),
             depends_on: Vec::new(),
             live_references: Vec::new(),
+            causes: Vec::new(),
             global,
         }
     }

@@ -111,6 +111,7 @@ pub(super) fn build(
         data,
         observability,
         change_control,
+        provenance: std::mem::take(&mut r.provenance),
     })
 }
 

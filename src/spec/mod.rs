@@ -24,6 +24,7 @@ mod change_control;
 mod document;
 mod error;
 mod observability;
+mod provenance;
 mod reader;
 mod rules;
 mod tags;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Location, SpecError, SpecErrorKind, SpecErrors};
 pub use model::*;
+pub use provenance::Provenance;
 
 /// Regions the organisation allows (the spec rejects any other).
 pub const ALLOWED_REGIONS: [&str; 2] = rules::ALLOWED_REGIONS;

@@ -69,6 +69,9 @@ pub struct Spec {
     /// `[change_control]` (optional): the approvals a saved plan needs before `apply --plan`,
     /// and whether scheduled `reconcile` may repair. Absent: no approvals, repair allowed.
     pub change_control: Option<ChangeControl>,
+    /// The line of every key the file writes, for plans to name the spec lines behind each
+    /// change. Derived from the file's text, which [`Spec::digest`] already covers.
+    pub provenance: super::Provenance,
 }
 
 /// `[change_control]`: who must approve a plan, and whether a scheduler may repair drift.

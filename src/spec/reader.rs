@@ -118,6 +118,8 @@ pub(super) struct Reader {
     variables: super::Variables,
     /// Every problem found so far.
     pub errors: Vec<SpecError>,
+    /// The line of every key read so far (see [`super::Provenance`]).
+    pub provenance: super::Provenance,
 }
 
 impl Reader {
@@ -137,12 +139,19 @@ impl Reader {
             source,
             variables,
             errors: Vec::new(),
+            provenance: super::Provenance::new(path.display().to_string()),
         }
     }
 
     /// The file's text.
     pub(super) fn text(&self) -> &str {
         self.source.inner()
+    }
+
+    /// Records that the key `key` (a dotted path) is written at `span`.
+    fn located(&mut self, key: String, span: Range<usize>) {
+        let line = super::error::Location::of(self.text(), span).line;
+        self.provenance.record(key, line);
     }
 
     /// Records an error at `span`.
@@ -327,6 +336,9 @@ impl Reader {
             }
             return None;
         };
+        if let Some((k, _)) = t.table.get_key_value(key) {
+            self.located(t.full_key(key), k.span());
+        }
         let ok = matches!(
             (expect, v.get_ref()),
             (Expect::String, DeValue::String(_))
@@ -510,7 +522,10 @@ impl Reader {
         let name = t.full_key(key);
         for (i, item) in items.iter().enumerate() {
             match item.get_ref() {
-                DeValue::String(s) => out.push(at(item, s.to_string())),
+                DeValue::String(s) => {
+                    self.located(format!("{name}[{i}]"), item.span());
+                    out.push(at(item, s.to_string()));
+                }
                 _ => {
                     self.wrong_type(&format!("{name}[{i}]"), Expect::String, item);
                     ok = false;
@@ -526,7 +541,10 @@ impl Reader {
         for (k, v) in t.table.iter() {
             let key = k.get_ref().to_string();
             match v.get_ref() {
-                DeValue::String(s) => out.push((at(k, key), at(v, s.to_string()))),
+                DeValue::String(s) => {
+                    self.located(t.full_key(&key), k.span());
+                    out.push((at(k, key), at(v, s.to_string())));
+                }
                 _ => self.wrong_type(&t.full_key(&key), Expect::String, v),
             }
         }

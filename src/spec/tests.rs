@@ -511,3 +511,39 @@ fn diagnostic_renders_a_snippet() {
     assert!(rendered.contains("spec::invalid_value"), "{rendered}");
     assert!(rendered.contains("holds only 8"), "{rendered}");
 }
+
+#[test]
+fn provenance_locates_every_key_of_the_shipped_specs_on_its_own_line() {
+    for env in ["dev", "stg", "prod"] {
+        let spec = load_ok(env);
+        let text = std::fs::read_to_string(&spec.path).expect("read the spec");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(spec.provenance.file.ends_with(&format!("{env}.toml")));
+        let mut seen = 0;
+        for (key, line) in spec.provenance.iter() {
+            let written = lines.get(line - 1).copied().unwrap_or_default();
+            // `data.buckets[1]` is an entry of the array on its key's line; a table is on its
+            // header; anything else begins its line.
+            let (base, entry) = match key.split_once('[') {
+                Some((base, _)) => (base, true),
+                None => (key, false),
+            };
+            let last = base.rsplit('.').next().unwrap_or(base);
+            let ok = if entry {
+                written.contains('"')
+            } else {
+                written.trim_start().starts_with(&format!("{last} ="))
+                    || written.trim_start().starts_with(&format!("[{base}]"))
+            };
+            assert!(ok, "{env}: {key} is said to be on line {line}: {written:?}");
+            seen += 1;
+        }
+        assert!(seen > 40, "{env}: only {seen} keys located");
+        assert_eq!(
+            spec.provenance
+                .locate("observability.log_retention_days")
+                .map(|(k, _)| k),
+            Some("observability.log_retention_days")
+        );
+    }
+}

@@ -17,6 +17,7 @@ mod lost_answers;
 mod observability;
 mod orphans;
 mod ownership;
+mod provenance;
 mod proxy;
 mod replication;
 mod safety;

@@ -14,7 +14,10 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
         .data
         .buckets
         .iter()
-        .map(|suffix| bucket(context, suffix))
+        .enumerate()
+        .map(|(index, suffix)| {
+            bucket(context, suffix).declared_by(&format!("data.buckets[{index}]"))
+        })
         .collect();
     resources.push(documents_table(context));
     resources.extend(replication::expand(context));
@@ -74,7 +77,20 @@ fn documents_table(context: &Context<'_>) -> Resource {
     .prop("point_in_time_recovery", table.point_in_time_recovery)
     .prop("deletion_protection", table.deletion_protection)
     .prop("tags", context.tags(id))
-    .replace_on(&["partition_key", "sort_key"]);
+    .replace_on(&["partition_key", "sort_key"])
+    .declared_by("data.documents_table")
+    .from_spec(
+        "point_in_time_recovery",
+        "data.documents_table.point_in_time_recovery",
+    )
+    .from_spec(
+        "pitr_recovery_period_days",
+        "data.documents_table.backup_retention_days",
+    )
+    .from_spec(
+        "deletion_protection",
+        "data.documents_table.deletion_protection",
+    );
     if table.point_in_time_recovery
         && let Some(days) = table.backup_retention_days
     {
@@ -104,6 +120,8 @@ fn global_table_replica(context: &Context<'_>, table: Resource, dr: &str) -> Res
         .prop("replica_point_in_time_recovery", recovery)
         .prop("replica_deletion_protection", protection)
         .prop("replica_tags", context.tags(&id))
+        .from_spec("replicas", "data.replicate_to_dr_region")
+        .from_spec("replicas", "environment.dr_region")
         // The replica key must exist (and allow DynamoDB) before the replica is made.
         .after(&addr::dr_data_key());
     if let Some(days) = table.int_prop("pitr_recovery_period_days") {

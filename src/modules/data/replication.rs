@@ -93,6 +93,7 @@ fn configuration(context: &Context<'_>, suffix: &str) -> Resource {
     // Replication needs versioning on the source (set by its bucket) and the replica.
     .after(&source)
     .after(&replica)
+    .declared_by("data.replicate_to_dr_region")
 }
 
 /// The role S3 assumes to replicate the data buckets into the DR region.

@@ -30,7 +30,8 @@ pub(super) fn github(context: &Context<'_>) -> Vec<Resource> {
             Value::str("1c58a3a8518e8759bf075b76b750d4f2df264fcd"),
         ]),
     )
-    .replace_on(&["url"]);
+    .replace_on(&["url"])
+    .declared_by("iam.enable_github_oidc");
     let org = iam.github_org.as_deref().unwrap_or_default();
     let repo = iam.github_repo.as_deref().unwrap_or_default();
     let deploy_trust = trust(vec![json!({
@@ -51,7 +52,10 @@ pub(super) fn github(context: &Context<'_>) -> Vec<Resource> {
         HOUR,
         Some("pb-admin"),
         vec!["arn:aws:iam::aws:policy/PowerUserAccess".to_string()],
-    );
+    )
+    .declared_by("iam.enable_github_oidc")
+    .from_spec("assume_role_policy", "iam.github_org")
+    .from_spec("assume_role_policy", "iam.github_repo");
     vec![provider, deploy]
 }
 

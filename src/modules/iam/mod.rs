@@ -69,6 +69,7 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
             Some(role.boundary),
             managed,
         );
+        resource = resource.from_spec("max_session_seconds", "iam.service_session_hours");
         if role.name == "PipelineExecutionRole" {
             resource = roles::inline(resource, "invoke-pipeline", roles::invoke_pipeline(context));
         }
@@ -90,7 +91,8 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
             )
             .prop("type", "ACCOUNT")
             .prop("tags", context.tags(analyzer_id))
-            .replace_on(&["type"]),
+            .replace_on(&["type"])
+            .declared_by("iam.enable_access_analyzer"),
         );
     }
     resources

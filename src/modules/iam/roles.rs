@@ -176,7 +176,9 @@ pub(super) fn cross_account_roles(context: &Context<'_>) -> Vec<Resource> {
             "arn:aws:iam::aws:policy/SecurityAudit".to_string(),
             "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess".to_string(),
         ],
-    );
+    )
+    .from_spec("max_session_seconds", "iam.human_session_hours")
+    .from_spec("assume_role_policy", "iam.security_account_id");
     let archiver_trust = trust(vec![json!({
         "Effect": "Allow",
         "Principal": {"AWS": format!("arn:aws:iam::{}:root", iam.logs_account_id)},
@@ -193,6 +195,11 @@ pub(super) fn cross_account_roles(context: &Context<'_>) -> Vec<Resource> {
             HOUR,
             None,
             Vec::new(),
+        )
+        .from_spec("assume_role_policy", "iam.logs_account_id")
+        .from_spec(
+            "inline_policy.write-central-logs",
+            "observability.logs_bucket_name",
         ),
         "write-central-logs",
         vec![
@@ -213,32 +220,49 @@ pub(super) fn cross_account_roles(context: &Context<'_>) -> Vec<Resource> {
     vec![auditor, archiver]
 }
 
+/// A human role's session length and, where the spec decides it, its MFA condition come from
+/// the spec.
+fn human(role: Resource, mfa_from_spec: bool) -> Resource {
+    let role = role.from_spec("max_session_seconds", "iam.human_session_hours");
+    if mfa_from_spec {
+        role.from_spec("assume_role_policy", "iam.human_mfa_required")
+    } else {
+        role
+    }
+}
+
 pub(super) fn human_roles(context: &Context<'_>) -> Vec<Resource> {
     let iam = &context.spec.iam;
     let seconds = i64::from(iam.human_session_hours) * HOUR;
     let mut roles = Vec::new();
     if context.env() == "stg" {
-        roles.push(role(
-            context,
-            "iam.role.developer",
-            "DeveloperRole",
-            "Developers (staging only)",
-            human_trust(context, iam.human_mfa_required),
-            seconds,
-            Some("pb-admin"),
-            vec!["arn:aws:iam::aws:policy/PowerUserAccess".to_string()],
+        roles.push(human(
+            role(
+                context,
+                "iam.role.developer",
+                "DeveloperRole",
+                "Developers (staging only)",
+                human_trust(context, iam.human_mfa_required),
+                seconds,
+                Some("pb-admin"),
+                vec!["arn:aws:iam::aws:policy/PowerUserAccess".to_string()],
+            ),
+            true,
         ));
     }
     roles.push(inline(
-        role(
-            context,
-            "iam.role.weaviate-admin",
-            "WeaviateAdminRole",
-            "Weaviate administration (MFA required)",
-            human_trust(context, true),
-            seconds,
-            Some("pb-admin"),
-            Vec::new(),
+        human(
+            role(
+                context,
+                "iam.role.weaviate-admin",
+                "WeaviateAdminRole",
+                "Weaviate administration (MFA required)",
+                human_trust(context, true),
+                seconds,
+                Some("pb-admin"),
+                Vec::new(),
+            ),
+            false,
         ),
         "weaviate-admin",
         vec![json!({
@@ -251,15 +275,18 @@ pub(super) fn human_roles(context: &Context<'_>) -> Vec<Resource> {
         })],
     ));
     // CIS 1.17: a support role for AWS Support.
-    roles.push(role(
-        context,
-        "iam.role.support",
-        "SupportRole",
-        "AWS Support cases (CIS 1.17)",
-        human_trust(context, iam.human_mfa_required),
-        seconds,
-        None,
-        vec!["arn:aws:iam::aws:policy/AWSSupportAccess".to_string()],
+    roles.push(human(
+        role(
+            context,
+            "iam.role.support",
+            "SupportRole",
+            "AWS Support cases (CIS 1.17)",
+            human_trust(context, iam.human_mfa_required),
+            seconds,
+            None,
+            vec!["arn:aws:iam::aws:policy/AWSSupportAccess".to_string()],
+        ),
+        true,
     ));
     roles
 }

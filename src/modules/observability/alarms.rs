@@ -12,14 +12,21 @@ use crate::model::{Kind, LogicalId, Resource, Value};
 
 pub(super) fn topics(context: &Context<'_>) -> Vec<Resource> {
     let observability = &context.spec.observability;
-    let mut topics = vec![topic(
-        context,
-        ALERT_TOPIC,
-        "security-alerts",
-        &observability.alert_email,
-    )];
+    let mut topics = vec![
+        topic(
+            context,
+            ALERT_TOPIC,
+            "security-alerts",
+            &observability.alert_email,
+        )
+        .from_spec("subscriptions", "observability.alert_email"),
+    ];
     if let Some(ops) = &observability.ops_email {
-        topics.push(topic(context, OPS_TOPIC, "operations", ops));
+        topics.push(
+            topic(context, OPS_TOPIC, "operations", ops)
+                .declared_by("observability.ops_email")
+                .from_spec("subscriptions", "observability.ops_email"),
+        );
     }
     topics
 }
@@ -315,6 +322,8 @@ pub(super) fn alarms(context: &Context<'_>) -> Vec<Resource> {
             .into_iter()
             .map(|def| alarm(context, def, ALERT_TOPIC)),
     );
-    resources.extend(warning.into_iter().map(|def| alarm(context, def, warnings)));
+    resources.extend(warning.into_iter().map(|def| {
+        alarm(context, def, warnings).from_spec("alarm_actions", "observability.ops_email")
+    }));
     resources
 }

@@ -184,9 +184,12 @@ pub(super) fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     let trail_bucket = trail_bucket_name(context);
     let log_bucket = access_log_bucket_name(context);
     let logs_key = addr::logs_key();
-    let retention = match context.spec.observability.trail_retention {
-        LockRetention::Days(days) => format!("{days} days"),
-        LockRetention::Years(years) => format!("{years} years"),
+    let (retention, retention_key) = match context.spec.observability.trail_retention {
+        LockRetention::Days(days) => (format!("{days} days"), "observability.trail_retention_days"),
+        LockRetention::Years(years) => (
+            format!("{years} years"),
+            "observability.trail_retention_years",
+        ),
     };
     let access_logs = blocked(Resource::new(
         ACCESS_LOG_BUCKET,
@@ -217,6 +220,7 @@ pub(super) fn trail_buckets(context: &Context<'_>) -> Vec<Resource> {
     .prop("object_lock", "Enabled")
     .prop("object_lock_mode", "COMPLIANCE")
     .prop("object_lock_retention", retention)
+    .from_spec("object_lock_retention", retention_key)
     .prop("logging_target", log_bucket)
     .prop("logging_prefix", format!("{trail_bucket}/"))
     .prop(

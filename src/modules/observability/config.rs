@@ -64,7 +64,8 @@ pub(super) fn config(context: &Context<'_>) -> Vec<Resource> {
                     format!("{rule} (CIS baseline; managed by nc-provision)"),
                 )
                 .create_input("tags", context.tags(&id))
-                .after(&LogicalId::new(RECORDER)),
+                .after(&LogicalId::new(RECORDER))
+                .declared_by("observability.enable_config_rules"),
             );
         }
     }

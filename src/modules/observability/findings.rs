@@ -16,6 +16,11 @@ pub(super) fn detector(context: &Context<'_>) -> Resource {
                 .clone(),
         )
         .prop("tags", context.tags(DETECTOR))
+        .declared_by("observability.enable_guardduty")
+        .from_spec(
+            "frequency",
+            "observability.guardduty_finding_publishing_frequency",
+        )
 }
 
 /// GuardDuty findings → EventBridge → the findings log group, where the high/critical metric
@@ -75,4 +80,5 @@ pub(super) fn findings_rule(context: &Context<'_>) -> Resource {
         .prop("delivery_policy", Value::Policy(delivery))
         .prop("tags", context.tags(FINDINGS_RULE))
         .after(&LogicalId::new(FINDINGS_LOG_GROUP))
+        .declared_by("observability.enable_guardduty")
 }

@@ -27,4 +27,5 @@ pub(super) fn security_hub(context: &Context<'_>) -> Resource {
             ),
         )
         .create_input("tags", context.tags(HUB))
+        .declared_by("observability.enable_security_hub")
 }

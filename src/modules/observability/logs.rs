@@ -13,19 +13,22 @@ pub(super) fn log_groups(context: &Context<'_>) -> Vec<Resource> {
             TRAIL_LOG_GROUP,
             "audit/cloudtrail",
             observability.audit_log_retention_days,
-        ),
+        )
+        .from_spec("retention_days", "observability.audit_log_retention_days"),
         log_group(
             context,
             OPS_LOG_GROUP,
             "operations",
             observability.log_retention_days,
-        ),
+        )
+        .from_spec("retention_days", "observability.log_retention_days"),
         log_group(
             context,
             FINDINGS_LOG_GROUP,
             "security/guardduty-findings",
             observability.audit_log_retention_days,
-        ),
+        )
+        .from_spec("retention_days", "observability.audit_log_retention_days"),
     ]
 }
 

@@ -136,6 +136,7 @@ fn endpoints_security_group(context: &Context<'_>) -> Resource {
         .prop("egress", Value::List(Vec::new()))
         .prop("tags", tags(context, &group_id, &name, None))
         .replace_on(&["vpc_id", "group_name", "description"])
+        .from_spec("ingress", "vpc.cidr")
 }
 
 /// Admits only the account's own principals (and for S3 and DynamoDB only the account's own

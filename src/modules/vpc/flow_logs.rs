@@ -44,6 +44,7 @@ pub(super) fn flow_logs(context: &Context<'_>) -> Vec<Resource> {
         i64::from(context.spec.vpc.flow_logs_retention_days),
     )
     .prop("kms_key", Value::reference(&logs_key, "arn"))
+    .from_spec("retention_days", "vpc.flow_logs_retention_days")
     .prop(
         "tags",
         tags(context, &group_id, &format!("nc-{env}-vpc-flow-logs"), None),

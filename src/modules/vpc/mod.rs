@@ -116,7 +116,10 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
             .unwrap_or_default();
         resources.push(
             route_table(context, &route_table_id(Tier::App, &zone.letter), Tier::App)
-                .prop("routes", Value::List(routes)),
+                .prop("routes", Value::List(routes))
+                .from_spec("routes", "vpc.enable_nat_gateway")
+                .from_spec("routes", "vpc.single_nat_gateway")
+                .declared_by("vpc.az_count"),
         );
         resources.push(
             route_table(
@@ -124,7 +127,8 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
                 &route_table_id(Tier::Data, &zone.letter),
                 Tier::Data,
             )
-            .prop("routes", Value::List(Vec::new())),
+            .prop("routes", Value::List(Vec::new()))
+            .declared_by("vpc.az_count"),
         );
     }
 
@@ -138,10 +142,18 @@ pub(super) fn expand(context: &Context<'_>) -> Vec<Resource> {
     }
 
     if spec.enable_vpc_endpoints {
-        resources.extend(endpoints::endpoints(context, &zones));
+        resources.extend(
+            endpoints::endpoints(context, &zones)
+                .into_iter()
+                .map(|endpoint| endpoint.declared_by("vpc.enable_vpc_endpoints")),
+        );
     }
     if spec.enable_flow_logs {
-        resources.extend(flow_logs::flow_logs(context));
+        resources.extend(
+            flow_logs::flow_logs(context)
+                .into_iter()
+                .map(|flow_log| flow_log.declared_by("vpc.enable_flow_logs")),
+        );
     }
     resources
 }
@@ -152,6 +164,7 @@ fn vpc(context: &Context<'_>) -> Resource {
     let vpc_id = id(VPC);
     Resource::new(VPC, Kind::Vpc, format!("nc-{}-vpc", context.env()))
         .prop("cidr", context.spec.vpc.cidr.to_string())
+        .from_spec("cidr", "vpc.cidr")
         .prop("enable_dns_support", true)
         .prop("enable_dns_hostnames", true)
         .prop("default_security_group_ingress", Value::List(Vec::new()))
@@ -190,6 +203,8 @@ fn nat_eip(context: &Context<'_>, zone: &Zone) -> Resource {
     Resource::new(eip_id.as_str(), Kind::ElasticIp, name.clone())
         .prop("domain", "vpc")
         .prop("tags", tags(context, &eip_id, &name, Some(Tier::Public)))
+        .declared_by("vpc.enable_nat_gateway")
+        .declared_by("vpc.single_nat_gateway")
 }
 
 fn nat_gateway(context: &Context<'_>, zone: &Zone) -> Resource {
@@ -211,6 +226,8 @@ fn nat_gateway(context: &Context<'_>, zone: &Zone) -> Resource {
         .replace_on(&["subnet_id", "allocation_id"])
         // A public NAT gateway only forwards once the VPC has its internet gateway.
         .after(&id(INTERNET_GATEWAY))
+        .declared_by("vpc.enable_nat_gateway")
+        .declared_by("vpc.single_nat_gateway")
 }
 
 fn route_table(context: &Context<'_>, table_id: &LogicalId, tier: Tier) -> Resource {
@@ -237,6 +254,8 @@ fn network_acl(context: &Context<'_>, tier: Tier) -> Resource {
         .prop("vpc_id", Value::reference(&id(VPC), "id"))
         .prop("ingress", strings(&ingress))
         .prop("egress", strings(&egress))
+        .from_spec("ingress", "vpc.cidr")
+        .from_spec("egress", "vpc.cidr")
         .prop("tags", tags(context, &acl_id, &name, Some(tier)))
         .replace_on(&["vpc_id"])
 }
@@ -289,6 +308,9 @@ fn subnet(context: &Context<'_>, zone: &Zone, tier: Tier) -> Resource {
         )
         .prop("tags", tags(context, &subnet_logical, &name, Some(tier)))
         .replace_on(&["vpc_id", "cidr", "availability_zone"])
+        .declared_by("vpc.az_count")
+        .from_spec("cidr", "vpc.cidr")
+        .from_spec("cidr", "vpc.az_count")
 }
 
 /// Typed sub-values (routes, rules, entries) as a list of their texts.

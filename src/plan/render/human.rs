@@ -145,6 +145,9 @@ fn render_change(out: &mut String, change: &ResourceChange, mode: PlanMode) {
     if let Some(reason) = &change.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
+    for line in super::causes_lines(change) {
+        let _ = writeln!(out, "  # {line}");
+    }
     let _ = writeln!(
         out,
         "  {} {} \"{}\" {{",

@@ -42,6 +42,7 @@ fn change_json(change: &ResourceChange) -> serde_json::Value {
         "reason": change.reason,
         "global": change.global,
         "depends_on": change.depends_on,
+        "causes": change.causes,
         "attributes": change.attributes.iter().map(attribute_json).collect::<Vec<_>>(),
     })
 }

@@ -89,6 +89,13 @@ pub fn render_plan(plan: &Plan) -> String {
         if let Some(reason) = &change.reason {
             let _ = writeln!(out, "_{}_\n", cell(reason));
         }
+        let causes = super::causes_lines(change);
+        if !causes.is_empty() {
+            for cause in causes {
+                let _ = writeln!(out, "- {}", cell(&cause));
+            }
+            let _ = writeln!(out);
+        }
         if !change.attributes.is_empty() {
             let _ = writeln!(out, "| attribute | before | after |\n|---|---|---|");
             for attribute in &change.attributes {

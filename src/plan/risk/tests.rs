@@ -14,6 +14,7 @@ fn change(kind: Kind, action: Action, attributes: Vec<AttrChange>) -> ResourceCh
         attributes,
         depends_on: Vec::new(),
         live_references: Vec::new(),
+        causes: Vec::new(),
         global: false,
     }
 }

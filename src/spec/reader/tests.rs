@@ -160,3 +160,52 @@ fn unknown_keys_and_string_arrays() {
         }
     }
 }
+
+#[test]
+fn every_key_read_is_located_at_its_line() {
+    let doc = "# header\n\
+               [t]\n\
+               name = \"x\"\n\
+               list = [\n  \"a\",\n  \"b\",\n]\n\
+               inline = { n = 5 }\n\
+               \n\
+               [t.nested]\n\
+               n = 7\n\
+               \n\
+               [tags]\n\
+               Owner = \"me\"\n";
+    let mut r = Reader::new(Path::new("specs/t.toml"), doc);
+    let parsed = DeTable::parse(doc).expect("valid TOML");
+    let root = r.root(&parsed);
+    let t = r.table(&root, "t", true).expect("[t]");
+    r.string(&t, "name", true);
+    r.string_array(&t, "list", true);
+    r.string(&t, "absent", false);
+    if let Some(inline) = r.table(&t, "inline", true) {
+        r.integer(&inline, "n", true);
+    }
+    if let Some(nested) = r.table(&t, "nested", true) {
+        r.integer(&nested, "n", true);
+    }
+    if let Some(tags) = r.table(&root, "tags", true) {
+        r.string_entries(&tags);
+    }
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let cases = [
+        ("a root table at its header", "t", Some(2)),
+        ("a key", "t.name", Some(3)),
+        ("an array at its key", "t.list", Some(4)),
+        ("an array's first entry", "t.list[0]", Some(5)),
+        ("an array's second entry", "t.list[1]", Some(6)),
+        ("an inline table", "t.inline", Some(8)),
+        ("a key of an inline table", "t.inline.n", Some(8)),
+        ("a nested table at its header", "t.nested", Some(10)),
+        ("a key of a nested table", "t.nested.n", Some(11)),
+        ("a table of string entries", "tags.Owner", Some(14)),
+        ("an optional key left out", "t.absent", None),
+    ];
+    for (reason, key, want) in cases {
+        assert_eq!(r.provenance.line(key), want, "{reason}: {key}");
+    }
+    assert_eq!(r.provenance.file, "specs/t.toml");
+}
