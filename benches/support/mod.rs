@@ -2,6 +2,8 @@
 //! copy of a shipped spec, a private moto per scenario, a child run with its peak memory, and
 //! the scale series.
 
+pub mod callcount;
+pub mod envs;
 pub mod moto;
 pub mod peak_rss;
 pub mod scale;
@@ -89,4 +91,9 @@ pub fn shipped_spec(env: &str) -> std::io::Result<String> {
             .join("specs")
             .join(format!("{env}.toml")),
     )
+}
+
+/// Peak memory in KiB as whole megabytes (`-` when unknown).
+pub fn megabytes(kib: Option<u64>) -> String {
+    kib.map_or("-".to_string(), |kib| format!("{:.0}", kib as f64 / 1024.0))
 }
