@@ -2,7 +2,7 @@
 //! (`../shared/tools/callcount`, a counting reverse proxy) in front of LocalStack and of the
 //! scenario's moto, so every request the binary sends is counted a second time, outside it.
 //! The binary's own count (the SDK interceptor, every HTTP attempt) must equal the proxies'
-//! (every request forwarded upstream); the bench prints both and any operation they disagree on.
+//! (every request forwarded upstream), service by service; the bench prints any disagreement.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -70,21 +70,46 @@ impl Callcount {
         let _ = self.get("/__callcount/reset");
     }
 
-    /// Requests forwarded since the last reset, by operation name (the proxy's classification:
-    /// `X-Amz-Target`, `Action=`, or the S3 REST shape).
-    pub fn by_operation(&self) -> BTreeMap<String, u64> {
-        let mut counts = BTreeMap::new();
+    /// Requests forwarded since the last reset, by service (the SigV4 credential scope).
+    pub fn by_service(&self) -> BTreeMap<String, u64> {
         let Some(summary) = self.get("/__callcount/summary") else {
-            return counts;
+            return BTreeMap::new();
         };
-        if let Some(services) = summary["by_operation"].as_object() {
-            for operations in services.values() {
-                for (operation, count) in operations.as_object().into_iter().flatten() {
-                    *counts.entry(operation.clone()).or_insert(0) += count.as_u64().unwrap_or(0);
-                }
-            }
-        }
-        counts
+        summary["by_service"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(service, count)| (service.clone(), count.as_u64().unwrap_or(0)))
+            .collect()
+    }
+
+    /// The `n` slowest requests since the last reset (time to the response head), as
+    /// `service:operation ms`.
+    pub fn slowest(&self, n: usize) -> Vec<(String, f64)> {
+        let Some(calls) = self.get("/__callcount/calls") else {
+            return Vec::new();
+        };
+        let list = calls
+            .as_array()
+            .cloned()
+            .or_else(|| calls["calls"].as_array().cloned())
+            .unwrap_or_default();
+        let mut timed: Vec<(String, f64)> = list
+            .iter()
+            .map(|call| {
+                (
+                    format!(
+                        "{}:{}",
+                        call["service"].as_str().unwrap_or_default(),
+                        call["operation"].as_str().unwrap_or_default()
+                    ),
+                    call["ms"].as_f64().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        timed.sort_by(|a, b| b.1.total_cmp(&a.1));
+        timed.truncate(n);
+        timed
     }
 
     /// A control path's JSON answer.
@@ -139,19 +164,43 @@ impl Proxies {
         self.moto.reset();
     }
 
-    /// What both proxies forwarded since the last reset, by operation name.
-    pub fn by_operation(&self) -> BTreeMap<String, u64> {
-        let mut counts = self.local.by_operation();
-        for (operation, count) in self.moto.by_operation() {
-            *counts.entry(operation).or_insert(0) += count;
+    /// What both proxies forwarded since the last reset, by service.
+    pub fn by_service(&self) -> BTreeMap<String, u64> {
+        let mut counts = self.local.by_service();
+        for (service, count) in self.moto.by_service() {
+            *counts.entry(service).or_insert(0) += count;
         }
         counts
+    }
+
+    /// The `n` slowest requests of both since the last reset.
+    pub fn slowest(&self, n: usize) -> Vec<(String, f64)> {
+        let mut timed = self.local.slowest(n);
+        timed.extend(self.moto.slowest(n));
+        timed.sort_by(|a, b| b.1.total_cmp(&a.1));
+        timed.truncate(n);
+        timed
+    }
+}
+
+/// The credential-scope name (what the proxy counts by) of an SDK service name (what the
+/// binary's interceptor counts by). S3 Control signs as `s3`.
+fn scope_of(sdk_service: &str) -> String {
+    match sdk_service {
+        "S3 Control" => "s3".to_string(),
+        "CloudWatch" => "monitoring".to_string(),
+        "CloudWatch Logs" => "logs".to_string(),
+        "Config Service" => "config".to_string(),
+        "EventBridge" => "events".to_string(),
+        "AccessAnalyzer" => "access-analyzer".to_string(),
+        other => other.to_ascii_lowercase().replace(' ', ""),
     }
 }
 
 /// The check of one run: the binary's `api_calls` (its JSON output) against what the proxies
-/// forwarded. `Ok(total)` when the totals agree and so does every operation, else a line naming
-/// both totals and the operations that differ.
+/// forwarded, per service (credential scope). `Ok(total)` when every service agrees, else a
+/// line naming both totals and the services that differ. (Operation names are not compared:
+/// the proxy names REST-JSON calls such as Backup's and GuardDuty's by method and path.)
 pub fn check(
     api_calls: &serde_json::Value,
     proxied: &BTreeMap<String, u64>,
@@ -159,32 +208,31 @@ pub fn check(
     let mut ours: BTreeMap<String, u64> = BTreeMap::new();
     if let Some(operations) = api_calls["by_operation"].as_object() {
         for (name, count) in operations {
-            // `Service.Operation`: the proxy knows the operation, not the SDK's service name.
-            let operation = name.rsplit('.').next().unwrap_or(name).to_string();
-            *ours.entry(operation).or_insert(0) += count.as_u64().unwrap_or(0);
+            let service = name.split('.').next().unwrap_or(name);
+            *ours.entry(scope_of(service)).or_insert(0) += count.as_u64().unwrap_or(0);
         }
     }
     let total: u64 = ours.values().sum();
     let proxy_total: u64 = proxied.values().sum();
     let mut differing = Vec::new();
-    for operation in ours.keys().chain(proxied.keys()) {
+    for service in ours.keys().chain(proxied.keys()) {
         let (a, b) = (
-            ours.get(operation).copied().unwrap_or(0),
-            proxied.get(operation).copied().unwrap_or(0),
+            ours.get(service).copied().unwrap_or(0),
+            proxied.get(service).copied().unwrap_or(0),
         );
-        if a != b && !differing.iter().any(|(name, _, _)| name == operation) {
-            differing.push((operation.clone(), a, b));
+        if a != b && !differing.iter().any(|(name, _, _)| name == service) {
+            differing.push((service.clone(), a, b));
         }
     }
-    if total == proxy_total && differing.is_empty() {
+    if total == proxy_total && differing.is_empty() && total > 0 {
         return Ok(total);
     }
     let detail = differing
         .iter()
-        .map(|(operation, a, b)| format!("{operation} {a}/{b}"))
+        .map(|(service, a, b)| format!("{service} {a}/{b}"))
         .collect::<Vec<_>>()
         .join(", ");
     Err(format!(
-        "interceptor {total} vs proxy {proxy_total} (operation interceptor/proxy: {detail})"
+        "interceptor {total} vs proxy {proxy_total} (service interceptor/proxy: {detail})"
     ))
 }

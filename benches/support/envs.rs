@@ -10,7 +10,9 @@
 //!    peak memory (the proxy, a Python process on the same cores, would add its own time), and
 //!    each must make the same number of calls as the checked one.
 //!
-//! The apply's wall time therefore includes the proxy hop.
+//! The apply's wall time therefore includes the proxy hop. With `NC_BENCH_DUMP=<dir>`, each
+//! environment's calls by operation (apply and checked plan) are written to
+//! `<dir>/<env>-calls.json`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +26,9 @@ use super::{aws_env, bench_spec, fresh_account, shipped_spec};
 /// No-change plans timed per environment (the median is printed).
 const PLAN_RUNS: usize = 5;
 
+/// The slowest requests of the checked plan printed per environment.
+const SLOWEST: usize = 3;
+
 /// What one environment measured.
 pub struct EnvMeasured {
     env: String,
@@ -32,6 +37,8 @@ pub struct EnvMeasured {
     plans: Vec<Run>,
     apply_check: Result<u64, String>,
     plan_check: Result<u64, String>,
+    /// The slowest requests of the checked no-change plan (where its wall time goes).
+    slowest: Vec<(String, f64)>,
 }
 
 /// Runs `envs` against LocalStack at `endpoint` (moto at `shared_moto` only when no private
@@ -65,7 +72,7 @@ pub fn table(endpoint: &str, shared_moto: &str, envs: &[String]) {
         "apply = AWS calls of apply from an empty account (plan + steps; prod: the saved plan's\n\
          apply); no-change = calls of a plan right after. Calls: every HTTP attempt, from the\n\
          binary's interceptor; \"proxy agrees\" = the callcount proxies in front of LocalStack and\n\
-         moto forwarded the same number, operation by operation (apply / plan). MB = peak resident\n\
+         moto forwarded the same number, service by service (apply / plan). MB = peak resident\n\
          memory (VmHWM); plan s and MB over {PLAN_RUNS} plans without the proxy. Wall times are noisy\n\
          on shared cores; the calls are exact."
     );
@@ -75,6 +82,16 @@ pub fn table(endpoint: &str, shared_moto: &str, envs: &[String]) {
                 println!("  {} {what}: counts disagree: {error}", result.env);
             }
         }
+    }
+    println!("\nSlowest requests of the checked no-change plan (ms to the response head)");
+    for result in &measured {
+        let slowest = result
+            .slowest
+            .iter()
+            .map(|(call, ms)| format!("{call} {ms:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!("  {:<5} {slowest}", result.env);
     }
     by_service(&measured);
 }
@@ -103,18 +120,21 @@ fn scenario(endpoint: &str, shared_moto: &str, env: &str) -> Result<EnvMeasured,
         aws_env(&mut command, &local, &moto_url, &account).env("NC_PROVISION_LOG", "error");
         peak_rss::run(&mut command, dir.path())
     };
-    let checked = |args: &[&str]| -> (Run, Result<u64, String>) {
+    let checked = |args: &[&str]| -> (Run, Result<u64, String>, Vec<(String, f64)>) {
         if let Some(proxies) = &proxies {
             proxies.reset();
         }
         let run = run(args, true);
-        let check = match &proxies {
-            Some(proxies) => callcount::check(&run.output["api_calls"], &proxies.by_operation()),
-            None => Err("no proxy".to_string()),
+        let (check, slowest) = match &proxies {
+            Some(proxies) => (
+                callcount::check(&run.output["api_calls"], &proxies.by_service()),
+                proxies.slowest(SLOWEST),
+            ),
+            None => (Err("no proxy".to_string()), Vec::new()),
         };
-        (run, check)
+        (run, check, slowest)
     };
-    let (apply, apply_check) = if env == "prod" {
+    let apply = if env == "prod" {
         let plan_file = dir.path().join("prod.plan");
         let plan_path = plan_file.to_string_lossy().to_string();
         let _ = run(&["plan", "--env", env, "--out", &plan_path], false);
@@ -122,10 +142,22 @@ fn scenario(endpoint: &str, shared_moto: &str, env: &str) -> Result<EnvMeasured,
     } else {
         checked(&["apply", "--env", env, "--auto-approve"])
     };
-    let (checked_plan, plan_check) = checked(&["plan", "--env", env]);
+    let (apply, apply_check, _) = apply;
+    let (checked_plan, plan_check, slowest) = checked(&["plan", "--env", env]);
     let plans = (0..PLAN_RUNS)
         .map(|_| run(&["plan", "--env", env], false))
         .collect();
+    if let Some(dump) = std::env::var_os("NC_BENCH_DUMP") {
+        // The calls by operation, for a closer look than the by-service table.
+        let calls = serde_json::json!({
+            "apply": apply.output["api_calls"],
+            "plan": checked_plan.output["api_calls"],
+        });
+        let _ = std::fs::write(
+            Path::new(&dump).join(format!("{env}-calls.json")),
+            calls.to_string(),
+        );
+    }
     Ok(EnvMeasured {
         env: env.to_string(),
         apply,
@@ -133,6 +165,7 @@ fn scenario(endpoint: &str, shared_moto: &str, env: &str) -> Result<EnvMeasured,
         plans,
         apply_check,
         plan_check,
+        slowest,
     })
 }
 

@@ -153,7 +153,7 @@ fn scenario(endpoint: &str, shared_moto: &str, buckets: usize) -> Result<Measure
             )
             .env("NC_PROVISION_LOG", "error");
             let checked = peak_rss::run(&mut command, dir.path());
-            callcount::check(&checked.output["api_calls"], &proxies.by_operation())
+            callcount::check(&checked.output["api_calls"], &proxies.by_service())
         }
         None => Err("no proxy".to_string()),
     };
