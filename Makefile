@@ -50,5 +50,5 @@ lint:                         ## formatting and clippy, warnings are errors
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-bench: emulators-install      ## API calls, wall times, peak memory on the local AWS (BENCH=stg|scale: one part)
+bench: emulators-install      ## API calls, wall times, peak memory on the local AWS (BENCH=stg|scale: one part; NC_TEST_ENDPOINT: running emulators)
 	scripts/bench.sh $(BENCH)

@@ -1,5 +1,6 @@
-//! `make bench`: AWS API calls (the headline figure, machine-independent) and wall times of
-//! nc-provision on the local AWS, for every environment's spec. Prints a table; asserts nothing.
+//! `make bench`: AWS API calls (the headline figure, machine-independent), wall times and peak
+//! memory of nc-provision on the local AWS, for every environment's spec (`support/envs.rs`).
+//! Prints tables; asserts nothing (a disagreement with the counting proxy is printed).
 //!
 //! Each scenario runs the built binary in a fresh LocalStack account with a private copy of the
 //! specs (bucket names get a unique suffix, since S3 names are global).
@@ -15,21 +16,22 @@
 //! A third part, the scale series (`support/scale.rs`), grows stg's data buckets to about 120,
 //! 500 and 1,000 resources and measures calls per resource, wall time and peak memory.
 //!
-//! Arguments (after `--`): none runs everything; an environment name (`stg`, `dev`, `prod`)
-//! only that environment's row and the zones table; `scale [SIZE...]` only the scale series
-//! (the sizes default to 120, 500 and 1000 resources).
+//! Arguments (after `--`): none runs everything; one environment name (`stg`, `dev`, `prod`)
+//! only that environment's row and the zones table; several names only their rows (add `zones`
+//! for the zones table); `scale [SIZE...]` only the scale series (the sizes default to 120, 500
+//! and 1000 resources).
+//!
+//! The calls of the environments' rows and of the scale series' plans are checked against the
+//! callcount proxy (`support/callcount.rs`): the binary's count must equal the proxy's.
 
 mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
+use support::envs::copy_specs;
 use support::moto::Moto;
-use support::{aws_env, bench_spec, fresh_account, shipped_spec};
-
-/// No-change plans timed per environment (the median is printed).
-const PLAN_RUNS: usize = 5;
+use support::{aws_env, fresh_account};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -65,91 +67,21 @@ fn main() {
         support::scale::series(&endpoint, &moto, &sizes);
         return;
     }
-    let envs: Vec<String> = match words.first() {
-        Some(env) => vec![env.clone()],
-        None => vec!["stg".into(), "dev".into(), "prod".into()],
-    };
     let everything = words.is_empty();
-    println!(
-        "{:<5} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12} {:>9}",
-        "env", "resources", "apply", "writes", "apply s", "no-change", "plan s (med)", "writes"
-    );
-    for env in envs {
-        let dir = match tempfile::tempdir() {
-            Ok(dir) => dir,
-            Err(error) => {
-                eprintln!("tempdir: {error}");
-                return;
-            }
-        };
-        let tag = format!("b{:06}", fastrand::u32(0..1_000_000));
-        if let Err(error) = copy_specs(dir.path(), &tag) {
-            eprintln!("copying specs: {error}");
-            return;
-        }
-        let account = fresh_account('4');
-        // Emulator glue (as in the integration tests): moto (CloudTrail, GuardDuty) is one
-        // account per server, so each scenario gets its own (see support/moto.rs), and its
-        // CreateTrail wants the trail bucket in moto's own S3, while the tool creates it on
-        // LocalStack.
-        let scenario_moto = Moto::for_account(&account, &moto);
-        scenario_moto.put_bucket(&format!("nc-dp-{env}-trail-{account}"));
-        let run = |args: &[&str]| -> (serde_json::Value, Duration) {
-            let started = Instant::now();
-            let mut command = Command::new(env!("CARGO_BIN_EXE_nc-provision"));
-            command
-                .args(args)
-                .args(["--format", "json", "--specs"])
-                .arg(dir.path());
-            let output = aws_env(&mut command, &endpoint, &scenario_moto.url, &account)
-                .env("NC_PROVISION_LOG", "error")
-                .output();
-            let elapsed = started.elapsed();
-            let document = output
-                .ok()
-                .and_then(|output| serde_json::from_slice(&output.stdout).ok())
-                .unwrap_or(serde_json::Value::Null);
-            (document, elapsed)
-        };
-        let (applied, apply_time) = match env.as_str() {
-            "prod" => {
-                let plan_file = dir.path().join("prod.plan");
-                let plan_path = plan_file.to_string_lossy().to_string();
-                let _ = run(&["plan", "--env", &env, "--out", &plan_path]);
-                run(&["apply", "--env", &env, "--plan", &plan_path])
-            }
-            _ => run(&["apply", "--env", &env, "--auto-approve"]),
-        };
-        let mut times = Vec::new();
-        let mut plan_calls = serde_json::Value::Null;
-        let mut plan_writes = serde_json::Value::Null;
-        for _ in 0..PLAN_RUNS {
-            let (plan, elapsed) = run(&["plan", "--env", &env]);
-            plan_calls = plan["api_calls"]["total"].clone();
-            plan_writes = plan["api_calls"]["writes"].clone();
-            times.push(elapsed);
-        }
-        times.sort();
-        let resources = applied["plan"]["changes"].as_array().map_or(0, Vec::len);
-        println!(
-            "{:<5} {:>10} {:>10} {:>10} {:>10.2} {:>12} {:>12.3} {:>9}",
-            env,
-            resources,
-            applied["api_calls"]["total"].to_string(),
-            applied["api_calls"]["writes"].to_string(),
-            apply_time.as_secs_f64(),
-            plan_calls.to_string(),
-            times[times.len() / 2].as_secs_f64(),
-            plan_writes.to_string(),
-        );
-        if applied["result"]["ok"] != true {
-            println!("      (apply did not succeed: {})", applied["result"]);
-        }
+    let mut envs: Vec<String> = words
+        .iter()
+        .filter(|word| ["stg", "dev", "prod"].contains(&word.as_str()))
+        .cloned()
+        .collect();
+    if everything {
+        envs = vec!["stg".into(), "dev".into(), "prod".into()];
     }
-    println!(
-        "\napply = API calls of apply from an empty account (plan + steps); no-change = calls of a plan right after."
-    );
-    vpc_scaling(&endpoint, &moto);
+    if !envs.is_empty() {
+        support::envs::table(&endpoint, &moto, &envs);
+    }
+    if everything || words.len() == 1 || words.iter().any(|word| word == "zones") {
+        vpc_scaling(&endpoint, &moto);
+    }
     if everything {
         support::scale::series(&endpoint, &moto, &support::scale::SIZES);
     }
@@ -275,15 +207,4 @@ fn vpc_scale_child(zones: u8, specs: &Path) -> serde_json::Value {
             "calls": session.calls().to_json(),
         })
     })
-}
-
-/// The shipped specs, made fit for the bench (see [`bench_spec`]), with the data buckets
-/// `raw-{tag}` and `norm-{tag}` (bucket names are global).
-fn copy_specs(target: &Path, tag: &str) -> std::io::Result<()> {
-    let buckets = [format!("raw-{tag}"), format!("norm-{tag}")];
-    for env in ["dev", "stg", "prod"] {
-        let text = bench_spec(&shipped_spec(env)?, &buckets);
-        std::fs::write(target.join(format!("{env}.toml")), text)?;
-    }
-    Ok(())
 }

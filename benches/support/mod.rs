@@ -2,6 +2,8 @@
 //! copy of a shipped spec, a private moto per scenario, a child run with its peak memory, and
 //! the scale series.
 
+pub mod callcount;
+pub mod envs;
 pub mod moto;
 pub mod peak_rss;
 pub mod scale;
@@ -17,7 +19,8 @@ pub const SPEC_VARIABLES: [(&str, &str); 2] = [
 
 /// Points `command` (the binary, or this bench as an in-process child) at the local AWS:
 /// LocalStack at `endpoint`, the services LocalStack lacks at `moto`, the account `account`
-/// (LocalStack takes a 12-digit access key id as the account), no profile, emulator mode.
+/// (LocalStack takes a 12-digit access key id as the account), no profile, emulator mode, no
+/// back-off sleeps between retries.
 pub fn aws_env<'a>(
     command: &'a mut Command,
     endpoint: &str,
@@ -35,7 +38,12 @@ pub fn aws_env<'a>(
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NC_PROVISION_EMULATOR", "1");
+        .env("NC_PROVISION_EMULATOR", "1")
+        // As in the integration tests: no back-off sleep between retry attempts. An operation
+        // an emulator lacks (moto answers ListBackupSelections with an HTML 500 page) is retried
+        // to the SDK's attempt limit; every attempt is still counted, but the sleeps between
+        // them (10 s and more per plan) would measure the back-off, not the tool.
+        .env("NC_PROVISION_NO_RETRY_DELAY", "1");
     for (name, value) in SPEC_VARIABLES {
         command.env(format!("NC_PROVISION_VAR_{name}"), value);
     }
@@ -89,4 +97,9 @@ pub fn shipped_spec(env: &str) -> std::io::Result<String> {
             .join("specs")
             .join(format!("{env}.toml")),
     )
+}
+
+/// Peak memory in KiB as whole megabytes (`-` when unknown).
+pub fn megabytes(kib: Option<u64>) -> String {
+    kib.map_or("-".to_string(), |kib| format!("{:.0}", kib as f64 / 1024.0))
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
+use super::callcount::{self, Proxies};
 use super::moto::Moto;
 use super::peak_rss::{self, Run};
 use super::{SPEC_VARIABLES, aws_env, bench_spec, fresh_account, shipped_spec};
@@ -30,6 +31,8 @@ struct Measured {
     buckets: usize,
     apply: Run,
     plans: Vec<Run>,
+    /// One more no-change plan through the callcount proxies: the binary's count against theirs.
+    check: Result<u64, String>,
     deleted: usize,
 }
 
@@ -47,7 +50,7 @@ pub fn series(endpoint: &str, shared_moto: &str, sizes: &[usize]) {
         }
     };
     println!(
-        "{:>6} {:>9} {:>7} | {:>6} {:>6} {:>6} {:>8} {:>6} | {:>6} {:>6} {:>8} {:>6} {:>7}",
+        "{:>6} {:>9} {:>7} | {:>6} {:>6} {:>6} {:>8} {:>6} | {:>6} {:>6} {:>8} {:>6} {:>7} {:>6}",
         "target",
         "resources",
         "buckets",
@@ -60,11 +63,13 @@ pub fn series(endpoint: &str, shared_moto: &str, sizes: &[usize]) {
         "/res",
         "s (med)",
         "MB",
-        "changes"
+        "changes",
+        "proxy"
     );
     let mut measured = Vec::new();
     for &size in sizes {
-        let buckets = size.saturating_sub(base).max(1);
+        // At least stg's own two (raw and norm: the IAM policies grant their prefixes).
+        let buckets = size.saturating_sub(base).max(2);
         let result = scenario(endpoint, shared_moto, buckets);
         print_row(size, &result);
         measured.push((size, result));
@@ -72,7 +77,8 @@ pub fn series(endpoint: &str, shared_moto: &str, sizes: &[usize]) {
     println!(
         "apply / plan = AWS calls (every HTTP attempt, from the binary's call counter); /res = per resource;\n\
          MB = peak resident memory of the binary (VmHWM, largest of the plans); changes = what the\n\
-         no-change plan still wants to change (should be 0)."
+         no-change plan still wants to change (should be 0); proxy = one more no-change plan through\n\
+         the callcount proxies counted the same calls. Wall times are noisy on shared cores."
     );
     by_service(&measured, "No-change plan: calls by service", |m| {
         m.plans.iter().rev().find(|run| !run.output.is_null())
@@ -134,6 +140,24 @@ fn scenario(endpoint: &str, shared_moto: &str, buckets: usize) -> Result<Measure
     let plans = (0..PLAN_RUNS)
         .map(|_| run(&["plan", "--env", "stg"]))
         .collect();
+    let check = match Proxies::start(endpoint, &moto.url) {
+        Some(proxies) => {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_nc-provision"));
+            command
+                .args(["plan", "--env", "stg", "--format", "json", "--specs"])
+                .arg(dir.path());
+            aws_env(
+                &mut command,
+                &proxies.local.url(),
+                &proxies.moto.url(),
+                &account,
+            )
+            .env("NC_PROVISION_LOG", "error");
+            let checked = peak_rss::run(&mut command, dir.path());
+            callcount::check(&checked.output["api_calls"], &proxies.by_service())
+        }
+        None => Err("no proxy".to_string()),
+    };
     let names: Vec<String> = suffixes
         .iter()
         .map(|suffix| format!("nc-dp-stg-{suffix}"))
@@ -143,6 +167,7 @@ fn scenario(endpoint: &str, shared_moto: &str, buckets: usize) -> Result<Measure
         buckets,
         apply,
         plans,
+        check,
         deleted,
     })
 }
@@ -184,7 +209,7 @@ fn print_row(size: usize, result: &Result<Measured, String>) {
             .count()
     });
     println!(
-        "{:>6} {:>9} {:>7} | {:>6} {:>6} {:>6} {:>8.1} {:>6} | {:>6} {:>6} {:>8.2} {:>6} {:>7}",
+        "{:>6} {:>9} {:>7} | {:>6} {:>6} {:>6} {:>8.1} {:>6} | {:>6} {:>6} {:>8.2} {:>6} {:>7} {:>6}",
         size,
         resources,
         measured.buckets,
@@ -192,13 +217,21 @@ fn print_row(size: usize, result: &Result<Measured, String>) {
         apply["api_calls"]["writes"].to_string(),
         per_resource(&apply["api_calls"]["total"], resources),
         measured.apply.wall.as_secs_f64(),
-        megabytes(measured.apply.peak_rss_kib),
+        super::megabytes(measured.apply.peak_rss_kib),
         plan["api_calls"]["total"].to_string(),
         per_resource(&plan["api_calls"]["total"], resources),
         plan_wall.as_secs_f64(),
-        megabytes(plan_peak),
+        super::megabytes(plan_peak),
         changes,
+        if measured.check.is_ok() {
+            "agrees"
+        } else {
+            "NO"
+        },
     );
+    if let Err(error) = &measured.check {
+        println!("        (counting proxy: {error})");
+    }
     if apply["result"]["ok"] != true {
         println!(
             "        (apply did not succeed: {} {})",
@@ -284,10 +317,6 @@ fn per_resource(calls: &serde_json::Value, resources: usize) -> String {
         Some(calls) if resources > 0 => format!("{:.2}", calls as f64 / resources as f64),
         _ => "-".to_string(),
     }
-}
-
-fn megabytes(kib: Option<u64>) -> String {
-    kib.map_or("-".to_string(), |kib| format!("{:.0}", kib as f64 / 1024.0))
 }
 
 /// Deletes the scenario's data buckets (empty: the tool writes no objects into them) with the
