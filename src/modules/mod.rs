@@ -7,6 +7,7 @@ mod data;
 mod iam;
 mod kms;
 mod observability;
+mod role;
 pub mod standby;
 pub mod vpc;
 

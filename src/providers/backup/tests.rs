@@ -67,12 +67,7 @@ fn selection_resource() -> Resource {
 }
 
 fn ctx() -> StepCtx {
-    StepCtx {
-        id: LogicalId::new("backup.plan"),
-        env: "prod".into(),
-        progress: std::sync::Arc::new(|_: &str| {}),
-        wait_timeout: std::time::Duration::from_secs(1),
-    }
+    StepCtx::silent("backup.plan", "prod", std::time::Duration::from_secs(1))
 }
 
 fn lifecycle(days: i64) -> Lifecycle {

@@ -18,10 +18,10 @@ use aws_sdk_cloudwatch::types::{
 
 use super::CloudWatchProvider;
 use crate::model::{
-    Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
+    Kind, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{aws_error, found};
+use crate::providers::aws::{Live, MarkerSorter, aws_error, found, list_prop, name_and_arn, sent};
 
 /// The longest common name prefix of the desired alarms (one DescribeAlarms for all).
 fn common_prefix(names: &[&str]) -> String {
@@ -174,16 +174,14 @@ fn metric_query(resource: &Resource, id: &str, metric_name: &str) -> MetricDataQ
 impl CloudWatchProvider {
     /// Every metric alarm whose name starts with `prefix`.
     async fn list(&self, prefix: &str) -> Result<Vec<MetricAlarm>, ProviderError> {
-        let pages = self
-            .client
-            .describe_alarms()
-            .alarm_name_prefix(prefix)
-            .alarm_types(AlarmType::MetricAlarm)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("cloudwatch:DescribeAlarms", prefix, error))?;
+        let call = self.client.describe_alarms().alarm_name_prefix(prefix);
+        let call = call.alarm_types(AlarmType::MetricAlarm).into_paginator();
+        let pages: Vec<_> = sent(
+            "cloudwatch:DescribeAlarms",
+            prefix,
+            call.send().try_collect(),
+        )
+        .await?;
         Ok(pages
             .iter()
             .flat_map(|page| page.metric_alarms().iter().cloned())
@@ -200,14 +198,7 @@ impl CloudWatchProvider {
             .map_err(|_| {
                 ProviderError::local("cloudwatch:PutMetricAlarm", name, "bad threshold")
             })?;
-        let actions: Vec<String> = match resource.props.get("alarm_actions") {
-            Some(Value::List(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let actions = list_prop(resource, "alarm_actions");
         let mut request = self
             .client
             .put_metric_alarm()
@@ -268,13 +259,6 @@ impl CloudWatchProvider {
     }
 }
 
-fn outputs(name: &str, arn: &str) -> Outputs {
-    let mut outputs = Outputs::new();
-    outputs.insert("name".into(), name.to_string());
-    outputs.insert("arn".into(), arn.to_string());
-    outputs
-}
-
 impl CloudWatchProvider {
     /// The alarms of `desired`, and the orphans whose marker names `env`.
     pub(super) async fn observe_alarms(
@@ -285,39 +269,19 @@ impl CloudWatchProvider {
         let names: Vec<&str> = desired.iter().map(|r| r.name.as_str()).collect();
         let prefix = common_prefix(&names);
         let alarms = self.list(&prefix).await?;
-        let by_name: BTreeMap<&str, &Resource> = desired
-            .iter()
-            .map(|resource| (resource.name.as_str(), *resource))
-            .collect();
-        let mut observation = Observation::default();
+        let mut sorter = MarkerSorter::new(desired, "alarm");
         for alarm in &alarms {
             let Some(name) = alarm.alarm_name() else {
                 continue;
             };
-            let props = observe_alarm(alarm);
             let owner = Owner::from_marker(alarm.alarm_description().unwrap_or_default(), env);
-            let (id, orphan) = match by_name.get(name) {
-                Some(resource) => (resource.id.clone(), false),
-                None if owner == Owner::Ours => (LogicalId::new(format!("alarm:{name}")), true),
-                None => continue,
-            };
-            let observed = Observed {
-                id,
-                kind: Kind::CloudWatchAlarm,
-                physical_id: name.to_string(),
-                props,
-                outputs: outputs(name, alarm.alarm_arn().unwrap_or_default()),
-                owner,
-                retain: false,
-                refused: None,
-            };
-            if orphan {
-                observation.orphans.push(observed);
-            } else {
-                observation.insert(observed);
-            }
+            let live = Live::new(Kind::CloudWatchAlarm, name, name)
+                .props(observe_alarm(alarm))
+                .outputs(name_and_arn(name, alarm.alarm_arn().unwrap_or_default()));
+            let orphan = owner == Owner::Ours;
+            sorter.add(live, owner, orphan);
         }
-        Ok(observation)
+        Ok(sorter.finish())
     }
 
     /// Creates an alarm.
@@ -325,7 +289,7 @@ impl CloudWatchProvider {
         // PutMetricAlarm is an upsert: a re-run converges. Nothing references an alarm's ARN,
         // so it is not read back (one DescribeAlarms per alarm saved).
         self.put(resource, true).await?;
-        Ok(outputs(&resource.name, ""))
+        Ok(name_and_arn(&resource.name, ""))
     }
 
     /// Updates an alarm.

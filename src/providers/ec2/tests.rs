@@ -296,12 +296,7 @@ mod mocked {
     use super::*;
 
     fn ctx(id: &str) -> StepCtx {
-        StepCtx {
-            id: LogicalId::new(id),
-            env: "stg".into(),
-            progress: Arc::new(|_| {}),
-            wait_timeout: Duration::from_secs(5),
-        }
+        StepCtx::silent(id, "stg", Duration::from_secs(5))
     }
 
     fn nat_resource() -> Resource {

@@ -19,12 +19,7 @@ use crate::providers::ErrorClass;
 const NOT_YET: &str = r#"{"__type":"MalformedPolicyDocumentException","message":"Policy contains a statement with one or more invalid principals."}"#;
 
 fn ctx() -> StepCtx {
-    StepCtx {
-        id: LogicalId::new("kms.key_policy.data"),
-        env: "stg".into(),
-        progress: Arc::new(|_| {}),
-        wait_timeout: Duration::from_secs(60),
-    }
+    StepCtx::silent("kms.key_policy.data", "stg", Duration::from_secs(60))
 }
 
 fn policy() -> RetryPolicy {

@@ -26,12 +26,11 @@ fn hub() -> Resource {
 }
 
 fn ctx() -> StepCtx {
-    StepCtx {
-        id: crate::model::LogicalId::new("observability.securityhub"),
-        env: "stg".into(),
-        progress: std::sync::Arc::new(|_: &str| {}),
-        wait_timeout: std::time::Duration::from_secs(1),
-    }
+    StepCtx::silent(
+        "observability.securityhub",
+        "stg",
+        std::time::Duration::from_secs(1),
+    )
 }
 
 fn subscription(arn: &str, status: StandardsStatus) -> StandardsSubscription {
