@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::operation::create_trail::CreateTrailError;
 use aws_sdk_cloudtrail::types::{Tag, Trail};
 
 use super::aws::{
-    Live, aws_error, found, name_and_arn, read_all, sdk_tags_of, sent, sent_or_none,
+    Live, aws_error, gone_is_done, name_and_arn, read_all, sdk_tags_of, sent, sent_or_none,
     sync_touched_tags, tag_api, tag_pairs,
 };
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
@@ -347,8 +347,6 @@ impl Provider for CloudTrailProvider {
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
         let call = self.client.delete_trail().name(&observed.physical_id);
-        let result = sent("cloudtrail:DeleteTrail", &observed.physical_id, call.send()).await;
-        found(result)?;
-        Ok(())
+        gone_is_done("cloudtrail:DeleteTrail", &observed.physical_id, call.send()).await
     }
 }

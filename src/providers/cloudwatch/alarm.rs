@@ -21,7 +21,9 @@ use crate::model::{
     Kind, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, MarkerSorter, aws_error, found, list_prop, name_and_arn, sent};
+use crate::providers::aws::{
+    Live, MarkerSorter, aws_error, gone_is_done, list_prop, name_and_arn, sent,
+};
 
 /// The longest common name prefix of the desired alarms (one DescribeAlarms for all).
 fn common_prefix(names: &[&str]) -> String {
@@ -305,15 +307,9 @@ impl CloudWatchProvider {
 
     /// Deletes an alarm; NotFound counts as done.
     pub(super) async fn delete_alarm(&self, observed: &Observed) -> Result<(), ProviderError> {
-        let result = self
-            .client
-            .delete_alarms()
-            .alarm_names(&observed.physical_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:DeleteAlarms", &observed.physical_id, error));
-        found(result)?;
-        Ok(())
+        let name = observed.physical_id.as_str();
+        let call = self.client.delete_alarms().alarm_names(name);
+        gone_is_done("cloudwatch:DeleteAlarms", name, call.send()).await
     }
 }
 

@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Live, aws_error, found, keys_as_they_are, name_and_arn, output, read_all, sent,
+    Live, aws_error, found, gone_is_done, keys_as_they_are, name_and_arn, output, read_all, sent,
     sync_touched_tags, tag_api, tag_map_of, tag_pairs,
 };
 
@@ -293,9 +293,7 @@ impl LogsProvider {
     async fn put_retention(&self, name: &str, days: i64) -> Result<(), ProviderError> {
         if days <= 0 {
             let call = self.client.delete_retention_policy().log_group_name(name);
-            let result = sent("logs:DeleteRetentionPolicy", name, call.send()).await;
-            found(result)?;
-            return Ok(());
+            return gone_is_done("logs:DeleteRetentionPolicy", name, call.send()).await;
         }
         let days = i32::try_from(days).map_err(|_| {
             ProviderError::local("logs:PutRetentionPolicy", name, "retention out of range")

@@ -10,7 +10,7 @@ use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use super::LogsProvider;
 use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, MarkerSorter, found, read_all, sent};
+use crate::providers::aws::{Live, MarkerSorter, found, gone_is_done, read_all, sent};
 
 impl LogsProvider {
     /// Metric filters, one DescribeMetricFilters per log group they sit on.
@@ -159,19 +159,10 @@ impl LogsProvider {
             .get("log_group")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let call = self
-            .client
-            .delete_metric_filter()
-            .log_group_name(group)
-            .filter_name(&observed.physical_id);
-        let result = sent(
-            "logs:DeleteMetricFilter",
-            &observed.physical_id,
-            call.send(),
-        )
-        .await;
-        found(result)?;
-        Ok(())
+        let name = observed.physical_id.as_str();
+        let call = self.client.delete_metric_filter().log_group_name(group);
+        let call = call.filter_name(name);
+        gone_is_done("logs:DeleteMetricFilter", name, call.send()).await
     }
 }
 
