@@ -14,7 +14,7 @@ use super::{policy_text, put_policy};
 use crate::model::{Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
 use crate::providers::aws::{
     Change, ErrorClass, Live, aws_error, found, keys_as_they_are, read_all, sdk_tags_of, sent,
-    sent_or_none, tag_api, tag_pairs, tags_value,
+    sent_or_none, tag_api, tag_pairs, tags_from, tags_value,
 };
 use crate::providers::{ProviderError, StepCtx};
 
@@ -35,16 +35,10 @@ pub(super) async fn aliases(client: &Client) -> Result<BTreeMap<String, String>,
 
 /// The tags of one key.
 async fn tags(client: &Client, key_id: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-    let call = client
-        .list_resource_tags()
-        .key_id(key_id)
-        .into_paginator()
-        .items();
+    let call = client.list_resource_tags().key_id(key_id);
+    let call = call.into_paginator().items();
     let tags: Vec<_> = sent("kms:ListResourceTags", key_id, call.send().try_collect()).await?;
-    Ok(tags
-        .into_iter()
-        .map(|tag| (tag.tag_key().to_string(), tag.tag_value().to_string()))
-        .collect())
+    Ok(tags_from(&tags, |tag| (tag.tag_key(), tag.tag_value())))
 }
 
 /// Keys of this environment that lost (or never got) their alias, by `nc:id` tag.
