@@ -58,23 +58,22 @@ mod tests {
         let condition = json!({"StringEquals": {"aws:SourceAccount": "111122223333"}});
         let role = service_role("r", "nc-stg-r", trust("s3.amazonaws.com", Some(condition)));
         let role = with_inline_policy(role, "p", json!({"Statement": []}));
-        let trust = role.props["assume_role_policy"].as_policy().expect("trust");
-        assert_eq!(
-            trust["Statement"][0]["Principal"]["Service"],
-            "s3.amazonaws.com"
-        );
-        assert_eq!(
-            trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"],
-            "111122223333"
-        );
-        assert_eq!(
-            role.props["inline_policy_names"],
-            Value::List(vec![Value::str("p")])
-        );
+        let expected = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+            }]
+        });
+        assert_eq!(role.props["assume_role_policy"], Value::Policy(expected));
+        let names = &role.props["inline_policy_names"];
+        assert_eq!(names, &Value::List(vec![Value::str("p")]));
         assert!(role.props.contains_key("inline_policy.p"));
         assert_eq!(role.replace_on, ["path"]);
         let plain = trust("backup.amazonaws.com", None);
-        let plain = plain.as_policy().expect("trust");
-        assert!(plain["Statement"][0].get("Condition").is_none());
+        let statement = &plain.as_policy().expect("a policy")["Statement"][0];
+        assert!(statement.get("Condition").is_none());
     }
 }
