@@ -116,14 +116,8 @@ impl CloudWatchProvider {
 
     /// The body of dashboard `name`, or `None` if it was deleted since it was listed.
     async fn dashboard_body(&self, name: &str) -> Result<Option<String>, ProviderError> {
-        let result = self
-            .client
-            .get_dashboard()
-            .dashboard_name(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:GetDashboard", name, error));
-        match result {
+        let call = self.client.get_dashboard().dashboard_name(name);
+        match sent("cloudwatch:GetDashboard", name, call.send()).await {
             Ok(answer) => Ok(Some(answer.dashboard_body().unwrap_or("{}").to_string())),
             Err(error) if is_absent(&error) => Ok(None),
             Err(error) => Err(error),
@@ -175,14 +169,8 @@ impl CloudWatchProvider {
     /// DeleteDashboards of one dashboard; one already gone counts as done.
     pub(super) async fn delete_dashboard(&self, observed: &Observed) -> Result<(), ProviderError> {
         let name = observed.physical_id.as_str();
-        let result = self
-            .client
-            .delete_dashboards()
-            .dashboard_names(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:DeleteDashboards", name, error));
-        match result {
+        let call = self.client.delete_dashboards().dashboard_names(name);
+        match sent("cloudwatch:DeleteDashboards", name, call.send()).await {
             Ok(_) => Ok(()),
             Err(error) if is_absent(&error) => Ok(()),
             Err(error) => Err(error),

@@ -189,7 +189,7 @@ impl DynamoDbProvider {
         };
         for region in &wanted {
             let added = !live.contains(region);
-            if added {
+            let group_update = if added {
                 self.ensure_stream(table, ctx).await?;
                 let create = CreateReplicationGroupMemberAction::builder()
                     .region_name(region)
@@ -197,26 +197,20 @@ impl DynamoDbProvider {
                     .build()
                     .map_err(local)?;
                 ctx.note(&format!("adding the replica in {region}"));
-                self.replica_update(
-                    table,
-                    region,
-                    ReplicationGroupUpdate::builder().create(create).build(),
-                    ctx,
-                )
-                .await?;
+                Some(ReplicationGroupUpdate::builder().create(create).build())
             } else if delta.is_some_and(|delta| delta.touches("replica_kms_key")) {
                 let update = UpdateReplicationGroupMemberAction::builder()
                     .region_name(region)
                     .set_kms_master_key_id(key.clone())
                     .build()
                     .map_err(local)?;
-                self.replica_update(
-                    table,
-                    region,
-                    ReplicationGroupUpdate::builder().update(update).build(),
-                    ctx,
-                )
-                .await?;
+                Some(ReplicationGroupUpdate::builder().update(update).build())
+            } else {
+                None
+            };
+            if let Some(group_update) = group_update {
+                self.replica_update(table, region, group_update, ctx)
+                    .await?;
             }
             self.set_replica_settings(resource, region, delta, added, ctx)
                 .await?;

@@ -298,11 +298,8 @@ impl LogsProvider {
         let days = i32::try_from(days).map_err(|_| {
             ProviderError::local("logs:PutRetentionPolicy", name, "retention out of range")
         })?;
-        let call = self
-            .client
-            .put_retention_policy()
-            .log_group_name(name)
-            .retention_in_days(days);
+        let call = self.client.put_retention_policy().log_group_name(name);
+        let call = call.retention_in_days(days);
         sent("logs:PutRetentionPolicy", name, call.send()).await?;
         Ok(())
     }
@@ -313,11 +310,8 @@ impl LogsProvider {
             let call = self.client.disassociate_kms_key().log_group_name(name);
             sent("logs:DisassociateKmsKey", name, call.send()).await?;
         } else {
-            let call = self
-                .client
-                .associate_kms_key()
-                .log_group_name(name)
-                .kms_key_id(key);
+            let call = self.client.associate_kms_key().log_group_name(name);
+            let call = call.kms_key_id(key);
             sent("logs:AssociateKmsKey", name, call.send()).await?;
         }
         Ok(())
