@@ -39,6 +39,15 @@ fn common_prefix(names: &[&str]) -> String {
     prefix
 }
 
+/// Dimensions as name → value.
+fn dimension_map(dimensions: &[Dimension]) -> BTreeMap<String, String> {
+    let pair = |d: &Dimension| {
+        let name = d.name().unwrap_or_default().to_string();
+        (name, d.value().unwrap_or_default().to_string())
+    };
+    dimensions.iter().map(pair).collect()
+}
+
 fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
     let mut props = BTreeMap::new();
     let mut namespace = alarm.namespace().unwrap_or_default().to_string();
@@ -48,16 +57,7 @@ fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
     let mut period = alarm.period().unwrap_or(0);
-    let mut dimensions: BTreeMap<String, String> = alarm
-        .dimensions()
-        .iter()
-        .map(|d| {
-            (
-                d.name().unwrap_or_default().to_string(),
-                d.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    let mut dimensions = dimension_map(alarm.dimensions());
     let mut expression = String::new();
     let mut denominator = String::new();
     for query in alarm.metrics() {
@@ -83,17 +83,7 @@ fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
             .to_string();
         statistic = stat.stat().unwrap_or_default().to_string();
         period = stat.period().unwrap_or(0);
-        dimensions = metric
-            .map(Metric::dimensions)
-            .unwrap_or_default()
-            .iter()
-            .map(|d| {
-                (
-                    d.name().unwrap_or_default().to_string(),
-                    d.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
+        dimensions = dimension_map(metric.map(Metric::dimensions).unwrap_or_default());
     }
     let mut actions: Vec<String> = alarm.alarm_actions().to_vec();
     actions.sort();
