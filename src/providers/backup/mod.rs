@@ -69,9 +69,13 @@ impl BackupProvider {
     }
 }
 
-/// The name prefix of this environment's vaults and plans.
-fn prefix(env: &str) -> String {
-    format!("nc-{env}-")
+/// Whether a live vault or plan (`kind`) named `name` is read: one named like this
+/// environment's (`nc-<env>-`), or one the spec desires.
+fn wanted<'a>(desired: &'a [&'a Resource], kind: Kind, env: &str) -> impl Fn(&str) -> bool + 'a {
+    let ours = format!("nc-{env}-");
+    move |name: &str| {
+        name.starts_with(&ours) || desired.iter().any(|r| r.kind == kind && r.name == name)
+    }
 }
 
 /// [`aws_error`], with an HTML "500" page (moto's answer to an operation it lacks) classified

@@ -11,7 +11,7 @@ use aws_sdk_backup::types::{
     BackupPlanInput, BackupPlansListMember, BackupRule, BackupRuleInput, CopyAction, Lifecycle,
 };
 
-use super::{BackupTags, lacking, prefix, read_tags, reuse_if_ours, selection};
+use super::{BackupTags, lacking, read_tags, reuse_if_ours, selection, wanted};
 use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
 use crate::providers::aws::{
     Change, ErrorClass, Live, Sorter, aws_error, found, gone_is_done, list_prop, output, read_all,
@@ -63,17 +63,11 @@ pub(super) async fn read(
     {
         return Ok(Vec::new());
     }
-    let ours = prefix(env);
-    let wanted = |name: &str| {
-        name.starts_with(&ours)
-            || desired
-                .iter()
-                .any(|r| r.kind == Kind::BackupPlan && r.name == name)
-    };
+    let wanted = wanted(desired, Kind::BackupPlan, env);
     let reads = list(client, "plans")
         .await?
         .into_iter()
-        .filter(|plan| plan.backup_plan_name().is_some_and(wanted))
+        .filter(|plan| plan.backup_plan_name().is_some_and(&wanted))
         .map(|plan| async move {
             let id = plan.backup_plan_id().unwrap_or_default().to_string();
             let name = plan.backup_plan_name().unwrap_or_default().to_string();

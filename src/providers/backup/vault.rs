@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use aws_sdk_backup::Client;
 use aws_sdk_backup::types::BackupVaultListMember;
 
-use super::{BackupTags, prefix, read_tags, reuse_if_ours};
+use super::{BackupTags, read_tags, reuse_if_ours, wanted};
 use crate::model::{Kind, Observation, Outputs, Props, Resource, Value};
 use crate::providers::aws::{
     Change, Live, Sorter, aws_error, found, name_and_arn, output, read_all, sent, tag_pairs,
@@ -40,16 +40,10 @@ pub(super) async fn read(
         call.send().try_collect(),
     )
     .await?;
-    let ours = prefix(env);
-    let wanted = |name: &str| {
-        name.starts_with(&ours)
-            || desired
-                .iter()
-                .any(|r| r.kind == Kind::BackupVault && r.name == name)
-    };
+    let wanted = wanted(desired, Kind::BackupVault, env);
     let reads = listed
         .into_iter()
-        .filter(|vault| vault.backup_vault_name().is_some_and(wanted))
+        .filter(|vault| vault.backup_vault_name().is_some_and(&wanted))
         .map(|vault| async move {
             let name = vault.backup_vault_name().unwrap_or_default().to_string();
             let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
