@@ -161,7 +161,6 @@ impl Provider for AccessAnalyzerProvider {
 /// No emulator serves Access Analyzer: these tests run the provider over a mocked SDK client.
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use aws_sdk_accessanalyzer::operation::create_analyzer::CreateAnalyzerOutput;
@@ -172,8 +171,8 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use super::*;
+    use crate::model::Observation;
     use crate::model::Owner;
-    use crate::model::{LogicalId, Observation};
     use crate::plan::{Action, DiffOptions, diff};
 
     const ARN: &str = "arn:aws:access-analyzer:us-east-1:123456789012:analyzer/nc-stg-account";

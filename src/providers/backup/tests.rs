@@ -19,7 +19,7 @@ use aws_sdk_backup::types::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
 use super::*;
-use crate::model::{LogicalId, Owner, Value};
+use crate::model::{Owner, Value};
 
 const PLAN_ARN: &str = "arn:aws:backup:us-east-1:123456789012:backup-plan:p-1";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/nc/nc-prod-backup";

@@ -243,7 +243,7 @@ fn advanced_props(selectors: &[AdvancedEventSelector]) -> SelectorProps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
+    use crate::model::{Kind, Value};
 
     #[test]
     fn selectors_round_trip_through_the_props() {

@@ -264,7 +264,6 @@ fn client_tokens_are_stable_within_a_run_and_move_on_with_each_run_and_dead_inca
 }
 
 mod mocked {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayOutput;

@@ -1,5 +1,4 @@
 //! Mocked-client tests of the IAM provider.
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;

@@ -1,5 +1,4 @@
 //! Mocked-client tests of the KMS provider.
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_kms::operation::create_alias::CreateAliasOutput;
@@ -12,7 +11,6 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
 use super::*;
 use crate::exec::retry::{RetryPolicy, with_retry};
-use crate::model::LogicalId;
 use crate::providers::ErrorClass;
 
 /// What KMS answers while a role named in the policy has not propagated yet.

@@ -85,7 +85,7 @@ fn tagged_hub() -> Resource {
 
 /// Plans `resource` through the provider registry, which looks owners up.
 /// A provider over (a clone of) `client`.
-fn hub(client: &Client) -> SecurityHubProvider {
+fn provider_over(client: &Client) -> SecurityHubProvider {
     SecurityHubProvider::from_client(client.clone())
 }
 
@@ -186,7 +186,7 @@ async fn a_hub_someone_else_enabled_is_a_conflict_and_adopt_tags_it() {
         [&describe, &standards, &tags, &tag, &batch]
     );
     let resource = tagged_hub();
-    let (_, change) = plan(hub(&client), &resource, false).await;
+    let (_, change) = plan(provider_over(&client), &resource, false).await;
     assert_eq!(change.action, crate::plan::Action::Conflict, "{change:?}");
     assert!(
         change
@@ -196,7 +196,7 @@ async fn a_hub_someone_else_enabled_is_a_conflict_and_adopt_tags_it() {
             .contains("--adopt"),
         "{change:?}"
     );
-    let (observation, change) = plan(hub(&client), &resource, true).await;
+    let (observation, change) = plan(provider_over(&client), &resource, true).await;
     assert_eq!(change.action, crate::plan::Action::Adopt, "{change:?}");
     let observed = &observation.found[&resource.id];
     assert_eq!(observed.owner, Owner::Foreign);
