@@ -20,9 +20,7 @@
 //!   S3's two included (<https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html>,
 //!   <https://docs.aws.amazon.com/aws-backup/latest/devguide/s3-backups.html>).
 
-use serde_json::json;
-
-use super::{Context, addr};
+use super::{Context, addr, role};
 use crate::model::{Kind, LogicalId, Resource, Value};
 use crate::spec::BackupSpec;
 
@@ -99,23 +97,8 @@ fn role(context: &Context<'_>) -> Resource {
         .iter()
         .map(|arn| Value::str(*arn))
         .collect();
-    Resource::new(ROLE, Kind::IamRole, role_name(context))
-        .prop("path", addr::IAM_PATH)
-        .prop(
-            "assume_role_policy",
-            Value::Policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": SERVICE},
-                    "Action": "sts:AssumeRole"
-                }]
-            })),
-        )
-        .prop("max_session_seconds", 3600)
-        .prop("permissions_boundary", "")
+    role::service_role(ROLE, role_name(context), role::trust(SERVICE, None))
         .prop("managed_policies", Value::List(managed))
-        .prop("inline_policy_names", Value::List(Vec::new()))
         .prop(
             "description",
             format!(
@@ -124,7 +107,6 @@ fn role(context: &Context<'_>) -> Resource {
             ),
         )
         .prop("tags", context.tags(ROLE))
-        .replace_on(&["path"])
 }
 
 /// One rule of the plan, as the plan's attributes name it (`rule.<name>.<attribute>`).

@@ -8,6 +8,7 @@ mod iam;
 mod kms;
 mod observability;
 mod provenance;
+mod role;
 pub mod standby;
 pub mod vpc;
 

@@ -19,7 +19,7 @@ use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Type;
 
 use super::aws::{
-    Live, aws_error, gone_is_done, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of,
+    Live, aws_error, gone_is_done, keys_as_they_are, sent, sync_touched_tags, tag_api, tag_map_of,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
@@ -142,11 +142,8 @@ impl Provider for AccessAnalyzerProvider {
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
-        if delta.touches("tags") {
-            let api = AnalyzerTags::new(&self.client, arn, arn);
-            sync_tags(&api, resource, observed).await?;
-        }
-        Ok(observed.outputs.clone())
+        let api = AnalyzerTags::new(&self.client, arn, arn);
+        sync_touched_tags(&api, resource, observed, delta).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
@@ -164,7 +161,6 @@ impl Provider for AccessAnalyzerProvider {
 /// No emulator serves Access Analyzer: these tests run the provider over a mocked SDK client.
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use aws_sdk_accessanalyzer::operation::create_analyzer::CreateAnalyzerOutput;
@@ -175,21 +171,24 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use super::*;
+    use crate::model::Observation;
     use crate::model::Owner;
-    use crate::model::{LogicalId, Observation};
     use crate::plan::{Action, DiffOptions, diff};
 
     const ARN: &str = "arn:aws:access-analyzer:us-east-1:123456789012:analyzer/nc-stg-account";
 
+    /// The analyzer's tags, complete.
+    const COMPLETE: [(&str, &str); 3] = [
+        ("ManagedBy", "nc-provision"),
+        ("nc:env", "stg"),
+        ("nc:id", "iam.access_analyzer"),
+    ];
+
     fn desired() -> Resource {
-        let tags: BTreeMap<String, String> = [
-            ("ManagedBy", "nc-provision"),
-            ("nc:env", "stg"),
-            ("nc:id", "iam.access_analyzer"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let tags: BTreeMap<String, String> = COMPLETE
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Resource::new(
             "iam.access_analyzer",
             Kind::AccessAnalyzer,
@@ -220,12 +219,23 @@ mod tests {
     }
 
     fn ctx() -> StepCtx {
-        StepCtx {
-            id: LogicalId::new("iam.access_analyzer"),
-            env: "stg".into(),
-            progress: Arc::new(|_| {}),
-            wait_timeout: Duration::from_secs(1),
-        }
+        StepCtx::silent("iam.access_analyzer", "stg", Duration::from_secs(1))
+    }
+
+    /// ListAnalyzers, answering `analyzer`.
+    fn listing(analyzer: AnalyzerSummary) -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(move || {
+            ListAnalyzersOutput::builder()
+                .analyzers(analyzer.clone())
+                .build()
+                .unwrap()
+        })
+    }
+
+    /// A provider whose account lists only `analyzer`.
+    fn listing_only(analyzer: AnalyzerSummary) -> AccessAnalyzerProvider {
+        let list = listing(analyzer);
+        AccessAnalyzerProvider::with_client(mock_client!(aws_sdk_accessanalyzer, [&list]))
     }
 
     async fn plan(provider: &AccessAnalyzerProvider) -> (Observation, Action) {
@@ -271,19 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_existing_analyzer_is_no_change_and_a_lost_tag_is_put_back() {
-        let complete = [
-            ("ManagedBy", "nc-provision"),
-            ("nc:env", "stg"),
-            ("nc:id", "iam.access_analyzer"),
-        ];
-        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(move || {
-            ListAnalyzersOutput::builder()
-                .analyzers(summary(&complete))
-                .build()
-                .unwrap()
-        });
-        let provider =
-            AccessAnalyzerProvider::with_client(mock_client!(aws_sdk_accessanalyzer, [&list]));
+        let provider = listing_only(summary(&COMPLETE));
         let (observation, action) = plan(&provider).await;
         assert_eq!(action, Action::NoOp);
         assert_eq!(
@@ -291,13 +289,7 @@ mod tests {
             Owner::Ours
         );
 
-        let partial = [("ManagedBy", "nc-provision"), ("nc:env", "stg")];
-        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(move || {
-            ListAnalyzersOutput::builder()
-                .analyzers(summary(&partial))
-                .build()
-                .unwrap()
-        });
+        let list = listing(summary(&COMPLETE[..2]));
         let tag = mock!(aws_sdk_accessanalyzer::Client::tag_resource)
             .match_requests(|request| {
                 request.resource_arn() == Some(ARN)
@@ -332,12 +324,7 @@ mod tests {
     /// kept afterwards (no second analyzer, which the quota would refuse).
     #[tokio::test]
     async fn the_regions_analyzer_under_another_name_is_adopted_by_tagging_and_kept() {
-        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(|| {
-            ListAnalyzersOutput::builder()
-                .analyzers(other_summary(&[("team", "security")]))
-                .build()
-                .unwrap()
-        });
+        let list = listing(other_summary(&[("team", "security")]));
         let tag = mock!(aws_sdk_accessanalyzer::Client::tag_resource)
             .match_requests(|request| {
                 request.resource_arn() == Some(OTHER_ARN)
@@ -375,19 +362,7 @@ mod tests {
         assert_eq!(untag.num_calls(), 1, "someone else's tag removed");
         assert_eq!(create.num_calls(), 0, "no second analyzer");
 
-        let complete = [
-            ("ManagedBy", "nc-provision"),
-            ("nc:env", "stg"),
-            ("nc:id", "iam.access_analyzer"),
-        ];
-        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(move || {
-            ListAnalyzersOutput::builder()
-                .analyzers(other_summary(&complete))
-                .build()
-                .unwrap()
-        });
-        let provider =
-            AccessAnalyzerProvider::with_client(mock_client!(aws_sdk_accessanalyzer, [&list]));
+        let provider = listing_only(other_summary(&COMPLETE));
         let (observation, action) = plan(&provider).await;
         assert_eq!(action, Action::NoOp, "adopted: ours under its own name");
         assert_eq!(
@@ -398,15 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_foreign_analyzer_of_the_same_name_is_a_conflict() {
-        let list = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(|| {
-            ListAnalyzersOutput::builder()
-                .analyzers(summary(&[]))
-                .build()
-                .unwrap()
-        });
-        let provider =
-            AccessAnalyzerProvider::with_client(mock_client!(aws_sdk_accessanalyzer, [&list]));
-        let (_, action) = plan(&provider).await;
+        let (_, action) = plan(&listing_only(summary(&[]))).await;
         assert_eq!(action, Action::Conflict);
     }
 }

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm, StateValue};
 
-use super::aws::aws_error;
+use super::aws::sent;
 use super::{Aws, ProviderError};
 
 /// An alarm's state value (serialised as AWS names it).
@@ -124,18 +124,20 @@ impl AlarmStates {
     /// # Errors
     /// `cloudwatch:DescribeAlarms` failed (after the SDK's retries).
     pub async fn by_prefix(&self, prefix: &str) -> Result<Vec<AlarmState>, ProviderError> {
-        let pages = self
+        let call = self
             .client
             .describe_alarms()
             .alarm_name_prefix(prefix)
             .alarm_types(AlarmType::MetricAlarm)
             .alarm_types(AlarmType::CompositeAlarm)
             .max_records(100)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("cloudwatch:DescribeAlarms", prefix, error))?;
+            .into_paginator();
+        let pages: Vec<_> = sent(
+            "cloudwatch:DescribeAlarms",
+            prefix,
+            call.send().try_collect(),
+        )
+        .await?;
         let mut states: Vec<AlarmState> = pages
             .iter()
             .flat_map(|page| {

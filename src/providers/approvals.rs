@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
-use super::aws::aws_error;
+use super::aws::{aws_error, sent_or_none};
 use super::lock::{LockTable, TABLE};
 use super::{Aws, ProviderError};
 use crate::control::Approval;
@@ -59,20 +60,17 @@ impl Approvals {
         if let Some(comment) = &approval.comment {
             put = put.item("comment", AttributeValue::S(comment.clone()));
         }
-        match put.send().await {
-            Ok(_) => Ok(None),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let existing = self
-                    .list(&approval.plan_digest, std::slice::from_ref(&approval.role))
-                    .await?;
-                Ok(existing.into_iter().next())
-            }
-            Err(error) => Err(aws_error("dynamodb:PutItem", &pk, error)),
+        let taken = |e: &PutItemError| e.is_conditional_check_failed_exception();
+        if sent_or_none("dynamodb:PutItem", &pk, put.send(), taken)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
         }
+        let existing = self
+            .list(&approval.plan_digest, std::slice::from_ref(&approval.role))
+            .await?;
+        Ok(existing.into_iter().next())
     }
 
     /// The approvals of the plan `digest` by any of `roles` (one BatchGetItem; none when the

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::types::{Rule, RuleState, Tag, Target};
+use aws_sdk_eventbridge::types::{Rule, RuleState, Target};
 
 use super::aws::{
-    Live, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sent, sync_tags, tag_api,
-    tagged_only, tags_from,
+    Live, gone_is_done, keys_as_they_are, name_and_arn, observe_named, output, sdk_tags_of, sent,
+    sync_touched_tags, tag_api, tagged_only, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
@@ -145,7 +145,7 @@ impl EventsProvider {
         Ok(Live::new(resource.kind, name, name)
             .tags(tags?)
             .props(props)
-            .outputs(outputs(name, &arn)))
+            .outputs(name_and_arn(name, &arn)))
     }
 
     async fn put_rule(
@@ -155,7 +155,7 @@ impl EventsProvider {
     ) -> Result<String, ProviderError> {
         let name = resource.name.as_str();
         let tags = if with_tags {
-            Some(event_tags(super::tag_pairs(resource), name)?)
+            Some(sdk_tags_of(super::tag_pairs(resource), TAGGING, name)?)
         } else {
             None
         };
@@ -231,22 +231,13 @@ fn canonical_json(text: &str) -> String {
     )
 }
 
-fn outputs(name: &str, arn: &str) -> Outputs {
-    let mut outputs = Outputs::new();
-    outputs.insert("name".into(), name.to_string());
-    outputs.insert("arn".into(), arn.to_string());
-    outputs
-}
-
-fn event_tags(pairs: Vec<(String, String)>, name: &str) -> Result<Vec<Tag>, ProviderError> {
-    let tag = |key, value| Tag::builder().key(key).value(value).build();
-    sdk_tags(pairs, "events:TagResource", name, tag)
-}
+/// The action that tags a rule.
+const TAGGING: &str = "events:TagResource";
 
 tag_api! {
     /// Tags a rule with TagResource / UntagResource (by ARN; errors name the rule).
     RuleTags(Client) by resource_arn;
-    "events:TagResource": tag_resource.set_tags(event_tags);
+    "events:TagResource": tag_resource.set_tags(|pairs, name| sdk_tags_of(pairs, TAGGING, name));
     "events:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
@@ -272,7 +263,7 @@ impl Provider for EventsProvider {
             |resource, rule| async move { self.read_rule(resource, rule, policies).await.map(Some) },
             |name, rule| {
                 let arn = rule.arn().unwrap_or_default();
-                tagged_only(KINDS[0], name, name, outputs(name, arn), self.tags(name, arn))
+                tagged_only(KINDS[0], name, name, name_and_arn(name, arn), self.tags(name, arn))
             },
         )
         .await
@@ -282,7 +273,7 @@ impl Provider for EventsProvider {
         self.put_delivery_policy(resource).await?;
         let arn = self.put_rule(resource, true).await?;
         self.put_target(resource).await?;
-        Ok(outputs(&resource.name, &arn))
+        Ok(name_and_arn(&resource.name, &arn))
     }
 
     async fn update(
@@ -305,12 +296,8 @@ impl Provider for EventsProvider {
         if delta.touches("target_arn") {
             self.put_target(resource).await?;
         }
-        if delta.touches("tags") {
-            let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-            let api = RuleTags::new(&self.client, &arn, name);
-            sync_tags(&api, resource, observed).await?;
-        }
-        Ok(observed.outputs.clone())
+        let api = RuleTags::new(&self.client, output(observed, "arn"), name);
+        sync_touched_tags(&api, resource, observed, delta).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -61,6 +61,18 @@ pub struct StepCtx {
 }
 
 impl StepCtx {
+    /// The context of a step on resource `id` of environment `env` that reports no progress
+    /// and waits at most `wait_timeout` (tests, and callers without a terminal).
+    #[must_use]
+    pub fn silent(id: &str, env: &str, wait_timeout: Duration) -> StepCtx {
+        StepCtx {
+            id: LogicalId::new(id),
+            env: env.to_string(),
+            progress: Arc::new(|_| {}),
+            wait_timeout,
+        }
+    }
+
     /// Reports what a step is waiting for.
     pub fn note(&self, message: &str) {
         (self.progress)(message);
@@ -353,22 +365,16 @@ mod tests {
         async fn observe(
             &self,
             desired: &[&Resource],
-            _env: &str,
+            env: &str,
         ) -> Result<Observation, ProviderError> {
-            let mut observation = Observation::default();
+            let mut sorter = aws::Sorter::new(desired, env);
+            let length = [("length".to_string(), Value::Int(self.live_length))];
             for resource in desired {
-                observation.insert(Observed {
-                    id: resource.id.clone(),
-                    kind: Kind::IamPasswordPolicy,
-                    physical_id: "account".into(),
-                    props: [("length".to_string(), Value::Int(self.live_length))].into(),
-                    outputs: Outputs::new(),
-                    owner: Owner::Untracked,
-                    retain: false,
-                    refused: None,
-                });
+                let live = aws::Live::new(Kind::IamPasswordPolicy, "account", "account");
+                let live = live.props(length.clone().into());
+                sorter.insert(live.owned_by(resource.id.clone(), Owner::Untracked));
             }
-            Ok(observation)
+            Ok(sorter.finish())
         }
 
         async fn create(&self, _: &Resource, _: &StepCtx) -> Result<Outputs, ProviderError> {

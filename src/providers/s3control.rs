@@ -14,7 +14,7 @@ use aws_sdk_s3control::Client;
 use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 
-use super::aws::{found, gone_is_done, sent};
+use super::aws::{Live, found, gone_is_done, sent};
 use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
@@ -124,16 +124,8 @@ impl Provider for S3ControlProvider {
                 .zip(values)
                 .map(|(name, value)| ((*name).to_string(), Value::Bool(value.unwrap_or(false))))
                 .collect();
-            observation.insert(Observed {
-                id: resource.id.clone(),
-                kind: Kind::S3AccountPublicAccessBlock,
-                physical_id: account.to_string(),
-                props,
-                outputs: Outputs::new(),
-                owner: Owner::Untracked,
-                retain: false,
-                refused: None,
-            });
+            let live = Live::new(Kind::S3AccountPublicAccessBlock, account, account).props(props);
+            observation.insert(live.owned_by(resource.id.clone(), Owner::Untracked));
         }
         Ok(observation)
     }

@@ -15,11 +15,10 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
-use aws_sdk_sns::types::Tag;
 
 use super::aws::{
-    Live, found, gone_is_done, keys_as_they_are, observe_named, sdk_tags, sent, sync_tags, tag_api,
-    tagged_only, tags_from,
+    Live, found, gone_is_done, keys_as_they_are, name_and_arn, observe_named, sdk_tags_of, sent,
+    sync_touched_tags, tag_api, tagged_only, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Delta;
@@ -141,7 +140,7 @@ impl SnsProvider {
             Live::new(KINDS[0], arn, &resource.name)
                 .tags(tags?)
                 .props(props)
-                .outputs(outputs(&resource.name, arn)),
+                .outputs(name_and_arn(&resource.name, arn)),
         ))
     }
 
@@ -206,22 +205,13 @@ fn wanted_contains(wanted: &[(String, String)], protocol: &str, endpoint: &str) 
         .any(|(p, e)| p == protocol && e.eq_ignore_ascii_case(endpoint))
 }
 
-fn outputs(name: &str, arn: &str) -> Outputs {
-    let mut outputs = Outputs::new();
-    outputs.insert("name".into(), name.to_string());
-    outputs.insert("arn".into(), arn.to_string());
-    outputs
-}
-
-fn sns_tags(pairs: Vec<(String, String)>, topic: &str) -> Result<Vec<Tag>, ProviderError> {
-    let tag = |key, value| Tag::builder().key(key).value(value).build();
-    sdk_tags(pairs, "sns:TagResource", topic, tag)
-}
+/// The action that tags a topic.
+const TAGGING: &str = "sns:TagResource";
 
 tag_api! {
     /// Tags a topic with TagResource / UntagResource (by ARN).
     TopicTags(Client) by resource_arn;
-    "sns:TagResource": tag_resource.set_tags(sns_tags);
+    "sns:TagResource": tag_resource.set_tags(|pairs, topic| sdk_tags_of(pairs, TAGGING, topic));
     "sns:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
@@ -244,7 +234,7 @@ impl Provider for SnsProvider {
             |resource, arn| self.read_topic(resource, arn),
             |name, arn| {
                 let tags = self.tags(arn);
-                tagged_only(KINDS[0], arn, name, outputs(name, arn), tags)
+                tagged_only(KINDS[0], arn, name, name_and_arn(name, arn), tags)
             },
         )
         .await
@@ -256,7 +246,11 @@ impl Provider for SnsProvider {
             .client
             .create_topic()
             .name(name)
-            .set_tags(Some(sns_tags(super::tag_pairs(resource), name)?));
+            .set_tags(Some(sdk_tags_of(
+                super::tag_pairs(resource),
+                TAGGING,
+                name,
+            )?));
         if let Some(key) = resource.str_prop("kms_key").filter(|key| !key.is_empty()) {
             request = request.attributes("KmsMasterKeyId", key);
         }
@@ -269,7 +263,7 @@ impl Provider for SnsProvider {
         let arn = created.topic_arn().unwrap_or_default().to_string();
         let live = self.subscriptions(&arn).await?;
         self.reconcile_subscriptions(resource, &arn, &live).await?;
-        Ok(outputs(name, &arn))
+        Ok(name_and_arn(name, &arn))
     }
 
     async fn update(
@@ -280,31 +274,21 @@ impl Provider for SnsProvider {
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
         let arn = observed.physical_id.as_str();
-        if delta.touches("kms_key") {
-            self.set_attribute(
-                arn,
-                "KmsMasterKeyId",
-                resource.str_prop("kms_key").unwrap_or_default(),
-            )
-            .await?;
-        }
-        if delta.touches("display_name") {
-            self.set_attribute(
-                arn,
-                "DisplayName",
-                resource.str_prop("display_name").unwrap_or_default(),
-            )
-            .await?;
+        for (name, attribute) in [
+            ("kms_key", "KmsMasterKeyId"),
+            ("display_name", "DisplayName"),
+        ] {
+            if delta.touches(name) {
+                let value = resource.str_prop(name).unwrap_or_default();
+                self.set_attribute(arn, attribute, value).await?;
+            }
         }
         if delta.touches("subscriptions") {
             let live = self.subscriptions(arn).await?;
             self.reconcile_subscriptions(resource, arn, &live).await?;
         }
-        if delta.touches("tags") {
-            let api = TopicTags::new(&self.client, arn, arn);
-            sync_tags(&api, resource, observed).await?;
-        }
-        Ok(observed.outputs.clone())
+        let api = TopicTags::new(&self.client, arn, arn);
+        sync_touched_tags(&api, resource, observed, delta).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

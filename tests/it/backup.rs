@@ -231,15 +231,7 @@ async fn prod_copies_every_recovery_point_to_the_dr_vault_kept_by_the_primary_ap
     let tag = tag();
     let world = World::with_bucket_tag(Some(&tag));
     with_backups(&world, "prod");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let saved = dir.path().join("prod.plan");
-    let saved = saved.to_str().expect("utf-8");
-    world
-        .run(&["plan", "--env", "prod", "--out", saved])
-        .expect_code(0);
-    world
-        .run(&["apply", "--env", "prod", "--plan", saved])
-        .expect_code(0);
+    world.apply_saved("prod");
 
     // The DR region's vault, encrypted with the DR region's data key.
     let dr = backup(&world, "ca-central-1").await;

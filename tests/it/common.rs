@@ -200,6 +200,18 @@ impl World {
         (run.code, document, run.stderr)
     }
 
+    /// Applies `env` the reviewed way: `plan --out` into a temporary file, then
+    /// `apply --plan` of that file; each must exit 0.
+    pub fn apply_saved(&self, env: &str) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let saved = dir.path().join(format!("{env}.plan"));
+        let saved = saved.to_str().expect("utf-8");
+        self.run(&["plan", "--env", env, "--out", saved])
+            .expect_code(0);
+        self.run(&["apply", "--env", env, "--plan", saved])
+            .expect_code(0);
+    }
+
     /// SDK configuration for reading back, independent of the tool's own providers.
     pub async fn sdk(&self, region: &str) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())

@@ -15,15 +15,7 @@ const OUTAGE: [&str; 4] = ["--down-region", "us-east-1", "--down-except", "iam"]
 #[tokio::test]
 async fn a_rebuild_succeeds_while_us_east_1_is_down_and_writes_no_iam() {
     let world = World::with_bucket_tag(Some(&tag()));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let saved = dir.path().join("prod.plan");
-    let saved = saved.to_str().expect("utf-8");
-    world
-        .run(&["plan", "--env", "prod", "--out", saved])
-        .expect_code(0);
-    world
-        .run(&["apply", "--env", "prod", "--plan", saved])
-        .expect_code(0);
+    world.apply_saved("prod");
 
     let local = Callcount::start(&endpoint(), &OUTAGE);
     let moto = Callcount::start(&world.moto_url(), &OUTAGE);

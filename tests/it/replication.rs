@@ -155,15 +155,7 @@ async fn check_replica(world: &World, dr_key: &str) {
 async fn the_primary_apply_replicates_buckets_and_table_and_reconcile_repairs_removals() {
     let tag = tag();
     let world = World::with_bucket_tag(Some(&tag));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let saved = dir.path().join("prod.plan");
-    let saved = saved.to_str().expect("utf-8");
-    world
-        .run(&["plan", "--env", "prod", "--out", saved])
-        .expect_code(0);
-    world
-        .run(&["apply", "--env", "prod", "--plan", saved])
-        .expect_code(0);
+    world.apply_saved("prod");
 
     let dr_key = dr_key(&world).await;
     assert!(dr_key.contains(":ca-central-1:"), "{dr_key}");

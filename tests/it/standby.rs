@@ -9,15 +9,7 @@ use crate::common::{World, tag};
 async fn the_primary_apply_keeps_the_dr_data_key_and_replica_buckets() {
     let tag = tag();
     let world = World::with_bucket_tag(Some(&tag));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let saved = dir.path().join("prod.plan");
-    let saved = saved.to_str().expect("utf-8");
-    world
-        .run(&["plan", "--env", "prod", "--out", saved])
-        .expect_code(0);
-    world
-        .run(&["apply", "--env", "prod", "--plan", saved])
-        .expect_code(0);
+    world.apply_saved("prod");
 
     let sdk = world.sdk("ca-central-1").await;
     let kms = aws_sdk_kms::Client::new(&sdk);

@@ -30,7 +30,7 @@
 use serde_json::json;
 
 use crate::model::{Kind, LogicalId, Resource, Value, policy_ref};
-use crate::modules::{Context, addr, region_code};
+use crate::modules::{Context, addr, region_code, role};
 
 /// Logical id of the replication role.
 pub(super) const ROLE: &str = "data.replication.role";
@@ -118,84 +118,60 @@ fn role(context: &Context<'_>, dr: &str) -> Resource {
     let source_context = [sources.clone(), source_objects.clone()].concat();
     let replica_context = [replicas, replica_objects.clone()].concat();
     let name = format!("nc-{env}-s3-replication-{}", region_code(primary));
-    Resource::new(ROLE, Kind::IamRole, name.clone())
-        .prop("path", addr::IAM_PATH)
-        .prop(
-            "assume_role_policy",
-            Value::Policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "s3.amazonaws.com"},
-                    "Action": "sts:AssumeRole"
-                }]
-            })),
-        )
-        .prop("max_session_seconds", 3600)
-        .prop("permissions_boundary", "")
-        .prop("managed_policies", Value::List(Vec::new()))
-        .prop(
-            "inline_policy_names",
-            Value::List(vec![Value::str(ROLE_POLICY)]),
-        )
-        .prop(
-            &format!("inline_policy.{ROLE_POLICY}"),
-            Value::Policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "ReadSourceBuckets",
-                        "Effect": "Allow",
-                        "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                        "Resource": sources.clone()
-                    },
-                    {
-                        "Sid": "ReadSourceObjectVersions",
-                        "Effect": "Allow",
-                        "Action": [
-                            "s3:GetObjectVersionForReplication",
-                            "s3:GetObjectVersionAcl",
-                            "s3:GetObjectVersionTagging"
-                        ],
-                        "Resource": source_objects.clone()
-                    },
-                    {
-                        "Sid": "WriteReplicas",
-                        "Effect": "Allow",
-                        "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                        "Resource": replica_objects.clone()
-                    },
-                    {
-                        "Sid": "DecryptSourceObjects",
-                        "Effect": "Allow",
-                        "Action": "kms:Decrypt",
-                        "Resource": policy_ref(&addr::data_key(), "arn"),
-                        "Condition": {
-                            "StringEquals": {"kms:ViaService": format!("s3.{primary}.amazonaws.com")},
-                            "StringLike": {"kms:EncryptionContext:aws:s3:arn": source_context}
-                        }
-                    },
-                    {
-                        "Sid": "EncryptReplicas",
-                        "Effect": "Allow",
-                        "Action": "kms:Encrypt",
-                        "Resource": policy_ref(&addr::dr_data_key(), "arn"),
-                        "Condition": {
-                            "StringEquals": {"kms:ViaService": format!("s3.{dr}.amazonaws.com")},
-                            "StringLike": {"kms:EncryptionContext:aws:s3:arn": replica_context}
-                        }
-                    }
-                ]
-            })),
-        )
+    let role = role::service_role(ROLE, name, role::trust("s3.amazonaws.com", None));
+    let permissions = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadSourceBuckets",
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": sources.clone()
+            },
+            {
+                "Sid": "ReadSourceObjectVersions",
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionTagging"
+                ],
+                "Resource": source_objects.clone()
+            },
+            {
+                "Sid": "WriteReplicas",
+                "Effect": "Allow",
+                "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                "Resource": replica_objects.clone()
+            },
+            {
+                "Sid": "DecryptSourceObjects",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": policy_ref(&addr::data_key(), "arn"),
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": format!("s3.{primary}.amazonaws.com")},
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": source_context}
+                }
+            },
+            {
+                "Sid": "EncryptReplicas",
+                "Effect": "Allow",
+                "Action": "kms:Encrypt",
+                "Resource": policy_ref(&addr::dr_data_key(), "arn"),
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": format!("s3.{dr}.amazonaws.com")},
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": replica_context}
+                }
+            }
+        ]
+    });
+    role::with_inline_policy(role, ROLE_POLICY, permissions)
         .prop(
             "description",
-            format!(
-                "Replicates the {env} data buckets into {dr} (managed by nc-provision)"
-            ),
+            format!("Replicates the {env} data buckets into {dr} (managed by nc-provision)"),
         )
         .prop("tags", context.tags(ROLE))
-        .replace_on(&["path"])
         // The primary region's replication role (its name carries the region): made by the
         // primary apply, never expanded elsewhere; a DR rebuild does not need it.
         .regional()

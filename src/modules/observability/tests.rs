@@ -38,36 +38,33 @@ fn count(resources: &[Resource], kind: Kind) -> usize {
     resources.iter().filter(|r| r.kind == kind).count()
 }
 
+/// Asserts how many resources of each kind there are: (kind, count, why).
+fn assert_counts(resources: &[Resource], expected: &[(Kind, usize, &str)]) {
+    for (kind, expected, why) in expected {
+        assert_eq!(count(resources, *kind), *expected, "{kind}: {why}");
+    }
+}
+
 #[test]
 fn stg_has_every_piece_of_the_baseline() {
     let resources = expanded("stg", "us-east-1");
-    assert_eq!(count(&resources, Kind::LogGroup), 3);
-    assert_eq!(count(&resources, Kind::SnsTopic), 2);
-    assert_eq!(
-        count(&resources, Kind::LogMetricFilter),
-        19,
-        "15 CIS + 4 platform filters"
+    let cis = "15 CIS + 6 critical + 4 warnings (no API Gateway alarm without an API)";
+    assert_counts(
+        &resources,
+        &[
+            (Kind::LogGroup, 3, ""),
+            (Kind::SnsTopic, 2, ""),
+            (Kind::LogMetricFilter, 19, "15 CIS + 4 platform filters"),
+            (Kind::CloudWatchAlarm, 25, cis),
+            (Kind::ConfigRule, 7, ""),
+            (Kind::S3Bucket, 3, "trail, access logs, Config"),
+            (Kind::IamRole, 2, ""),
+            (Kind::CloudTrailTrail, 1, ""),
+            (Kind::GuardDutyDetector, 1, ""),
+            (Kind::ConfigRecorder, 1, ""),
+            (Kind::SecurityHubHub, 1, ""),
+        ],
     );
-    assert_eq!(
-        count(&resources, Kind::CloudWatchAlarm),
-        25,
-        "15 CIS + 6 critical + 4 warnings (no API Gateway alarm without an API)"
-    );
-    assert_eq!(count(&resources, Kind::ConfigRule), 7);
-    assert_eq!(
-        count(&resources, Kind::S3Bucket),
-        3,
-        "trail, access logs, Config"
-    );
-    assert_eq!(count(&resources, Kind::IamRole), 2);
-    for kind in [
-        Kind::CloudTrailTrail,
-        Kind::GuardDutyDetector,
-        Kind::ConfigRecorder,
-        Kind::SecurityHubHub,
-    ] {
-        assert_eq!(count(&resources, kind), 1, "{kind}");
-    }
     let bucket = find(&resources, TRAIL_BUCKET);
     assert_eq!(bucket.name, "nc-dp-stg-trail-123456789012");
     assert_eq!(bucket.str_prop("object_lock_retention"), Some("30 days"));
@@ -116,12 +113,13 @@ fn prod_keeps_seven_years_pages_security_and_sends_warnings_to_ops() {
 #[test]
 fn dev_has_no_ops_topic_and_no_config_rules() {
     let resources = expanded("dev", "us-east-1");
-    assert_eq!(count(&resources, Kind::SnsTopic), 1);
-    assert_eq!(count(&resources, Kind::ConfigRule), 0);
-    assert_eq!(
-        count(&resources, Kind::ConfigRecorder),
-        1,
-        "the recorder runs everywhere"
+    assert_counts(
+        &resources,
+        &[
+            (Kind::SnsTopic, 1, ""),
+            (Kind::ConfigRule, 0, ""),
+            (Kind::ConfigRecorder, 1, "the recorder runs everywhere"),
+        ],
     );
     let warning = find(&resources, "observability.alarm.s3-access-denied");
     assert_eq!(

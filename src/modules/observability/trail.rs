@@ -8,6 +8,7 @@ use super::{
     log_prefix,
 };
 use crate::model::{Kind, LogicalId, Resource, Value};
+use crate::modules::role;
 
 /// The trail's name (one per account and environment).
 #[must_use]
@@ -39,37 +40,15 @@ fn service_role(
 ) -> Resource {
     let mut managed: Vec<Value> = managed.iter().map(|arn| Value::str(*arn)).collect();
     managed.sort_by(|left, right| left.as_str().cmp(&right.as_str()));
-    Resource::new(id, Kind::IamRole, name)
-        .prop("path", "/nc/")
-        .prop(
-            "assume_role_policy",
-            Value::Policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.target.account_id}}
-                }]
-            })),
-        )
-        .prop("max_session_seconds", 3600)
-        .prop("permissions_boundary", "")
+    let condition = json!({"StringEquals": {"aws:SourceAccount": context.target.account_id}});
+    let role = role::service_role(id, name, role::trust(service, Some(condition)));
+    role::with_inline_policy(role, inline.0, inline.1)
         .prop("managed_policies", Value::List(managed))
-        .prop(
-            "inline_policy_names",
-            Value::List(vec![Value::str(inline.0)]),
-        )
-        .prop(
-            &format!("inline_policy.{}", inline.0),
-            Value::Policy(inline.1),
-        )
         .prop(
             "description",
             format!("{description} ({}; managed by nc-provision)", context.env()),
         )
         .prop("tags", context.tags(id))
-        .replace_on(&["path"])
 }
 
 /// The roles CloudTrail (delivery to the trail log group) and AWS Config (recording, delivery

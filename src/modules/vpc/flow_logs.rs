@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::model::{FLOW_LOG_AGGREGATION_SECONDS, Kind, Resource, Value, policy_ref};
-use crate::modules::{Context, addr, id, region_code};
+use crate::modules::{Context, addr, id, region_code, role};
 
 use super::{FLOW_LOG, FLOW_LOG_GROUP, FLOW_LOG_ROLE, FLOW_LOG_ROLE_DR, VPC, tags};
 
@@ -107,63 +107,45 @@ fn role(context: &Context<'_>, role_id: &str, region: &str, group_arn: String) -
     let env = context.env();
     let account = &context.target.account_id;
     let role_name = format!("nc-{env}-vpc-flow-logs-{}", region_code(region));
-    Resource::new(role_id, Kind::IamRole, role_name.clone())
-        .prop("path", addr::IAM_PATH)
-        .prop(
-            "assume_role_policy",
-            Value::Policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": FLOW_LOG_SERVICE},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account},
-                        "ArnLike": {"aws:SourceArn": format!("arn:aws:ec2:{region}:{account}:vpc-flow-log/*")}
-                    }
-                }]
-            })),
-        )
-        .prop("max_session_seconds", 3600)
-        .prop("permissions_boundary", "")
-        .prop("managed_policies", Value::List(Vec::new()))
-        .prop(
-            "inline_policy_names",
-            Value::List(vec![Value::str(FLOW_LOG_POLICY)]),
-        )
-        .prop(
-            &format!("inline_policy.{FLOW_LOG_POLICY}"),
-            // The VPC user guide (flow-logs-iam-role) lists logs:DescribeLogGroups among the
-            // role's permissions; it names no group, so it gets this region's groups.
-            // logs:CreateLogGroup is not needed: the tool creates the group.
-            Value::Policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DeliverToTheFlowLogGroupOnly",
-                        "Effect": "Allow",
-                        "Action": [
-                            "logs:CreateLogStream",
-                            "logs:PutLogEvents",
-                            "logs:DescribeLogStreams"
-                        ],
-                        "Resource": [group_arn.clone(), format!("{group_arn}:log-stream:*")]
-                    },
-                    {
-                        "Sid": "DescribeLogGroups",
-                        "Effect": "Allow",
-                        "Action": "logs:DescribeLogGroups",
-                        "Resource": format!("arn:aws:logs:{region}:{account}:log-group:*")
-                    }
-                ]
-            })),
-        )
+    let condition = json!({
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {"aws:SourceArn": format!("arn:aws:ec2:{region}:{account}:vpc-flow-log/*")}
+    });
+    let role = role::service_role(
+        role_id,
+        role_name.clone(),
+        role::trust(FLOW_LOG_SERVICE, Some(condition)),
+    );
+    // The VPC user guide (flow-logs-iam-role) lists logs:DescribeLogGroups among the
+    // role's permissions; it names no group, so it gets this region's groups.
+    // logs:CreateLogGroup is not needed: the tool creates the group.
+    let permissions = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DeliverToTheFlowLogGroupOnly",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams"
+                ],
+                "Resource": [group_arn.clone(), format!("{group_arn}:log-stream:*")]
+            },
+            {
+                "Sid": "DescribeLogGroups",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": format!("arn:aws:logs:{region}:{account}:log-group:*")
+            }
+        ]
+    });
+    role::with_inline_policy(role, FLOW_LOG_POLICY, permissions)
         .prop(
             "description",
             format!("Delivers the VPC flow logs of {env} in {region} (managed by nc-provision)"),
         )
         .prop("tags", tags(context, &id(role_id), &role_name, None))
-        .replace_on(&["path"])
 }
 
 /// The environment's DR region, when it has one other than the primary.

@@ -4,16 +4,19 @@
 //! `providers` sees an SDK type.
 
 mod calls;
+mod change;
 mod clients;
 mod concurrent;
 mod config;
 mod errors;
 mod named;
 mod observed;
+mod props;
 mod tags;
 mod token;
 
-pub use calls::{gone_is_done, sent};
+pub use calls::{gone_is_done, sent, sent_or_none};
+pub use change::Change;
 pub use concurrent::{READS_IN_FLIGHT, read_all};
 pub use config::{
     Aws, CallCounter, EMULATOR_ENV, MAX_ATTEMPTS, NO_RETRY_DELAY_ENV, emulator_from_env,
@@ -23,10 +26,11 @@ pub use errors::{
     is_propagation,
 };
 pub use named::{observe_named, tagged_only};
-pub use observed::{Live, Sorter};
+pub use observed::{Live, MarkerSorter, Sorter, name_and_arn};
+pub use props::{list_of, list_prop};
 pub(crate) use tags::tag_api;
 pub use tags::{
-    TagApi, keys_as_they_are, sdk_tags, sync_tags, tag_delta, tag_map_of, tag_pairs, tags_from,
-    tags_value,
+    SdkTag, TagApi, keys_as_they_are, output, sdk_tags, sdk_tags_of, sync_tags, sync_touched_tags,
+    tag_delta, tag_map_of, tag_pairs, tags_from, tags_value,
 };
 pub use token::{client_token, run_token};

@@ -16,6 +16,15 @@ use crate::model::{
 
 use super::tags::tags_value;
 
+/// The outputs of a resource known by name and ARN (a table, a topic, a rule, a log group).
+#[must_use]
+pub fn name_and_arn(name: &str, arn: &str) -> Outputs {
+    Outputs::from([
+        ("name".to_string(), name.to_string()),
+        ("arn".to_string(), arn.to_string()),
+    ])
+}
+
 /// A live resource as read from AWS, before it is matched to the spec.
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -72,20 +81,66 @@ impl Live {
     /// The observation of this resource under logical id `id`, owned as its tags say for
     /// environment `env`; the tags become the `tags` attribute.
     #[must_use]
-    pub fn observed(self, id: LogicalId, env: &str) -> Observed {
+    pub fn observed(mut self, id: LogicalId, env: &str) -> Observed {
         let owner = Owner::from_tags(&self.tags, env);
-        let mut props = self.props;
-        props.insert(TAGS.to_string(), tags_value(self.tags));
+        let tags = std::mem::take(&mut self.tags);
+        self.props.insert(TAGS.to_string(), tags_value(tags));
+        self.owned_by(id, owner)
+    }
+
+    /// The observation of this resource under logical id `id`, owned as `owner` says (read
+    /// from a marker or an ownership record rather than its tags); its attributes as they are.
+    #[must_use]
+    pub fn owned_by(self, id: LogicalId, owner: Owner) -> Observed {
         Observed {
             id,
             kind: self.kind,
             physical_id: self.physical_id,
-            props,
+            props: self.props,
             outputs: self.outputs,
             owner,
             retain: self.kind.retained(),
             refused: None,
         }
+    }
+}
+
+/// Sorts live resources that are known by name and owned by something other than tags (a
+/// marker in an alarm's description or a dashboard's body, a metric filter's name prefix):
+/// the desired resource of the same name, or an orphan of ours under `<label>:<name>`.
+pub struct MarkerSorter<'a> {
+    by_name: BTreeMap<&'a str, &'a Resource>,
+    label: &'static str,
+    observation: Observation,
+}
+
+impl<'a> MarkerSorter<'a> {
+    /// A sorter for `desired`, naming orphans `<label>:<name>`.
+    #[must_use]
+    pub fn new(desired: &[&'a Resource], label: &'static str) -> MarkerSorter<'a> {
+        MarkerSorter {
+            by_name: desired.iter().map(|r| (r.name.as_str(), *r)).collect(),
+            label,
+            observation: Observation::default(),
+        }
+    }
+
+    /// Adds one live resource owned as `owner` says: the desired resource of its name, or,
+    /// when `orphan` (it is ours though the spec no longer names it), an orphan; else nothing.
+    pub fn add(&mut self, live: Live, owner: Owner, orphan: bool) {
+        if let Some(resource) = self.by_name.get(live.name.as_str()) {
+            let observed = live.owned_by(resource.id.clone(), owner);
+            self.observation.insert(observed);
+        } else if orphan {
+            let id = LogicalId::new(format!("{}:{}", self.label, live.name));
+            self.observation.orphans.push(live.owned_by(id, owner));
+        }
+    }
+
+    /// The observation sorted so far.
+    #[must_use]
+    pub fn finish(self) -> Observation {
+        self.observation
     }
 }
 

@@ -2,9 +2,10 @@
 //! `sync_tags` for every taggable kind (each kind says only how its API tags and untags).
 
 use async_trait::async_trait;
+use aws_smithy_types::error::operation::BuildError;
 
 use super::errors::ProviderError;
-use crate::model::{Observed, Resource, TAGS, Value};
+use crate::model::{Delta, Observed, Outputs, Resource, TAGS, Value};
 
 /// How one live resource is tagged and untagged (a kind's `TagResource` / `UntagResource`).
 #[async_trait]
@@ -33,6 +34,29 @@ pub async fn sync_tags(
         api.tag(set).await?;
     }
     Ok(())
+}
+
+/// The last step of most updates: syncs the tags (as [`sync_tags`]) when `delta` touches
+/// them, and answers the outputs as observed.
+///
+/// # Errors
+/// The failing tag or untag call.
+pub async fn sync_touched_tags(
+    api: &dyn TagApi,
+    resource: &Resource,
+    observed: &Observed,
+    delta: &Delta,
+) -> Result<Outputs, ProviderError> {
+    if delta.touches(TAGS) {
+        sync_tags(api, resource, observed).await?;
+    }
+    Ok(observed.outputs.clone())
+}
+
+/// An output of a live resource (its `arn`, say), empty when it was not read.
+#[must_use]
+pub fn output<'a>(observed: &'a Observed, name: &str) -> &'a str {
+    observed.outputs.get(name).map_or("", String::as_str)
 }
 
 /// The desired tags of a resource as (key, value) pairs.
@@ -92,6 +116,49 @@ pub fn sdk_tags<T, E: std::fmt::Display>(
                 .map_err(|error| ProviderError::local(action, resource, error.to_string()))
         })
         .collect()
+}
+
+/// An SDK's `Tag` type, built from a key and a value. The services' `Tag` types share no
+/// trait; this one is implemented for each of them in one table below.
+pub trait SdkTag: Sized {
+    /// The tag `key` = `value`.
+    ///
+    /// # Errors
+    /// The SDK's builder refused it.
+    fn of(key: String, value: String) -> Result<Self, BuildError>;
+}
+
+/// Implements [`SdkTag`] for each SDK `Tag` type: `type => key setter, value setter;`.
+macro_rules! sdk_tag_types {
+    ($($tag:ty => $key:ident, $value:ident;)*) => {
+        $(impl SdkTag for $tag {
+            fn of(key: String, value: String) -> Result<Self, BuildError> {
+                <$tag>::builder().$key(key).$value(value).build()
+            }
+        })*
+    };
+}
+
+sdk_tag_types! {
+    aws_sdk_cloudtrail::types::Tag => key, value;
+    aws_sdk_dynamodb::types::Tag => key, value;
+    aws_sdk_eventbridge::types::Tag => key, value;
+    aws_sdk_iam::types::Tag => key, value;
+    aws_sdk_kms::types::Tag => tag_key, tag_value;
+    aws_sdk_sns::types::Tag => key, value;
+}
+
+/// SDK tags of the type the call takes, from (key, value) pairs; a tag the builder refuses
+/// fails as `action` on `resource`.
+///
+/// # Errors
+/// The first pair the builder refused.
+pub fn sdk_tags_of<T: SdkTag>(
+    pairs: Vec<(String, String)>,
+    action: &str,
+    resource: &str,
+) -> Result<Vec<T>, ProviderError> {
+    sdk_tags(pairs, action, resource, T::of)
 }
 
 /// Tags as a map, for the services whose TagResource takes one (Logs, GuardDuty, Access

@@ -24,9 +24,11 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::aws::{ErrorClass, TagApi, aws_error, client_token, run_token};
+use super::aws::{
+    Change, ErrorClass, aws_error, client_token, keys_as_they_are, run_token, tag_api, tag_map_of,
+};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Resource};
+use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource};
 
 #[cfg(test)]
 mod tests;
@@ -101,9 +103,13 @@ impl BackupProvider {
     }
 }
 
-/// The name prefix of this environment's vaults and plans.
-fn prefix(env: &str) -> String {
-    format!("nc-{env}-")
+/// Whether a live vault or plan (`kind`) named `name` is read: one named like this
+/// environment's (`nc-<env>-`), or one the spec desires.
+fn wanted<'a>(desired: &'a [&'a Resource], kind: Kind, env: &str) -> impl Fn(&str) -> bool + 'a {
+    let ours = format!("nc-{env}-");
+    move |name: &str| {
+        name.starts_with(&ours) || desired.iter().any(|r| r.kind == kind && r.name == name)
+    }
 }
 
 /// [`aws_error`], with an HTML "500" page (moto's answer to an operation it lacks) classified
@@ -132,36 +138,11 @@ where
     error
 }
 
-/// TagResource / UntagResource on a vault or plan ARN (errors name the resource).
-struct BackupTags<'a> {
-    client: &'a Client,
-    name: &'a str,
-    arn: &'a str,
-}
-
-#[async_trait]
-impl TagApi for BackupTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(pairs.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|error| aws_error("backup:TagResource", self.name, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_key_list(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("backup:UntagResource", self.name, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// TagResource / UntagResource on a vault or plan ARN (errors name the resource).
+    BackupTags(Client) by resource_arn;
+    "backup:TagResource": tag_resource.set_tags(tag_map_of);
+    "backup:UntagResource": untag_resource.set_tag_key_list(keys_as_they_are);
 }
 
 /// Whether a create failed because a vault or plan of that name exists: after a lost answer,
@@ -185,6 +166,33 @@ async fn read_tags(
         }
     }
     Ok(tags)
+}
+
+/// Lets a create reuse the vault or plan `name` (ARN `arn`) that `appeared` since the plan
+/// only when its tags say it is this environment's: a create whose answer was lost.
+///
+/// # Errors
+/// The tag read failed, or the resource is not ours (`action` refused).
+async fn reuse_if_ours(
+    client: &Client,
+    action: &str,
+    name: &str,
+    arn: &str,
+    appeared: &str,
+    ctx: &StepCtx,
+) -> Result<(), ProviderError> {
+    let tags = read_tags(client, name, arn).await?;
+    if Owner::from_tags(&tags, &ctx.env) == Owner::Ours {
+        return Ok(());
+    }
+    Err(ProviderError::local(
+        action,
+        name,
+        format!(
+            "{appeared} and is not tagged as nc-provision's for {}; make a new plan",
+            ctx.env
+        ),
+    ))
 }
 
 #[async_trait]
@@ -239,9 +247,10 @@ impl Provider for BackupProvider {
         delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
+        let change = Change::new(resource, observed, delta);
         match resource.kind {
-            Kind::BackupVault => vault::update(&self.client, resource, observed, delta).await,
-            Kind::BackupPlan => plan::update(&self.client, resource, observed, delta).await,
+            Kind::BackupVault => vault::update(&self.client, &change).await,
+            Kind::BackupPlan => plan::update(&self.client, &change).await,
             // Every attribute of a selection forces its replacement (there is no
             // UpdateBackupSelection): nothing is changed in place.
             _ => Ok(observed.outputs.clone()),

@@ -11,10 +11,11 @@ use aws_sdk_backup::types::{
     BackupPlanInput, BackupPlansListMember, BackupRule, BackupRuleInput, CopyAction, Lifecycle,
 };
 
-use super::{BackupTags, lacking, prefix, read_tags, selection};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use super::{BackupTags, lacking, read_tags, reuse_if_ours, selection, wanted};
+use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
 use crate::providers::aws::{
-    ErrorClass, Live, Sorter, aws_error, found, read_all, sync_tags, tag_pairs,
+    Change, ErrorClass, Live, Sorter, aws_error, found, gone_is_done, list_prop, output, read_all,
+    sent, tag_pairs,
 };
 use crate::providers::{ProviderError, StepCtx};
 
@@ -39,16 +40,14 @@ fn outputs(id: &str, name: &str, arn: &str, version_id: &str) -> Outputs {
     ])
 }
 
-/// The region's live plans (ListBackupPlans, all pages; deleted plans are not listed).
-async fn list(client: &Client) -> Result<Vec<BackupPlansListMember>, ProviderError> {
-    client
-        .list_backup_plans()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("backup:ListBackupPlans", "plans", error))
+/// The region's live plans (ListBackupPlans, all pages; deleted plans are not listed); a
+/// failure names `named`.
+pub(super) async fn list(
+    client: &Client,
+    named: &str,
+) -> Result<Vec<BackupPlansListMember>, ProviderError> {
+    let call = client.list_backup_plans().into_paginator().items();
+    sent("backup:ListBackupPlans", named, call.send().try_collect()).await
 }
 
 /// The plans that are desired or named like this environment's, each with its rules
@@ -64,29 +63,17 @@ pub(super) async fn read(
     {
         return Ok(Vec::new());
     }
-    let ours = prefix(env);
-    let wanted = |name: &str| {
-        name.starts_with(&ours)
-            || desired
-                .iter()
-                .any(|r| r.kind == Kind::BackupPlan && r.name == name)
-    };
-    let reads = list(client)
+    let wanted = wanted(desired, Kind::BackupPlan, env);
+    let reads = list(client, "plans")
         .await?
         .into_iter()
-        .filter(|plan| plan.backup_plan_name().is_some_and(wanted))
+        .filter(|plan| plan.backup_plan_name().is_some_and(&wanted))
         .map(|plan| async move {
             let id = plan.backup_plan_id().unwrap_or_default().to_string();
             let name = plan.backup_plan_name().unwrap_or_default().to_string();
             let arn = plan.backup_plan_arn().unwrap_or_default().to_string();
-            let got = found(
-                client
-                    .get_backup_plan()
-                    .backup_plan_id(&id)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("backup:GetBackupPlan", &name, error)),
-            )?;
+            let call = client.get_backup_plan().backup_plan_id(&id);
+            let got = found(sent("backup:GetBackupPlan", &name, call.send()).await)?;
             let Some(got) = got else {
                 return Ok(None);
             };
@@ -174,14 +161,7 @@ pub(super) fn plan_input(resource: &Resource) -> Result<BackupPlanInput, Provide
     let local = |error: aws_smithy_types::error::operation::BuildError| {
         ProviderError::local("backup:CreateBackupPlan", name, error.to_string())
     };
-    let rule_names: Vec<String> = match resource.props.get("rules") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let rule_names = list_prop(resource, "rules");
     let mut rules = Vec::new();
     for rule in rule_names {
         let attribute = |name: &str| format!("rule.{rule}.{name}");
@@ -298,7 +278,7 @@ async fn reuse(
     put_back: bool,
 ) -> Result<Option<Outputs>, ProviderError> {
     let name = resource.name.as_str();
-    let Some(plan) = list(client)
+    let Some(plan) = list(client, "plans")
         .await?
         .into_iter()
         .find(|plan| plan.backup_plan_name() == Some(name))
@@ -307,18 +287,9 @@ async fn reuse(
     };
     let id = plan.backup_plan_id().unwrap_or_default().to_string();
     let arn = plan.backup_plan_arn().unwrap_or_default().to_string();
-    let tags = read_tags(client, name, &arn).await?;
-    if Owner::from_tags(&tags, &ctx.env) != Owner::Ours {
-        return Err(ProviderError::local(
-            "backup:CreateBackupPlan",
-            name,
-            format!(
-                "the plan {name} appeared after the plan was computed and is not tagged as \
-                 nc-provision's for {}; make a new plan",
-                ctx.env
-            ),
-        ));
-    }
+    let appeared = format!("the plan {name} appeared after the plan was computed");
+    let action = "backup:CreateBackupPlan";
+    reuse_if_ours(client, action, name, &arn, &appeared, ctx).await?;
     ctx.note(&format!("reusing the backup plan {name}"));
     let version = if put_back {
         put_rules(client, &id, resource).await?
@@ -329,26 +300,18 @@ async fn reuse(
 }
 
 /// Puts the rules back (UpdateBackupPlan) when any of them differs, and syncs the tags.
-pub(super) async fn update(
-    client: &Client,
-    resource: &Resource,
-    observed: &Observed,
-    delta: &Delta,
-) -> Result<Outputs, ProviderError> {
-    let mut outputs = observed.outputs.clone();
-    if delta.names().any(|name| name != "tags") {
-        let version = put_rules(client, &observed.physical_id, resource).await?;
+pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+    let mut outputs = change.observed.outputs.clone();
+    if change.delta.names().any(|name| name != "tags") {
+        let version = put_rules(client, &change.observed.physical_id, change.resource).await?;
         outputs.insert("version_id".to_string(), version);
     }
-    if delta.touches("tags") {
-        let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-        let api = BackupTags {
-            client,
-            name: &resource.name,
-            arn: &arn,
-        };
-        sync_tags(&api, resource, observed).await?;
-    }
+    let api = BackupTags::new(
+        client,
+        output(change.observed, "arn"),
+        &change.resource.name,
+    );
+    change.sync_tags(&api).await?;
     Ok(outputs)
 }
 
@@ -364,13 +327,6 @@ pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), P
     for selection_id in selections {
         selection::delete_by_id(client, id, &selection_id).await?;
     }
-    found(
-        client
-            .delete_backup_plan()
-            .backup_plan_id(id)
-            .send()
-            .await
-            .map_err(|error| aws_error("backup:DeleteBackupPlan", id, error)),
-    )?;
-    Ok(())
+    let call = client.delete_backup_plan().backup_plan_id(id);
+    gone_is_done("backup:DeleteBackupPlan", id, call.send()).await
 }

@@ -12,7 +12,7 @@ use super::plan::LivePlan;
 use crate::model::{
     Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, Value,
 };
-use crate::providers::aws::{found, read_all};
+use crate::providers::aws::{found, list_prop, read_all};
 use crate::providers::{ProviderError, StepCtx};
 
 /// A selection as read, with the name of its plan.
@@ -35,12 +35,9 @@ async fn list(
     client: &Client,
     plan_id: &str,
 ) -> Result<Vec<BackupSelectionsListMember>, ProviderError> {
-    client
-        .list_backup_selections()
-        .backup_plan_id(plan_id)
-        .into_paginator()
-        .items()
-        .send()
+    let call = client.list_backup_selections().backup_plan_id(plan_id);
+    let call = call.into_paginator().items();
+    call.send()
         .try_collect()
         .await
         .map_err(|error| lacking("backup:ListBackupSelections", plan_id, error))
@@ -160,17 +157,8 @@ pub(super) fn observe(
 
 /// The id of the live plan named `name` (ListBackupPlans).
 async fn plan_id(client: &Client, name: &str, selection: &str) -> Result<String, ProviderError> {
-    let plans: Vec<_> = client
-        .list_backup_plans()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| {
-            crate::providers::aws::aws_error("backup:ListBackupPlans", selection, error)
-        })?;
-    plans
+    super::plan::list(client, selection)
+        .await?
         .iter()
         .find(|plan| plan.backup_plan_name() == Some(name))
         .and_then(|plan| plan.backup_plan_id())
@@ -210,14 +198,7 @@ pub(super) async fn create(
             &plan_id,
         ));
     }
-    let resources: Vec<String> = match resource.props.get("resources") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let resources = list_prop(resource, "resources");
     let selection = BackupSelection::builder()
         .selection_name(name)
         .iam_role_arn(resource.str_prop("iam_role").unwrap_or_default())

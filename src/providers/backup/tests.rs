@@ -19,7 +19,7 @@ use aws_sdk_backup::types::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
 use super::*;
-use crate::model::{LogicalId, Owner, Value};
+use crate::model::{Owner, Value};
 
 const PLAN_ARN: &str = "arn:aws:backup:us-east-1:123456789012:backup-plan:p-1";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/nc/nc-prod-backup";
@@ -67,12 +67,7 @@ fn selection_resource() -> Resource {
 }
 
 fn ctx() -> StepCtx {
-    StepCtx {
-        id: LogicalId::new("backup.plan"),
-        env: "prod".into(),
-        progress: std::sync::Arc::new(|_: &str| {}),
-        wait_timeout: std::time::Duration::from_secs(1),
-    }
+    StepCtx::silent("backup.plan", "prod", std::time::Duration::from_secs(1))
 }
 
 fn lifecycle(days: i64) -> Lifecycle {

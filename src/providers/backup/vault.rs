@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use aws_sdk_backup::Client;
 use aws_sdk_backup::types::BackupVaultListMember;
 
-use super::{BackupTags, prefix, read_tags};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::providers::aws::{Live, Sorter, aws_error, found, read_all, sync_tags, tag_pairs};
+use super::{BackupTags, read_tags, reuse_if_ours, wanted};
+use crate::model::{Kind, Observation, Outputs, Props, Resource, Value};
+use crate::providers::aws::{
+    Change, Live, Sorter, aws_error, found, name_and_arn, output, read_all, sent, tag_pairs,
+};
 use crate::providers::{ProviderError, StepCtx};
 
 /// A vault as read: its list entry and tags.
@@ -19,13 +21,6 @@ pub(super) struct LiveVault {
     arn: String,
     encryption_key: String,
     tags: BTreeMap<String, String>,
-}
-
-fn outputs(name: &str, arn: &str) -> Outputs {
-    Outputs::from([
-        ("name".to_string(), name.to_string()),
-        ("arn".to_string(), arn.to_string()),
-    ])
 }
 
 /// The region's vaults that are desired or named like this environment's (ListBackupVaults,
@@ -38,24 +33,17 @@ pub(super) async fn read(
     if !desired.iter().any(|r| r.kind == Kind::BackupVault) {
         return Ok(Vec::new());
     }
-    let listed: Vec<BackupVaultListMember> = client
-        .list_backup_vaults()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|error| aws_error("backup:ListBackupVaults", "vaults", error))?;
-    let ours = prefix(env);
-    let wanted = |name: &str| {
-        name.starts_with(&ours)
-            || desired
-                .iter()
-                .any(|r| r.kind == Kind::BackupVault && r.name == name)
-    };
+    let call = client.list_backup_vaults().into_paginator().items();
+    let listed: Vec<BackupVaultListMember> = sent(
+        "backup:ListBackupVaults",
+        "vaults",
+        call.send().try_collect(),
+    )
+    .await?;
+    let wanted = wanted(desired, Kind::BackupVault, env);
     let reads = listed
         .into_iter()
-        .filter(|vault| vault.backup_vault_name().is_some_and(wanted))
+        .filter(|vault| vault.backup_vault_name().is_some_and(&wanted))
         .map(|vault| async move {
             let name = vault.backup_vault_name().unwrap_or_default().to_string();
             let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
@@ -82,7 +70,7 @@ pub(super) fn observe(desired: &[&Resource], live: Vec<LiveVault>, env: &str) ->
             Live::new(Kind::BackupVault, vault.name.clone(), vault.name.clone())
                 .tags(vault.tags)
                 .props(props)
-                .outputs(outputs(&vault.name, &vault.arn)),
+                .outputs(name_and_arn(&vault.name, &vault.arn)),
         );
     }
     sorter.finish()
@@ -108,7 +96,7 @@ pub(super) async fn create(
         }
         other => other?,
     };
-    Ok(outputs(
+    Ok(name_and_arn(
         created.backup_vault_name().unwrap_or(name),
         created.backup_vault_arn().unwrap_or_default(),
     ))
@@ -121,32 +109,17 @@ async fn reuse(
     name: &str,
     ctx: &StepCtx,
 ) -> Result<Option<Outputs>, ProviderError> {
-    let existing = found(
-        client
-            .describe_backup_vault()
-            .backup_vault_name(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("backup:DescribeBackupVault", name, error)),
-    )?;
+    let call = client.describe_backup_vault().backup_vault_name(name);
+    let existing = found(sent("backup:DescribeBackupVault", name, call.send()).await)?;
     let Some(vault) = existing else {
         return Ok(None);
     };
     let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
-    let tags = read_tags(client, name, &arn).await?;
-    if Owner::from_tags(&tags, &ctx.env) != Owner::Ours {
-        return Err(ProviderError::local(
-            "backup:CreateBackupVault",
-            name,
-            format!(
-                "the vault {name} appeared after the plan and is not tagged as \
-                 nc-provision's for {}; make a new plan",
-                ctx.env
-            ),
-        ));
-    }
+    let appeared = format!("the vault {name} appeared after the plan");
+    let action = "backup:CreateBackupVault";
+    reuse_if_ours(client, action, name, &arn, &appeared, ctx).await?;
     ctx.note(&format!("reusing the vault {name}"));
-    Ok(Some(outputs(name, &arn)))
+    Ok(Some(name_and_arn(name, &arn)))
 }
 
 /// CreateBackupVault.
@@ -175,20 +148,11 @@ async fn send_create(
 
 /// Only the tags change in place (the key forces a replacement, which a retained vault never
 /// gets).
-pub(super) async fn update(
-    client: &Client,
-    resource: &Resource,
-    observed: &Observed,
-    delta: &Delta,
-) -> Result<Outputs, ProviderError> {
-    if delta.touches("tags") {
-        let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-        let api = BackupTags {
-            client,
-            name: &observed.physical_id,
-            arn: &arn,
-        };
-        sync_tags(&api, resource, observed).await?;
-    }
-    Ok(observed.outputs.clone())
+pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+    let api = BackupTags::new(
+        client,
+        output(change.observed, "arn"),
+        &change.observed.physical_id,
+    );
+    change.sync_tags(&api).await
 }

@@ -11,9 +11,13 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_cloudtrail::Client;
+use aws_sdk_cloudtrail::operation::create_trail::CreateTrailError;
 use aws_sdk_cloudtrail::types::{Tag, Trail};
 
-use super::aws::{Live, aws_error, found, read_all, sdk_tags, sent, sync_tags, tag_api, tag_pairs};
+use super::aws::{
+    Live, aws_error, gone_is_done, name_and_arn, read_all, sdk_tags_of, sent, sent_or_none,
+    sync_touched_tags, tag_api, tag_pairs,
+};
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 use selectors::Selectors;
@@ -42,10 +46,12 @@ pub struct CloudTrailProvider {
     region: String,
 }
 
+/// The action that tags a trail.
+const ADD_TAGS: &str = "cloudtrail:AddTags";
+
 /// CloudTrail's tags as SDK tags (RemoveTags takes keys with empty values).
 fn trail_tags(pairs: Vec<(String, String)>, trail: &str) -> Result<Vec<Tag>, ProviderError> {
-    let tag = |key, value| Tag::builder().key(key).value(value).build();
-    sdk_tags(pairs, "cloudtrail:AddTags", trail, tag)
+    sdk_tags_of(pairs, ADD_TAGS, trail)
 }
 
 tag_api! {
@@ -122,16 +128,10 @@ impl CloudTrailProvider {
             "logging".into(),
             Value::Bool(status.is_logging().unwrap_or(false)),
         );
-        Ok(Observed {
-            id: resource.id.clone(),
-            kind: Kind::CloudTrailTrail,
-            physical_id: arn.clone(),
-            props,
-            outputs: outputs(&resource.name, &arn),
-            owner: crate::model::Owner::Untracked,
-            retain: false,
-            refused: None,
-        })
+        let live = Live::new(Kind::CloudTrailTrail, &arn, &arn)
+            .props(props)
+            .outputs(name_and_arn(&resource.name, &arn));
+        Ok(live.owned_by(resource.id.clone(), crate::model::Owner::Untracked))
     }
 
     /// Reads a desired trail's status, selectors and tags (concurrently).
@@ -181,7 +181,7 @@ impl CloudTrailProvider {
         Ok(Live::new(KINDS[0], arn.clone(), resource.name.clone())
             .tags(tags)
             .props(props)
-            .outputs(outputs(&resource.name, &arn))
+            .outputs(name_and_arn(&resource.name, &arn))
             .observed(resource.id.clone(), env))
     }
 
@@ -224,13 +224,6 @@ fn propagation(mut error: ProviderError) -> ProviderError {
         error.class = ErrorClass::Propagation;
     }
     error
-}
-
-fn outputs(name: &str, arn: &str) -> Outputs {
-    Outputs::from([
-        ("name".to_string(), name.to_string()),
-        ("arn".to_string(), arn.to_string()),
-    ])
 }
 
 fn non_empty(resource: &Resource, name: &str) -> Option<String> {
@@ -290,7 +283,7 @@ impl Provider for CloudTrailProvider {
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         let name = resource.name.as_str();
-        let created = self
+        let call = self
             .client
             .create_trail()
             .name(name)
@@ -301,31 +294,20 @@ impl Provider for CloudTrailProvider {
             .set_kms_key_id(non_empty(resource, "kms_key"))
             .set_cloud_watch_logs_log_group_arn(non_empty(resource, "cloudwatch_log_group_arn"))
             .set_cloud_watch_logs_role_arn(non_empty(resource, "cloudwatch_role_arn"))
-            .set_tags_list(Some(trail_tags(tag_pairs(resource), name)?))
-            .send()
-            .await;
-        let arn = match created {
-            Ok(output) => output.trail_arn().unwrap_or_default().to_string(),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_trail_already_exists_exception()) =>
-            {
-                name.to_string()
-            }
-            Err(error) => {
-                return Err(propagation(aws_error(
-                    "cloudtrail:CreateTrail",
-                    name,
-                    error,
-                )));
-            }
-        };
+            .set_tags_list(Some(trail_tags(tag_pairs(resource), name)?));
+        let exists = |e: &CreateTrailError| e.is_trail_already_exists_exception();
+        let created = sent_or_none("cloudtrail:CreateTrail", name, call.send(), exists)
+            .await
+            .map_err(propagation)?;
+        let arn = created.map_or_else(
+            || name.to_string(),
+            |output| output.trail_arn().unwrap_or_default().to_string(),
+        );
         self.put_selectors(resource, name).await?;
         if resource.bool_prop("logging") != Some(false) {
             self.set_logging(name, true).await?;
         }
-        Ok(outputs(name, &arn))
+        Ok(name_and_arn(name, &arn))
     }
 
     async fn update(
@@ -359,17 +341,12 @@ impl Provider for CloudTrailProvider {
             self.set_logging(trail, resource.bool_prop("logging") != Some(false))
                 .await?;
         }
-        if delta.touches("tags") {
-            let api = TrailTags::new(&self.client, trail, trail);
-            sync_tags(&api, resource, observed).await?;
-        }
-        Ok(observed.outputs.clone())
+        let api = TrailTags::new(&self.client, trail, trail);
+        sync_touched_tags(&api, resource, observed, delta).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
         let call = self.client.delete_trail().name(&observed.physical_id);
-        let result = sent("cloudtrail:DeleteTrail", &observed.physical_id, call.send()).await;
-        found(result)?;
-        Ok(())
+        gone_is_done("cloudtrail:DeleteTrail", &observed.physical_id, call.send()).await
     }
 }

@@ -9,8 +9,9 @@ use aws_sdk_cloudtrail::types::{
     AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, ReadWriteType,
 };
 
-use crate::model::{Resource, Value};
+use crate::model::Resource;
 use crate::providers::ProviderError;
+use crate::providers::aws::list_prop;
 
 /// The value of a data resource meaning "every object of every bucket".
 const ALL_S3_OBJECTS: &str = "arn:aws:s3";
@@ -32,18 +33,6 @@ pub(super) enum Selectors {
     Basic(Vec<EventSelector>),
     /// Advanced event selectors (with exclusions).
     Advanced(Vec<AdvancedEventSelector>),
-}
-
-/// A list attribute of strings (empty when unset).
-fn list_prop(resource: &Resource, name: &str) -> Vec<String> {
-    match resource.props.get(name) {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The selectors `resource` wants: advanced ones when it excludes data resources.
@@ -254,7 +243,7 @@ fn advanced_props(selectors: &[AdvancedEventSelector]) -> SelectorProps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
+    use crate::model::{Kind, Value};
 
     #[test]
     fn selectors_round_trip_through_the_props() {

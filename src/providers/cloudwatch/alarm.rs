@@ -18,10 +18,12 @@ use aws_sdk_cloudwatch::types::{
 
 use super::CloudWatchProvider;
 use crate::model::{
-    Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
+    Kind, Observation, Observed, Outputs, Owner, Resource, Value, alarm_threshold_text,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{aws_error, found};
+use crate::providers::aws::{
+    Live, MarkerSorter, aws_error, gone_is_done, list_prop, name_and_arn, sent,
+};
 
 /// The longest common name prefix of the desired alarms (one DescribeAlarms for all).
 fn common_prefix(names: &[&str]) -> String {
@@ -37,6 +39,15 @@ fn common_prefix(names: &[&str]) -> String {
     prefix
 }
 
+/// Dimensions as name → value.
+fn dimension_map(dimensions: &[Dimension]) -> BTreeMap<String, String> {
+    let pair = |d: &Dimension| {
+        let name = d.name().unwrap_or_default().to_string();
+        (name, d.value().unwrap_or_default().to_string())
+    };
+    dimensions.iter().map(pair).collect()
+}
+
 fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
     let mut props = BTreeMap::new();
     let mut namespace = alarm.namespace().unwrap_or_default().to_string();
@@ -46,16 +57,7 @@ fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
     let mut period = alarm.period().unwrap_or(0);
-    let mut dimensions: BTreeMap<String, String> = alarm
-        .dimensions()
-        .iter()
-        .map(|d| {
-            (
-                d.name().unwrap_or_default().to_string(),
-                d.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    let mut dimensions = dimension_map(alarm.dimensions());
     let mut expression = String::new();
     let mut denominator = String::new();
     for query in alarm.metrics() {
@@ -81,17 +83,7 @@ fn observe_alarm(alarm: &MetricAlarm) -> BTreeMap<String, Value> {
             .to_string();
         statistic = stat.stat().unwrap_or_default().to_string();
         period = stat.period().unwrap_or(0);
-        dimensions = metric
-            .map(Metric::dimensions)
-            .unwrap_or_default()
-            .iter()
-            .map(|d| {
-                (
-                    d.name().unwrap_or_default().to_string(),
-                    d.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
+        dimensions = dimension_map(metric.map(Metric::dimensions).unwrap_or_default());
     }
     let mut actions: Vec<String> = alarm.alarm_actions().to_vec();
     actions.sort();
@@ -174,16 +166,14 @@ fn metric_query(resource: &Resource, id: &str, metric_name: &str) -> MetricDataQ
 impl CloudWatchProvider {
     /// Every metric alarm whose name starts with `prefix`.
     async fn list(&self, prefix: &str) -> Result<Vec<MetricAlarm>, ProviderError> {
-        let pages = self
-            .client
-            .describe_alarms()
-            .alarm_name_prefix(prefix)
-            .alarm_types(AlarmType::MetricAlarm)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("cloudwatch:DescribeAlarms", prefix, error))?;
+        let call = self.client.describe_alarms().alarm_name_prefix(prefix);
+        let call = call.alarm_types(AlarmType::MetricAlarm).into_paginator();
+        let pages: Vec<_> = sent(
+            "cloudwatch:DescribeAlarms",
+            prefix,
+            call.send().try_collect(),
+        )
+        .await?;
         Ok(pages
             .iter()
             .flat_map(|page| page.metric_alarms().iter().cloned())
@@ -200,14 +190,7 @@ impl CloudWatchProvider {
             .map_err(|_| {
                 ProviderError::local("cloudwatch:PutMetricAlarm", name, "bad threshold")
             })?;
-        let actions: Vec<String> = match resource.props.get("alarm_actions") {
-            Some(Value::List(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let actions = list_prop(resource, "alarm_actions");
         let mut request = self
             .client
             .put_metric_alarm()
@@ -268,13 +251,6 @@ impl CloudWatchProvider {
     }
 }
 
-fn outputs(name: &str, arn: &str) -> Outputs {
-    let mut outputs = Outputs::new();
-    outputs.insert("name".into(), name.to_string());
-    outputs.insert("arn".into(), arn.to_string());
-    outputs
-}
-
 impl CloudWatchProvider {
     /// The alarms of `desired`, and the orphans whose marker names `env`.
     pub(super) async fn observe_alarms(
@@ -285,39 +261,19 @@ impl CloudWatchProvider {
         let names: Vec<&str> = desired.iter().map(|r| r.name.as_str()).collect();
         let prefix = common_prefix(&names);
         let alarms = self.list(&prefix).await?;
-        let by_name: BTreeMap<&str, &Resource> = desired
-            .iter()
-            .map(|resource| (resource.name.as_str(), *resource))
-            .collect();
-        let mut observation = Observation::default();
+        let mut sorter = MarkerSorter::new(desired, "alarm");
         for alarm in &alarms {
             let Some(name) = alarm.alarm_name() else {
                 continue;
             };
-            let props = observe_alarm(alarm);
             let owner = Owner::from_marker(alarm.alarm_description().unwrap_or_default(), env);
-            let (id, orphan) = match by_name.get(name) {
-                Some(resource) => (resource.id.clone(), false),
-                None if owner == Owner::Ours => (LogicalId::new(format!("alarm:{name}")), true),
-                None => continue,
-            };
-            let observed = Observed {
-                id,
-                kind: Kind::CloudWatchAlarm,
-                physical_id: name.to_string(),
-                props,
-                outputs: outputs(name, alarm.alarm_arn().unwrap_or_default()),
-                owner,
-                retain: false,
-                refused: None,
-            };
-            if orphan {
-                observation.orphans.push(observed);
-            } else {
-                observation.insert(observed);
-            }
+            let live = Live::new(Kind::CloudWatchAlarm, name, name)
+                .props(observe_alarm(alarm))
+                .outputs(name_and_arn(name, alarm.alarm_arn().unwrap_or_default()));
+            let orphan = owner == Owner::Ours;
+            sorter.add(live, owner, orphan);
         }
-        Ok(observation)
+        Ok(sorter.finish())
     }
 
     /// Creates an alarm.
@@ -325,7 +281,7 @@ impl CloudWatchProvider {
         // PutMetricAlarm is an upsert: a re-run converges. Nothing references an alarm's ARN,
         // so it is not read back (one DescribeAlarms per alarm saved).
         self.put(resource, true).await?;
-        Ok(outputs(&resource.name, ""))
+        Ok(name_and_arn(&resource.name, ""))
     }
 
     /// Updates an alarm.
@@ -341,15 +297,9 @@ impl CloudWatchProvider {
 
     /// Deletes an alarm; NotFound counts as done.
     pub(super) async fn delete_alarm(&self, observed: &Observed) -> Result<(), ProviderError> {
-        let result = self
-            .client
-            .delete_alarms()
-            .alarm_names(&observed.physical_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:DeleteAlarms", &observed.physical_id, error));
-        found(result)?;
-        Ok(())
+        let name = observed.physical_id.as_str();
+        let call = self.client.delete_alarms().alarm_names(name);
+        gone_is_done("cloudwatch:DeleteAlarms", name, call.send()).await
     }
 }
 

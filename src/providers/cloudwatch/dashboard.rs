@@ -18,11 +18,9 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudwatch::types::DashboardEntry;
 
 use super::CloudWatchProvider;
-use crate::model::{
-    DashboardBody, Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value,
-};
+use crate::model::{DashboardBody, Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{aws_error, read_all};
+use crate::providers::aws::{Live, MarkerSorter, aws_error, list_prop, read_all, sent};
 
 /// The error code of CloudWatch's `DashboardNotFoundError`.
 const DASHBOARD_NOT_FOUND: &str = "ResourceNotFound";
@@ -34,16 +32,8 @@ fn is_absent(error: &ProviderError) -> bool {
 
 /// The desired body of a dashboard resource (its `widgets` and `settings`).
 fn desired_body(resource: &Resource) -> DashboardBody {
-    let widgets = match resource.props.get("widgets") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
     DashboardBody {
-        widgets,
+        widgets: list_prop(resource, "widgets"),
         settings: resource.str_prop("settings").unwrap_or("{}").to_string(),
     }
 }
@@ -91,69 +81,43 @@ impl CloudWatchProvider {
     ) -> Result<Observation, ProviderError> {
         let prefix = format!("nc-{env}-");
         let listed = self.list_dashboards(&prefix).await?;
-        let by_name: BTreeMap<&str, &Resource> = desired
-            .iter()
-            .map(|resource| (resource.name.as_str(), *resource))
-            .collect();
         let names: Vec<String> = listed
             .iter()
             .map(|entry| entry.dashboard_name().unwrap_or_default().to_string())
             .collect();
         let reads: Vec<_> = names.iter().map(|name| self.dashboard_body(name)).collect();
         let bodies = read_all(reads).await?;
-        let mut observation = Observation::default();
+        let mut sorter = MarkerSorter::new(desired, "dashboard");
         for (entry, body) in listed.iter().zip(bodies) {
             let (Some(name), Some(body)) = (entry.dashboard_name(), body) else {
                 continue;
             };
             let (props, owner) = observe_body(&body, env);
-            let (id, orphan) = match by_name.get(name) {
-                Some(resource) => (resource.id.clone(), false),
-                None if owner == Owner::Ours => (LogicalId::new(format!("dashboard:{name}")), true),
-                None => continue,
-            };
-            let observed = Observed {
-                id,
-                kind: Kind::CloudWatchDashboard,
-                physical_id: name.to_string(),
-                props,
-                outputs: outputs(name, entry.dashboard_arn().unwrap_or_default()),
-                owner,
-                retain: false,
-                refused: None,
-            };
-            if orphan {
-                observation.orphans.push(observed);
-            } else {
-                observation.insert(observed);
-            }
+            let live = Live::new(Kind::CloudWatchDashboard, name, name)
+                .props(props)
+                .outputs(outputs(name, entry.dashboard_arn().unwrap_or_default()));
+            let orphan = owner == Owner::Ours;
+            sorter.add(live, owner, orphan);
         }
-        Ok(observation)
+        Ok(sorter.finish())
     }
 
     /// Every dashboard whose name starts with `prefix`.
     async fn list_dashboards(&self, prefix: &str) -> Result<Vec<DashboardEntry>, ProviderError> {
-        self.client
-            .list_dashboards()
-            .dashboard_name_prefix(prefix)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("cloudwatch:ListDashboards", prefix, error))
+        let call = self.client.list_dashboards().dashboard_name_prefix(prefix);
+        let call = call.into_paginator().items();
+        sent(
+            "cloudwatch:ListDashboards",
+            prefix,
+            call.send().try_collect(),
+        )
+        .await
     }
 
     /// The body of dashboard `name`, or `None` if it was deleted since it was listed.
     async fn dashboard_body(&self, name: &str) -> Result<Option<String>, ProviderError> {
-        let result = self
-            .client
-            .get_dashboard()
-            .dashboard_name(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:GetDashboard", name, error));
-        match result {
+        let call = self.client.get_dashboard().dashboard_name(name);
+        match sent("cloudwatch:GetDashboard", name, call.send()).await {
             Ok(answer) => Ok(Some(answer.dashboard_body().unwrap_or("{}").to_string())),
             Err(error) if is_absent(&error) => Ok(None),
             Err(error) => Err(error),
@@ -205,14 +169,8 @@ impl CloudWatchProvider {
     /// DeleteDashboards of one dashboard; one already gone counts as done.
     pub(super) async fn delete_dashboard(&self, observed: &Observed) -> Result<(), ProviderError> {
         let name = observed.physical_id.as_str();
-        let result = self
-            .client
-            .delete_dashboards()
-            .dashboard_names(name)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:DeleteDashboards", name, error));
-        match result {
+        let call = self.client.delete_dashboards().dashboard_names(name);
+        match sent("cloudwatch:DeleteDashboards", name, call.send()).await {
             Ok(_) => Ok(()),
             Err(error) if is_absent(&error) => Ok(()),
             Err(error) => Err(error),

@@ -9,7 +9,7 @@ use aws_sdk_config::types::{
 
 use super::propagation;
 use crate::model::{Delta, Kind, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::providers::aws::{aws_error, sent};
+use crate::providers::aws::{Live, aws_error, sent};
 use crate::providers::ownership::{How, OwnershipRegistry};
 use crate::providers::{ProviderError, StepCtx};
 
@@ -125,16 +125,10 @@ fn observe(
         ),
         ("recording".to_string(), Value::Bool(recording)),
     ]);
-    Ok(Some(Observed {
-        id: resource.id.clone(),
-        kind: Kind::ConfigRecorder,
-        physical_id: name.clone(),
-        props,
-        outputs: outputs(&name, &channel_name),
-        owner: Owner::Untracked,
-        retain: Kind::ConfigRecorder.retained(),
-        refused: None,
-    }))
+    let live = Live::new(Kind::ConfigRecorder, name.clone(), name.clone())
+        .props(props)
+        .outputs(outputs(&name, &channel_name));
+    Ok(Some(live.owned_by(resource.id.clone(), Owner::Untracked)))
 }
 
 async fn put_recorder(

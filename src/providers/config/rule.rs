@@ -11,7 +11,7 @@ use crate::model::{
     Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, Value,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{found, sent};
+use crate::providers::aws::{Live, gone_is_done, sent};
 
 /// A rule's outputs: its name.
 fn outputs(name: &str) -> Outputs {
@@ -55,16 +55,10 @@ pub(super) fn observe(
             || LogicalId::new(format!("rule:{name}")),
             |resource| resource.id.clone(),
         );
-        let observed = Observed {
-            id,
-            kind: Kind::ConfigRule,
-            physical_id: name.to_string(),
-            props: rule_props(rule),
-            outputs: outputs(name),
-            owner: Owner::Ours,
-            retain: Kind::ConfigRule.retained(),
-            refused: None,
-        };
+        let observed = Live::new(Kind::ConfigRule, name, name)
+            .props(rule_props(rule))
+            .outputs(outputs(name))
+            .owned_by(id, Owner::Ours);
         if wanted.is_some() {
             observation.insert(observed);
         } else {
@@ -146,9 +140,7 @@ pub(super) async fn update(
 pub(super) async fn delete(client: &Client, observed: &Observed) -> Result<(), ProviderError> {
     let name = observed.physical_id.as_str();
     let call = client.delete_config_rule().config_rule_name(name);
-    let result = sent("config:DeleteConfigRule", name, call.send()).await;
-    found(result)?;
-    Ok(())
+    gone_is_done("config:DeleteConfigRule", name, call.send()).await
 }
 
 #[cfg(test)]

@@ -13,13 +13,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::describe_continuous_backups::DescribeContinuousBackupsOutput;
+use aws_sdk_dynamodb::operation::update_continuous_backups::UpdateContinuousBackupsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     PointInTimeRecoveryStatus, ScalarAttributeType, SseSpecification, SseType, TableDescription,
-    TableStatus, Tag,
+    TableStatus,
 };
 
-use super::aws::{Live, Sorter, TagApi, aws_error, found, read_all, sync_tags};
+use super::aws::{
+    Live, Sorter, aws_error, found, keys_as_they_are, name_and_arn, output, read_all, sdk_tags_of,
+    sent, sent_or_none, sync_touched_tags, tag_api, tags_from,
+};
 use super::{Aws, Provider, ProviderError, StepCtx, wait};
 use crate::model::Delta;
 use crate::model::Kind;
@@ -47,15 +53,7 @@ impl DynamoDbProvider {
     }
 
     async fn describe(&self, table: &str) -> Result<Option<TableDescription>, ProviderError> {
-        let output = found(
-            self.client
-                .describe_table()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:DescribeTable", table, error)),
-        )?;
-        Ok(output.and_then(|output| output.table().cloned()))
+        describe_in(&self.client, table).await
     }
 
     /// A table's tags. ListTagsOfResource has no SDK paginator: the pages are followed by
@@ -72,11 +70,7 @@ impl DynamoDbProvider {
                 .send()
                 .await
                 .map_err(|error| aws_error("dynamodb:ListTagsOfResource", arn, error))?;
-            tags.extend(
-                page.tags()
-                    .iter()
-                    .map(|tag| (tag.key().to_string(), tag.value().to_string())),
-            );
+            tags.extend(tags_from(page.tags(), |tag| (tag.key(), tag.value())));
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_string()),
                 _ => return Ok(tags),
@@ -146,27 +140,7 @@ impl DynamoDbProvider {
                 props.extend(self.read_replica(resource, region).await?);
             }
         }
-        let recovery = backups?
-            .continuous_backups_description()
-            .and_then(|backups| backups.point_in_time_recovery_description().cloned());
-        let enabled = recovery
-            .as_ref()
-            .and_then(|r| r.point_in_time_recovery_status())
-            == Some(&PointInTimeRecoveryStatus::Enabled);
-        props.insert("point_in_time_recovery".into(), Value::Bool(enabled));
-        match recovery.as_ref().and_then(|r| r.recovery_period_in_days()) {
-            Some(days) => {
-                props.insert("pitr_recovery_period_days".into(), Value::from(days));
-            }
-            // AWS always reports the period when PITR is on; LocalStack never does. Absent,
-            // it cannot differ from what was set, so it is taken as desired.
-            None if enabled => {
-                if let Some(days) = resource.props.get("pitr_recovery_period_days") {
-                    props.insert("pitr_recovery_period_days".into(), days.clone());
-                }
-            }
-            None => {}
-        }
+        props.extend(RECOVERY.observed(resource, &backups?));
         props.insert(
             "deletion_protection".into(),
             Value::Bool(description.deletion_protection_enabled().unwrap_or(false)),
@@ -175,7 +149,7 @@ impl DynamoDbProvider {
             Live::new(resource.kind, table, table)
                 .tags(tags?)
                 .props(props)
-                .outputs(outputs(table, &arn)),
+                .outputs(name_and_arn(table, &arn)),
         ))
     }
 
@@ -215,16 +189,29 @@ impl DynamoDbProvider {
         Ok(())
     }
 
+    /// The table's point-in-time recovery as `resource` declares it, set in its region.
     async fn put_recovery(&self, resource: &Resource, ctx: &StepCtx) -> Result<(), ProviderError> {
+        self.put_recovery_with(&self.client, resource, RECOVERY, ctx)
+            .await
+    }
+
+    /// UpdateContinuousBackups with `client` (the table's region or a replica's), the
+    /// settings read from `resource`'s `attributes`. Right after creation AWS may answer
+    /// ContinuousBackupsUnavailableException for a while.
+    async fn put_recovery_with(
+        &self,
+        client: &Client,
+        resource: &Resource,
+        attributes: Recovery,
+        ctx: &StepCtx,
+    ) -> Result<(), ProviderError> {
         let table = resource.name.as_str();
-        let enabled = resource
-            .bool_prop("point_in_time_recovery")
-            .unwrap_or(false);
+        let enabled = resource.bool_prop(attributes.enabled).unwrap_or(false);
         let specification = PointInTimeRecoverySpecification::builder()
             .point_in_time_recovery_enabled(enabled)
             .set_recovery_period_in_days(
                 resource
-                    .int_prop("pitr_recovery_period_days")
+                    .int_prop(attributes.days)
                     .and_then(|days| i32::try_from(days).ok())
                     .filter(|_| enabled),
             )
@@ -232,45 +219,79 @@ impl DynamoDbProvider {
             .map_err(|error| {
                 ProviderError::local("dynamodb:UpdateContinuousBackups", table, error.to_string())
             })?;
-        self.put_recovery_with(&self.client, table, specification, ctx)
-            .await
-    }
-
-    /// UpdateContinuousBackups with `client` (the table's region or a replica's). Right after
-    /// creation AWS may answer ContinuousBackupsUnavailableException for a while.
-    async fn put_recovery_with(
-        &self,
-        client: &Client,
-        table: &str,
-        specification: PointInTimeRecoverySpecification,
-        ctx: &StepCtx,
-    ) -> Result<(), ProviderError> {
         wait::until(
             ctx,
             "dynamodb:UpdateContinuousBackups",
             "continuous backups to become available",
             POLL_INTERVAL,
             || async {
-                let result = client
+                let call = client
                     .update_continuous_backups()
                     .table_name(table)
-                    .point_in_time_recovery_specification(specification.clone())
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => Ok(Some(())),
-                    Err(error)
-                        if error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_continuous_backups_unavailable_exception()) =>
-                    {
-                        Ok(None)
-                    }
-                    Err(error) => Err(aws_error("dynamodb:UpdateContinuousBackups", table, error)),
-                }
+                    .point_in_time_recovery_specification(specification.clone());
+                let unavailable = |e: &UpdateContinuousBackupsError| {
+                    e.is_continuous_backups_unavailable_exception()
+                };
+                let action = "dynamodb:UpdateContinuousBackups";
+                let put = sent_or_none(action, table, call.send(), unavailable).await?;
+                Ok(put.map(drop))
             },
         )
         .await
+    }
+}
+
+/// DescribeTable with `client` (the table's region or a replica's); `None` when there is no
+/// such table.
+async fn describe_in(
+    client: &Client,
+    table: &str,
+) -> Result<Option<TableDescription>, ProviderError> {
+    let call = client.describe_table().table_name(table);
+    let output = found(sent("dynamodb:DescribeTable", table, call.send()).await)?;
+    Ok(output.and_then(|output| output.table().cloned()))
+}
+
+/// The attributes a table's (or its replica's) point-in-time recovery is declared and
+/// observed under.
+#[derive(Clone, Copy)]
+struct Recovery {
+    /// Whether PITR is on.
+    enabled: &'static str,
+    /// The recovery period in days.
+    days: &'static str,
+}
+
+/// The table's own point-in-time recovery.
+const RECOVERY: Recovery = Recovery {
+    enabled: "point_in_time_recovery",
+    days: "pitr_recovery_period_days",
+};
+
+impl Recovery {
+    /// The observed attributes, from DescribeContinuousBackups's answer.
+    fn observed(self, resource: &Resource, backups: &DescribeContinuousBackupsOutput) -> Props {
+        let recovery = backups
+            .continuous_backups_description()
+            .and_then(|backups| backups.point_in_time_recovery_description());
+        let enabled = recovery.and_then(|r| r.point_in_time_recovery_status())
+            == Some(&PointInTimeRecoveryStatus::Enabled);
+        let mut props = Props::new();
+        props.insert(self.enabled.into(), Value::Bool(enabled));
+        match recovery.and_then(|r| r.recovery_period_in_days()) {
+            Some(days) => {
+                props.insert(self.days.into(), Value::from(days));
+            }
+            // AWS always reports the period when PITR is on; LocalStack never does. Absent,
+            // it cannot differ from what was set, so it is taken as desired.
+            None if enabled => {
+                if let Some(days) = resource.props.get(self.days) {
+                    props.insert(self.days.into(), days.clone());
+                }
+            }
+            None => {}
+        }
+        props
     }
 }
 
@@ -292,34 +313,12 @@ fn key_attribute(description: &TableDescription, key_type: &KeyType) -> String {
         .unwrap_or_default()
 }
 
-fn outputs(table: &str, arn: &str) -> Outputs {
-    let mut outputs = Outputs::new();
-    outputs.insert("name".into(), table.to_string());
-    outputs.insert("arn".into(), arn.to_string());
-    outputs
-}
-
 fn sse(resource: &Resource) -> SseSpecification {
     SseSpecification::builder()
         .enabled(true)
         .sse_type(SseType::Kms)
         .set_kms_master_key_id(resource.str_prop("sse_kms_key").map(str::to_string))
         .build()
-}
-
-fn dynamo_tags(pairs: Vec<(String, String)>, table: &str) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .into_iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|error| {
-                    ProviderError::local("dynamodb:TagResource", table, error.to_string())
-                })
-        })
-        .collect()
 }
 
 /// Key schema and attribute definitions from `name:type` attributes.
@@ -359,36 +358,14 @@ fn key_schema(
     Ok((schema, definitions))
 }
 
-/// Tags a table with TagResource / UntagResource (by ARN; errors name the table).
-struct TableTags<'a> {
-    client: &'a Client,
-    table: &'a str,
-    arn: &'a str,
-}
+/// The action that tags a table.
+const TAGGING: &str = "dynamodb:TagResource";
 
-#[async_trait]
-impl TagApi for TableTags<'_> {
-    async fn tag(&self, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
-        self.client
-            .tag_resource()
-            .resource_arn(self.arn)
-            .set_tags(Some(dynamo_tags(pairs, self.table)?))
-            .send()
-            .await
-            .map_err(|error| aws_error("dynamodb:TagResource", self.table, error))?;
-        Ok(())
-    }
-
-    async fn untag(&self, keys: Vec<String>) -> Result<(), ProviderError> {
-        self.client
-            .untag_resource()
-            .resource_arn(self.arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|error| aws_error("dynamodb:UntagResource", self.table, error))?;
-        Ok(())
-    }
+tag_api! {
+    /// Tags a table with TagResource / UntagResource (by ARN; errors name the table).
+    TableTags(Client) by resource_arn;
+    "dynamodb:TagResource": tag_resource.set_tags(|tags, table| sdk_tags_of(tags, TAGGING, table));
+    "dynamodb:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 #[async_trait]
@@ -416,7 +393,7 @@ impl Provider for DynamoDbProvider {
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         let table = resource.name.as_str();
         let (schema, definitions) = key_schema(resource)?;
-        let created = self
+        let call = self
             .client
             .create_table()
             .table_name(table)
@@ -425,19 +402,15 @@ impl Provider for DynamoDbProvider {
             .billing_mode(BillingMode::PayPerRequest)
             .sse_specification(sse(resource))
             .deletion_protection_enabled(resource.bool_prop("deletion_protection").unwrap_or(false))
-            .set_tags(Some(dynamo_tags(super::tag_pairs(resource), table)?))
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
-            {
-                ctx.note("table already exists; waiting for it");
-            }
-            Err(error) => return Err(aws_error("dynamodb:CreateTable", table, error)),
+            .set_tags(Some(sdk_tags_of(
+                super::tag_pairs(resource),
+                TAGGING,
+                table,
+            )?));
+        let in_use = |e: &CreateTableError| e.is_resource_in_use_exception();
+        let created = sent_or_none("dynamodb:CreateTable", table, call.send(), in_use).await?;
+        if created.is_none() {
+            ctx.note("table already exists; waiting for it");
         }
         let description = self.wait_active(table, ctx).await?;
         if resource.bool_prop("point_in_time_recovery") == Some(true) {
@@ -446,7 +419,10 @@ impl Provider for DynamoDbProvider {
         if !replica::declared(resource).is_empty() {
             self.sync_replicas(resource, None, None, ctx).await?;
         }
-        Ok(outputs(table, description.table_arn().unwrap_or_default()))
+        Ok(name_and_arn(
+            table,
+            description.table_arn().unwrap_or_default(),
+        ))
     }
 
     async fn update(
@@ -485,16 +461,8 @@ impl Provider for DynamoDbProvider {
             self.sync_replicas(resource, Some(observed), Some(delta), ctx)
                 .await?;
         }
-        if delta.touches("tags") {
-            let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-            let api = TableTags {
-                client: &self.client,
-                table,
-                arn: &arn,
-            };
-            sync_tags(&api, resource, observed).await?;
-        }
-        Ok(observed.outputs.clone())
+        let api = TableTags::new(&self.client, output(observed, "arn"), table);
+        sync_touched_tags(&api, resource, observed, delta).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -16,19 +16,22 @@
 //! Point-in-time recovery, deletion protection and tags are per replica, so they are set with a
 //! client of the replica's region.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    CreateReplicationGroupMemberAction, PointInTimeRecoverySpecification,
-    PointInTimeRecoveryStatus, ReplicaDescription, ReplicaStatus, ReplicationGroupUpdate,
+    CreateReplicationGroupMemberAction, ReplicaDescription, ReplicaStatus, ReplicationGroupUpdate,
     StreamSpecification, StreamViewType, TableDescription, UpdateReplicationGroupMemberAction,
 };
 
-use super::{DynamoDbProvider, POLL_INTERVAL, dynamo_tags};
+use super::{DynamoDbProvider, POLL_INTERVAL, Recovery, TableTags, describe_in};
 use crate::model::{Delta, Observed, Props, Resource, TAG_ENV, TAG_ID, Value};
-use crate::providers::aws::{aws_error, found};
+use crate::providers::aws::{TagApi, aws_error, list_of, list_prop, sent, tags_from};
 use crate::providers::{ProviderError, StepCtx, tags_value, wait};
+
+/// The replica's own point-in-time recovery.
+const REPLICA_RECOVERY: Recovery = Recovery {
+    enabled: "replica_point_in_time_recovery",
+    days: "replica_pitr_recovery_period_days",
+};
 
 /// The replica attributes an update may touch.
 pub(super) const ATTRIBUTES: [&str; 6] = [
@@ -42,13 +45,7 @@ pub(super) const ATTRIBUTES: [&str; 6] = [
 
 /// The regions of `resource`'s declared replicas.
 pub(super) fn declared(resource: &Resource) -> Vec<String> {
-    match resource.props.get("replicas") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(|item| item.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
+    list_prop(resource, "replicas")
 }
 
 /// The replica props the table's own description shows: the regions and the first declared
@@ -98,14 +95,8 @@ impl DynamoDbProvider {
         };
         let env = resource.tags().get(TAG_ENV).cloned().unwrap_or_default();
         let kms = self.aws.kms();
-        let keys = kms
-            .list_keys()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("kms:ListKeys", &resource.name, error))?;
+        let call = kms.list_keys().into_paginator().items();
+        let keys: Vec<_> = sent("kms:ListKeys", &resource.name, call.send().try_collect()).await?;
         for key in keys {
             let Some(arn) = key.key_arn() else {
                 continue;
@@ -139,15 +130,7 @@ impl DynamoDbProvider {
         let table = resource.name.as_str();
         let client = self.client_in(region);
         let mut props = Props::new();
-        let described = found(
-            client
-                .describe_table()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:DescribeTable", table, error)),
-        )?;
-        let Some(description) = described.and_then(|output| output.table().cloned()) else {
+        let Some(description) = describe_in(&client, table).await? else {
             return Ok(props);
         };
         let arn = description.table_arn().unwrap_or_default().to_string();
@@ -168,42 +151,12 @@ impl DynamoDbProvider {
                 .map_err(|error| aws_error("dynamodb:ListTagsOfResource", table, error))
         };
         let (backups, tags) = tokio::join!(backups, tags);
-        let recovery = backups?
-            .continuous_backups_description()
-            .and_then(|backups| backups.point_in_time_recovery_description().cloned());
-        let enabled = recovery
-            .as_ref()
-            .and_then(|r| r.point_in_time_recovery_status())
-            == Some(&PointInTimeRecoveryStatus::Enabled);
-        props.insert(
-            "replica_point_in_time_recovery".into(),
-            Value::Bool(enabled),
-        );
-        match recovery.as_ref().and_then(|r| r.recovery_period_in_days()) {
-            Some(days) => {
-                props.insert(
-                    "replica_pitr_recovery_period_days".into(),
-                    Value::from(days),
-                );
-            }
-            // As for the table itself: AWS always reports the period when PITR is on,
-            // LocalStack never does; absent, it cannot differ from what was set.
-            None if enabled => {
-                if let Some(days) = resource.props.get("replica_pitr_recovery_period_days") {
-                    props.insert("replica_pitr_recovery_period_days".into(), days.clone());
-                }
-            }
-            None => {}
-        }
+        props.extend(REPLICA_RECOVERY.observed(resource, &backups?));
         props.insert(
             "replica_deletion_protection".into(),
             Value::Bool(description.deletion_protection_enabled().unwrap_or(false)),
         );
-        let pairs: BTreeMap<String, String> = tags?
-            .tags()
-            .iter()
-            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-            .collect();
+        let pairs = tags_from(tags?.tags(), |tag| (tag.key(), tag.value()));
         props.insert("replica_tags".into(), tags_value(pairs));
         Ok(props)
     }
@@ -218,13 +171,7 @@ impl DynamoDbProvider {
         ctx: &StepCtx,
     ) -> Result<(), ProviderError> {
         let table = resource.name.as_str();
-        let live: Vec<String> = match observed.and_then(|o| o.props.get("replicas")) {
-            Some(Value::List(items)) => items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let live = list_of(observed.and_then(|o| o.props.get("replicas")));
         let wanted = declared(resource);
         if let Some(extra) = live.iter().find(|region| !wanted.contains(region)) {
             return Err(ProviderError::local(
@@ -237,40 +184,33 @@ impl DynamoDbProvider {
             ));
         }
         let key = resource.str_prop("replica_kms_key").map(str::to_string);
+        let local = |error: aws_smithy_types::error::operation::BuildError| {
+            ProviderError::local("dynamodb:UpdateTable", table, error.to_string())
+        };
         for region in &wanted {
             let added = !live.contains(region);
-            if added {
+            let group_update = if added {
                 self.ensure_stream(table, ctx).await?;
                 let create = CreateReplicationGroupMemberAction::builder()
                     .region_name(region)
                     .set_kms_master_key_id(key.clone())
                     .build()
-                    .map_err(|e| {
-                        ProviderError::local("dynamodb:UpdateTable", table, e.to_string())
-                    })?;
+                    .map_err(local)?;
                 ctx.note(&format!("adding the replica in {region}"));
-                self.replica_update(
-                    table,
-                    region,
-                    ReplicationGroupUpdate::builder().create(create).build(),
-                    ctx,
-                )
-                .await?;
+                Some(ReplicationGroupUpdate::builder().create(create).build())
             } else if delta.is_some_and(|delta| delta.touches("replica_kms_key")) {
                 let update = UpdateReplicationGroupMemberAction::builder()
                     .region_name(region)
                     .set_kms_master_key_id(key.clone())
                     .build()
-                    .map_err(|e| {
-                        ProviderError::local("dynamodb:UpdateTable", table, e.to_string())
-                    })?;
-                self.replica_update(
-                    table,
-                    region,
-                    ReplicationGroupUpdate::builder().update(update).build(),
-                    ctx,
-                )
-                .await?;
+                    .map_err(local)?;
+                Some(ReplicationGroupUpdate::builder().update(update).build())
+            } else {
+                None
+            };
+            if let Some(group_update) = group_update {
+                self.replica_update(table, region, group_update, ctx)
+                    .await?;
             }
             self.set_replica_settings(resource, region, delta, added, ctx)
                 .await?;
@@ -396,22 +336,7 @@ impl DynamoDbProvider {
         }
         if touched("replica_point_in_time_recovery") || touched("replica_pitr_recovery_period_days")
         {
-            let enabled = resource
-                .bool_prop("replica_point_in_time_recovery")
-                .unwrap_or(false);
-            let specification = PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(enabled)
-                .set_recovery_period_in_days(
-                    resource
-                        .int_prop("replica_pitr_recovery_period_days")
-                        .and_then(|days| i32::try_from(days).ok())
-                        .filter(|_| enabled),
-                )
-                .build()
-                .map_err(|e| {
-                    ProviderError::local("dynamodb:UpdateContinuousBackups", table, e.to_string())
-                })?;
-            self.put_recovery_with(&client, table, specification, ctx)
+            self.put_recovery_with(&client, resource, REPLICA_RECOVERY, ctx)
                 .await?;
         }
         if touched("replica_tags") {
@@ -431,13 +356,7 @@ impl DynamoDbProvider {
                 .and_then(Value::as_map)
                 .map(|tags| tags.clone().into_iter().collect())
                 .unwrap_or_default();
-            client
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(dynamo_tags(pairs, table)?))
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:TagResource", table, error))?;
+            TableTags::new(&client, &arn, table).tag(pairs).await?;
         }
         Ok(())
     }

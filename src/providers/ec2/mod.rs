@@ -53,24 +53,17 @@ use self::props::{client_token, differs, text};
 use self::snapshot::filter;
 use self::tags::{Ec2Tags, tag_specification};
 use self::waits::{delete_when_free, done_if_gone};
-use super::aws::{sent, sync_tags};
+use super::aws::{Live, sent, sync_tags};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{
-    Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, TAGS, Value,
+    Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Service, TAGS, Value,
 };
 
-const KINDS: &[Kind] = &[
-    Kind::Vpc,
-    Kind::Subnet,
-    Kind::InternetGateway,
-    Kind::ElasticIp,
-    Kind::NatGateway,
-    Kind::RouteTable,
-    Kind::NetworkAcl,
-    Kind::SecurityGroup,
-    Kind::VpcEndpoint,
-    Kind::FlowLog,
-];
+/// The EC2 kinds, as [`Kind`] declares them (one list to keep).
+static KINDS: std::sync::LazyLock<Vec<Kind>> = std::sync::LazyLock::new(|| {
+    let ec2 = |kind: &&Kind| matches!(kind.service(), Service::Ec2);
+    Kind::ALL.iter().filter(ec2).copied().collect()
+});
 
 /// The available availability zones of `aws`'s region, sorted by name (one
 /// DescribeAvailabilityZones). Local Zones, Wavelength Zones and zones not opted in are left
@@ -278,23 +271,17 @@ impl Ec2Provider {
         if resource.kind == Kind::NatGateway {
             self.wait_nat(&physical, ctx).await?;
         }
-        Ok(Observed {
-            id: resource.id.clone(),
-            kind: resource.kind,
-            physical_id: physical,
-            props: new.props,
-            outputs: new.outputs,
-            owner: Owner::Ours,
-            retain: false,
-            refused: None,
-        })
+        let live = Live::new(resource.kind, physical, "")
+            .props(new.props)
+            .outputs(new.outputs);
+        Ok(live.owned_by(resource.id.clone(), Owner::Ours))
     }
 }
 
 #[async_trait]
 impl Provider for Ec2Provider {
     fn kinds(&self) -> &'static [Kind] {
-        KINDS
+        &KINDS
     }
 
     async fn observe(

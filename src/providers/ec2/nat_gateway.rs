@@ -5,12 +5,12 @@ use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, Resource
 
 use super::props::text_props;
 use super::snapshot::id_filters;
-use super::waits::{POLL_INTERVAL, done_if_gone, is_gone};
+use super::waits::{POLL_INTERVAL, done_if_gone, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Observed, Value};
 use crate::providers::ErrorClass;
-use crate::providers::aws::{Live, aws_error, sent};
+use crate::providers::aws::{Live, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
 
 /// A NAT gateway as observed (pending or available; deleted and failed ones are gone).
@@ -86,16 +86,14 @@ impl Ec2Provider {
         if allocation_id.is_empty() || interfaces.is_empty() {
             return Ok(());
         }
-        let addresses = match self
+        let call = self
             .client
             .describe_addresses()
-            .allocation_ids(allocation_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeAddresses", allocation_id, error))
-        {
-            Err(error) if is_gone(&error) => return Ok(()),
-            other => other?,
+            .allocation_ids(allocation_id);
+        let Some(addresses) =
+            sent_unless_gone("ec2:DescribeAddresses", allocation_id, call.send()).await?
+        else {
+            return Ok(());
         };
         for address in addresses.addresses() {
             let stale = address
@@ -148,10 +146,9 @@ impl Ec2Provider {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
         let call = client.delete_nat_gateway().nat_gateway_id(physical);
-        match sent("ec2:DeleteNatGateway", physical, call.send()).await {
-            Err(error) if is_gone(&error) => return Ok(()),
-            Err(error) => return Err(error),
-            Ok(_) => {}
+        let deleted = sent_unless_gone("ec2:DeleteNatGateway", physical, call.send()).await?;
+        if deleted.is_none() {
+            return Ok(());
         }
         // Its elastic IP and network interface are only released once it is deleted.
         let interfaces = wait::until(
@@ -161,11 +158,10 @@ impl Ec2Provider {
             POLL_INTERVAL,
             || async {
                 let call = client.describe_nat_gateways().nat_gateway_ids(physical);
-                let found = sent("ec2:DescribeNatGateways", physical, call.send()).await;
-                match found {
-                    Err(error) if is_gone(&error) => Ok(Some(Vec::new())),
-                    Err(error) => Err(error),
-                    Ok(found) => {
+                let action = "ec2:DescribeNatGateways";
+                match sent_unless_gone(action, physical, call.send()).await? {
+                    None => Ok(Some(Vec::new())),
+                    Some(found) => {
                         let deleted = found.nat_gateways().iter().all(|nat| {
                             matches!(
                                 nat.state(),

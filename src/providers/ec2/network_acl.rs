@@ -6,12 +6,12 @@ use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
 
 use super::props::{changed_directions, parse_all, strings, text_props};
 use super::snapshot::filter;
-use super::waits::{done_if_gone, is_gone};
+use super::waits::{done_if_gone, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
 use crate::model::{Observed, Props, Resource};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, sent};
+use crate::providers::aws::{Live, sent};
 
 /// A network ACL's catch-all rule number (IPv4; IPv6 is one more): AWS's own, never ours.
 pub(super) const DEFAULT_ACL_RULE: i32 = 32767;
@@ -195,16 +195,10 @@ impl Ec2Provider {
         observed: &Observed,
     ) -> Result<(), ProviderError> {
         let acl_id = observed.physical_id.as_str();
-        let acls = match self
-            .client
-            .describe_network_acls()
-            .network_acl_ids(acl_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeNetworkAcls", acl_id, error))
-        {
-            Err(error) if is_gone(&error) => return Ok(()),
-            other => other?,
+        let call = self.client.describe_network_acls().network_acl_ids(acl_id);
+        let Some(acls) = sent_unless_gone("ec2:DescribeNetworkAcls", acl_id, call.send()).await?
+        else {
+            return Ok(());
         };
         let Some(acl) = acls.network_acls().first() else {
             return Ok(());

@@ -3,6 +3,7 @@
 
 use crate::model::{Props, Resource, Value};
 use crate::providers::ProviderError;
+pub(super) use crate::providers::aws::{list_of, list_prop};
 
 pub(super) fn strings<I, S>(items: I) -> Value
 where
@@ -34,21 +35,6 @@ pub(super) fn text(resource: &Resource, name: &str) -> Result<String, ProviderEr
             resource.id.as_str(),
             format!("attribute {name} is {other:?}, expected a string"),
         )),
-    }
-}
-
-/// A resolved list-of-strings attribute (absent: empty).
-pub(super) fn list(resource: &Resource, name: &str) -> Vec<String> {
-    list_of(resource.props.get(name))
-}
-
-pub(super) fn list_of(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(|item| item.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
@@ -99,6 +85,12 @@ pub(super) fn changed_directions(
     [(false, "ingress"), (true, "egress")]
         .into_iter()
         .filter(|(_, name)| differs(resource, current, name))
-        .map(|(egress, name)| (egress, list_of(current.get(name)), list(resource, name)))
+        .map(|(egress, name)| {
+            (
+                egress,
+                list_of(current.get(name)),
+                list_prop(resource, name),
+            )
+        })
         .collect()
 }

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
-use super::props::{differs, list, list_of, parse_all, sorted_strings, text_props};
-use super::waits::{done_if_gone, is_gone};
+use super::props::{differs, list_of, list_prop, parse_all, sorted_strings, text_props};
+use super::waits::{done_if_gone, is_gone, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Route};
 use crate::model::{Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, sent};
+use crate::providers::aws::{Live, sent};
 
 /// EC2's answer to CreateRoute when the table already has a route to that destination.
 pub(super) const ROUTE_EXISTS: &str = "RouteAlreadyExists";
@@ -136,7 +136,7 @@ impl Ec2Provider {
                 .map(|route| (route.destination, route.target))
                 .collect()
         };
-        let desired = by_destination(parse_all(resource, &list(resource, "routes"))?);
+        let desired = by_destination(parse_all(resource, &list_prop(resource, "routes"))?);
         let live = by_destination(parse_all(resource, &list_of(current.get("routes")))?);
         for (destination, target) in &live {
             if !desired.contains_key(destination) {
@@ -191,16 +191,14 @@ impl Ec2Provider {
     /// subnets have moved or gone by then; this catches foreign ones, and associations
     /// LocalStack keeps after their subnet was deleted.
     pub(super) async fn release_route_table(&self, table_id: &str) -> Result<(), ProviderError> {
-        let tables = match self
+        let call = self
             .client
             .describe_route_tables()
-            .route_table_ids(table_id)
-            .send()
-            .await
-            .map_err(|error| aws_error("ec2:DescribeRouteTables", table_id, error))
-        {
-            Err(error) if is_gone(&error) => return Ok(()),
-            other => other?,
+            .route_table_ids(table_id);
+        let Some(tables) =
+            sent_unless_gone("ec2:DescribeRouteTables", table_id, call.send()).await?
+        else {
+            return Ok(());
         };
         for association in tables
             .route_tables()

@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::{
 };
 
 use super::network_acl::acl_entries;
-use super::props::{differs, list, sorted_strings, strings, text_props};
+use super::props::{differs, list_prop, sorted_strings, strings, text_props};
 use super::security_group::rules;
 use super::snapshot::filter;
 use super::{Created, Ec2Provider, New};
@@ -143,7 +143,7 @@ impl Ec2Provider {
             resource,
             group_id,
             &ingress,
-            &list(resource, "default_security_group_ingress"),
+            &list_prop(resource, "default_security_group_ingress"),
             false,
         )
         .await?;
@@ -151,7 +151,7 @@ impl Ec2Provider {
             resource,
             group_id,
             &egress,
-            &list(resource, "default_security_group_egress"),
+            &list_prop(resource, "default_security_group_egress"),
             true,
         )
         .await
@@ -181,7 +181,7 @@ impl Ec2Provider {
                 resource,
                 acl_id,
                 &acl_entries(acl, egress),
-                &list(resource, name),
+                &list_prop(resource, name),
                 egress,
             )
             .await?;

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 
 use super::observe::Names;
-use super::props::{differs, list, list_of, text_props};
+use super::props::{differs, list_of, list_prop, text_props};
 use super::snapshot::id_filters;
-use super::waits::{POLL_INTERVAL, is_gone};
+use super::waits::{POLL_INTERVAL, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Observed, Props, Resource, Value};
@@ -86,7 +86,7 @@ impl Ec2Provider {
         ctx: &StepCtx,
     ) -> Result<(), ProviderError> {
         let delta = |name: &str| {
-            let desired: BTreeSet<String> = list(resource, name).into_iter().collect();
+            let desired: BTreeSet<String> = list_prop(resource, name).into_iter().collect();
             let live: BTreeSet<String> = list_of(current.get(name)).into_iter().collect();
             let add: Vec<String> = desired.difference(&live).cloned().collect();
             let remove: Vec<String> = live.difference(&desired).cloned().collect();
@@ -221,11 +221,11 @@ impl Ec2Provider {
         }
         if interface {
             call = call
-                .set_subnet_ids(Some(list(resource, "subnet_ids")))
-                .set_security_group_ids(Some(list(resource, "security_group_ids")))
+                .set_subnet_ids(Some(list_prop(resource, "subnet_ids")))
+                .set_security_group_ids(Some(list_prop(resource, "security_group_ids")))
                 .private_dns_enabled(resource.bool_prop("private_dns_enabled") == Some(true));
         } else {
-            call = call.set_route_table_ids(Some(list(resource, "route_table_ids")));
+            call = call.set_route_table_ids(Some(list_prop(resource, "route_table_ids")));
         }
         let created = sent("ec2:CreateVpcEndpoint", name, call.send()).await?;
         // Everything was set in the create call.
@@ -256,27 +256,19 @@ impl Ec2Provider {
         let physical = observed.physical_id.as_str();
         let client = &self.client;
         let call = client.delete_vpc_endpoints().vpc_endpoint_ids(physical);
-        let deleted = sent("ec2:DeleteVpcEndpoints", physical, call.send()).await;
-        match deleted {
-            Err(error) if is_gone(&error) => return Ok(()),
-            Err(error) => return Err(error),
-            Ok(output) => {
-                if let Some(failure) = output.unsuccessful().first() {
-                    let code = failure.error().and_then(|e| e.code()).unwrap_or_default();
-                    if !code.ends_with(".NotFound") {
-                        return Err(ProviderError::local(
-                            "ec2:DeleteVpcEndpoints",
-                            physical,
-                            format!(
-                                "{code}: {}",
-                                failure
-                                    .error()
-                                    .and_then(|e| e.message())
-                                    .unwrap_or_default()
-                            ),
-                        ));
-                    }
-                }
+        let action = "ec2:DeleteVpcEndpoints";
+        let Some(output) = sent_unless_gone(action, physical, call.send()).await? else {
+            return Ok(());
+        };
+        if let Some(failure) = output.unsuccessful().first() {
+            let code = failure.error().and_then(|e| e.code()).unwrap_or_default();
+            if !code.ends_with(".NotFound") {
+                let message = failure.error().and_then(|e| e.message());
+                return Err(ProviderError::local(
+                    action,
+                    physical,
+                    format!("{code}: {}", message.unwrap_or_default()),
+                ));
             }
         }
         // Interface endpoints release their network interfaces while deleting.
@@ -287,11 +279,10 @@ impl Ec2Provider {
             POLL_INTERVAL,
             || async {
                 let call = client.describe_vpc_endpoints().vpc_endpoint_ids(physical);
-                let found = sent("ec2:DescribeVpcEndpoints", physical, call.send()).await;
-                match found {
-                    Err(error) if is_gone(&error) => Ok(Some(())),
-                    Err(error) => Err(error),
-                    Ok(found) => Ok(found
+                let action = "ec2:DescribeVpcEndpoints";
+                match sent_unless_gone(action, physical, call.send()).await? {
+                    None => Ok(Some(())),
+                    Some(found) => Ok(found
                         .vpc_endpoints()
                         .iter()
                         .all(|endpoint| {

@@ -17,6 +17,24 @@ pub(super) fn is_gone(error: &ProviderError) -> bool {
     error.is_not_found() || error.code.as_deref() == Some("NatGatewayNotFound")
 }
 
+/// Awaits an EC2 call on a resource that may be gone already ([`is_gone`]): `None` then.
+///
+/// # Errors
+/// Any other failure, named by `action` and `resource`.
+pub(super) async fn sent_unless_gone<T, E>(
+    action: &str,
+    resource: &str,
+    call: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+) -> Result<Option<T>, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match sent(action, resource, call).await {
+        Err(error) if is_gone(&error) => Ok(None),
+        other => other.map(Some),
+    }
+}
+
 /// The outcome of a delete, a disassociation or a detach: done, also when what it removes
 /// is gone already.
 ///

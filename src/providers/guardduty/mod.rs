@@ -18,7 +18,9 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::operation::get_detector::GetDetectorOutput;
 use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 
-use super::aws::{Live, found, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of, tag_pairs};
+use super::aws::{
+    Live, found, gone_is_done, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of, tag_pairs,
+};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Value};
 
@@ -228,17 +230,8 @@ impl Provider for GuardDutyProvider {
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        let call = self
-            .client
-            .delete_detector()
-            .detector_id(&observed.physical_id);
-        let result = sent(
-            "guardduty:DeleteDetector",
-            &observed.physical_id,
-            call.send(),
-        )
-        .await;
-        found(result)?;
-        Ok(())
+        let id = observed.physical_id.as_str();
+        let call = self.client.delete_detector().detector_id(id);
+        gone_is_done("guardduty:DeleteDetector", id, call.send()).await
     }
 }

@@ -29,12 +29,11 @@ fn detector() -> Resource {
 }
 
 fn ctx() -> StepCtx {
-    StepCtx {
-        id: crate::model::LogicalId::new("observability.guardduty.detector"),
-        env: "prod".into(),
-        progress: std::sync::Arc::new(|_: &str| {}),
-        wait_timeout: std::time::Duration::from_secs(1),
-    }
+    StepCtx::silent(
+        "observability.guardduty.detector",
+        "prod",
+        std::time::Duration::from_secs(1),
+    )
 }
 
 /// moto has no GuardDuty TagResource (404): adopting the region's existing, untagged

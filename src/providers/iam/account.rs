@@ -14,7 +14,7 @@ use aws_sdk_iam::Client;
 use super::password_policy::PASSWORD_ID;
 use super::{oidc_provider, password_policy};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource};
-use crate::providers::aws::{Live, Sorter, read_all};
+use crate::providers::aws::{Change, Live, Sorter, read_all};
 use crate::providers::ownership::{How, OwnershipRegistry};
 use crate::providers::{Aws, Provider, ProviderError, StepCtx};
 
@@ -119,7 +119,7 @@ impl Provider for IamAccountProvider {
                 self.registry.record_adoption(observed, ctx).await?;
                 Ok(outputs)
             }
-            _ => oidc_provider::update(&self.client, resource, observed, delta).await,
+            _ => oidc_provider::update(&self.client, &Change::new(resource, observed, delta)).await,
         }
     }
 

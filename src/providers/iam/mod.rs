@@ -22,7 +22,7 @@ use aws_sdk_iam::Client;
 
 pub use account::IamAccountProvider;
 
-use super::aws::{Sorter, read_all};
+use super::aws::{Change, Sorter, list_of, read_all};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
@@ -76,17 +76,6 @@ fn string_list(resource: &Resource, prop: &str) -> Vec<String> {
 
 fn observed_list(observed: &Observed, prop: &str) -> Vec<String> {
     list_of(observed.props.get(prop))
-}
-
-/// The strings of a list value (nothing for anything else).
-fn list_of(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(|item| item.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The inline policies of a role's props: (name, document text).
@@ -187,9 +176,10 @@ impl Provider for IamProvider {
         delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
+        let change = Change::new(resource, observed, delta);
         match resource.kind {
-            Kind::IamPolicy => policy::update(&self.client, resource, observed, delta).await,
-            _ => role::update(&self.client, resource, observed, delta).await,
+            Kind::IamPolicy => policy::update(&self.client, &change).await,
+            _ => role::update(&self.client, &change).await,
         }
     }
 

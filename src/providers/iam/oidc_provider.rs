@@ -6,11 +6,11 @@
 
 use aws_sdk_iam::Client;
 
-use super::list_of;
 use super::tags::{OidcTags, iam_tags, tag_map};
-use crate::model::{Delta, Kind, Observed, Outputs, Props, Resource, Value};
+use crate::model::{Kind, Observed, Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, found, gone_is_done, sent, sync_tags, tag_pairs};
+use crate::providers::aws::list_of;
+use crate::providers::aws::{Change, Live, aws_error, found, gone_is_done, sent, tag_pairs};
 
 /// The host a desired provider is found by (its `url`, else its name).
 pub(super) fn host(resource: &Resource) -> &str {
@@ -86,16 +86,11 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
 }
 
 /// Adds and removes client ids, and syncs tags.
-pub(super) async fn update(
-    client: &Client,
-    resource: &Resource,
-    observed: &Observed,
-    delta: &Delta,
-) -> Result<Outputs, ProviderError> {
-    let arn = observed.physical_id.as_str();
-    if delta.touches("client_ids") {
-        let desired = list_of(resource.props.get("client_ids"));
-        let live = list_of(observed.props.get("client_ids"));
+pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+    let arn = change.physical_id();
+    if change.touches("client_ids") {
+        let desired = list_of(change.resource.props.get("client_ids"));
+        let live = list_of(change.observed.props.get("client_ids"));
         for id in desired.iter().filter(|id| !live.contains(id)) {
             let call = client
                 .add_client_id_to_open_id_connect_provider()
@@ -116,11 +111,8 @@ pub(super) async fn update(
             .await?;
         }
     }
-    if delta.touches("tags") {
-        let api = OidcTags::new(client, arn, arn);
-        sync_tags(&api, resource, observed).await?;
-    }
-    Ok(observed.outputs.clone())
+    let api = OidcTags::new(client, arn, arn);
+    change.sync_tags(&api).await
 }
 
 /// Deletes the provider (gone already counts as done).

@@ -11,7 +11,7 @@ use aws_sdk_iam::Client;
 
 use crate::model::{Kind, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{found, gone_is_done, sent};
+use crate::providers::aws::{Live, found, gone_is_done, sent};
 
 /// The physical id of the password policy (one per account).
 pub(super) const PASSWORD_ID: &str = "account";
@@ -59,16 +59,8 @@ pub(super) async fn observe(
     ] {
         props.insert(name.into(), value);
     }
-    Ok(Some(Observed {
-        id: resource.id.clone(),
-        kind: Kind::IamPasswordPolicy,
-        physical_id: PASSWORD_ID.into(),
-        props,
-        outputs: Outputs::new(),
-        owner: Owner::Untracked,
-        retain: false,
-        refused: None,
-    }))
+    let live = Live::new(Kind::IamPasswordPolicy, PASSWORD_ID, PASSWORD_ID).props(props);
+    Ok(Some(live.owned_by(resource.id.clone(), Owner::Untracked)))
 }
 
 /// Sets the policy to the spec (UpdateAccountPasswordPolicy creates or replaces it).

@@ -12,9 +12,9 @@ use aws_sdk_iam::types::{EntityType, ManagedPolicyDetail, PolicyScopeType, Polic
 use super::snapshot::policy_tags;
 use super::tags::{PolicyTags, iam_tags};
 use super::{ALREADY_EXISTS, observed_list, policy_text, role};
-use crate::model::{Delta, Kind, Observed, Outputs, Props, Resource, TAG_ID, Value};
+use crate::model::{Kind, Observed, Outputs, Props, Resource, TAG_ID, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, found, gone_is_done, sent, sync_tags, tag_pairs};
+use crate::providers::aws::{Change, Live, found, gone_is_done, sent, tag_pairs};
 
 /// IAM keeps at most five versions of a managed policy, the default version included
 /// (IAM user guide, access_policies_managed-versioning: "A managed policy can have up to five
@@ -129,24 +129,19 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
 
 /// Changes the document (a new default version, pruning the oldest beyond five) and tags; a
 /// policy's path cannot change in place.
-pub(super) async fn update(
-    client: &Client,
-    resource: &Resource,
-    observed: &Observed,
-    delta: &Delta,
-) -> Result<Outputs, ProviderError> {
-    let arn = observed.physical_id.as_str();
-    if delta.touches("path") {
+pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+    let arn = change.physical_id();
+    if change.touches("path") {
         return Err(ProviderError::local(
             "iam:CreatePolicyVersion",
             arn,
             "a managed policy's path cannot change in place",
         ));
     }
-    if delta.touches("policy")
-        && let Some(document) = policy_text(resource, "policy")
+    if change.touches("policy")
+        && let Some(document) = policy_text(change.resource, "policy")
     {
-        let versions = observed_list(observed, "policy_versions");
+        let versions = observed_list(change.observed, "policy_versions");
         for oldest in versions_to_prune(&versions) {
             let call = client
                 .delete_policy_version()
@@ -161,11 +156,8 @@ pub(super) async fn update(
             .set_as_default(true);
         sent("iam:CreatePolicyVersion", arn, call.send()).await?;
     }
-    if delta.touches("tags") {
-        let api = PolicyTags::new(client, arn, arn);
-        sync_tags(&api, resource, observed).await?;
-    }
-    Ok(observed.outputs.clone())
+    let api = PolicyTags::new(client, arn, arn);
+    change.sync_tags(&api).await
 }
 
 /// Releases the policy from the roles that attach it or use it as their boundary, deletes its

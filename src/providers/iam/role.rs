@@ -15,9 +15,9 @@ use super::{
     ALREADY_EXISTS, INLINE_PREFIX, inline_policies, observed_list, policy_text, propagating,
     string_list,
 };
-use crate::model::{Delta, Kind, Observed, Outputs, Props, Resource, TAG_ID, Value};
+use crate::model::{Kind, Observed, Outputs, Props, Resource, TAG_ID, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, gone_is_done, sent, sync_tags, tag_pairs};
+use crate::providers::aws::{Change, Live, aws_error, gone_is_done, sent, tag_pairs};
 
 /// One role as read from its details (and ListRoles' extras).
 pub(super) fn observe(role: &RoleDetail, extras: &RoleExtras) -> Live {
@@ -217,22 +217,17 @@ pub(super) async fn release(client: &Client, role: &str, arn: &str) -> Result<()
 }
 
 /// Changes the attributes in `delta`; a role's path cannot change in place.
-pub(super) async fn update(
-    client: &Client,
-    resource: &Resource,
-    observed: &Observed,
-    delta: &Delta,
-) -> Result<Outputs, ProviderError> {
-    let name = observed.physical_id.as_str();
-    if delta.touches("path") {
+pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+    let name = change.physical_id();
+    if change.touches("path") {
         return Err(ProviderError::local(
             "iam:UpdateRole",
             name,
             "a role's path cannot change in place",
         ));
     }
-    if delta.touches("assume_role_policy")
-        && let Some(trust) = policy_text(resource, "assume_role_policy")
+    if change.touches("assume_role_policy")
+        && let Some(trust) = policy_text(change.resource, "assume_role_policy")
     {
         let call = client
             .update_assume_role_policy()
@@ -240,16 +235,20 @@ pub(super) async fn update(
             .policy_document(trust);
         sent("iam:UpdateAssumeRolePolicy", name, call.send()).await?;
     }
-    if delta.touches_any(&["max_session_seconds", "description"]) {
+    if change
+        .delta
+        .touches_any(&["max_session_seconds", "description"])
+    {
         let call = client
             .update_role()
             .role_name(name)
-            .set_max_session_duration(max_session(resource))
-            .description(resource.str_prop("description").unwrap_or_default());
+            .set_max_session_duration(max_session(change.resource))
+            .description(change.resource.str_prop("description").unwrap_or_default());
         sent("iam:UpdateRole", name, call.send()).await?;
     }
-    if delta.touches("permissions_boundary") {
-        match resource
+    if change.touches("permissions_boundary") {
+        match change
+            .resource
             .str_prop("permissions_boundary")
             .filter(|arn| !arn.is_empty())
         {
@@ -267,9 +266,9 @@ pub(super) async fn update(
             None => delete_boundary(client, name).await?,
         }
     }
-    if delta.touches("managed_policies") {
-        let desired = string_list(resource, "managed_policies");
-        let live = observed_list(observed, "managed_policies");
+    if change.touches("managed_policies") {
+        let desired = string_list(change.resource, "managed_policies");
+        let live = observed_list(change.observed, "managed_policies");
         for arn in live.iter().filter(|arn| !desired.contains(arn)) {
             detach(client, name, arn).await?;
         }
@@ -277,25 +276,22 @@ pub(super) async fn update(
             attach(client, name, arn).await?;
         }
     }
-    for (policy_name, document) in inline_policies(&resource.props) {
-        if delta.touches(&format!("{INLINE_PREFIX}{policy_name}")) {
+    for (policy_name, document) in inline_policies(&change.resource.props) {
+        if change.touches(&format!("{INLINE_PREFIX}{policy_name}")) {
             put_inline(client, name, &policy_name, &document).await?;
         }
     }
-    if delta.touches("inline_policy_names") {
-        let desired = string_list(resource, "inline_policy_names");
-        for extra in observed_list(observed, "inline_policy_names")
+    if change.touches("inline_policy_names") {
+        let desired = string_list(change.resource, "inline_policy_names");
+        for extra in observed_list(change.observed, "inline_policy_names")
             .iter()
             .filter(|policy| !desired.contains(policy))
         {
             delete_inline(client, name, extra).await?;
         }
     }
-    if delta.touches("tags") {
-        let api = RoleTags::new(client, name, name);
-        sync_tags(&api, resource, observed).await?;
-    }
-    Ok(observed.outputs.clone())
+    let api = RoleTags::new(client, name, name);
+    change.sync_tags(&api).await
 }
 
 /// Detaches the role's policies, deletes its inline ones, then the role.

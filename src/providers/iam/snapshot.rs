@@ -12,7 +12,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::{EntityType, ManagedPolicyDetail, RoleDetail};
 
 use crate::providers::ProviderError;
-use crate::providers::aws::sent;
+use crate::providers::aws::{sent, tags_from};
 
 /// What ListRoles adds per role name: (max session seconds, description).
 pub(super) type RoleExtras = BTreeMap<String, (i32, String)>;
@@ -97,14 +97,8 @@ pub(super) async fn policy_tags(
     client: &Client,
     arn: &str,
 ) -> Result<BTreeMap<String, String>, ProviderError> {
-    let call = client
-        .list_policy_tags()
-        .policy_arn(arn)
-        .into_paginator()
-        .items();
+    let call = client.list_policy_tags().policy_arn(arn);
+    let call = call.into_paginator().items();
     let tags: Vec<_> = sent("iam:ListPolicyTags", arn, call.send().try_collect()).await?;
-    Ok(tags
-        .into_iter()
-        .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-        .collect())
+    Ok(tags_from(&tags, |tag| (tag.key(), tag.value())))
 }

@@ -8,7 +8,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 
 use crate::providers::ProviderError;
-use crate::providers::aws::{keys_as_they_are, sdk_tags, tag_api, tags_from};
+use crate::providers::aws::{keys_as_they_are, sdk_tags_of, tag_api, tags_from};
 
 /// IAM tags from (key, value) pairs; `action` names the call they are for.
 pub(super) fn iam_tags(
@@ -16,8 +16,7 @@ pub(super) fn iam_tags(
     action: &str,
     resource: &str,
 ) -> Result<Vec<Tag>, ProviderError> {
-    let tag = |key, value| Tag::builder().key(key).value(value).build();
-    sdk_tags(pairs, action, resource, tag)
+    sdk_tags_of(pairs, action, resource)
 }
 
 /// IAM tags as a map.

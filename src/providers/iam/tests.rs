@@ -1,5 +1,4 @@
 //! Mocked-client tests of the IAM provider.
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
@@ -151,15 +150,20 @@ fn details() -> GetAccountAuthorizationDetailsOutput {
         .build()
 }
 
+/// The ETL role as IAM describes it, before the settings each answer adds.
+fn etl_role() -> aws_sdk_iam::types::builders::RoleBuilder {
+    Role::builder()
+        .path("/nc/")
+        .role_name("LambdaETLRole")
+        .role_id("AROAEXAMPLE")
+        .arn(format!("arn:aws:iam::{ACCOUNT}:role/nc/LambdaETLRole"))
+        .create_date(aws_smithy_types::DateTime::from_secs(0))
+}
+
 fn list_roles() -> ListRolesOutput {
     ListRolesOutput::builder()
         .roles(
-            Role::builder()
-                .path("/nc/")
-                .role_name("LambdaETLRole")
-                .role_id("AROAEXAMPLE")
-                .arn(format!("arn:aws:iam::{ACCOUNT}:role/nc/LambdaETLRole"))
-                .create_date(aws_smithy_types::DateTime::from_secs(0))
+            etl_role()
                 .max_session_duration(43_200)
                 .description("ETL")
                 .build()
@@ -228,12 +232,7 @@ const NO_SUCH_POLICY: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>NoS
 const ALREADY: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>EntityAlreadyExists</Code><Message>Role with name LambdaETLRole already exists.</Message></Error><RequestId>1</RequestId></ErrorResponse>";
 
 fn made_role() -> Role {
-    Role::builder()
-        .path("/nc/")
-        .role_name("LambdaETLRole")
-        .role_id("AROAEXAMPLE")
-        .arn(format!("arn:aws:iam::{ACCOUNT}:role/nc/LambdaETLRole"))
-        .create_date(aws_smithy_types::DateTime::from_secs(0))
+    etl_role()
         .set_tags(Some(iam_tag_list("iam.role.etl")))
         .build()
         .unwrap()
@@ -267,18 +266,8 @@ async fn a_retried_create_finds_the_role_its_first_attempt_made_and_finishes_it(
         [&create, &get, &attach, &put]
     ));
     let role = desired().remove(1);
-    let ctx = StepCtx {
-        id: role.id.clone(),
-        env: "stg".into(),
-        progress: Arc::new(|_| {}),
-        wait_timeout: Duration::from_secs(1),
-    };
-    let policy = RetryPolicy {
-        max_attempts: 8,
-        initial_backoff: Duration::from_secs(1),
-        max_backoff: Duration::from_secs(16),
-        deadline: Duration::from_secs(180),
-    };
+    let ctx = StepCtx::silent(role.id.as_str(), "stg", Duration::from_secs(1));
+    let policy = iam_retry();
     let (result, attempts) = with_retry(policy, || provider.create(&role, &ctx)).await;
     assert_eq!(result.unwrap()["role_id"], "AROAEXAMPLE");
     assert_eq!(attempts, 2);
@@ -286,6 +275,16 @@ async fn a_retried_create_finds_the_role_its_first_attempt_made_and_finishes_it(
     assert_eq!(get.num_calls(), 1);
     assert_eq!(attach.num_calls(), 3);
     assert_eq!(put.num_calls(), 1);
+}
+
+/// The executor's retries as IAM's eventual consistency needs them.
+fn iam_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 8,
+        initial_backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(16),
+        deadline: Duration::from_secs(180),
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -296,16 +295,7 @@ async fn create_role_is_retried_while_a_trusted_principal_propagates() {
         .times(2)
         .output(|| {
             CreateRoleOutput::builder()
-                .role(
-                    Role::builder()
-                        .path("/nc/")
-                        .role_name("LambdaETLRole")
-                        .role_id("AROAEXAMPLE")
-                        .arn(format!("arn:aws:iam::{ACCOUNT}:role/nc/LambdaETLRole"))
-                        .create_date(aws_smithy_types::DateTime::from_secs(0))
-                        .build()
-                        .unwrap(),
-                )
+                .role(etl_role().build().unwrap())
                 .build()
         })
         .build();
@@ -320,18 +310,8 @@ async fn create_role_is_retried_while_a_trusted_principal_propagates() {
         [&create, &attach, &put]
     ));
     let role = desired().remove(1);
-    let ctx = StepCtx {
-        id: role.id.clone(),
-        env: "stg".into(),
-        progress: Arc::new(|_| {}),
-        wait_timeout: Duration::from_secs(1),
-    };
-    let policy = RetryPolicy {
-        max_attempts: 8,
-        initial_backoff: Duration::from_secs(1),
-        max_backoff: Duration::from_secs(16),
-        deadline: Duration::from_secs(180),
-    };
+    let ctx = StepCtx::silent(role.id.as_str(), "stg", Duration::from_secs(1));
+    let policy = iam_retry();
     let first = provider.create(&role, &ctx).await.unwrap_err();
     assert_eq!(first.class, ErrorClass::Propagation, "{first}");
     let (result, attempts) = with_retry(policy, || provider.create(&role, &ctx)).await;

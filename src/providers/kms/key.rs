@@ -7,13 +7,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_kms::Client;
+use aws_sdk_kms::operation::create_alias::CreateAliasError;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 
 use super::{policy_text, put_policy};
-use crate::model::{Delta, Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
+use crate::model::{Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
 use crate::providers::aws::{
-    ErrorClass, aws_error, found, keys_as_they_are, read_all, sdk_tags, sent, sync_tags, tag_api,
-    tag_pairs, tags_value,
+    Change, ErrorClass, Live, aws_error, found, keys_as_they_are, read_all, sdk_tags_of, sent,
+    sent_or_none, tag_api, tag_pairs, tags_from, tags_value,
 };
 use crate::providers::{ProviderError, StepCtx};
 
@@ -34,16 +35,10 @@ pub(super) async fn aliases(client: &Client) -> Result<BTreeMap<String, String>,
 
 /// The tags of one key.
 async fn tags(client: &Client, key_id: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-    let call = client
-        .list_resource_tags()
-        .key_id(key_id)
-        .into_paginator()
-        .items();
+    let call = client.list_resource_tags().key_id(key_id);
+    let call = call.into_paginator().items();
     let tags: Vec<_> = sent("kms:ListResourceTags", key_id, call.send().try_collect()).await?;
-    Ok(tags
-        .into_iter()
-        .map(|tag| (tag.tag_key().to_string(), tag.tag_value().to_string()))
-        .collect())
+    Ok(tags_from(&tags, |tag| (tag.tag_key(), tag.tag_value())))
 }
 
 /// Keys of this environment that lost (or never got) their alias, by `nc:id` tag.
@@ -179,16 +174,11 @@ pub(super) async fn observe(
     if let Some(arn) = metadata.arn() {
         outputs.insert("arn".into(), arn.to_string());
     }
-    Ok(Some(Observed {
-        id: resource.id.clone(),
-        kind: resource.kind,
-        physical_id: metadata.key_id().to_string(),
-        props,
-        outputs,
-        owner,
-        retain: true,
-        refused: None,
-    }))
+    let key_id = metadata.key_id();
+    let live = Live::new(resource.kind, key_id, key_id)
+        .props(props)
+        .outputs(outputs);
+    Ok(Some(live.owned_by(resource.id.clone(), owner)))
 }
 
 /// Points `alias` at `key_id`. An alias that already exists — an earlier CreateAlias whose
@@ -201,28 +191,22 @@ pub(super) async fn create_alias(
     alias: &str,
     key_id: &str,
 ) -> Result<(), ProviderError> {
-    let created = client
+    let call = client
         .create_alias()
         .alias_name(alias)
-        .target_key_id(key_id)
-        .send()
-        .await;
-    match created {
-        Ok(_) => Ok(()),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_already_exists_exception()) =>
-        {
-            let call = client
-                .update_alias()
-                .alias_name(alias)
-                .target_key_id(key_id);
-            sent("kms:UpdateAlias", alias, call.send()).await?;
-            Ok(())
-        }
-        Err(error) => Err(aws_error("kms:CreateAlias", alias, error)),
+        .target_key_id(key_id);
+    let exists = |e: &CreateAliasError| e.is_already_exists_exception();
+    if sent_or_none("kms:CreateAlias", alias, call.send(), exists)
+        .await?
+        .is_none()
+    {
+        let call = client
+            .update_alias()
+            .alias_name(alias)
+            .target_key_id(key_id);
+        sent("kms:UpdateAlias", alias, call.send()).await?;
     }
+    Ok(())
 }
 
 async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Result<(), ProviderError> {
@@ -236,16 +220,13 @@ async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Result<()
     Ok(())
 }
 
-/// KMS tags from (key, value) pairs.
-fn kms_tags(pairs: Vec<(String, String)>, key: &str) -> Result<Vec<Tag>, ProviderError> {
-    let tag = |key, value| Tag::builder().tag_key(key).tag_value(value).build();
-    sdk_tags(pairs, "kms:TagResource", key, tag)
-}
+/// The action that tags a key.
+const TAGGING: &str = "kms:TagResource";
 
 tag_api! {
     /// Tags of one key: TagResource / UntagResource.
     KeyTags(Client) by key_id;
-    "kms:TagResource": tag_resource.set_tags(kms_tags);
+    "kms:TagResource": tag_resource.set_tags(|pairs, key| sdk_tags_of(pairs, TAGGING, key));
     "kms:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
@@ -258,7 +239,7 @@ pub(super) async fn create(
     ctx: &StepCtx,
 ) -> Result<Outputs, ProviderError> {
     let alias = resource.name.as_str();
-    let tags = kms_tags(tag_pairs(resource), alias)?;
+    let tags: Vec<Tag> = sdk_tags_of(tag_pairs(resource), TAGGING, alias)?;
     // CreateKey has no idempotency token: sent once. A lost answer comes back as a
     // transient error, and the retried step finds the key by its `nc:id` tag
     // (`unaliased_keys`) instead of making a second one.
@@ -288,15 +269,14 @@ pub(super) async fn create(
 }
 
 /// Changes the attributes in `delta`: a disabled or pending-deletion key is enabled again.
-pub(super) async fn update(
-    client: &Client,
-    resource: &Resource,
-    observed: &Observed,
-    delta: &Delta,
-) -> Result<Outputs, ProviderError> {
-    let key_id = observed.physical_id.as_str();
-    if delta.touches("key_state") {
-        let state = observed.props.get("key_state").and_then(Value::as_str);
+pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+    let key_id = change.physical_id();
+    if change.touches("key_state") {
+        let state = change
+            .observed
+            .props
+            .get("key_state")
+            .and_then(Value::as_str);
         if state == Some(KeyState::PendingDeletion.as_str()) {
             let call = client.cancel_key_deletion().key_id(key_id);
             sent("kms:CancelKeyDeletion", key_id, call.send()).await?;
@@ -304,27 +284,29 @@ pub(super) async fn update(
         let call = client.enable_key().key_id(key_id);
         sent("kms:EnableKey", key_id, call.send()).await?;
     }
-    if delta.touches("alias") {
-        create_alias(client, &resource.name, key_id).await?;
+    if change.touches("alias") {
+        create_alias(client, &change.resource.name, key_id).await?;
     }
-    if delta.touches("description") {
+    if change.touches("description") {
         let call = client
             .update_key_description()
             .key_id(key_id)
-            .description(resource.str_prop("description").unwrap_or_default());
+            .description(change.resource.str_prop("description").unwrap_or_default());
         sent("kms:UpdateKeyDescription", key_id, call.send()).await?;
     }
-    if delta.touches("policy")
-        && let Some(policy) = policy_text(&resource.props)
+    if change.touches("policy")
+        && let Some(policy) = policy_text(&change.resource.props)
     {
         put_policy(client, key_id, policy).await?;
     }
-    if delta.touches("rotation") {
-        set_rotation(client, key_id, resource.bool_prop("rotation") == Some(true)).await?;
+    if change.touches("rotation") {
+        set_rotation(
+            client,
+            key_id,
+            change.resource.bool_prop("rotation") == Some(true),
+        )
+        .await?;
     }
-    if delta.touches("tags") {
-        let api = KeyTags::new(client, key_id, key_id);
-        sync_tags(&api, resource, observed).await?;
-    }
-    Ok(observed.outputs.clone())
+    let api = KeyTags::new(client, key_id, key_id);
+    change.sync_tags(&api).await
 }

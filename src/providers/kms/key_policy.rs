@@ -9,6 +9,7 @@ use aws_sdk_kms::Client;
 use super::{policy_text, put_policy};
 use crate::model::{Kind, Observed, Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
+use crate::providers::aws::Live;
 
 /// The observation of `resource` from its key's (already observed) one.
 pub(super) fn observe(resource: &Resource, key: &Observed) -> Observed {
@@ -19,16 +20,10 @@ pub(super) fn observe(resource: &Resource, key: &Observed) -> Observed {
     }
     let mut outputs = Outputs::new();
     outputs.insert("key_id".into(), key.physical_id.clone());
-    Observed {
-        id: resource.id.clone(),
-        kind: Kind::KmsKeyPolicy,
-        physical_id: key.physical_id.clone(),
-        props,
-        outputs,
-        owner: key.owner.clone(),
-        retain: false,
-        refused: None,
-    }
+    Live::new(Kind::KmsKeyPolicy, &key.physical_id, &key.physical_id)
+        .props(props)
+        .outputs(outputs)
+        .owned_by(resource.id.clone(), key.owner.clone())
 }
 
 /// Puts the policy on the key its `key_id` names (create and update alike).

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_kms::Client;
 
-use super::aws::{read_all, sent};
+use super::aws::{Change, read_all, sent};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
@@ -132,9 +132,10 @@ impl Provider for KmsProvider {
         delta: &Delta,
         _ctx: &StepCtx,
     ) -> Result<Outputs, ProviderError> {
+        let change = Change::new(resource, observed, delta);
         match resource.kind {
             Kind::KmsKeyPolicy => key_policy::apply(&self.client, resource).await,
-            _ => key::update(&self.client, resource, observed, delta).await,
+            _ => key::update(&self.client, &change).await,
         }
     }
 

@@ -1,5 +1,4 @@
 //! Mocked-client tests of the KMS provider.
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_kms::operation::create_alias::CreateAliasOutput;
@@ -12,19 +11,13 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
 use super::*;
 use crate::exec::retry::{RetryPolicy, with_retry};
-use crate::model::LogicalId;
 use crate::providers::ErrorClass;
 
 /// What KMS answers while a role named in the policy has not propagated yet.
 const NOT_YET: &str = r#"{"__type":"MalformedPolicyDocumentException","message":"Policy contains a statement with one or more invalid principals."}"#;
 
 fn ctx() -> StepCtx {
-    StepCtx {
-        id: LogicalId::new("kms.key_policy.data"),
-        env: "stg".into(),
-        progress: Arc::new(|_| {}),
-        wait_timeout: Duration::from_secs(60),
-    }
+    StepCtx::silent("kms.key_policy.data", "stg", Duration::from_secs(60))
 }
 
 fn policy() -> RetryPolicy {

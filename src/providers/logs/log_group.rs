@@ -17,8 +17,8 @@ use crate::model::{
 };
 use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Live, aws_error, found, keys_as_they_are, read_all, sent, sync_tags, tag_api, tag_map_of,
-    tag_pairs,
+    Live, aws_error, found, gone_is_done, keys_as_they_are, name_and_arn, output, read_all, sent,
+    sync_touched_tags, tag_api, tag_map_of, tag_pairs,
 };
 
 /// A log group as DescribeLogGroups lists it.
@@ -60,13 +60,6 @@ fn distinct_prefixes(prefixes: impl IntoIterator<Item = String>) -> Vec<String> 
         })
         .cloned()
         .collect()
-}
-
-fn outputs(name: &str, arn: &str) -> Outputs {
-    let mut outputs = Outputs::new();
-    outputs.insert("name".into(), name.to_string());
-    outputs.insert("arn".into(), arn.to_string());
-    outputs
 }
 
 /// The group name of a resource whose references are resolved (create and update).
@@ -148,7 +141,7 @@ impl LogsProvider {
         Live::new(Kind::LogGroup, &group.name, &group.name)
             .tags(tags)
             .props(props)
-            .outputs(outputs(&group.name, &group.arn))
+            .outputs(name_and_arn(&group.name, &group.arn))
             .observed(id, env)
     }
 
@@ -273,7 +266,7 @@ impl LogsProvider {
             self.put_retention(&name, days).await?;
         }
         let arn = self.arn_of(&name).await?;
-        Ok(outputs(&name, &arn))
+        Ok(name_and_arn(&name, &arn))
     }
 
     /// Changes a group's retention, key and tags in place.
@@ -292,30 +285,21 @@ impl LogsProvider {
             self.put_kms_key(&name, resource.str_prop("kms_key").unwrap_or_default())
                 .await?;
         }
-        if delta.touches("tags") {
-            let arn = observed.outputs.get("arn").cloned().unwrap_or_default();
-            let api = GroupTags::new(&self.client, &arn, &name);
-            sync_tags(&api, resource, observed).await?;
-        }
-        Ok(observed.outputs.clone())
+        let api = GroupTags::new(&self.client, output(observed, "arn"), &name);
+        sync_touched_tags(&api, resource, observed, delta).await
     }
 
     /// Sets (or, for 0 days, removes) a group's retention.
     async fn put_retention(&self, name: &str, days: i64) -> Result<(), ProviderError> {
         if days <= 0 {
             let call = self.client.delete_retention_policy().log_group_name(name);
-            let result = sent("logs:DeleteRetentionPolicy", name, call.send()).await;
-            found(result)?;
-            return Ok(());
+            return gone_is_done("logs:DeleteRetentionPolicy", name, call.send()).await;
         }
         let days = i32::try_from(days).map_err(|_| {
             ProviderError::local("logs:PutRetentionPolicy", name, "retention out of range")
         })?;
-        let call = self
-            .client
-            .put_retention_policy()
-            .log_group_name(name)
-            .retention_in_days(days);
+        let call = self.client.put_retention_policy().log_group_name(name);
+        let call = call.retention_in_days(days);
         sent("logs:PutRetentionPolicy", name, call.send()).await?;
         Ok(())
     }
@@ -326,11 +310,8 @@ impl LogsProvider {
             let call = self.client.disassociate_kms_key().log_group_name(name);
             sent("logs:DisassociateKmsKey", name, call.send()).await?;
         } else {
-            let call = self
-                .client
-                .associate_kms_key()
-                .log_group_name(name)
-                .kms_key_id(key);
+            let call = self.client.associate_kms_key().log_group_name(name);
+            let call = call.kms_key_id(key);
             sent("logs:AssociateKmsKey", name, call.send()).await?;
         }
         Ok(())

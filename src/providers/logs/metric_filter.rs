@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 
 use super::LogsProvider;
-use crate::model::{Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource, Value};
+use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{found, read_all, sent};
+use crate::providers::aws::{Live, MarkerSorter, found, gone_is_done, read_all, sent};
 
 impl LogsProvider {
     /// Metric filters, one DescribeMetricFilters per log group they sit on.
@@ -61,12 +61,8 @@ impl LogsProvider {
                     .collect()
             })
             .collect();
-        let by_name: BTreeMap<&str, &Resource> = desired
-            .iter()
-            .map(|resource| (resource.name.as_str(), *resource))
-            .collect();
         let ours = format!("nc-{env}-");
-        let mut observation = Observation::default();
+        let mut sorter = MarkerSorter::new(desired, "filter");
         for filter in lists.into_iter().flatten() {
             let (group, name) = (&filter.0, &filter.1);
             let mut props = BTreeMap::new();
@@ -77,28 +73,12 @@ impl LogsProvider {
             props.insert("metric_value".to_string(), Value::str(&filter.5));
             let mut outputs = Outputs::new();
             outputs.insert("name".into(), name.clone());
-            let (id, orphan) = match by_name.get(name.as_str()) {
-                Some(resource) => (resource.id.clone(), false),
-                None if name.starts_with(&ours) => (LogicalId::new(format!("filter:{name}")), true),
-                None => continue,
-            };
-            let observed = Observed {
-                id,
-                kind: Kind::LogMetricFilter,
-                physical_id: name.clone(),
-                props,
-                outputs,
-                owner: Owner::Ours,
-                retain: false,
-                refused: None,
-            };
-            if orphan {
-                observation.orphans.push(observed);
-            } else {
-                observation.insert(observed);
-            }
+            let live = Live::new(Kind::LogMetricFilter, name, name)
+                .props(props)
+                .outputs(outputs);
+            sorter.add(live, Owner::Ours, name.starts_with(&ours));
         }
-        Ok(observation)
+        Ok(sorter.finish())
     }
 
     /// (group, name, pattern, metric name, namespace, value) of every filter on `group`, or
@@ -179,19 +159,10 @@ impl LogsProvider {
             .get("log_group")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let call = self
-            .client
-            .delete_metric_filter()
-            .log_group_name(group)
-            .filter_name(&observed.physical_id);
-        let result = sent(
-            "logs:DeleteMetricFilter",
-            &observed.physical_id,
-            call.send(),
-        )
-        .await;
-        found(result)?;
-        Ok(())
+        let name = observed.physical_id.as_str();
+        let call = self.client.delete_metric_filter().log_group_name(group);
+        let call = call.filter_name(name);
+        gone_is_done("logs:DeleteMetricFilter", name, call.send()).await
     }
 }
 

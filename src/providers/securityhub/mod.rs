@@ -21,11 +21,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use aws_sdk_securityhub::Client;
+use aws_sdk_securityhub::operation::enable_security_hub::EnableSecurityHubError;
 use aws_sdk_securityhub::types::{
     StandardsStatus, StandardsSubscription, StandardsSubscriptionRequest,
 };
 
-use super::aws::{aws_error, sent};
+use super::aws::{Live, aws_error, list_prop, sent, sent_or_none};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 
@@ -40,14 +41,7 @@ pub struct SecurityHubProvider {
 }
 
 fn standards(resource: &Resource) -> Vec<String> {
-    match resource.props.get("standards") {
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
+    list_prop(resource, "standards")
 }
 
 /// The tags the hub is created (or adopted) with.
@@ -189,16 +183,10 @@ impl Provider for SecurityHubProvider {
         let mut props = BTreeMap::new();
         props.insert("standards".into(), Value::List(wanted));
         let outputs = Outputs::from([("arn".to_string(), arn.clone())]);
-        observation.insert(Observed {
-            id: resource.id.clone(),
-            kind: KINDS[0],
-            physical_id: arn,
-            props,
-            outputs,
-            owner: Owner::Untracked,
-            retain: KINDS[0].retained(),
-            refused: None,
-        });
+        let live = Live::new(KINDS[0], arn.clone(), arn)
+            .props(props)
+            .outputs(outputs);
+        observation.insert(live.owned_by(resource.id.clone(), Owner::Untracked));
         Ok(observation)
     }
 
@@ -210,30 +198,27 @@ impl Provider for SecurityHubProvider {
         for (key, value) in hub_tags(resource) {
             request = request.tags(key, value);
         }
-        match request.send().await {
-            Ok(_) => {}
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_conflict_exception()) =>
-            {
-                // Already enabled: ours only if tagged so (a retried create of our own).
-                let arn = self.hub().await?.unwrap_or_default();
-                let owner = Owner::from_tags(&self.tags(&arn).await?, &ctx.env);
-                if owner != Owner::Ours {
-                    return Err(ProviderError::local(
-                        "securityhub:EnableSecurityHub",
-                        &arn,
-                        format!(
-                            "Security Hub was enabled after the plan by someone else (the hub \
+        let conflict = |e: &EnableSecurityHubError| e.is_resource_conflict_exception();
+        let action = "securityhub:EnableSecurityHub";
+        if sent_or_none(action, "hub", request.send(), conflict)
+            .await?
+            .is_none()
+        {
+            // Already enabled: ours only if tagged so (a retried create of our own).
+            let arn = self.hub().await?.unwrap_or_default();
+            let owner = Owner::from_tags(&self.tags(&arn).await?, &ctx.env);
+            if owner != Owner::Ours {
+                return Err(ProviderError::local(
+                    "securityhub:EnableSecurityHub",
+                    &arn,
+                    format!(
+                        "Security Hub was enabled after the plan by someone else (the hub \
                              is not tagged as nc-provision's for {}); make a new plan, and \
                              apply --adopt to take it over",
-                            ctx.env
-                        ),
-                    ));
-                }
+                        ctx.env
+                    ),
+                ));
             }
-            Err(error) => return Err(aws_error("securityhub:EnableSecurityHub", "hub", error)),
         }
         let enabled = self.enabled_standards().await?;
         self.enable_missing(resource, &enabled).await?;

@@ -26,12 +26,11 @@ fn hub() -> Resource {
 }
 
 fn ctx() -> StepCtx {
-    StepCtx {
-        id: crate::model::LogicalId::new("observability.securityhub"),
-        env: "stg".into(),
-        progress: std::sync::Arc::new(|_: &str| {}),
-        wait_timeout: std::time::Duration::from_secs(1),
-    }
+    StepCtx::silent(
+        "observability.securityhub",
+        "stg",
+        std::time::Duration::from_secs(1),
+    )
 }
 
 fn subscription(arn: &str, status: StandardsStatus) -> StandardsSubscription {
@@ -85,6 +84,11 @@ fn tagged_hub() -> Resource {
 }
 
 /// Plans `resource` through the provider registry, which looks owners up.
+/// A provider over (a clone of) `client`.
+fn provider_over(client: &Client) -> SecurityHubProvider {
+    SecurityHubProvider::from_client(client.clone())
+}
+
 async fn plan(
     provider: SecurityHubProvider,
     resource: &Resource,
@@ -182,12 +186,7 @@ async fn a_hub_someone_else_enabled_is_a_conflict_and_adopt_tags_it() {
         [&describe, &standards, &tags, &tag, &batch]
     );
     let resource = tagged_hub();
-    let (_, change) = plan(
-        SecurityHubProvider::from_client(client.clone()),
-        &resource,
-        false,
-    )
-    .await;
+    let (_, change) = plan(provider_over(&client), &resource, false).await;
     assert_eq!(change.action, crate::plan::Action::Conflict, "{change:?}");
     assert!(
         change
@@ -197,12 +196,7 @@ async fn a_hub_someone_else_enabled_is_a_conflict_and_adopt_tags_it() {
             .contains("--adopt"),
         "{change:?}"
     );
-    let (observation, change) = plan(
-        SecurityHubProvider::from_client(client.clone()),
-        &resource,
-        true,
-    )
-    .await;
+    let (observation, change) = plan(provider_over(&client), &resource, true).await;
     assert_eq!(change.action, crate::plan::Action::Adopt, "{change:?}");
     let observed = &observation.found[&resource.id];
     assert_eq!(observed.owner, Owner::Foreign);

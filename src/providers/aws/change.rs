@@ -1,0 +1,51 @@
+//! One update's inputs in one value: the desired resource, the live one as observed, and the
+//! attributes that differ.
+
+use super::errors::ProviderError;
+use super::tags::{TagApi, sync_touched_tags};
+use crate::model::{Delta, Observed, Outputs, Resource};
+
+/// What a kind's update is told: `resource` as the spec wants it, `observed` as it lives, and
+/// the `delta` of attributes between them.
+#[derive(Clone, Copy)]
+pub struct Change<'a> {
+    /// The desired resource (references resolved).
+    pub resource: &'a Resource,
+    /// The live resource.
+    pub observed: &'a Observed,
+    /// The attributes that differ.
+    pub delta: &'a Delta,
+}
+
+impl<'a> Change<'a> {
+    /// The change from `observed` to `resource` in the attributes of `delta`.
+    #[must_use]
+    pub fn new(resource: &'a Resource, observed: &'a Observed, delta: &'a Delta) -> Change<'a> {
+        Change {
+            resource,
+            observed,
+            delta,
+        }
+    }
+
+    /// Whether attribute `name` differs.
+    #[must_use]
+    pub fn touches(&self, name: &str) -> bool {
+        self.delta.touches(name)
+    }
+
+    /// The AWS identifier of the live resource.
+    #[must_use]
+    pub fn physical_id(&self) -> &'a str {
+        &self.observed.physical_id
+    }
+
+    /// The last step of most updates: the tags synced through `api` when they differ, and
+    /// the outputs as observed.
+    ///
+    /// # Errors
+    /// The failing tag or untag call.
+    pub async fn sync_tags(&self, api: &dyn TagApi) -> Result<Outputs, ProviderError> {
+        sync_touched_tags(api, self.resource, self.observed, self.delta).await
+    }
+}
