@@ -37,22 +37,32 @@ fn shipped_backup_table() -> String {
     rest[..end].to_string()
 }
 
-/// The JSON of an item's `record` or `modules` attribute in `world`'s lock table.
+/// The item `pk` of `world`'s lock table, read back with the SDK (`None` also when the table
+/// does not exist).
 async fn item(
     world: &World,
     pk: &str,
 ) -> Option<std::collections::HashMap<String, AttributeValue>> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&world.sdk("us-east-1").await);
-    dynamodb
+    let answer = dynamodb
         .get_item()
         .table_name("nc-provision-locks")
         .key("pk", AttributeValue::S(pk.to_string()))
         .consistent_read(true)
         .send()
-        .await
-        .expect("get item")
-        .item()
-        .cloned()
+        .await;
+    match answer {
+        Ok(answer) => answer.item().cloned(),
+        // No table yet: no item.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(error) => panic!("get item {pk}: {error:?}"),
+    }
 }
 
 /// Every audit record in `world`'s lock table (a Scan: the test reads back independently).
