@@ -65,7 +65,6 @@ pub type Verdict = Result<Validated, String>;
 /// Decides the rule for a plan of modules digest `mine`, from the validating environment's
 /// record of that digest (`matching`) and of its newest ok apply (`newest`), at `now`
 /// (seconds since the epoch).
-#[must_use]
 pub fn decide(
     rule: &ValidatedIn,
     source: &Source,
