@@ -5,6 +5,12 @@
 //! The rules: every required role has approved this plan's digest; each by a principal the
 //! spec names for that role; no principal approves twice (two roles need two people); and for
 //! a plan with a high-risk change, no approver is the one applying it.
+//!
+//! The "validated in stg first" rule: [`modules_digest`] (what must have run in stg) and
+//! [`stg_first`] (whether what the stg audit recorded allows the apply).
+
+pub mod modules_digest;
+pub mod stg_first;
 
 use serde::{Deserialize, Serialize};
 
@@ -128,6 +134,7 @@ mod tests {
             },
             approvers,
             scheduled_repair: false,
+            validated_in: None,
         }
     }
 

@@ -1,10 +1,12 @@
 //! `approve` and `approvals`: recorded approvals of saved plans, and the check `apply --plan`
-//! makes against the spec's change control.
+//! makes against the spec's change control. `approvals` also lists the "validated in stg
+//! first" rule as a requirement when the spec has it (the apply checks it again).
 
 use anyhow::{Context, bail};
 
 use super::args::{ApprovalsArgs, ApproveArgs, Cli, Format};
 use super::{ExitStatus, output};
+use crate::control::modules_digest::ModulesDigest;
 use crate::control::{self, Approval};
 use crate::plan::{Plan, SavedPlan};
 use crate::providers::approvals::Approvals;
@@ -113,7 +115,7 @@ pub(super) async fn approve(cli: &Cli, args: &ApproveArgs) -> anyhow::Result<Exi
 
 pub(super) async fn approvals(cli: &Cli, args: &ApprovalsArgs) -> anyhow::Result<ExitStatus> {
     let saved = read_saved(&args.plan)?;
-    let (_, control) = spec_and_control(cli, &saved)?;
+    let (spec, control) = spec_and_control(cli, &saved)?;
     let aws = Aws::load(&saved.region).await.with_emulator(cli.emulator);
     let digest = saved.digest();
     let key = format!("{}/{}", saved.env, saved.region);
@@ -121,7 +123,12 @@ pub(super) async fn approvals(cli: &Cli, args: &ApprovalsArgs) -> anyhow::Result
         .list(&digest, &all_roles(&control))
         .await?;
     let required = control::required_roles(&control, saved.risk);
-    let still = control::missing(&control, saved.risk, &digest, &recorded, "");
+    let mut still = control::missing(&control, saved.risk, &digest, &recorded, "");
+    // The "validated in stg first" rule is a requirement of the apply too (checked again then).
+    let validated = validated_in(cli, &aws, &spec).await?;
+    if let Some(Err(why)) = &validated {
+        still.push(format!("validated in {}: {why}", rule_env(&control)));
+    }
     match args.format {
         Format::Json => output::json(&serde_json::json!({
             "plan_digest": digest,
@@ -130,6 +137,10 @@ pub(super) async fn approvals(cli: &Cli, args: &ApprovalsArgs) -> anyhow::Result
             "risk": saved.risk,
             "required_roles": required,
             "approvals": recorded,
+            "validated_in": validated.as_ref().map(|verdict| match verdict {
+                Ok(evidence) => serde_json::json!({ "ok": true, "evidence": evidence }),
+                Err(why) => serde_json::json!({ "ok": false, "why": why }),
+            }),
             "missing": still,
             "complete": still.is_empty(),
         })),
@@ -156,6 +167,16 @@ pub(super) async fn approvals(cli: &Cli, args: &ApprovalsArgs) -> anyhow::Result
                         .unwrap_or_default()
                 ));
             }
+            if let Some(Ok(evidence)) = &validated {
+                text.push_str(&format!(
+                    "  validated in {}: modules digest {} first applied there at {} ({} h before now; needs {} h)\n",
+                    evidence.env,
+                    evidence.modules_digest,
+                    evidence.first_at,
+                    evidence.hours_before,
+                    evidence.min_hours
+                ));
+            }
             if still.is_empty() {
                 text.push_str("Complete: apply --plan may proceed.");
             } else {
@@ -169,6 +190,34 @@ pub(super) async fn approvals(cli: &Cli, args: &ApprovalsArgs) -> anyhow::Result
     } else {
         ExitStatus::Changes
     })
+}
+
+/// The environment named by the spec's `[change_control.validated_in]` (for messages).
+fn rule_env(control: &ChangeControl) -> &str {
+    control
+        .validated_in
+        .as_ref()
+        .map_or("stg", |rule| rule.env.as_str())
+}
+
+/// The "validated in stg first" verdict for `spec` run by this build (`None`: no such rule),
+/// as the caller of `aws` would be checked at apply time.
+async fn validated_in(
+    cli: &Cli,
+    aws: &Aws,
+    spec: &Spec,
+) -> anyhow::Result<Option<crate::control::stg_first::Verdict>> {
+    if spec
+        .change_control
+        .as_ref()
+        .and_then(|control| control.validated_in.as_ref())
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let modules = ModulesDigest::of(spec).map_err(anyhow::Error::msg)?;
+    let caller = providers::caller(aws).await?;
+    Ok(crate::engine::apply::validated_in(aws, &caller, spec, &modules, &cli.variables()).await)
 }
 
 /// Checks the recorded approvals of the saved plan `saved` before `apply --plan` carries out

@@ -7,15 +7,25 @@
 //! match the one shown; the executor is fenced by the lease (no step starts once a heartbeat
 //! failed or the lease nears expiry); the audit record is written, with retries, before the
 //! command may report success.
+//!
+//! Where the spec has `[change_control.validated_in]`, an apply or reconcile (not a `dr
+//! rebuild`: in an outage the on-call engineer's command is the decision) is refused before the
+//! lease unless the validating environment (stg) ran the same modules digest long enough ago
+//! ([`validated_in`]); every audit record carries the run's `modules_digest`, and an ok run
+//! records that its environment converged under it.
 
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
 use super::{Session, signals};
+use crate::control::modules_digest::ModulesDigest;
+use crate::control::stg_first::{self, Source, Validated, Verdict};
 use crate::exec::{ExecOptions, Progress, Report};
 use crate::plan::{DiffOptions, Plan, PlanFlags, SavedPlan, render, staleness};
-use crate::providers::lock::{self, LockTable};
+use crate::providers::lock::{self, ConvergedReader, LockTable};
+use crate::providers::{Aws, Caller};
+use crate::spec::Spec;
 
 /// Refuses to apply `saved` when `plan` (made now) no longer matches it, naming what changed.
 ///
@@ -161,6 +171,29 @@ impl Locked<'_> {
                 None,
             ));
         }
+        let modules = ModulesDigest::of(&session.spec).map_err(anyhow::Error::msg)?;
+        let validated = if self.command == "dr rebuild" {
+            None
+        } else {
+            let variables = crate::spec::Variables::new();
+            match validated_in(
+                &session.aws,
+                &session.caller,
+                &session.spec,
+                &modules,
+                &variables,
+            )
+            .await
+            {
+                None => None,
+                Some(Ok(validated)) => Some(validated),
+                Some(Err(why)) => bail!(
+                    "{} refuses: {why}
+Nothing was changed.",
+                    self.command
+                ),
+            }
+        };
         // Before the lease: a signal from here on is remembered, never a kill mid-lease.
         signals::listen();
         if signals::requested() {
@@ -182,7 +215,13 @@ impl Locked<'_> {
             ));
         }
         let fence = lease.fence();
-        let outcome = self.run(session, &shown, &table, &key, fence).await;
+        let audited = Audited {
+            modules: &modules,
+            validated: validated.as_ref(),
+        };
+        let outcome = self
+            .run(session, &shown, &table, &key, fence, audited)
+            .await;
         lease.release().await;
         outcome
     }
@@ -194,6 +233,7 @@ impl Locked<'_> {
         table: &LockTable,
         key: &str,
         fence: crate::fence::Fence,
+        audited: Audited<'_>,
     ) -> anyhow::Result<(Outcome, Option<String>)> {
         let fresh = tokio::select! {
             fresh = session.plan(shown.mode, DiffOptions { adopt: self.adopt }) => fresh?,
@@ -251,6 +291,9 @@ impl Locked<'_> {
             "spec_digest": fresh.spec_digest,
             "plan_digest": plan_digest(&fresh),
             "tool_version": crate::plan::TOOL_VERSION,
+            "modules_digest": audited.modules.digest,
+            "modules": audited.modules,
+            "validated_in": audited.validated,
             "flags": flags,
             "approvals": self.approvals,
             "summary": fresh.summary(),
@@ -259,14 +302,14 @@ impl Locked<'_> {
             "outcome": outcome,
             "elapsed_ms": started.elapsed().as_millis() as u64,
         });
-        let audited = table.audit_keyed(key, &record).await;
+        let audit_written = table.audit_keyed(key, &record).await;
         if interrupted {
             bail!(
                 "interrupted by a signal: steps in flight were abandoned and the lease released; re-run to converge{}",
-                audit_note(&audited)
+                audit_note(&audit_written)
             );
         }
-        let audit_key = match audited {
+        let audit_key = match audit_written {
             Ok(audit_key) => audit_key,
             Err(error) => bail!(
                 "the {} ran ({outcome}; {} steps reported) but its audit record could not be written: {error}. \
@@ -277,6 +320,17 @@ impl Locked<'_> {
                 lock::TABLE
             ),
         };
+        if outcome == "ok" && self.command != "dr rebuild" {
+            let converged = table
+                .record_converged(key, audited.modules, &audit_key, &session.caller.arn)
+                .await;
+            if let Err(error) = converged {
+                (self.note)(&format!(
+                    "The {} is audited, but that {key} converged under modules digest {} could not be recorded ({error}); a later apply of another environment validated by this one will be refused until a re-run records it.",
+                    self.command, audited.modules.digest
+                ));
+            }
+        }
         Ok((
             Outcome {
                 plan: fresh,
@@ -285,6 +339,118 @@ impl Locked<'_> {
             Some(audit_key),
         ))
     }
+}
+
+/// Records that the session's environment converged under its modules digest when an apply
+/// found nothing to change (no audit record is written then), so that a new build that changes
+/// nothing in stg still validates it for prod.
+///
+/// # Errors
+/// The modules digest could not be computed, or the write failed.
+pub async fn record_unchanged(session: &Session) -> anyhow::Result<()> {
+    let modules = ModulesDigest::of(&session.spec).map_err(anyhow::Error::msg)?;
+    let key = format!("{}/{}", session.target.env, session.target.region);
+    LockTable::new(&session.aws).ensure().await?;
+    LockTable::new(&session.aws)
+        .record_converged(
+            &key,
+            &modules,
+            "none: the apply found nothing to change",
+            &session.caller.arn,
+        )
+        .await?;
+    Ok(())
+}
+
+/// What a run's audit record says about change control beyond its approvals.
+#[derive(Clone, Copy)]
+struct Audited<'a> {
+    /// The run's modules digest.
+    modules: &'a ModulesDigest,
+    /// The "validated in stg first" evidence, when the spec has the rule.
+    validated: Option<&'a Validated>,
+}
+
+/// The "validated in stg first" rule of `spec` for a run of `modules` by `caller`: `None`
+/// when the spec has no `[change_control.validated_in]`; else the verdict. The validating
+/// environment's spec (same specs directory, read with `variables`) gives its region (unless
+/// the rule names one) and its account (its `account_id` pin; else the caller's). Its audit is
+/// read as the rule's `audit_role_arn`, else by table name in the same account or by table ARN
+/// in another. A read that fails is a refusal naming the action and the table, never a pass.
+pub async fn validated_in(
+    aws: &Aws,
+    caller: &Caller,
+    spec: &Spec,
+    modules: &ModulesDigest,
+    variables: &crate::spec::Variables,
+) -> Option<Verdict> {
+    let rule = spec.change_control.as_ref()?.validated_in.as_ref()?;
+    Some(verdict(aws, caller, spec, rule, modules, variables).await)
+}
+
+async fn verdict(
+    aws: &Aws,
+    caller: &Caller,
+    spec: &Spec,
+    rule: &crate::spec::ValidatedIn,
+    modules: &ModulesDigest,
+    variables: &crate::spec::Variables,
+) -> Verdict {
+    let env = &rule.env;
+    if env == spec.environment.name.as_str() {
+        return Err(format!(
+            "[change_control.validated_in] names {env} itself; name the environment that validates first (stg)"
+        ));
+    }
+    let dir = spec
+        .path
+        .parent()
+        .unwrap_or_else(|| std::path::Path::new("."));
+    let named = crate::spec::load_with(dir, env, variables).map_err(|errors| {
+        format!("[change_control.validated_in] needs the spec of {env} (its region and account), which does not load:
+{errors}")
+    })?;
+    let region = rule
+        .region
+        .clone()
+        .unwrap_or_else(|| named.environment.region.clone());
+    let account = named
+        .environment
+        .account_id
+        .clone()
+        .unwrap_or_else(|| caller.account.clone());
+    let there = aws.in_region(&region);
+    let reader = match &rule.audit_role_arn {
+        Some(role) => ConvergedReader::as_role(&there, role)
+            .await
+            .map_err(|error| format!("{env}'s audit could not be read as {role}: {error}"))?,
+        None => ConvergedReader::new(&there, &caller.account, &account),
+    };
+    let source = Source {
+        env: env.clone(),
+        region: region.clone(),
+        table: reader.table().to_string(),
+    };
+    let (matching, newest) = reader
+        .read(&format!("{env}/{region}"), &modules.digest)
+        .await
+        .map_err(|error| {
+            format!(
+                "{env}'s audit could not be read, so that {env} validated modules digest {} cannot be shown: {error}",
+                modules.digest
+            )
+        })?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    stg_first::decide(
+        rule,
+        &source,
+        modules,
+        matching.as_ref(),
+        newest.as_ref(),
+        now,
+    )
 }
 
 fn audit_note(audited: &Result<String, crate::providers::ProviderError>) -> String {

@@ -60,6 +60,10 @@ pub struct SavedPlan {
     /// approvals of one plan never carry over to another, even one with the same changes.
     #[serde(default)]
     pub created_at: String,
+    /// The modules digest of the spec run by the build that made the plan (what the "validated
+    /// in stg first" rule checks; `control::modules_digest`); empty when not recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub modules_digest: String,
 }
 
 /// One resource's state at plan time.
@@ -103,6 +107,7 @@ impl SavedPlan {
                 .collect(),
             risk: plan.risk(),
             created_at: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
+            modules_digest: String::new(),
         }
     }
 }

@@ -28,7 +28,9 @@ use crate::fence::Fence;
 
 mod annotate;
 mod owner;
+mod validated;
 pub use owner::{holder_process_is_gone, owner_id};
+pub use validated::ConvergedReader;
 
 /// The table holding leases and audit records.
 pub const TABLE: &str = "nc-provision-locks";

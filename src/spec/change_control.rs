@@ -1,10 +1,11 @@
-//! `[change_control]`: approver roles per risk class, the principals holding each role, and
-//! whether scheduled repair is allowed. Every problem is located like the rest of the spec.
+//! `[change_control]`: approver roles per risk class, the principals holding each role,
+//! whether scheduled repair is allowed, and the optional "validated in stg first" rule
+//! (`[change_control.validated_in]`). Every problem is located like the rest of the spec.
 
 use std::collections::BTreeMap;
 
 use super::error::SpecErrorKind;
-use super::model::{ChangeControl, RequiredApprovals};
+use super::model::{ChangeControl, EnvName, RequiredApprovals, ValidatedIn};
 use super::reader::{At, Reader, Table};
 use super::rules::Problem;
 
@@ -13,7 +14,15 @@ const CLASSES: [&str; 3] = ["low", "medium", "high"];
 
 /// Reads `[change_control]`; `None` after recording its problems.
 pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>) -> Option<ChangeControl> {
-    r.unknown_keys(t, &["scheduled_repair", "required_approvals", "approvers"]);
+    r.unknown_keys(
+        t,
+        &[
+            "scheduled_repair",
+            "required_approvals",
+            "approvers",
+            "validated_in",
+        ],
+    );
     let scheduled_repair = r.boolean(t, "scheduled_repair", true);
     let approvers = r
         .table(t, "approvers", true)
@@ -21,6 +30,10 @@ pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>) -> Option<ChangeControl> {
     let required = r
         .table(t, "required_approvals", true)
         .and_then(|table| required(r, &table));
+    let validated_in = match r.table(t, "validated_in", false) {
+        Some(table) => Some(validated_in(r, &table)?),
+        None => None,
+    };
     let (approvers, (required, named)) = (approvers?, required?);
     let mut ok = true;
     for role in &named {
@@ -52,6 +65,70 @@ pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>) -> Option<ChangeControl> {
         required_approvals: required,
         approvers,
         scheduled_repair,
+        validated_in,
+    })
+}
+
+/// The longest `min_hours` accepted: 30 days (the seeds ask for 24-48 h).
+const MAX_MIN_HOURS: i64 = 720;
+
+/// `[change_control.validated_in]`: `env`, `min_hours`, optional `region` and
+/// `audit_role_arn`.
+fn validated_in(r: &mut Reader, t: &Table<'_, '_>) -> Option<ValidatedIn> {
+    r.unknown_keys(t, &["env", "min_hours", "region", "audit_role_arn"]);
+    let env = r.string(t, "env", true);
+    let min_hours = r.int_in::<u32>(
+        t,
+        "min_hours",
+        true,
+        (0, MAX_MIN_HOURS),
+        "hours between the validating apply and this one (seeds: stg deploys 24-48 h before prod)",
+    );
+    let region = r.string(t, "region", false);
+    let role = r.string(t, "audit_role_arn", false);
+    let mut ok = true;
+    if let Some(env) = &env
+        && EnvName::parse(&env.value).is_none()
+    {
+        ok = false;
+        r.problem(
+            env.span.clone(),
+            Problem::new(
+                format!("{:?} is not an environment", env.value),
+                Some("the environment that validates first, e.g. \"stg\"".into()),
+            ),
+        );
+    }
+    if let Some(region) = &region
+        && !super::ALLOWED_REGIONS.contains(&region.value.as_str())
+    {
+        ok = false;
+        r.problem(
+            region.span.clone(),
+            Problem::new(
+                format!("region {:?} is not allowed", region.value),
+                Some(format!("one of {}", super::ALLOWED_REGIONS.join(", "))),
+            ),
+        );
+    }
+    if let Some(role) = &role
+        && !role.value.starts_with("arn:aws:iam::")
+    {
+        ok = false;
+        r.problem(
+            role.span.clone(),
+            Problem::new(
+                format!("{:?} is not an IAM role ARN", role.value),
+                Some("e.g. \"arn:aws:iam::123456789012:role/NcProvisionAuditReader\"".into()),
+            ),
+        );
+    }
+    let (env, min_hours) = (env?, min_hours?);
+    ok.then_some(ValidatedIn {
+        env: env.value,
+        min_hours: min_hours.value,
+        region: region.map(|region| region.value),
+        audit_role_arn: role.map(|role| role.value),
     })
 }
 
@@ -215,5 +292,62 @@ mod tests {
             "[change_control]\nscheduled_repair = true\n[change_control.required_approvals]\nlow = [\"a\"]\nmedium = []\nhigh = [\"a\"]\n[change_control.approvers]\na = [\"arn:aws:iam::*:role/A\"]\n",
             "riskier class needs fewer",
         );
+    }
+
+    #[test]
+    fn reads_the_validated_in_rule_and_locates_its_mistakes() {
+        let head = "[change_control]\nscheduled_repair = false\n[change_control.required_approvals]\nlow = []\nmedium = []\nhigh = []\n[change_control.approvers]\n";
+        let spec = parse(&format!(
+            "{head}[change_control.validated_in]\nenv = \"stg\"\nmin_hours = 24\n"
+        ))
+        .expect("valid rule");
+        let rule = spec
+            .change_control
+            .and_then(|control| control.validated_in)
+            .expect("the rule");
+        assert_eq!((rule.env.as_str(), rule.min_hours), ("stg", 24));
+        assert_eq!((rule.region, rule.audit_role_arn), (None, None));
+        let full = parse(&format!(
+            "{head}[change_control.validated_in]\nenv = \"stg\"\nmin_hours = 0\nregion = \"ca-central-1\"\naudit_role_arn = \"arn:aws:iam::123456789012:role/R\"\n"
+        ))
+        .expect("valid rule");
+        let rule = full
+            .change_control
+            .and_then(|control| control.validated_in)
+            .expect("the rule");
+        assert_eq!(rule.region.as_deref(), Some("ca-central-1"));
+        // Without the table there is no rule (the shipped prod has it commented out).
+        let shipped = crate::spec::parse(Path::new("specs/prod.toml"), BASE).expect("prod");
+        assert!(
+            shipped
+                .change_control
+                .expect("control")
+                .validated_in
+                .is_none()
+        );
+
+        for (table, want) in [
+            (
+                "env = \"qa\"\nmin_hours = 24",
+                "\"qa\" is not an environment",
+            ),
+            ("env = \"stg\"\nmin_hours = 721", "out of range"),
+            ("env = \"stg\"", "min_hours"),
+            (
+                "env = \"stg\"\nmin_hours = 1\nregion = \"eu-west-1\"",
+                "not allowed",
+            ),
+            (
+                "env = \"stg\"\nmin_hours = 1\naudit_role_arn = \"Reader\"",
+                "not an IAM role ARN",
+            ),
+            ("env = \"stg\"\nmin_hours = 1\nhours = 2", "hours"),
+        ] {
+            let errors = rejected(
+                &format!("{head}[change_control.validated_in]\n{table}\n"),
+                want,
+            );
+            assert!(errors.contains("specs/prod.toml:"), "{errors}");
+        }
     }
 }

@@ -86,6 +86,26 @@ pub struct ChangeControl {
     /// `scheduled_repair`: whether `reconcile` may repair drift (prod: false — it reports and
     /// notifies instead).
     pub scheduled_repair: bool,
+    /// `[change_control.validated_in]` (optional): the "validated in stg first" rule.
+    pub validated_in: Option<ValidatedIn>,
+}
+
+/// `[change_control.validated_in]`: a plan may be applied only when another environment (stg)
+/// ran the same modules digest (the tool's expanders and the spec's module structure) in an ok
+/// apply at least `min_hours` earlier, as that environment's audit records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedIn {
+    /// `env`: the environment that validates first (`stg`).
+    pub env: String,
+    /// `min_hours`: how long before the apply the validating apply must have run (0..=720).
+    pub min_hours: u32,
+    /// `region` (optional): the region of the validating environment's audit; default: that
+    /// environment's spec region.
+    pub region: Option<String>,
+    /// `audit_role_arn` (optional): a role in the validating environment's account to assume
+    /// for reading its audit table; without it, another account's table is read by its ARN
+    /// (which needs a resource policy on that table).
+    pub audit_role_arn: Option<String>,
 }
 
 /// Approver roles per risk class.

@@ -27,5 +27,6 @@ mod singletons;
 mod spec_schema;
 mod specs;
 mod standby;
+mod stg_first;
 mod vpc;
 mod watch;
