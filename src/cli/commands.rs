@@ -97,7 +97,11 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> anyhow::Result<ExitStatus> {
             adopt: args.adopt,
             allow_destroy: args.allow_destroy,
         };
-        let saved = SavedPlan::from_plan(&plan, render::plan_json(&plan, &session.calls()), flags);
+        let mut saved =
+            SavedPlan::from_plan(&plan, render::plan_json(&plan, &session.calls()), flags);
+        saved.modules_digest = crate::control::modules_digest::ModulesDigest::of(&session.spec)
+            .map(|modules| modules.digest)
+            .unwrap_or_default();
         let text = serde_json::to_string_pretty(&saved)?;
         std::fs::write(path, text)
             .with_context(|| format!("writing the plan to {}", path.display()))?;
@@ -174,6 +178,13 @@ async fn apply(cli: &Cli, args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         workflow::refuse_replacements(&plan)?;
     }
     if !plan.changes.iter().any(|change| change.action.is_change()) {
+        if let Err(error) = workflow::record_unchanged(&session).await {
+            printer.note(&format!(
+                "Nothing to change; recording that {} converged under its modules digest failed: \
+                 {error}",
+                args.env
+            ));
+        }
         printer.report(&plan, &Report::default(), &session.calls());
         return watch_after_apply(cli, args, &session, None).await;
     }

@@ -343,13 +343,19 @@ Nothing was changed.",
 
 /// Records that the session's environment converged under its modules digest when an apply
 /// found nothing to change (no audit record is written then), so that a new build that changes
-/// nothing in stg still validates it for prod.
+/// nothing in stg still validates it for prod. One consistent read first: a digest already
+/// recorded is not written again, so a steady-state apply that changes nothing makes no write.
 ///
 /// # Errors
-/// The modules digest could not be computed, or the write failed.
+/// The modules digest could not be computed, or the read or write failed.
 pub async fn record_unchanged(session: &Session) -> anyhow::Result<()> {
     let modules = ModulesDigest::of(&session.spec).map_err(anyhow::Error::msg)?;
     let key = format!("{}/{}", session.target.env, session.target.region);
+    let account = &session.caller.account;
+    let own = crate::providers::lock::ConvergedReader::new(&session.aws, account, account);
+    if own.read(&key, &modules.digest).await?.0.is_some() {
+        return Ok(());
+    }
     LockTable::new(&session.aws).ensure().await?;
     LockTable::new(&session.aws)
         .record_converged(
