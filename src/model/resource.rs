@@ -306,4 +306,27 @@ impl Observation {
     pub fn insert(&mut self, observed: Observed) {
         self.found.insert(observed.id.clone(), observed);
     }
+
+    /// Whether the live state of `resource` differs from the spec, with references resolved
+    /// against this observation (an unresolvable one counts as differing). False when it is
+    /// not observed at all.
+    #[must_use]
+    pub fn differs(&self, resource: &Resource) -> bool {
+        let Some(observed) = self.found.get(&resource.id) else {
+            return false;
+        };
+        let lookup = |reference: &super::value::Ref| {
+            self.found
+                .get(&reference.id)
+                .and_then(|found| found.outputs.get(&reference.output))
+                .cloned()
+        };
+        resource.props.iter().any(|(name, wanted)| {
+            let wanted = wanted.resolve_or_unknown(&lookup);
+            observed
+                .props
+                .get(name)
+                .is_none_or(|live| wanted.is_unknown() || !wanted.equivalent(live))
+        })
+    }
 }

@@ -362,7 +362,9 @@ fn untracked_change(change: &mut ResourceChange, observed: &Observed, options: D
 pub fn differs(resource: &Resource, observation: &Observation) -> bool {
     observation.found.get(&resource.id).is_some_and(|observed| {
         let desired = resolve(&resource.props, observation, &BTreeSet::new());
-        !attribute_changes(resource, &desired, observed).is_empty()
+        let differs = !attribute_changes(resource, &desired, observed).is_empty();
+        debug_assert_eq!(differs, observation.differs(resource));
+        differs
     })
 }
 

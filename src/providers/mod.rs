@@ -292,7 +292,7 @@ impl Providers {
             let Some(observed) = observation.found.get(&resource.id) else {
                 continue;
             };
-            if observed.owner != Owner::Untracked || !crate::plan::differs(resource, observation) {
+            if observed.owner != Owner::Untracked || !observation.differs(resource) {
                 continue;
             }
             let Some(provider) = self.for_resource(resource) else {
