@@ -175,13 +175,12 @@ impl Locked<'_> {
         let validated = if self.command == "dr rebuild" {
             None
         } else {
-            let variables = crate::spec::Variables::new();
             match validated_in(
                 &session.aws,
                 &session.caller,
                 &session.spec,
                 &modules,
-                &variables,
+                &session.variables,
             )
             .await
             {

@@ -88,6 +88,9 @@ pub struct Session {
     pub aws: Aws,
     /// Who runs this session (STS).
     pub caller: providers::Caller,
+    /// The `--var` values the spec was read with (another environment's spec, read by the
+    /// "validated in stg first" rule, is read with them too).
+    pub variables: spec::Variables,
     providers: Providers,
 }
 
@@ -112,7 +115,9 @@ impl Session {
             return Err(Error::RegionNotAllowed(region));
         }
         let aws = Aws::load(&region).await.with_emulator(emulator);
-        Session::start(spec, aws).await
+        let mut session = Session::start(spec, aws).await?;
+        session.variables = variables.clone();
+        Ok(session)
     }
 
     /// Opens a session for a spec already loaded, against `aws`'s region: resolves the account
@@ -172,6 +177,7 @@ impl Session {
             graph,
             aws,
             caller,
+            variables: spec::Variables::new(),
             providers,
         })
     }
