@@ -356,18 +356,6 @@ fn untracked_change(change: &mut ResourceChange, observed: &Observed, options: D
     }
 }
 
-/// Whether the live state of `resource` differs from the spec, with references resolved
-/// against `observation`. False when it is not observed at all.
-#[must_use]
-pub fn differs(resource: &Resource, observation: &Observation) -> bool {
-    observation.found.get(&resource.id).is_some_and(|observed| {
-        let desired = resolve(&resource.props, observation, &BTreeSet::new());
-        let differs = !attribute_changes(resource, &desired, observed).is_empty();
-        debug_assert_eq!(differs, observation.differs(resource));
-        differs
-    })
-}
-
 /// The attributes whose desired value differs from the live one.
 fn attribute_changes(resource: &Resource, desired: &Props, observed: &Observed) -> Vec<AttrChange> {
     desired

@@ -20,7 +20,7 @@ use serde::Serialize;
 pub use action::Action;
 pub use cause::{Cause, Drift};
 pub use change::{AttrChange, ResourceChange, delta_of};
-pub use diff::{DiffOptions, diff, diff_one, differs};
+pub use diff::{DiffOptions, diff, diff_one};
 pub use global::pin_global;
 pub use risk::{Risk, RiskClass, classify as risk_of};
 pub use saved::{PlanFlags, SavedPlan, StaleResource, TOOL_VERSION, staleness};

@@ -60,7 +60,7 @@ pub async fn newest_recovery_point(
     aws: &Aws,
     vault: &str,
 ) -> Result<Option<(String, SystemTime)>, ProviderError> {
-    let client = aws.backup();
+    let client = aws.backup_single_attempt_in_emulator();
     let mut pages = client
         .list_recovery_points_by_backup_vault()
         .backup_vault_name(vault)

@@ -201,10 +201,10 @@ fn differs_resolves_references_before_comparing() {
         )
     };
     observation.insert(live_recorder("arn:observability.role.config"));
-    assert!(!differs(&recorder, &observation), "same role, resolved");
+    assert!(!observation.differs(&recorder), "same role, resolved");
     observation.insert(live_recorder("arn:someone-else"));
-    assert!(differs(&recorder, &observation));
-    assert!(!differs(&role, &Observation::default()), "not observed");
+    assert!(observation.differs(&recorder));
+    assert!(!Observation::default().differs(&role), "not observed");
 }
 
 #[test]

@@ -83,6 +83,24 @@ impl Aws {
         )
     }
 
+    /// An AWS Backup client for the calls moto lacks (selections, recovery points): moto answers
+    /// them with an HTML 500 page, which the SDK would retry with back-off (10-16 s a call), so
+    /// in emulator mode it makes a single attempt; otherwise it is [`Aws::backup`].
+    #[must_use]
+    pub fn backup_single_attempt_in_emulator(&self) -> aws_sdk_backup::Client {
+        let client = self.backup();
+        if !self.emulator {
+            return client;
+        }
+        aws_sdk_backup::Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+                .build(),
+        )
+    }
+
     /// An S3 client (path-style against an overridden endpoint).
     #[must_use]
     pub fn s3(&self) -> aws_sdk_s3::Client {

@@ -63,17 +63,7 @@ impl BackupProvider {
         } else {
             client
         };
-        let selections = if aws.emulator {
-            Client::from_conf(
-                client
-                    .config()
-                    .to_builder()
-                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-                    .build(),
-            )
-        } else {
-            client.clone()
-        };
+        let selections = aws.backup_single_attempt_in_emulator();
         BackupProvider {
             client,
             selections,
