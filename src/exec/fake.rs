@@ -11,7 +11,7 @@ use super::{ExecOptions, Progress, Report, StepStatus, execute};
 use crate::fence::Fence;
 use crate::model::{DesiredGraph, Kind, Observation, Observed, Outputs, Props, Resource};
 use crate::plan::{DiffOptions, Plan, PlanMode, ResourceChange, Target, diff};
-use crate::providers::{ErrorClass, Provider, ProviderError, Providers, StepCtx};
+use crate::providers::{Change, ErrorClass, Provider, ProviderError, Providers, StepCtx};
 
 /// What the fake does for one resource id (every other id succeeds).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -161,15 +161,13 @@ impl Provider for Fake {
         Ok(made)
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        _delta: &crate::model::Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        self.act(resource.id.as_str(), "update", observed.outputs.clone())
-            .await
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        self.act(
+            change.resource.id.as_str(),
+            "update",
+            change.observed.outputs.clone(),
+        )
+        .await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

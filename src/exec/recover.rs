@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::model::{Observation, Observed, Outputs, Owner, Resource};
 use crate::plan::{Action, AttrChange, diff_one};
-use crate::providers::{Provider, ProviderError, StepCtx};
+use crate::providers::{Change, Provider, ProviderError, StepCtx};
 
 /// Counts the attempts of one step, to tell its first attempt from a retry.
 #[derive(Debug, Default)]
@@ -141,7 +141,10 @@ async fn resume(
                 "create continued as an update"
             );
             provider
-                .update(desired, &observed, &crate::plan::delta_of(&changes), ctx)
+                .update(
+                    &Change::new(desired, &observed, &crate::plan::delta_of(&changes)),
+                    ctx,
+                )
                 .await
                 .map(Some)
         }
@@ -161,7 +164,6 @@ mod tests {
 
     use super::*;
     use crate::exec::{ExecOptions, Progress, RetryPolicy, StepStatus, execute};
-    use crate::model::Delta;
     use crate::model::{DesiredGraph, LogicalId, Value};
     use crate::plan::Plan;
     use crate::providers::{ErrorClass, Providers};
@@ -270,19 +272,17 @@ mod tests {
 
         async fn update(
             &self,
-            resource: &Resource,
-            observed: &Observed,
-            delta: &Delta,
+            change: &Change<'_>,
             _ctx: &StepCtx,
         ) -> Result<Outputs, ProviderError> {
             self.updates
                 .lock()
                 .expect("updates")
-                .push(delta.names().map(str::to_string).collect());
-            let mut now = observed.clone();
-            now.props = resource.props.clone();
+                .push(change.delta.names().map(str::to_string).collect());
+            let mut now = change.observed.clone();
+            now.props = change.resource.props.clone();
             self.put(now);
-            Ok(observed.outputs.clone())
+            Ok(change.observed.outputs.clone())
         }
 
         async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -9,7 +9,7 @@ use super::order::Phase;
 use super::{StepReport, StepStatus, recover};
 use crate::model::{LogicalId, Observed, Outputs, Props, Ref, Resource};
 use crate::plan::{Action, ResourceChange};
-use crate::providers::{Provider, ProviderError, StepCtx};
+use crate::providers::{Change, Provider, ProviderError, StepCtx};
 
 /// What one spawned step needs.
 pub(super) struct StepInput {
@@ -150,7 +150,7 @@ pub(super) async fn run_step(
         Action::Update | Action::Adopt => {
             input
                 .provider
-                .update(&desired()?, observed()?, &change.delta(), ctx)
+                .update(&Change::new(&desired()?, observed()?, &change.delta()), ctx)
                 .await
         }
         Action::Delete | Action::NoOp | Action::Conflict | Action::Retain | Action::Skip => {

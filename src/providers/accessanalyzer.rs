@@ -18,11 +18,10 @@ use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Type;
 
-use super::aws::{
-    Live, aws_error, gone_is_done, keys_as_they_are, sent, sync_touched_tags, tag_api, tag_map_of,
-};
+use super::aws::{Live, aws_error, gone_is_done, keys_as_they_are, sent, tag_api, tag_map_of};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use crate::providers::Change;
 
 const KINDS: &[Kind] = &[Kind::AccessAnalyzer];
 
@@ -134,16 +133,10 @@ impl Provider for AccessAnalyzerProvider {
         Ok(outputs)
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let arn = observed.physical_id.as_str();
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let arn = change.observed.physical_id.as_str();
         let api = AnalyzerTags::new(&self.client, arn, arn);
-        sync_touched_tags(&api, resource, observed, delta).await
+        change.sync_tags(&api).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
@@ -307,7 +300,10 @@ mod tests {
         assert_eq!(action, Action::Update);
         let observed = observation.found.values().next().unwrap();
         provider
-            .update(&desired(), observed, &Delta::new(["tags"]), &ctx())
+            .update(
+                &Change::new(&desired(), observed, &crate::model::Delta::new(["tags"])),
+                &ctx(),
+            )
             .await
             .unwrap();
         assert_eq!(tag.num_calls(), 1);
@@ -355,7 +351,10 @@ mod tests {
         let changes = diff(&graph, &observation, DiffOptions { adopt: true });
         assert_eq!(changes[0].action, Action::Adopt);
         provider
-            .update(&resource, &observed, &changes[0].delta(), &ctx())
+            .update(
+                &Change::new(&resource, &observed, &changes[0].delta()),
+                &ctx(),
+            )
             .await
             .unwrap();
         assert_eq!(tag.num_calls(), 1, "tagged as ours");

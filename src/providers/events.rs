@@ -16,12 +16,12 @@ use aws_sdk_eventbridge::types::{Rule, RuleState, Target};
 
 use super::aws::{
     Live, gone_is_done, keys_as_they_are, name_and_arn, observe_named, output, sdk_tags_of, sent,
-    sync_touched_tags, tag_api, tagged_only, tags_from,
+    tag_api, tagged_only, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Props, Resource, Value};
+use crate::providers::Change;
 
 const KINDS: &[Kind] = &[Kind::EventBridgeRule];
 /// The id of the one target each rule has.
@@ -276,28 +276,22 @@ impl Provider for EventsProvider {
         Ok(name_and_arn(&resource.name, &arn))
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let name = resource.name.as_str();
-        if delta.touches("delivery_policy") || delta.touches("delivery_policy_name") {
-            self.put_delivery_policy(resource).await?;
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let name = change.resource.name.as_str();
+        if change.touches("delivery_policy") || change.touches("delivery_policy_name") {
+            self.put_delivery_policy(change.resource).await?;
         }
         if ["event_pattern", "state", "description"]
             .iter()
-            .any(|attribute| delta.touches(attribute))
+            .any(|attribute| change.touches(attribute))
         {
-            self.put_rule(resource, false).await?;
+            self.put_rule(change.resource, false).await?;
         }
-        if delta.touches("target_arn") {
-            self.put_target(resource).await?;
+        if change.touches("target_arn") {
+            self.put_target(change.resource).await?;
         }
-        let api = RuleTags::new(&self.client, output(observed, "arn"), name);
-        sync_touched_tags(&api, resource, observed, delta).await
+        let api = RuleTags::new(&self.client, output(change.observed, "arn"), name);
+        change.sync_tags(&api).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

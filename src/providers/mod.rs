@@ -40,10 +40,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::Delta;
 use crate::model::{Kind, LogicalId, Observation, Observed, Outputs, Owner, Resource};
 
-pub use aws::{Aws, CallCounter, ErrorClass, ProviderError, tag_delta, tag_pairs, tags_value};
+pub use aws::{
+    Aws, CallCounter, Change, ErrorClass, ProviderError, tag_delta, tag_pairs, tags_value,
+};
 pub use ec2::availability_zones;
 pub use sts::{Caller, caller};
 
@@ -102,13 +103,7 @@ pub trait Provider: Send + Sync {
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError>;
 
     /// Changes the listed attributes of a live resource in place; returns its outputs.
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError>;
+    async fn update(&self, change: &Change<'_>, ctx: &StepCtx) -> Result<Outputs, ProviderError>;
 
     /// Deletes a live resource; NotFound counts as done.
     async fn delete(&self, observed: &Observed, ctx: &StepCtx) -> Result<(), ProviderError>;
@@ -383,10 +378,8 @@ mod tests {
 
         async fn update(
             &self,
-            _: &Resource,
-            _: &Observed,
-            _delta: &Delta,
-            _: &StepCtx,
+            _change: &Change<'_>,
+            _ctx: &StepCtx,
         ) -> Result<Outputs, ProviderError> {
             Ok(Outputs::new())
         }

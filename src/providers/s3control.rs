@@ -17,9 +17,9 @@ use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use super::aws::{Live, found, gone_is_done, sent};
 use super::ownership::{How, OwnershipRegistry};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::providers::Change;
 const KINDS: &[Kind] = &[Kind::S3AccountPublicAccessBlock];
 const FLAGS: [&str; 4] = [
     "block_public_acls",
@@ -143,15 +143,9 @@ impl Provider for S3ControlProvider {
         Ok(outputs)
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        _delta: &Delta,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let outputs = self.put(resource).await?;
-        self.registry.record_adoption(observed, ctx).await?;
+    async fn update(&self, change: &Change<'_>, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let outputs = self.put(change.resource).await?;
+        self.registry.record_adoption(change.observed, ctx).await?;
         Ok(outputs)
     }
 

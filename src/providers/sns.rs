@@ -18,12 +18,12 @@ use aws_sdk_sns::Client;
 
 use super::aws::{
     Live, found, gone_is_done, keys_as_they_are, name_and_arn, observe_named, sdk_tags_of, sent,
-    sync_touched_tags, tag_api, tagged_only, tags_from,
+    tag_api, tagged_only, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Props, Resource, Value};
+use crate::providers::Change;
 
 const KINDS: &[Kind] = &[Kind::SnsTopic];
 
@@ -266,29 +266,24 @@ impl Provider for SnsProvider {
         Ok(name_and_arn(name, &arn))
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let arn = observed.physical_id.as_str();
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let arn = change.observed.physical_id.as_str();
         for (name, attribute) in [
             ("kms_key", "KmsMasterKeyId"),
             ("display_name", "DisplayName"),
         ] {
-            if delta.touches(name) {
-                let value = resource.str_prop(name).unwrap_or_default();
+            if change.touches(name) {
+                let value = change.resource.str_prop(name).unwrap_or_default();
                 self.set_attribute(arn, attribute, value).await?;
             }
         }
-        if delta.touches("subscriptions") {
+        if change.touches("subscriptions") {
             let live = self.subscriptions(arn).await?;
-            self.reconcile_subscriptions(resource, arn, &live).await?;
+            self.reconcile_subscriptions(change.resource, arn, &live)
+                .await?;
         }
         let api = TopicTags::new(&self.client, arn, arn);
-        sync_touched_tags(&api, resource, observed, delta).await
+        change.sync_tags(&api).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

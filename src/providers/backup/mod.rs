@@ -28,7 +28,7 @@ use super::aws::{
     Change, ErrorClass, aws_error, client_token, keys_as_they_are, run_token, tag_api, tag_map_of,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource};
+use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource};
 
 #[cfg(test)]
 mod tests;
@@ -230,20 +230,13 @@ impl Provider for BackupProvider {
         }
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let change = Change::new(resource, observed, delta);
-        match resource.kind {
-            Kind::BackupVault => vault::update(&self.client, &change).await,
-            Kind::BackupPlan => plan::update(&self.client, &change).await,
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        match change.resource.kind {
+            Kind::BackupVault => vault::update(&self.client, change).await,
+            Kind::BackupPlan => plan::update(&self.client, change).await,
             // Every attribute of a selection forces its replacement (there is no
             // UpdateBackupSelection): nothing is changed in place.
-            _ => Ok(observed.outputs.clone()),
+            _ => Ok(change.observed.outputs.clone()),
         }
     }
 

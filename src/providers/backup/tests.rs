@@ -261,9 +261,11 @@ async fn a_rule_changed_out_of_band_is_put_back_with_update_backup_plan() {
     );
     let outputs = provider
         .update(
-            &plan,
-            observed,
-            &Delta::new(["rule.daily.delete_after_days"]),
+            &Change::new(
+                &plan,
+                observed,
+                &crate::model::Delta::new(["rule.daily.delete_after_days"]),
+            ),
             &ctx(),
         )
         .await

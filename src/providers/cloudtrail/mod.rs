@@ -16,10 +16,11 @@ use aws_sdk_cloudtrail::types::{Tag, Trail};
 
 use super::aws::{
     Live, aws_error, gone_is_done, name_and_arn, read_all, sdk_tags_of, sent, sent_or_none,
-    sync_touched_tags, tag_api, tag_pairs,
+    tag_api, tag_pairs,
 };
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use crate::providers::Change;
 use selectors::Selectors;
 
 const KINDS: &[Kind] = &[Kind::CloudTrailTrail];
@@ -310,23 +311,17 @@ impl Provider for CloudTrailProvider {
         Ok(name_and_arn(name, &arn))
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let trail = observed.physical_id.as_str();
-        let text = |attribute: &str| resource.str_prop(attribute).unwrap_or_default();
-        if delta.touches_any(&TRAIL_ATTRIBUTES) {
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let trail = change.observed.physical_id.as_str();
+        let text = |attribute: &str| change.resource.str_prop(attribute).unwrap_or_default();
+        if change.delta.touches_any(&TRAIL_ATTRIBUTES) {
             self.client
                 .update_trail()
                 .name(trail)
                 .s3_bucket_name(text("s3_bucket"))
-                .is_multi_region_trail(flag(resource, "multi_region"))
-                .include_global_service_events(flag(resource, "global_service_events"))
-                .enable_log_file_validation(flag(resource, "log_file_validation"))
+                .is_multi_region_trail(flag(change.resource, "multi_region"))
+                .include_global_service_events(flag(change.resource, "global_service_events"))
+                .enable_log_file_validation(flag(change.resource, "log_file_validation"))
                 .kms_key_id(text("kms_key"))
                 .cloud_watch_logs_log_group_arn(text("cloudwatch_log_group_arn"))
                 .cloud_watch_logs_role_arn(text("cloudwatch_role_arn"))
@@ -334,15 +329,15 @@ impl Provider for CloudTrailProvider {
                 .await
                 .map_err(|error| propagation(aws_error("cloudtrail:UpdateTrail", trail, error)))?;
         }
-        if delta.touches_any(&SELECTOR_ATTRIBUTES) {
-            self.put_selectors(resource, trail).await?;
+        if change.delta.touches_any(&SELECTOR_ATTRIBUTES) {
+            self.put_selectors(change.resource, trail).await?;
         }
-        if delta.touches("logging") {
-            self.set_logging(trail, resource.bool_prop("logging") != Some(false))
+        if change.touches("logging") {
+            self.set_logging(trail, change.resource.bool_prop("logging") != Some(false))
                 .await?;
         }
         let api = TrailTags::new(&self.client, trail, trail);
-        sync_touched_tags(&api, resource, observed, delta).await
+        change.sync_tags(&api).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

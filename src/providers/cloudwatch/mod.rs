@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::Client;
 
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Resource};
+use crate::model::{Kind, Observation, Observed, Outputs, Resource};
+use crate::providers::Change;
 
 const KINDS: &[Kind] = &[Kind::CloudWatchAlarm, Kind::CloudWatchDashboard];
 
@@ -72,20 +73,14 @@ impl Provider for CloudWatchProvider {
         self.create_alarm(resource).await
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        _delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        if resource.kind == Kind::CloudWatchDashboard {
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if change.resource.kind == Kind::CloudWatchDashboard {
             // PutDashboard replaces the whole body: one call whatever differs.
-            let mut outputs = self.put_dashboard(resource).await?;
-            outputs.extend(observed.outputs.clone());
+            let mut outputs = self.put_dashboard(change.resource).await?;
+            outputs.extend(change.observed.outputs.clone());
             return Ok(outputs);
         }
-        self.update_alarm(resource, observed).await
+        self.update_alarm(change.resource, change.observed).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -25,7 +25,8 @@ use aws_sdk_config::Client;
 
 use super::ownership::OwnershipRegistry;
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource};
+use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource};
+use crate::providers::Change;
 
 const KINDS: &[Kind] = &[Kind::ConfigRecorder, Kind::ConfigRule];
 
@@ -92,17 +93,19 @@ impl Provider for ConfigProvider {
         }
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        match resource.kind {
-            Kind::ConfigRule => rule::update(&self.client, resource, observed).await,
+    async fn update(&self, change: &Change<'_>, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        match change.resource.kind {
+            Kind::ConfigRule => rule::update(&self.client, change.resource, change.observed).await,
             _ => {
-                recorder::update(&self.client, &self.registry, resource, observed, delta, ctx).await
+                recorder::update(
+                    &self.client,
+                    &self.registry,
+                    change.resource,
+                    change.observed,
+                    change.delta,
+                    ctx,
+                )
+                .await
             }
         }
     }

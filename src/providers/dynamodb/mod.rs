@@ -24,12 +24,12 @@ use aws_sdk_dynamodb::types::{
 
 use super::aws::{
     Live, Sorter, aws_error, found, keys_as_they_are, name_and_arn, output, read_all, sdk_tags_of,
-    sent, sent_or_none, sync_touched_tags, tag_api, tags_from,
+    sent, sent_or_none, tag_api, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx, wait};
-use crate::model::Delta;
 use crate::model::Kind;
 use crate::model::{Observation, Observed, Outputs, Props, Resource, Value};
+use crate::providers::Change;
 
 const KINDS: &[Kind] = &[Kind::DynamoDbTable];
 /// How often a table's status is polled while it is created or updated.
@@ -425,44 +425,46 @@ impl Provider for DynamoDbProvider {
         ))
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let table = resource.name.as_str();
+    async fn update(&self, change: &Change<'_>, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let table = change.resource.name.as_str();
         // One kind of change per UpdateTable call, as DynamoDB requires.
-        if delta.touches("billing_mode") {
+        if change.touches("billing_mode") {
             self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
                 call.billing_mode(BillingMode::PayPerRequest)
             })
             .await?;
         }
-        if delta.touches("sse_type") || delta.touches("sse_kms_key") {
-            let specification = sse(resource);
+        if change.touches("sse_type") || change.touches("sse_kms_key") {
+            let specification = sse(change.resource);
             self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
                 call.sse_specification(specification)
             })
             .await?;
         }
-        if delta.touches("deletion_protection") {
-            let protect = resource.bool_prop("deletion_protection").unwrap_or(false);
+        if change.touches("deletion_protection") {
+            let protect = change
+                .resource
+                .bool_prop("deletion_protection")
+                .unwrap_or(false);
             self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
                 call.deletion_protection_enabled(protect)
             })
             .await?;
         }
-        if delta.touches("point_in_time_recovery") || delta.touches("pitr_recovery_period_days") {
-            self.put_recovery(resource, ctx).await?;
+        if change.touches("point_in_time_recovery") || change.touches("pitr_recovery_period_days") {
+            self.put_recovery(change.resource, ctx).await?;
         }
-        if delta.touches_any(&replica::ATTRIBUTES) {
-            self.sync_replicas(resource, Some(observed), Some(delta), ctx)
-                .await?;
+        if change.delta.touches_any(&replica::ATTRIBUTES) {
+            self.sync_replicas(
+                change.resource,
+                Some(change.observed),
+                Some(change.delta),
+                ctx,
+            )
+            .await?;
         }
-        let api = TableTags::new(&self.client, output(observed, "arn"), table);
-        sync_touched_tags(&api, resource, observed, delta).await
+        let api = TableTags::new(&self.client, output(change.observed, "arn"), table);
+        change.sync_tags(&api).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -56,8 +56,9 @@ use self::waits::{delete_when_free, done_if_gone};
 use super::aws::{Live, sent, sync_tags};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{
-    Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Service, TAGS, Value,
+    Kind, Observation, Observed, Outputs, Owner, Props, Resource, Service, TAGS, Value,
 };
+use crate::providers::Change;
 
 /// The EC2 kinds, as [`Kind`] declares them (one list to keep).
 static KINDS: std::sync::LazyLock<Vec<Kind>> = std::sync::LazyLock::new(|| {
@@ -311,14 +312,8 @@ impl Provider for Ec2Provider {
         self.converge(resource, &observed, ctx).await
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        _delta: &Delta,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        self.converge(resource, observed, ctx).await
+    async fn update(&self, change: &Change<'_>, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        self.converge(change.resource, change.observed, ctx).await
     }
 
     /// Deletes once nothing uses the resource any more (see [`delete_when_free`]), after

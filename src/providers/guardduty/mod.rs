@@ -22,7 +22,8 @@ use super::aws::{
     Live, found, gone_is_done, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of, tag_pairs,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::model::{Kind, Observation, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::providers::Change;
 
 #[cfg(test)]
 mod tests;
@@ -210,23 +211,17 @@ impl Provider for GuardDutyProvider {
         Ok(outputs(created.detector_id().unwrap_or_default()))
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let id = observed.physical_id.as_str();
-        if delta.touches_any(&["enabled", "frequency"]) {
-            self.update_detector(id, resource).await?;
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let id = change.observed.physical_id.as_str();
+        if change.delta.touches_any(&["enabled", "frequency"]) {
+            self.update_detector(id, change.resource).await?;
         }
-        if delta.touches("tags") {
+        if change.touches("tags") {
             let arn = self.arn(id).await?;
             let api = DetectorTags::new(&self.client, &arn, id);
-            sync_tags(&api, resource, observed).await?;
+            sync_tags(&api, change.resource, change.observed).await?;
         }
-        Ok(observed.outputs.clone())
+        Ok(change.observed.outputs.clone())
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

@@ -88,7 +88,10 @@ async fn the_existing_detector_is_reused_and_adopted_by_tagging_it() {
     let changes = crate::plan::diff(&graph, &observation, options);
     assert_eq!(changes[0].action, crate::plan::Action::Adopt);
     provider
-        .update(&resource, &observed, &changes[0].delta(), &ctx())
+        .update(
+            &Change::new(&resource, &observed, &changes[0].delta()),
+            &ctx(),
+        )
         .await
         .expect("adopt");
     assert_eq!(

@@ -13,7 +13,7 @@ use aws_sdk_iam::Client;
 
 use super::password_policy::PASSWORD_ID;
 use super::{oidc_provider, password_policy};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource};
+use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource};
 use crate::providers::aws::{Change, Live, Sorter, read_all};
 use crate::providers::ownership::{How, OwnershipRegistry};
 use crate::providers::{Aws, Provider, ProviderError, StepCtx};
@@ -106,20 +106,20 @@ impl Provider for IamAccountProvider {
         }
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        match resource.kind {
+    async fn update(&self, change: &Change<'_>, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        match change.resource.kind {
             Kind::IamPasswordPolicy => {
-                let outputs = password_policy::put(&self.client, resource).await?;
-                self.registry.record_adoption(observed, ctx).await?;
+                let outputs = password_policy::put(&self.client, change.resource).await?;
+                self.registry.record_adoption(change.observed, ctx).await?;
                 Ok(outputs)
             }
-            _ => oidc_provider::update(&self.client, &Change::new(resource, observed, delta)).await,
+            _ => {
+                oidc_provider::update(
+                    &self.client,
+                    &Change::new(change.resource, change.observed, change.delta),
+                )
+                .await
+            }
         }
     }
 

@@ -24,7 +24,7 @@ pub use account::IamAccountProvider;
 
 use super::aws::{Change, Sorter, list_of, read_all};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
 /// Prefix of the per-inline-policy attributes of a role.
 pub const INLINE_PREFIX: &str = "inline_policy.";
@@ -169,17 +169,10 @@ impl Provider for IamProvider {
         }
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let change = Change::new(resource, observed, delta);
-        match resource.kind {
-            Kind::IamPolicy => policy::update(&self.client, &change).await,
-            _ => role::update(&self.client, &change).await,
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        match change.resource.kind {
+            Kind::IamPolicy => policy::update(&self.client, change).await,
+            _ => role::update(&self.client, change).await,
         }
     }
 

@@ -17,7 +17,7 @@ use aws_sdk_kms::Client;
 
 use super::aws::{Change, read_all, sent};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
 
 const KINDS: &[Kind] = &[Kind::KmsKey, Kind::KmsKeyPolicy];
 
@@ -125,17 +125,11 @@ impl Provider for KmsProvider {
         }
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        let change = Change::new(resource, observed, delta);
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let resource = change.resource;
         match resource.kind {
             Kind::KmsKeyPolicy => key_policy::apply(&self.client, resource).await,
-            _ => key::update(&self.client, &change).await,
+            _ => key::update(&self.client, change).await,
         }
     }
 

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Resource};
+use crate::model::{Kind, Observation, Observed, Outputs, Resource};
+use crate::providers::Change;
 
 const KINDS: &[Kind] = &[Kind::LogGroup, Kind::LogMetricFilter];
 
@@ -57,17 +58,12 @@ impl Provider for LogsProvider {
         self.create_group(resource).await
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        if resource.kind == Kind::LogMetricFilter {
-            return self.put_filter(resource).await;
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if change.resource.kind == Kind::LogMetricFilter {
+            return self.put_filter(change.resource).await;
         }
-        self.update_group(resource, observed, delta).await
+        self.update_group(change.resource, change.observed, change.delta)
+            .await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {

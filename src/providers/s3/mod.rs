@@ -29,8 +29,8 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag
 
 use super::aws::{Live, Sorter, after_create, aws_error, read_all};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::Delta;
 use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource};
+use crate::providers::Change;
 
 mod object_lock;
 mod read;
@@ -260,40 +260,34 @@ impl Provider for S3Provider {
         Ok(outputs(bucket))
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        if resource.kind == Kind::S3BucketReplication {
-            return replication::put(&self.client, resource).await;
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if change.resource.kind == Kind::S3BucketReplication {
+            return replication::put(&self.client, change.resource).await;
         }
-        let bucket = resource.name.as_str();
-        if delta.touches("tags") {
-            self.put_tags(resource).await?;
+        let bucket = change.resource.name.as_str();
+        if change.touches("tags") {
+            self.put_tags(change.resource).await?;
         }
-        if ACCESS_BLOCKS.iter().any(|name| delta.touches(name)) {
-            self.put_access_block(resource).await?;
+        if ACCESS_BLOCKS.iter().any(|name| change.touches(name)) {
+            self.put_access_block(change.resource).await?;
         }
         if ["sse_algorithm", "sse_kms_key", "bucket_key"]
             .iter()
-            .any(|name| delta.touches(name))
+            .any(|name| change.touches(name))
         {
-            self.put_encryption(resource).await?;
+            self.put_encryption(change.resource).await?;
         }
-        if delta.touches("versioning") {
+        if change.touches("versioning") {
             self.put_versioning(bucket).await?;
         }
-        if delta.touches("policy") {
-            self.put_policy(resource).await?;
+        if change.touches("policy") {
+            self.put_policy(change.resource).await?;
         }
         if ["object_lock", "object_lock_mode", "object_lock_retention"]
             .iter()
-            .any(|name| delta.touches(name))
+            .any(|name| change.touches(name))
         {
-            if let Some(reason) = &observed.refused {
+            if let Some(reason) = &change.observed.refused {
                 return Err(ProviderError::local(
                     "s3:PutObjectLockConfiguration",
                     bucket,
@@ -302,13 +296,13 @@ impl Provider for S3Provider {
             }
             // Turning Object Lock on in place needs versioning first.
             self.put_versioning(bucket).await?;
-            self.put_object_lock(resource).await?;
+            self.put_object_lock(change.resource).await?;
         }
         if ["logging_target", "logging_prefix"]
             .iter()
-            .any(|name| delta.touches(name))
+            .any(|name| change.touches(name))
         {
-            self.put_logging(resource).await?;
+            self.put_logging(change.resource).await?;
         }
         Ok(outputs(bucket))
     }

@@ -28,7 +28,8 @@ use aws_sdk_securityhub::types::{
 
 use super::aws::{Live, aws_error, list_prop, sent, sent_or_none};
 use super::{Aws, Provider, ProviderError, StepCtx};
-use crate::model::{Delta, Kind, Observation, Observed, Outputs, Owner, Resource, Value};
+use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource, Value};
+use crate::providers::Change;
 
 #[cfg(test)]
 mod tests;
@@ -226,22 +227,17 @@ impl Provider for SecurityHubProvider {
         Ok(Outputs::from([("arn".to_string(), arn)]))
     }
 
-    async fn update(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-        _ctx: &StepCtx,
-    ) -> Result<Outputs, ProviderError> {
-        if observed.owner != Owner::Ours {
+    async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        if change.observed.owner != Owner::Ours {
             // An adoption: the hub is tagged as the spec's first.
-            self.tag(&observed.physical_id, resource).await?;
+            self.tag(&change.observed.physical_id, change.resource)
+                .await?;
         }
-        if delta.touches("standards") {
+        if change.touches("standards") {
             let enabled = self.enabled_standards().await?;
-            self.enable_missing(resource, &enabled).await?;
+            self.enable_missing(change.resource, &enabled).await?;
         }
-        Ok(observed.outputs.clone())
+        Ok(change.observed.outputs.clone())
     }
 
     async fn look_up_owner(&self, observed: &Observed, env: &str) -> Result<Owner, ProviderError> {

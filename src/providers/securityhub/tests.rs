@@ -201,7 +201,7 @@ async fn a_hub_someone_else_enabled_is_a_conflict_and_adopt_tags_it() {
     let observed = &observation.found[&resource.id];
     assert_eq!(observed.owner, Owner::Foreign);
     SecurityHubProvider::from_client(client)
-        .update(&resource, observed, &change.delta(), &ctx())
+        .update(&Change::new(&resource, observed, &change.delta()), &ctx())
         .await
         .expect("adopt");
     assert_eq!(tag.num_calls(), 1, "the hub was tagged as ours");
