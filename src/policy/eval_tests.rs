@@ -566,3 +566,46 @@ fn globs() {
         assert_eq!(glob(pattern, text), expected, "{pattern} vs {text}");
     }
 }
+
+/// reference_policies_elements_condition_operators.html: the equality and pattern operators
+/// have a negation (`Not` after the family), the numeric orderings and `Bool` have none.
+#[test]
+fn negated_operators_are_the_documented_ones() {
+    let negate = |name: &str| {
+        let split = ["String", "Numeric", "Arn", "Bool"]
+            .iter()
+            .find_map(|family| name.strip_prefix(family).map(|test| (*family, test)));
+        let (family, test) = split.expect("a known family");
+        format!("{family}Not{test}")
+    };
+    let negatable = [
+        "StringEquals",
+        "StringEqualsIgnoreCase",
+        "StringLike",
+        "NumericEquals",
+        "ArnEquals",
+        "ArnLike",
+    ];
+    for name in negatable {
+        let plain = Operator::parse(name).expect(name);
+        let negated = Operator::parse(&negate(name)).expect("its negation");
+        assert!(!plain.negated && negated.negated, "{name}");
+        assert_eq!(plain.compare, negated.compare, "{name}");
+    }
+    for name in [
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+        "Bool",
+    ] {
+        assert!(
+            Operator::parse(name).is_some_and(|parsed| !parsed.negated),
+            "{name}"
+        );
+        assert!(
+            Operator::parse(&negate(name)).is_none(),
+            "{name} has no negation"
+        );
+    }
+}
