@@ -306,20 +306,9 @@ async fn reconcile_once(
             report: Report::default(),
         }
     } else {
-        let run = Locked {
-            command: "reconcile",
-            options: ExecOptions {
-                parallelism: cli.parallelism,
-                allow_destroy: false,
-                ..ExecOptions::default()
-            },
-            adopt: false,
-            lock_timeout: Duration::ZERO,
-            quiet: true,
-            approvals: Vec::new(),
-            note: &|_| {},
-        };
-        run.execute(&session, plan).await?
+        Locked::without_destroy("reconcile", cli.parallelism, true, &|_| {})
+            .execute(&session, plan)
+            .await?
     };
     let (done, failed, skipped) = report.counts();
     let status = if report.failed() || conflicts > 0 {

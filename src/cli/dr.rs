@@ -1,7 +1,7 @@
 //! `dr rebuild` and `dr drill`: the environment's regional half in its DR region, and the
 //! readiness report an on-call engineer reads (see [`crate::plan::readiness`]).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::bail;
 
@@ -10,7 +10,6 @@ use super::args::{Cli, DrillArgs, Format, RebuildArgs};
 use super::commands::open;
 use super::printer::{DrSummary, Printer};
 use crate::engine::apply::{Locked, Outcome};
-use crate::exec::ExecOptions;
 use crate::plan::readiness::{self, Check};
 use crate::plan::{DiffOptions, PlanMode};
 
@@ -91,19 +90,8 @@ async fn run(
             );
         }
         // A rebuild never deletes or replaces: replacements are held back and reported.
-        let run = Locked {
-            command: "dr rebuild",
-            options: ExecOptions {
-                parallelism: cli.parallelism,
-                allow_destroy: false,
-                ..ExecOptions::default()
-            },
-            adopt: false,
-            lock_timeout: Duration::ZERO,
-            quiet: cli.quiet,
-            approvals: Vec::new(),
-            note: &|text| printer.note(text),
-        };
+        let note = |text: &str| printer.note(text);
+        let run = Locked::without_destroy("dr rebuild", cli.parallelism, cli.quiet, &note);
         let Outcome { plan, report } = run.execute(&session, plan).await?;
         let after = session
             .plan(PlanMode::Normal, DiffOptions::default())

@@ -147,23 +147,16 @@ pub fn differences(theirs: &ModulesDigest, mine: &ModulesDigest) -> Vec<String> 
             theirs.expanders, mine.expanders
         ));
     }
-    let missing: Vec<&str> = mine
-        .modules
-        .iter()
-        .filter(|module| !theirs.modules.contains(module))
-        .map(String::as_str)
-        .collect();
-    let extra: Vec<&str> = theirs
-        .modules
-        .iter()
-        .filter(|module| !mine.modules.contains(module))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        out.push(format!("modules only here: [{}]", missing.join(", ")));
-    }
-    if !extra.is_empty() {
-        out.push(format!("modules only there: [{}]", extra.join(", ")));
+    for (these, others, place) in [(mine, theirs, "here"), (theirs, mine, "there")] {
+        let only: Vec<&str> = these
+            .modules
+            .iter()
+            .filter(|module| !others.modules.contains(module))
+            .map(String::as_str)
+            .collect();
+        if !only.is_empty() {
+            out.push(format!("modules only {place}: [{}]", only.join(", ")));
+        }
     }
     if out.is_empty() {
         out.push("the same parts".to_string());
@@ -221,6 +214,16 @@ mod tests {
         )
     }
 
+    /// The decision for the stg rule of `min_hours`, now.
+    fn decide_now(
+        min_hours: u32,
+        mine: &ModulesDigest,
+        matching: Option<&Converged>,
+        newest: Option<&Converged>,
+    ) -> Verdict {
+        decide(&rule(min_hours), &source(), mine, matching, newest, NOW)
+    }
+
     fn converged(modules: &ModulesDigest, first_ago: u64, last_ago: u64) -> Converged {
         Converged {
             modules: modules.clone(),
@@ -236,38 +239,22 @@ mod tests {
         let mine = digest("0.1.0", &["data", "vpc"]);
         // First applied 30 h ago, re-applied 1 h ago: the first apply counts.
         let record = converged(&mine, 30 * HOUR, HOUR);
-        let validated = decide(
-            &rule(24),
-            &source(),
-            &mine,
-            Some(&record),
-            Some(&record),
-            NOW,
-        )
-        .expect("validated");
+        let validated = decide_now(24, &mine, Some(&record), Some(&record)).expect("validated");
         assert_eq!(validated.hours_before, 30);
         assert_eq!(validated.modules_digest, mine.digest);
         assert_eq!(validated.audit_key, "audit#stg/us-east-1#1#2");
         // Exactly min_hours is enough; min_hours 0 accepts any earlier apply.
         let record = converged(&mine, 24 * HOUR, 24 * HOUR);
-        assert!(decide(&rule(24), &source(), &mine, Some(&record), None, NOW).is_ok());
+        assert!(decide_now(24, &mine, Some(&record), None).is_ok());
         let record = converged(&mine, 0, 0);
-        assert!(decide(&rule(0), &source(), &mine, Some(&record), None, NOW).is_ok());
+        assert!(decide_now(0, &mine, Some(&record), None).is_ok());
     }
 
     #[test]
     fn a_recent_apply_is_refused_with_when_it_may_be_applied() {
         let mine = digest("0.1.0", &["data", "vpc"]);
         let record = converged(&mine, 5 * HOUR + 300, 5 * HOUR);
-        let refused = decide(
-            &rule(24),
-            &source(),
-            &mine,
-            Some(&record),
-            Some(&record),
-            NOW,
-        )
-        .expect_err("too recent");
+        let refused = decide_now(24, &mine, Some(&record), Some(&record)).expect_err("too recent");
         assert!(refused.contains("5 h 05 min ago"), "{refused}");
         assert!(refused.contains("at least 24 h"), "{refused}");
         assert!(refused.contains(&mine.digest), "{refused}");
@@ -276,13 +263,13 @@ mod tests {
             "{refused}"
         );
         let just_short = converged(&mine, 24 * HOUR - 1, 0);
-        assert!(decide(&rule(24), &source(), &mine, Some(&just_short), None, NOW).is_err());
+        assert!(decide_now(24, &mine, Some(&just_short), None).is_err());
     }
 
     #[test]
     fn no_apply_of_the_digest_is_refused_naming_what_stg_ran_instead() {
         let mine = digest("0.2.0", &["data", "data.backup", "vpc"]);
-        let refused = decide(&rule(24), &source(), &mine, None, None, NOW).expect_err("none");
+        let refused = decide_now(24, &mine, None, None).expect_err("none");
         assert!(refused.contains("no ok apply at all"), "{refused}");
         assert!(
             refused.contains("stg (stg/us-east-1, table nc-provision-locks)"),
@@ -291,8 +278,7 @@ mod tests {
 
         let theirs = digest("0.1.0", &["data", "vpc"]);
         let newest = converged(&theirs, 50 * HOUR, 2 * HOUR);
-        let refused =
-            decide(&rule(24), &source(), &mine, None, Some(&newest), NOW).expect_err("other");
+        let refused = decide_now(24, &mine, None, Some(&newest)).expect_err("other");
         assert!(refused.contains(&theirs.digest), "{refused}");
         assert!(refused.contains("2 h 00 min ago"), "{refused}");
         assert!(
@@ -305,7 +291,7 @@ mod tests {
         );
         // A record of another digest never validates, whatever its age.
         let stale = converged(&theirs, 500 * HOUR, 400 * HOUR);
-        assert!(decide(&rule(0), &source(), &mine, Some(&stale), Some(&stale), NOW).is_err());
+        assert!(decide_now(0, &mine, Some(&stale), Some(&stale)).is_err());
     }
 
     #[test]

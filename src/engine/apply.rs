@@ -136,7 +136,31 @@ pub struct Outcome {
     pub report: Report,
 }
 
-impl Locked<'_> {
+impl<'a> Locked<'a> {
+    /// A run that never deletes or replaces, adopts nothing, does not wait for another holder
+    /// and is checked against no approvals: `reconcile` and `dr rebuild`.
+    #[must_use]
+    pub fn without_destroy(
+        command: &'static str,
+        parallelism: usize,
+        quiet: bool,
+        note: &'a dyn Fn(&str),
+    ) -> Self {
+        Locked {
+            command,
+            options: ExecOptions {
+                parallelism,
+                allow_destroy: false,
+                ..ExecOptions::default()
+            },
+            adopt: false,
+            lock_timeout: Duration::ZERO,
+            quiet,
+            approvals: Vec::new(),
+            note,
+        }
+    }
+
     /// Takes the lease, re-plans under it (refusing if the account moved since `shown` was
     /// made), runs the steps fenced by the lease (stopping cleanly on SIGINT/SIGTERM), writes
     /// the audit record and releases the lease. Nothing is locked or written when `shown` has

@@ -57,6 +57,15 @@ fn plan_of(changes: Vec<ResourceChange>) -> (Plan, DesiredGraph) {
     (fake::plan_of(changes, observation), graph)
 }
 
+/// A fake provider that follows `scripts` (by logical id), and the plan of `changes`.
+fn scripted(
+    scripts: Vec<(&'static str, Script)>,
+    changes: Vec<ResourceChange>,
+) -> (Plan, DesiredGraph, Arc<Fake>) {
+    let (plan, graph) = plan_of(changes);
+    (plan, graph, Fake::scripted(scripts, &Fence::new()))
+}
+
 async fn run(plan: &Plan, graph: &DesiredGraph, fake: &Arc<Fake>, options: ExecOptions) -> Report {
     run_in(plan, graph, fake, options, false).await
 }
@@ -73,13 +82,14 @@ async fn run_in(
 
 #[tokio::test]
 async fn a_replacement_never_deletes_without_allow_destroy() {
-    let (plan, graph) = plan_of(vec![
-        change("vpc", Action::Replace, &[]),
-        change("subnet", Action::Replace, &["vpc"]),
-        change("tags", Action::Update, &[]),
-    ]);
-    let fence = Fence::new();
-    let fake = Fake::scripted(Vec::new(), &fence);
+    let (plan, graph, fake) = scripted(
+        Vec::new(),
+        vec![
+            change("vpc", Action::Replace, &[]),
+            change("subnet", Action::Replace, &["vpc"]),
+            change("tags", Action::Update, &[]),
+        ],
+    );
     let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
     assert!(
         !fake.calls().iter().any(|call| call.starts_with("delete")),
@@ -92,7 +102,7 @@ async fn a_replacement_never_deletes_without_allow_destroy() {
     assert!(matches!(status(&report, "subnet"), StepStatus::Skipped(_)));
     assert_eq!(status(&report, "tags"), &StepStatus::Done);
 
-    let fake = Fake::scripted(Vec::new(), &fence);
+    let fake = Fake::scripted(Vec::new(), &Fence::new());
     let options = ExecOptions {
         allow_destroy: true,
         ..ExecOptions::default()
@@ -138,13 +148,14 @@ async fn a_lost_lease_starts_no_new_step_and_fails_the_run() {
 
 #[tokio::test]
 async fn a_panicking_step_is_a_failed_step() {
-    let (plan, graph) = plan_of(vec![
-        change("broken", Action::Create, &[]),
-        change("after", Action::Create, &["broken"]),
-        change("apart", Action::Create, &[]),
-    ]);
-    let fence = Fence::new();
-    let fake = Fake::scripted(vec![("broken", Script::Panic)], &fence);
+    let (plan, graph, fake) = scripted(
+        vec![("broken", Script::Panic)],
+        vec![
+            change("broken", Action::Create, &[]),
+            change("after", Action::Create, &["broken"]),
+            change("apart", Action::Create, &[]),
+        ],
+    );
     let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
     assert!(report.failed());
     assert!(
@@ -157,9 +168,10 @@ async fn a_panicking_step_is_a_failed_step() {
 
 #[tokio::test]
 async fn an_unimplemented_api_is_skipped_only_in_emulator_mode() {
-    let (plan, graph) = plan_of(vec![change("topic", Action::Create, &[])]);
-    let fence = Fence::new();
-    let fake = Fake::scripted(vec![("topic", Script::Unsupported)], &fence);
+    let (plan, graph, fake) = scripted(
+        vec![("topic", Script::Unsupported)],
+        vec![change("topic", Action::Create, &[])],
+    );
     let report = run(&plan, &graph, &fake, ExecOptions::default()).await;
     assert!(report.failed());
     assert!(
@@ -173,9 +185,10 @@ async fn an_unimplemented_api_is_skipped_only_in_emulator_mode() {
 
 #[tokio::test]
 async fn not_found_right_after_a_create_is_retried_as_eventual_consistency() {
-    let (plan, graph) = plan_of(vec![change("sg", Action::Create, &[])]);
-    let fence = Fence::new();
-    let fake = Fake::scripted(vec![("sg", Script::NotFoundOnce)], &fence);
+    let (plan, graph, fake) = scripted(
+        vec![("sg", Script::NotFoundOnce)],
+        vec![change("sg", Action::Create, &[])],
+    );
     let options = ExecOptions {
         retry: RetryPolicy {
             initial_backoff: Duration::ZERO,

@@ -139,14 +139,44 @@ mod deletion_order {
         run_with(&plan, graph, recorder.clone(), options, false).await
     }
 
+    /// The live VPC `vpc-1` (10.1.0.0/16), logical id `vpc.main`.
+    fn old_vpc() -> Observed {
+        live("vpc.main", "vpc-1", &[("cidr", "10.1.0.0/16".into())])
+    }
+
+    /// A live resource in `vpc-1` (a subnet, a gateway).
+    fn in_old_vpc(id: &str, physical: &str) -> Observed {
+        live(id, physical, &[("vpc_id", "vpc-1".into())])
+    }
+
+    /// Runs the plan for `graph` over `observation`, destroy allowed: it must succeed, making
+    /// the call `first` before the call `then` for each `(reason, first, then)`.
+    async fn run_in_order(
+        graph: &DesiredGraph,
+        observation: Observation,
+        order: &[(&str, &str, &str)],
+    ) -> Report {
+        let recorder = Arc::new(Fake::default());
+        let report = run(graph, observation, &recorder, true).await;
+        assert!(!report.failed(), "{report:?}");
+        for (reason, first, then) in order {
+            assert!(
+                recorder.position(first) < recorder.position(then),
+                "{reason}: {:?}",
+                recorder.calls()
+            );
+        }
+        report
+    }
+
     /// A VPC with a subnet holding a NAT gateway, none of them in the spec any more.
     fn orphaned_network() -> Observation {
         Observation {
             found: BTreeMap::new(),
             orphans: vec![
-                live("vpc.main", "vpc-1", &[("cidr", "10.1.0.0/16".into())]),
+                old_vpc(),
                 live("vpc.nat.a", "nat-1", &[("subnet_id", "subnet-1".into())]),
-                live("vpc.subnet.a", "subnet-1", &[("vpc_id", "vpc-1".into())]),
+                in_old_vpc("vpc.subnet.a", "subnet-1"),
                 live(
                     "vpc.rt.app-a",
                     "rtb-1",
@@ -162,11 +192,8 @@ mod deletion_order {
 
     #[tokio::test]
     async fn deletions_wait_for_the_deletion_of_their_dependents() {
-        let recorder = Arc::new(Fake::default());
         let graph = DesiredGraph::new(vec![]).unwrap();
-        let report = run(&graph, orphaned_network(), &recorder, true).await;
-        assert!(!report.failed(), "{report:?}");
-        let cases = [
+        let order = [
             (
                 "the route naming the NAT goes first",
                 "delete vpc.rt.app-a",
@@ -188,13 +215,7 @@ mod deletion_order {
                 "delete vpc.main",
             ),
         ];
-        for (reason, first, then) in cases {
-            assert!(
-                recorder.position(first) < recorder.position(then),
-                "{reason}: {:?}",
-                recorder.calls()
-            );
-        }
+        run_in_order(&graph, orphaned_network(), &order).await;
     }
 
     #[tokio::test]
@@ -244,9 +265,9 @@ mod deletion_order {
         let graph = DesiredGraph::new(vec![vpc, subnet, gateway, endpoint]).unwrap();
         let mut observation = Observation::default();
         for observed in [
-            live("vpc.main", "vpc-1", &[("cidr", "10.1.0.0/16".into())]),
-            live("vpc.subnet.a", "subnet-1", &[("vpc_id", "vpc-1".into())]),
-            live("vpc.igw", "igw-1", &[("vpc_id", "vpc-1".into())]),
+            old_vpc(),
+            in_old_vpc("vpc.subnet.a", "subnet-1"),
+            in_old_vpc("vpc.igw", "igw-1"),
             live(
                 "vpc.endpoint.kms",
                 "vpce-1",
@@ -255,15 +276,10 @@ mod deletion_order {
         ] {
             observation.insert(observed);
         }
-        observation.orphans.push(live(
-            "vpc.subnet.old",
-            "subnet-old",
-            &[("vpc_id", "vpc-1".into())],
-        ));
-        let recorder = Arc::new(Fake::default());
-        let report = run(&graph, observation, &recorder, true).await;
-        assert!(!report.failed(), "{report:?}");
-        let cases = [
+        observation
+            .orphans
+            .push(in_old_vpc("vpc.subnet.old", "subnet-old"));
+        let order = [
             (
                 "the old subnet before the old VPC",
                 "delete vpc.subnet.a",
@@ -295,13 +311,7 @@ mod deletion_order {
                 "update vpc.igw",
             ),
         ];
-        for (reason, first, then) in cases {
-            assert!(
-                recorder.position(first) < recorder.position(then),
-                "{reason}: {:?}",
-                recorder.calls()
-            );
-        }
+        let report = run_in_order(&graph, observation, &order).await;
         let replaced: Vec<&StepReport> = report
             .steps
             .iter()

@@ -150,11 +150,18 @@ pub fn dashboard_owner_line(env: &str) -> String {
 /// integer (`6.0` → `6`), so that documents that mean the same compare equal as text.
 #[must_use]
 pub fn canonical_json(value: &Value) -> Value {
+    sorted_json(value, &whole_number)
+}
+
+/// A JSON document with every object's keys sorted and every number written as `number`
+/// answers.
+#[must_use]
+pub fn sorted_json(value: &Value, number: &dyn Fn(&Number) -> Number) -> Value {
     match value {
         Value::Object(fields) => {
             let sorted: BTreeMap<&String, Value> = fields
                 .iter()
-                .map(|(key, item)| (key, canonical_json(item)))
+                .map(|(key, item)| (key, sorted_json(item, number)))
                 .collect();
             let mut map = Map::new();
             for (key, item) in sorted {
@@ -162,8 +169,10 @@ pub fn canonical_json(value: &Value) -> Value {
             }
             Value::Object(map)
         }
-        Value::Array(items) => Value::Array(items.iter().map(canonical_json).collect()),
-        Value::Number(number) => Value::Number(whole_number(number)),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|item| sorted_json(item, number)).collect())
+        }
+        Value::Number(found) => Value::Number(number(found)),
         other => other.clone(),
     }
 }

@@ -15,7 +15,7 @@ mod target;
 mod value;
 
 pub use cause::{Origins, SpecLine};
-pub use dashboard::{DashboardBody, canonical_json, dashboard_owner_line};
+pub use dashboard::{DashboardBody, canonical_json, dashboard_owner_line, sorted_json};
 pub use delta::Delta;
 pub use graph::{DesiredGraph, GraphError};
 pub use kind::{Kind, Service};

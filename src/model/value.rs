@@ -272,43 +272,16 @@ impl Value {
             Value::Concat(parts) => {
                 Value::Concat(parts.iter().map(|v| v.rename_refs(rename)).collect())
             }
-            Value::Policy(document) => Value::Policy(rename_placeholders(document, rename)),
+            Value::Policy(document) => {
+                // Every placeholder is answered (renamed or kept), so this never falls back.
+                let renamed = substitute_refs(document, &|reference| {
+                    let id = rename(&reference.id).unwrap_or_else(|| reference.id.clone());
+                    Some(policy_ref(&id, &reference.output))
+                });
+                Value::Policy(renamed.unwrap_or_else(|_| document.clone()))
+            }
             other => other.clone(),
         }
-    }
-}
-
-/// `document` with every placeholder whose id `rename` answers rewritten to the new id.
-fn rename_placeholders(
-    document: &serde_json::Value,
-    rename: &dyn Fn(&LogicalId) -> Option<LogicalId>,
-) -> serde_json::Value {
-    match document {
-        serde_json::Value::String(text) => {
-            let mut out = String::new();
-            let mut rest = text.as_str();
-            while let Some(((before, reference), after)) = next_placeholder(rest) {
-                out.push_str(before);
-                let id = rename(&reference.id).unwrap_or(reference.id);
-                out.push_str(&policy_ref(&id, &reference.output));
-                rest = after;
-            }
-            out.push_str(rest);
-            serde_json::Value::String(out)
-        }
-        serde_json::Value::Array(items) => serde_json::Value::Array(
-            items
-                .iter()
-                .map(|item| rename_placeholders(item, rename))
-                .collect(),
-        ),
-        serde_json::Value::Object(fields) => serde_json::Value::Object(
-            fields
-                .iter()
-                .map(|(key, value)| (key.clone(), rename_placeholders(value, rename)))
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 

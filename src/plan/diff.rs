@@ -216,15 +216,7 @@ fn diff_resource(
     }
     let Some(observed) = observation.found.get(&resource.id) else {
         change.action = Action::Create;
-        change.attributes = desired
-            .into_iter()
-            .map(|(name, after)| AttrChange {
-                name,
-                before: None,
-                after: Some(after),
-                forces_replace: false,
-            })
-            .collect();
+        change.attributes = created_attributes(desired);
         return change;
     };
     change.attributes = attribute_changes(resource, &desired, observed);
@@ -294,15 +286,7 @@ fn diff_resource(
                 id_list(&dragged),
                 observed.physical_id
             ));
-            change.attributes = desired
-                .into_iter()
-                .map(|(name, after)| AttrChange {
-                    name,
-                    before: None,
-                    after: Some(after),
-                    forces_replace: false,
-                })
-                .collect();
+            change.attributes = created_attributes(desired);
         } else {
             change.action = Action::Conflict;
             change.reason = Some(format!(
@@ -354,6 +338,19 @@ fn untracked_change(change: &mut ResourceChange, observed: &Observed, options: D
             "{what}; applying would overwrite it: re-run apply{from} with --adopt to take it over"
         ));
     }
+}
+
+/// Every desired attribute as set by a create: no value before.
+fn created_attributes(desired: Props) -> Vec<AttrChange> {
+    desired
+        .into_iter()
+        .map(|(name, after)| AttrChange {
+            name,
+            before: None,
+            after: Some(after),
+            forces_replace: false,
+        })
+        .collect()
 }
 
 /// The attributes whose desired value differs from the live one.

@@ -360,23 +360,28 @@ impl Operator {
             Some(base) => (base, true),
             None => (rest, false),
         };
-        let (compare, negated) = match base {
-            "StringEquals" => (Compare::StringEquals, false),
-            "StringNotEquals" => (Compare::StringEquals, true),
-            "StringEqualsIgnoreCase" => (Compare::StringEqualsIgnoreCase, false),
-            "StringNotEqualsIgnoreCase" => (Compare::StringEqualsIgnoreCase, true),
-            "StringLike" => (Compare::StringLike, false),
-            "StringNotLike" => (Compare::StringLike, true),
-            "NumericEquals" => (Compare::NumericEquals, false),
-            "NumericNotEquals" => (Compare::NumericEquals, true),
-            "NumericLessThan" => (Compare::NumericLessThan, false),
-            "NumericLessThanEquals" => (Compare::NumericLessThanEquals, false),
-            "NumericGreaterThan" => (Compare::NumericGreaterThan, false),
-            "NumericGreaterThanEquals" => (Compare::NumericGreaterThanEquals, false),
-            "Bool" => (Compare::Bool, false),
-            "ArnEquals" | "ArnLike" => (Compare::ArnLike, false),
-            "ArnNotEquals" | "ArnNotLike" => (Compare::ArnLike, true),
-            "Null" if !if_exists && set == Set::Single => (Compare::Null, false),
+        // A negated operator names its family, then `Not` (`StringNotLike`, `ArnNotEquals`);
+        // only the equality and pattern tests have one (IAM User Guide, *Condition operators*:
+        // <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>).
+        let (test, negated) = match base.split_once("Not") {
+            Some((family @ ("String" | "Numeric" | "Arn"), test)) => {
+                (format!("{family}{test}"), true)
+            }
+            _ => (base.to_string(), false),
+        };
+        let compare = match test.as_str() {
+            "StringEquals" => Compare::StringEquals,
+            "StringEqualsIgnoreCase" => Compare::StringEqualsIgnoreCase,
+            "StringLike" => Compare::StringLike,
+            "NumericEquals" => Compare::NumericEquals,
+            "ArnEquals" | "ArnLike" => Compare::ArnLike,
+            _ if negated => return None,
+            "NumericLessThan" => Compare::NumericLessThan,
+            "NumericLessThanEquals" => Compare::NumericLessThanEquals,
+            "NumericGreaterThan" => Compare::NumericGreaterThan,
+            "NumericGreaterThanEquals" => Compare::NumericGreaterThanEquals,
+            "Bool" => Compare::Bool,
+            "Null" if !if_exists && set == Set::Single => Compare::Null,
             _ => return None,
         };
         Some(Operator {

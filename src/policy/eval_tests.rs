@@ -45,6 +45,14 @@ fn table(policy: &Value, rows: &[(&str, Request, bool)]) {
 /// IgnoreCase), keys case-insensitive, values case-sensitive.
 #[test]
 fn string_operators() {
+    // One statement allowing the access key actions when `operator` holds for the principal's
+    // `job-category` tag and `value`.
+    let job_category = |operator: &str, value: Value| {
+        with_condition(
+            "iam:*AccessKey*",
+            json!({operator: {"aws:PrincipalTag/job-category": value}}),
+        )
+    };
     let request = |value: Option<&str>| {
         let base = Request::new(role(), "iam:CreateAccessKey", "*");
         match value {
@@ -52,12 +60,8 @@ fn string_operators() {
             None => base,
         }
     };
-    let equals = with_condition(
-        "iam:*AccessKey*",
-        json!({"StringEquals": {"aws:PrincipalTag/job-category": "iamuser-admin"}}),
-    );
     table(
-        &equals,
+        &job_category("StringEquals", json!("iamuser-admin")),
         &[
             ("equal", request(Some("iamuser-admin")), true),
             ("other value", request(Some("iamuser-read")), false),
@@ -75,12 +79,8 @@ fn string_operators() {
             ),
         ],
     );
-    let not_equals = with_condition(
-        "iam:*AccessKey*",
-        json!({"StringNotEquals": {"aws:PrincipalTag/job-category": ["iamuser-admin", "iamuser-ops"]}}),
-    );
     table(
-        &not_equals,
+        &job_category("StringNotEquals", json!(["iamuser-admin", "iamuser-ops"])),
         &[
             ("neither value (NOR)", request(Some("iamuser-read")), true),
             ("one of the values", request(Some("iamuser-ops")), false),
@@ -91,31 +91,19 @@ fn string_operators() {
             ),
         ],
     );
-    let ignore_case = with_condition(
-        "iam:*AccessKey*",
-        json!({"StringEqualsIgnoreCase": {"aws:PrincipalTag/job-category": "IAMUser-Admin"}}),
-    );
     table(
-        &ignore_case,
+        &job_category("StringEqualsIgnoreCase", json!("IAMUser-Admin")),
         &[("case ignored", request(Some("iamuser-admin")), true)],
     );
-    let like = with_condition(
-        "iam:*AccessKey*",
-        json!({"StringLike": {"aws:PrincipalTag/job-category": "iamuser-*"}}),
-    );
     table(
-        &like,
+        &job_category("StringLike", json!("iamuser-*")),
         &[
             ("wildcard", request(Some("iamuser-admin")), true),
             ("no match", request(Some("admin")), false),
         ],
     );
-    let not_like = with_condition(
-        "iam:*AccessKey*",
-        json!({"StringNotLike": {"aws:PrincipalTag/job-category": "iamuser-?dmin"}}),
-    );
     table(
-        &not_like,
+        &job_category("StringNotLike", json!("iamuser-?dmin")),
         &[
             ("? is one character", request(Some("iamuser-admin")), false),
             ("not like", request(Some("iamuser-read")), true),
@@ -130,26 +118,24 @@ fn numeric_operators() {
         Request::new(role(), "s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket")
             .with("s3:max-keys", keys)
     };
-    let cases = [
-        ("NumericLessThanEquals", "10", true),
-        ("NumericLessThanEquals", "11", false),
-        ("NumericLessThan", "10", false),
-        ("NumericLessThan", "9", true),
-        ("NumericGreaterThan", "11", true),
-        ("NumericGreaterThanEquals", "10", true),
-        ("NumericGreaterThanEquals", "9", false),
-        ("NumericEquals", "10.0", true),
-        ("NumericNotEquals", "10", false),
-        ("NumericNotEquals", "12", true),
-        ("NumericEquals", "ten", false),
+    // Each operator against the policy's 10, with the request's `s3:max-keys` on either side.
+    let cases: [(&str, &[(&str, bool)]); 6] = [
+        ("NumericLessThanEquals", &[("10", true), ("11", false)]),
+        ("NumericLessThan", &[("10", false), ("9", true)]),
+        ("NumericGreaterThan", &[("11", true)]),
+        ("NumericGreaterThanEquals", &[("10", true), ("9", false)]),
+        ("NumericEquals", &[("10.0", true), ("ten", false)]),
+        ("NumericNotEquals", &[("10", false), ("12", true)]),
     ];
-    for (operator, keys, expected) in cases {
+    for (operator, requests) in cases {
         let policy = with_condition("s3:ListBucket", json!({operator: {"s3:max-keys": "10"}}));
-        assert_eq!(
-            allowed(&policy, &request(keys)),
-            expected,
-            "{operator} with {keys}"
-        );
+        for &(keys, expected) in requests {
+            assert_eq!(
+                allowed(&policy, &request(keys)),
+                expected,
+                "{operator} with {keys}"
+            );
+        }
     }
 }
 
@@ -501,38 +487,33 @@ fn near_misses_explain_what_is_missing() {
         "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
         "Resource": "arn:aws:s3:::trail/AWSLogs/123456789012/*",
         "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:123456789012:trail/t"}}}]});
-    let put = |resource: &str, source: &str| {
-        Request::new(
+    // The near misses of CloudTrail's put of `resource` for the trail `source`.
+    let near_misses = |resource: &str, source: &str| {
+        let put = Request::new(
             Principal::Service("cloudtrail.amazonaws.com".into()),
             "s3:PutObject",
             resource,
         )
-        .with("aws:SourceArn", source)
+        .with("aws:SourceArn", source);
+        match decide(&policy, &put) {
+            Decision::NotAllowed { near_misses } => near_misses,
+            other => panic!("{resource} for {source}: not a near miss: {other:?}"),
+        }
     };
-    let Decision::NotAllowed { near_misses } = decide(
-        &policy,
-        &put(
-            "arn:aws:s3:::trail/AWSLogs/123456789012/x",
-            "arn:aws:cloudtrail:ca-central-1:123456789012:trail/t-cac1",
-        ),
-    ) else {
-        panic!("the source ARN differs");
-    };
-    assert!(
-        near_misses[0].contains("\"Write\": condition StringEquals aws:SourceArn"),
-        "{near_misses:?}"
+    let other_trail = near_misses(
+        "arn:aws:s3:::trail/AWSLogs/123456789012/x",
+        "arn:aws:cloudtrail:ca-central-1:123456789012:trail/t-cac1",
     );
-    assert!(near_misses[0].contains("t-cac1"), "{near_misses:?}");
-    let Decision::NotAllowed { near_misses } = decide(
-        &policy,
-        &put(
-            "arn:aws:s3:::other/x",
-            "arn:aws:cloudtrail:us-east-1:123456789012:trail/t",
-        ),
-    ) else {
-        panic!("another bucket");
-    };
-    assert!(near_misses[0].contains("Resource does not cover arn:aws:s3:::other/x"));
+    assert!(
+        other_trail[0].contains("\"Write\": condition StringEquals aws:SourceArn"),
+        "{other_trail:?}"
+    );
+    assert!(other_trail[0].contains("t-cac1"), "{other_trail:?}");
+    let other_bucket = near_misses(
+        "arn:aws:s3:::other/x",
+        "arn:aws:cloudtrail:us-east-1:123456789012:trail/t",
+    );
+    assert!(other_bucket[0].contains("Resource does not cover arn:aws:s3:::other/x"));
 }
 
 #[test]
@@ -564,5 +545,48 @@ fn globs() {
         ("**", "x", true),
     ] {
         assert_eq!(glob(pattern, text), expected, "{pattern} vs {text}");
+    }
+}
+
+/// reference_policies_elements_condition_operators.html: the equality and pattern operators
+/// have a negation (`Not` after the family), the numeric orderings and `Bool` have none.
+#[test]
+fn negated_operators_are_the_documented_ones() {
+    let negate = |name: &str| {
+        let split = ["String", "Numeric", "Arn", "Bool"]
+            .iter()
+            .find_map(|family| name.strip_prefix(family).map(|test| (*family, test)));
+        let (family, test) = split.expect("a known family");
+        format!("{family}Not{test}")
+    };
+    let negatable = [
+        "StringEquals",
+        "StringEqualsIgnoreCase",
+        "StringLike",
+        "NumericEquals",
+        "ArnEquals",
+        "ArnLike",
+    ];
+    for name in negatable {
+        let plain = Operator::parse(name).expect(name);
+        let negated = Operator::parse(&negate(name)).expect("its negation");
+        assert!(!plain.negated && negated.negated, "{name}");
+        assert_eq!(plain.compare, negated.compare, "{name}");
+    }
+    for name in [
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+        "Bool",
+    ] {
+        assert!(
+            Operator::parse(name).is_some_and(|parsed| !parsed.negated),
+            "{name}"
+        );
+        assert!(
+            Operator::parse(&negate(name)).is_none(),
+            "{name} has no negation"
+        );
     }
 }

@@ -14,7 +14,7 @@ pub mod integrations;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// Parses a policy as AWS returns it: JSON text, possibly URL-encoded.
 ///
@@ -37,25 +37,7 @@ pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
 /// documents (e.g. EventBridge event patterns) compare equal as strings whatever their order.
 #[must_use]
 pub fn canonical_text(document: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(fields) => {
-                let ordered: BTreeMap<&String, Value> = fields
-                    .iter()
-                    .map(|(key, item)| (key, sorted(item)))
-                    .collect();
-                Value::Object(
-                    ordered
-                        .into_iter()
-                        .map(|(key, item)| (key.clone(), item))
-                        .collect(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    sorted(document).to_string()
+    crate::model::sorted_json(document, &Number::clone).to_string()
 }
 
 /// Whether two policy documents grant exactly the same thing, ignoring representation.

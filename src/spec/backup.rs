@@ -1,6 +1,7 @@
 //! `[data.backup]` (optional): the AWS Backup plan of the data stores (schedule, retention,
 //! continuous backup, the copy to the DR region).
 
+use super::document::lacks_dr_region;
 use super::model::{BackupSchedule, BackupSpec};
 use super::reader::{Reader, Table};
 use super::rules::Problem;
@@ -61,17 +62,7 @@ pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>, dr_region_set: bool) -> Op
         );
         return None;
     }
-    if let Some(flag) = &copy
-        && flag.value
-        && !dr_region_set
-    {
-        r.problem(
-            flag.span.clone(),
-            Problem::new(
-                "copy_to_dr_region = true needs a DR region",
-                Some("set environment.dr_region, or remove this key".to_string()),
-            ),
-        );
+    if lacks_dr_region(r, copy.as_ref(), "copy_to_dr_region", dr_region_set) {
         return None;
     }
     Some(BackupSpec {
@@ -84,16 +75,13 @@ pub(super) fn read(r: &mut Reader, t: &Table<'_, '_>, dr_region_set: bool) -> Op
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
-    use crate::spec::{BackupSchedule, BackupSpec, load, parse};
+    use crate::spec::tests::StgEdit;
+    use crate::spec::{BackupSchedule, BackupSpec, load};
 
     fn manifest_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-    }
-
-    fn stg_text() -> String {
-        std::fs::read_to_string(manifest_dir().join("specs/stg.toml")).expect("read stg.toml")
     }
 
     #[test]
@@ -125,83 +113,56 @@ mod tests {
 
     #[test]
     fn edits_of_the_backup_table_give_located_errors() {
-        struct Case {
-            reason: &'static str,
-            from: &'static str,
-            to: &'static str,
-            want: &'static str,
-        }
         let cases = [
-            Case {
+            StgEdit {
                 reason: "unknown schedule names the valid ones",
                 from: "schedule = \"daily\"",
                 to: "schedule = \"monthly\"",
-                want: "invalid backup schedule \"monthly\": expected one of hourly, daily, weekly",
+                want: &[
+                    "invalid backup schedule \"monthly\": expected one of hourly, daily, weekly",
+                ],
             },
-            Case {
+            StgEdit {
                 reason: "continuous backup keeps at most 35 days",
                 from: "schedule = \"daily\"\nretention_days = 7\n",
                 to: "schedule = \"daily\"\nretention_days = 36\ncontinuous = true\n",
-                want: "retention_days 36 is too long for continuous backup",
+                want: &["retention_days 36 is too long for continuous backup"],
             },
-            Case {
+            StgEdit {
                 reason: "a retention of zero days",
                 from: "schedule = \"daily\"\nretention_days = 7\n",
                 to: "schedule = \"daily\"\nretention_days = 0\n",
-                want: "data.backup.retention_days 0 is out of range: expected 1..=36500",
+                want: &["data.backup.retention_days 0 is out of range: expected 1..=36500"],
             },
-            Case {
+            StgEdit {
                 reason: "a copy needs a DR region",
                 from: "dr_region = \"ca-central-1\"\n",
                 to: "",
-                want: "copy_to_dr_region = true needs a DR region",
+                want: &["copy_to_dr_region = true needs a DR region"],
             },
-            Case {
+            StgEdit {
                 reason: "unknown key",
                 from: "schedule = \"daily\"\nretention_days = 7\n",
                 to: "schedule = \"daily\"\nretention_days = 7\nvault = \"x\"\n",
-                want: "unknown key \"vault\" in [data.backup]",
+                want: &["unknown key \"vault\" in [data.backup]"],
             },
-            Case {
+            StgEdit {
                 reason: "missing schedule",
                 from: "schedule = \"daily\"\n",
                 to: "",
-                want: "data.backup.schedule",
+                want: &["data.backup.schedule"],
             },
         ];
-        let text = stg_text();
-        for c in cases {
-            assert!(
-                text.contains(c.from),
-                "{}: stg.toml lacks {:?}",
-                c.reason,
-                c.from
-            );
-            let mut edited = text.replacen(c.from, c.to, 1);
-            if c.reason == "a copy needs a DR region" {
+        for edit in cases {
+            let mut edited = edit.edited();
+            if edit.reason == "a copy needs a DR region" {
                 edited = edited.replacen(
                     "schedule = \"daily\"\n",
                     "schedule = \"daily\"\ncopy_to_dr_region = true\n",
                     1,
                 );
             }
-            let errors = match parse(Path::new("specs/stg.toml"), &edited) {
-                Ok(_) => panic!("{}: parsed", c.reason),
-                Err(errors) => errors.errors().to_vec(),
-            };
-            assert_eq!(errors.len(), 1, "{}: {errors:#?}", c.reason);
-            let shown = errors[0].to_string();
-            assert!(
-                shown.starts_with("specs/stg.toml:"),
-                "{}: {shown}",
-                c.reason
-            );
-            assert!(
-                shown.contains(c.want),
-                "{}: want {:?} in {shown}",
-                c.reason,
-                c.want
-            );
+            edit.check(&edited);
         }
     }
 }

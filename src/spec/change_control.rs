@@ -86,50 +86,55 @@ fn validated_in(r: &mut Reader, t: &Table<'_, '_>) -> Option<ValidatedIn> {
     );
     let region = r.string(t, "region", false);
     let role = r.string(t, "audit_role_arn", false);
-    let mut ok = true;
-    if let Some(env) = &env
-        && EnvName::parse(&env.value).is_none()
-    {
-        ok = false;
-        r.problem(
-            env.span.clone(),
-            Problem::new(
-                format!("{:?} is not an environment", env.value),
-                Some("the environment that validates first, e.g. \"stg\"".into()),
-            ),
-        );
-    }
-    if let Some(region) = &region
-        && !super::ALLOWED_REGIONS.contains(&region.value.as_str())
-    {
-        ok = false;
-        r.problem(
-            region.span.clone(),
-            Problem::new(
-                format!("region {:?} is not allowed", region.value),
-                Some(format!("one of {}", super::ALLOWED_REGIONS.join(", "))),
-            ),
-        );
-    }
-    if let Some(role) = &role
-        && !role.value.starts_with("arn:aws:iam::")
-    {
-        ok = false;
-        r.problem(
-            role.span.clone(),
-            Problem::new(
-                format!("{:?} is not an IAM role ARN", role.value),
-                Some("e.g. \"arn:aws:iam::123456789012:role/NcProvisionAuditReader\"".into()),
-            ),
-        );
-    }
+    let env_known = env
+        .as_ref()
+        .is_none_or(|env| r.check(env, |name| validating_env(name)).is_some());
+    let region_allowed = region
+        .as_ref()
+        .is_none_or(|region| r.check(region, |name| audit_region(name)).is_some());
+    let role_is_arn = role
+        .as_ref()
+        .is_none_or(|role| r.check(role, |arn| audit_role(arn)).is_some());
     let (env, min_hours) = (env?, min_hours?);
-    ok.then_some(ValidatedIn {
+    (env_known && region_allowed && role_is_arn).then_some(ValidatedIn {
         env: env.value,
         min_hours: min_hours.value,
         region: region.map(|region| region.value),
         audit_role_arn: role.map(|role| role.value),
     })
+}
+
+/// `validated_in.env`: one of the environments.
+fn validating_env(name: &str) -> Result<(), Problem> {
+    match EnvName::parse(name) {
+        Some(_) => Ok(()),
+        None => Err(Problem::new(
+            format!("{name:?} is not an environment"),
+            Some("the environment that validates first, e.g. \"stg\"".into()),
+        )),
+    }
+}
+
+/// `validated_in.region`: one of the allowed regions.
+fn audit_region(name: &str) -> Result<(), Problem> {
+    if super::ALLOWED_REGIONS.contains(&name) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        format!("region {name:?} is not allowed"),
+        Some(format!("one of {}", super::ALLOWED_REGIONS.join(", "))),
+    ))
+}
+
+/// `validated_in.audit_role_arn`: an IAM role ARN.
+fn audit_role(arn: &str) -> Result<(), Problem> {
+    if arn.starts_with("arn:aws:iam::") {
+        return Ok(());
+    }
+    Err(Problem::new(
+        format!("{arn:?} is not an IAM role ARN"),
+        Some("e.g. \"arn:aws:iam::123456789012:role/NcProvisionAuditReader\"".into()),
+    ))
 }
 
 /// `[change_control.required_approvals]`: `low`, `medium` and `high`, each a list of roles.
@@ -294,27 +299,30 @@ mod tests {
         );
     }
 
+    /// prod with an empty change control table and `table` as its validated-in rule.
+    fn with_validated_in(table: &str) -> String {
+        format!(
+            "[change_control]\nscheduled_repair = false\n[change_control.required_approvals]\nlow = []\nmedium = []\nhigh = []\n[change_control.approvers]\n[change_control.validated_in]\n{table}\n"
+        )
+    }
+
+    /// The validated-in rule `table` reads as.
+    fn rule_of(table: &str) -> crate::spec::ValidatedIn {
+        parse(&with_validated_in(table))
+            .expect("valid rule")
+            .change_control
+            .and_then(|control| control.validated_in)
+            .expect("the rule")
+    }
+
     #[test]
     fn reads_the_validated_in_rule_and_locates_its_mistakes() {
-        let head = "[change_control]\nscheduled_repair = false\n[change_control.required_approvals]\nlow = []\nmedium = []\nhigh = []\n[change_control.approvers]\n";
-        let spec = parse(&format!(
-            "{head}[change_control.validated_in]\nenv = \"stg\"\nmin_hours = 24\n"
-        ))
-        .expect("valid rule");
-        let rule = spec
-            .change_control
-            .and_then(|control| control.validated_in)
-            .expect("the rule");
+        let rule = rule_of("env = \"stg\"\nmin_hours = 24");
         assert_eq!((rule.env.as_str(), rule.min_hours), ("stg", 24));
         assert_eq!((rule.region, rule.audit_role_arn), (None, None));
-        let full = parse(&format!(
-            "{head}[change_control.validated_in]\nenv = \"stg\"\nmin_hours = 0\nregion = \"ca-central-1\"\naudit_role_arn = \"arn:aws:iam::123456789012:role/R\"\n"
-        ))
-        .expect("valid rule");
-        let rule = full
-            .change_control
-            .and_then(|control| control.validated_in)
-            .expect("the rule");
+        let rule = rule_of(
+            "env = \"stg\"\nmin_hours = 0\nregion = \"ca-central-1\"\naudit_role_arn = \"arn:aws:iam::123456789012:role/R\"",
+        );
         assert_eq!(rule.region.as_deref(), Some("ca-central-1"));
         // Without the table there is no rule (the shipped prod has it commented out).
         let shipped = crate::spec::parse(Path::new("specs/prod.toml"), BASE).expect("prod");
@@ -343,10 +351,7 @@ mod tests {
             ),
             ("env = \"stg\"\nmin_hours = 1\nhours = 2", "hours"),
         ] {
-            let errors = rejected(
-                &format!("{head}[change_control.validated_in]\n{table}\n"),
-                want,
-            );
+            let errors = rejected(&with_validated_in(table), want);
             assert!(errors.contains("specs/prod.toml:"), "{errors}");
         }
     }

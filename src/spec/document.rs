@@ -260,6 +260,27 @@ pub(super) fn retention(r: &mut Reader, t: &Table<'_, '_>, key: &str) -> Option<
     i32::try_from(v.value).ok()
 }
 
+/// Whether the optional flag `key` is true while `environment.dr_region` is not set
+/// (`dr_region_set`): a located problem, as what it turns on lives in the DR region.
+pub(super) fn lacks_dr_region(
+    r: &mut Reader,
+    flag: Option<&At<bool>>,
+    key: &str,
+    dr_region_set: bool,
+) -> bool {
+    let Some(flag) = flag.filter(|flag| flag.value && !dr_region_set) else {
+        return false;
+    };
+    r.problem(
+        flag.span.clone(),
+        Problem::new(
+            format!("{key} = true needs a DR region"),
+            Some("set environment.dr_region, or remove this key".to_string()),
+        ),
+    );
+    true
+}
+
 fn iam(r: &mut Reader, t: &Table<'_, '_>) -> Option<IamSpec> {
     r.unknown_keys(
         t,
@@ -373,18 +394,12 @@ fn data(
         ],
     );
     let replicate = r.boolean(t, "replicate_to_dr_region", false);
-    if let Some(flag) = &replicate
-        && flag.value
-        && !dr_region_set
-    {
-        r.problem(
-            flag.span.clone(),
-            Problem::new(
-                "replicate_to_dr_region = true needs a DR region",
-                Some("set environment.dr_region, or remove this key".to_string()),
-            ),
-        );
-    }
+    lacks_dr_region(
+        r,
+        replicate.as_ref(),
+        "replicate_to_dr_region",
+        dr_region_set,
+    );
     let buckets = r.string_array(t, "buckets", true).and_then(|list| {
         let mut ok = true;
         for b in &list.value {

@@ -27,6 +27,57 @@ fn errors_of(path: &str, text: &str) -> Vec<SpecError> {
     }
 }
 
+/// An edit of the shipped stg.toml (`from` replaced once by `to`) and the located errors it
+/// must give, in order, each containing its `want` text.
+pub(super) struct StgEdit {
+    /// Names the case in every failure.
+    pub reason: &'static str,
+    /// Text of stg.toml to replace (the case fails when stg.toml lacks it).
+    pub from: &'static str,
+    /// Its replacement.
+    pub to: &'static str,
+    /// A text each error must contain, one per error.
+    pub want: &'static [&'static str],
+}
+
+impl StgEdit {
+    /// stg.toml with the edit made.
+    pub(super) fn edited(&self) -> String {
+        let text = stg_text();
+        assert!(
+            text.contains(self.from),
+            "{}: stg.toml lacks {:?}",
+            self.reason,
+            self.from
+        );
+        text.replacen(self.from, self.to, 1)
+    }
+
+    /// Checks that `text`, read as specs/stg.toml, gives the wanted errors, each located in it.
+    pub(super) fn check(&self, text: &str) {
+        let errors = errors_of("specs/stg.toml", text);
+        assert_eq!(
+            errors.len(),
+            self.want.len(),
+            "{}: {errors:#?}",
+            self.reason
+        );
+        for (error, want) in errors.iter().zip(self.want) {
+            let shown = error.to_string();
+            assert!(
+                shown.starts_with("specs/stg.toml:"),
+                "{}: {shown}",
+                self.reason
+            );
+            assert!(
+                shown.contains(want),
+                "{}: want {want:?} in {shown}",
+                self.reason
+            );
+        }
+    }
+}
+
 #[test]
 fn real_specs_load_with_expected_values() {
     let dev = load_ok("dev");
@@ -259,20 +310,14 @@ fn load_errors_without_a_file_position() {
 
 #[test]
 fn edits_of_stg_give_located_errors() {
-    struct Case {
-        reason: &'static str,
-        from: &'static str,
-        to: &'static str,
-        want: &'static [&'static str],
-    }
     let cases = [
-        Case {
+        StgEdit {
             reason: "CIDR prefix > 32 points at the value's opening quote",
             from: "cidr = \"10.1.0.0/16\"",
             to: "cidr = \"10.1.0.0/33\"",
             want: &["invalid CIDR \"10.1.0.0/33\": prefix length must be 0..=32"],
         },
-        Case {
+        StgEdit {
             reason: "every error in the file is reported, in order",
             from: "az_count = 2",
             to: "az_count = \"2\"\nnat = true",
@@ -281,131 +326,117 @@ fn edits_of_stg_give_located_errors() {
                 "unknown key \"nat\" in [vpc]",
             ],
         },
-        Case {
+        StgEdit {
             reason: "missing table",
             from: "[kms]",
             to: "[kms_x]",
             want: &["missing table [kms]", "unknown table or key \"kms_x\""],
         },
-        Case {
+        StgEdit {
             reason: "array of tables instead of a table",
             from: "[kms]",
             to: "[[kms]]",
             want: &["wrong type for kms: expected table, found array"],
         },
-        Case {
+        StgEdit {
             reason: "duplicate bucket",
             from: "buckets = [\"raw\", \"norm\"]",
             to: "buckets = [\"raw\", \"raw\"]",
             want: &["duplicate bucket suffix \"raw\""],
         },
-        Case {
+        StgEdit {
             reason: "bucket that is not a string",
             from: "buckets = [\"raw\", \"norm\"]",
             to: "buckets = [\"raw\", 3]",
             want: &["wrong type for data.buckets[1]: expected string, found integer"],
         },
-        Case {
+        StgEdit {
             reason: "ManagedBy must be nc-provision",
             from: "ManagedBy = \"nc-provision\"",
             to: "ManagedBy = \"terraform\"",
             want: &["tags.ManagedBy \"terraform\": expected \"nc-provision\""],
         },
-        Case {
+        StgEdit {
             reason: "reserved tag prefix",
             from: "[tags]",
             to: "[tags]\n\"nc:id\" = \"x\"",
             want: &["tag key \"nc:id\" uses a reserved prefix"],
         },
-        Case {
+        StgEdit {
             reason: "tag key of wrong case gets a did-you-mean",
             from: "Owner = ",
             to: "owner = ",
             want: &["missing required tag \"Owner\" in [tags]\n  hint: found \"owner\""],
         },
-        Case {
+        StgEdit {
             reason: "backup retention without PITR",
             from: "point_in_time_recovery = true",
             to: "point_in_time_recovery = false",
             want: &["backup_retention_days is set but point_in_time_recovery is false"],
         },
-        Case {
+        StgEdit {
             reason: "same DR region as primary",
             from: "dr_region = \"ca-central-1\"",
             to: "dr_region = \"us-east-1\"",
             want: &["dr_region \"us-east-1\" is the same as region"],
         },
-        Case {
+        StgEdit {
             reason: "session over 12 hours",
             from: "service_session_hours = 12",
             to: "service_session_hours = 13",
             want: &["iam.service_session_hours 13 is out of range: expected 1..=12"],
         },
-        Case {
+        StgEdit {
             reason: "PITR retention over 35 days",
             from: "backup_retention_days = 7",
             to: "backup_retention_days = 36",
             want: &["backup_retention_days 36 is out of range: expected 1..=35"],
         },
-        Case {
+        StgEdit {
             reason: "guardduty frequency",
             from: "\"SIX_HOURS\"",
             to: "\"HOURLY\"",
             want: &["invalid GuardDuty publishing frequency \"HOURLY\""],
         },
-        Case {
+        StgEdit {
             reason: "uppercase bucket suffix",
             from: "buckets = [\"raw\", \"norm\"]",
             to: "buckets = [\"raw\", \"Norm\"]",
             want: &["invalid bucket suffix \"Norm\""],
         },
-        Case {
+        StgEdit {
             reason: "GitHub org with a wildcard would widen the OIDC trust",
             from: "github_org = \"neurocipher-io\"",
             to: "github_org = \"*\"",
             want: &["invalid GitHub organisation name \"*\""],
         },
-        Case {
+        StgEdit {
             reason: "VPC too large for AWS",
             from: "\"10.1.0.0/16\"",
             to: "\"10.0.0.0/8\"",
             want: &["too large"],
         },
-        Case {
+        StgEdit {
             reason: "pinned account id is checked",
             from: "# account_id = \"123456789012\"",
             to: "account_id = \"12345678901\"",
             want: &["invalid AWS account id \"12345678901\""],
         },
-        Case {
+        StgEdit {
             reason: "neither trail retention key",
             from: "trail_retention_days = 30",
             to: "",
             want: &["missing key \"observability.trail_retention_days\" or"],
         },
-        Case {
+        StgEdit {
             reason: "syntax error is located",
             from: "az_count = 2",
             to: "az_count = = 2",
             want: &["TOML syntax error"],
         },
     ];
-    let text = stg_text();
-    for c in cases {
-        assert!(
-            text.contains(c.from),
-            "{}: stg.toml lacks {:?}",
-            c.reason,
-            c.from
-        );
-        let edited = text.replacen(c.from, c.to, 1);
-        let errors = errors_of("specs/stg.toml", &edited);
-        assert_eq!(errors.len(), c.want.len(), "{}: {errors:#?}", c.reason);
-        for (e, want) in errors.iter().zip(c.want) {
-            let s = e.to_string();
-            assert!(s.starts_with("specs/stg.toml:"), "{}: {s}", c.reason);
-            assert!(s.contains(want), "{}: want {want:?} in {s}", c.reason);
-        }
+    for edit in cases {
+        edit.check(&edit.edited());
     }
 }
 

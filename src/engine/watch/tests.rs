@@ -88,25 +88,35 @@ fn the_modules_critical_and_warning_alarms_are_the_watched_ones() {
                 None => unwatched += 1,
             }
         }
-        for slug in [
-            "lambda-error-rate",
-            "dynamodb-read-throttles",
-            "dynamodb-write-throttles",
-            "guardduty-high-findings",
-            "kms-access-denied",
-            "rejected-flow-traffic",
-        ] {
-            let name = format!("nc-{env}-{slug}");
-            assert!(critical.contains(&name), "{name} critical: {critical:?}");
-        }
-        for slug in [
-            "lambda-duration-near-timeout",
-            "s3-access-denied",
-            "log-ingestion-lag",
-            "config-compliance-drift",
-        ] {
-            let name = format!("nc-{env}-{slug}");
-            assert!(warning.contains(&name), "{name} warning: {warning:?}");
+        let watched: [(&str, &[&str], &Vec<String>); 2] = [
+            (
+                "critical",
+                &[
+                    "lambda-error-rate",
+                    "dynamodb-read-throttles",
+                    "dynamodb-write-throttles",
+                    "guardduty-high-findings",
+                    "kms-access-denied",
+                    "rejected-flow-traffic",
+                ],
+                &critical,
+            ),
+            (
+                "warning",
+                &[
+                    "lambda-duration-near-timeout",
+                    "s3-access-denied",
+                    "log-ingestion-lag",
+                    "config-compliance-drift",
+                ],
+                &warning,
+            ),
+        ];
+        for (severity, slugs, found) in watched {
+            for slug in slugs {
+                let name = format!("nc-{env}-{slug}");
+                assert!(found.contains(&name), "{name} {severity}: {found:?}");
+            }
         }
         assert!(unwatched >= 14, "the CIS alarms are not watched");
     }

@@ -97,6 +97,28 @@ fn configuration(context: &Context<'_>, suffix: &str) -> Resource {
 }
 
 /// The role S3 assumes to replicate the data buckets into the DR region.
+/// The statement allowing `action` on `key` through S3 in `region`, for objects of the
+/// buckets whose ARNs (and objects' ARNs) are `context`: S3 Bucket Keys make the encryption
+/// context the bucket's ARN.
+fn through_s3(
+    sid: &str,
+    action: &str,
+    key: &LogicalId,
+    region: &str,
+    context: &[String],
+) -> serde_json::Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": policy_ref(key, "arn"),
+        "Condition": {
+            "StringEquals": {"kms:ViaService": format!("s3.{region}.amazonaws.com")},
+            "StringLike": {"kms:EncryptionContext:aws:s3:arn": context}
+        }
+    })
+}
+
 fn role(context: &Context<'_>, dr: &str) -> Resource {
     let env = context.env();
     let primary = &context.target.region;
@@ -144,26 +166,20 @@ fn role(context: &Context<'_>, dr: &str) -> Resource {
                 "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
                 "Resource": replica_objects.clone()
             },
-            {
-                "Sid": "DecryptSourceObjects",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": policy_ref(&addr::data_key(), "arn"),
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": format!("s3.{primary}.amazonaws.com")},
-                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": source_context}
-                }
-            },
-            {
-                "Sid": "EncryptReplicas",
-                "Effect": "Allow",
-                "Action": "kms:Encrypt",
-                "Resource": policy_ref(&addr::dr_data_key(), "arn"),
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": format!("s3.{dr}.amazonaws.com")},
-                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": replica_context}
-                }
-            }
+            through_s3(
+                "DecryptSourceObjects",
+                "kms:Decrypt",
+                &addr::data_key(),
+                primary,
+                &source_context
+            ),
+            through_s3(
+                "EncryptReplicas",
+                "kms:Encrypt",
+                &addr::dr_data_key(),
+                dr,
+                &replica_context
+            )
         ]
     });
     role::with_inline_policy(role, ROLE_POLICY, permissions)

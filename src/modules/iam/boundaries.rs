@@ -67,6 +67,14 @@ fn buckets(context: &Context<'_>) -> Vec<String> {
         .collect()
 }
 
+/// What a workload (ETL, Fargate task) does with the data key.
+const DATA_KEY_USE: [&str; 4] = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+];
+
 /// KMS use of the env's data key: its ARN (a reference, resolved at plan time) in the primary
 /// region, and the same alias in the DR region (a DR rebuild makes a new key there).
 fn data_key_statements(context: &Context<'_>, actions: &[&str]) -> Vec<Json> {
@@ -136,15 +144,7 @@ pub(super) fn etl_statements(context: &Context<'_>) -> Vec<Json> {
             "Condition": app_condition()
         }),
     ];
-    statements.extend(data_key_statements(
-        context,
-        &[
-            "kms:Encrypt",
-            "kms:Decrypt",
-            "kms:GenerateDataKey*",
-            "kms:DescribeKey",
-        ],
-    ));
+    statements.extend(data_key_statements(context, &DATA_KEY_USE));
     statements
 }
 
@@ -178,15 +178,7 @@ pub(super) fn fargate_statements(context: &Context<'_>) -> Vec<Json> {
         }),
         log_statement(context),
     ];
-    statements.extend(data_key_statements(
-        context,
-        &[
-            "kms:Encrypt",
-            "kms:Decrypt",
-            "kms:GenerateDataKey*",
-            "kms:DescribeKey",
-        ],
-    ));
+    statements.extend(data_key_statements(context, &DATA_KEY_USE));
     statements
 }
 

@@ -17,6 +17,13 @@ fn bucket(key: &Resource) -> Resource {
         .retained()
 }
 
+/// The VPC `vpc.main` with `cidr`, replaced when its CIDR changes.
+fn vpc(cidr: &str) -> Resource {
+    Resource::new("vpc.main", Kind::Vpc, "vpc")
+        .prop("cidr", cidr)
+        .replace_on(&["cidr"])
+}
+
 fn observed(resource: &Resource, props: Props, owner: Owner) -> Observed {
     let mut outputs = Outputs::new();
     outputs.insert("arn".into(), format!("arn:{}", resource.id));
@@ -44,11 +51,19 @@ fn actions_follow_the_observation() {
     let key = key();
     let bucket = bucket(&key);
     let graph = DesiredGraph::new(vec![key.clone(), bucket.clone()]).unwrap();
-    let good_bucket = props(&[
-        ("versioning", "Enabled".into()),
-        ("kms_key", "arn:kms.key.data".into()),
-        ("name", "b".into()),
-    ]);
+    // The key (with `rotation`, owned by `key_owner`) and the bucket (with `versioning` and
+    // `name`, its key resolved) as read.
+    let live = |rotation: bool, key_owner: Owner, versioning: &str, name: &str| {
+        let bucket_props = props(&[
+            ("versioning", versioning.into()),
+            ("kms_key", "arn:kms.key.data".into()),
+            ("name", name.into()),
+        ]);
+        vec![
+            observed(&key, props(&[("rotation", rotation.into())]), key_owner),
+            observed(&bucket, bucket_props, Owner::Ours),
+        ]
+    };
     let cases: Vec<(&str, Vec<Observed>, Action, Action)> = vec![
         (
             "nothing exists: create both, the ref is unknown",
@@ -58,44 +73,19 @@ fn actions_follow_the_observation() {
         ),
         (
             "all in sync",
-            vec![
-                observed(&key, props(&[("rotation", true.into())]), Owner::Ours),
-                observed(&bucket, good_bucket.clone(), Owner::Ours),
-            ],
+            live(true, Owner::Ours, "Enabled", "b"),
             Action::NoOp,
             Action::NoOp,
         ),
         (
             "rotation off and versioning suspended: in-place updates",
-            vec![
-                observed(&key, props(&[("rotation", false.into())]), Owner::Ours),
-                observed(
-                    &bucket,
-                    props(&[
-                        ("versioning", "Suspended".into()),
-                        ("kms_key", "arn:kms.key.data".into()),
-                        ("name", "b".into()),
-                    ]),
-                    Owner::Ours,
-                ),
-            ],
+            live(false, Owner::Ours, "Suspended", "b"),
             Action::Update,
             Action::Update,
         ),
         (
             "foreign key is a conflict; an immutable change on a retained bucket is refused",
-            vec![
-                observed(&key, props(&[("rotation", true.into())]), Owner::Foreign),
-                observed(
-                    &bucket,
-                    props(&[
-                        ("versioning", "Enabled".into()),
-                        ("kms_key", "arn:kms.key.data".into()),
-                        ("name", "other".into()),
-                    ]),
-                    Owner::Ours,
-                ),
-            ],
+            live(true, Owner::Foreign, "Enabled", "other"),
             Action::Conflict,
             Action::Conflict,
         ),
@@ -250,9 +240,7 @@ fn orphans_are_deleted_unless_data_bearing() {
 
 #[test]
 fn a_replaced_resource_drags_its_dependents_along() {
-    let vpc = Resource::new("vpc.main", Kind::Vpc, "vpc")
-        .prop("cidr", "10.1.0.0/16")
-        .replace_on(&["cidr"]);
+    let vpc = vpc("10.1.0.0/16");
     let subnet = Resource::new("vpc.subnet.a", Kind::Subnet, "subnet")
         .prop("vpc_id", Value::reference(&vpc.id, "id"))
         .prop("cidr", "10.1.0.0/19")
@@ -322,9 +310,7 @@ fn a_replaced_resource_drags_its_dependents_along() {
 
 #[test]
 fn a_kept_resource_named_after_a_replaced_one_is_made_anew() {
-    let vpc = Resource::new("vpc.main", Kind::Vpc, "vpc")
-        .prop("cidr", "10.3.0.0/16")
-        .replace_on(&["cidr"]);
+    let vpc = vpc("10.3.0.0/16");
     let group = Resource::new("vpc.flow_logs.group", Kind::LogGroup, "group")
         .prop(
             "group_name",

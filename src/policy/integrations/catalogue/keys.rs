@@ -3,7 +3,8 @@
 
 use super::super::resolve::Graph;
 use super::{
-    ALARM_TOPIC_KEY, BUCKET_KEY, LOGS_KEY, Out, TABLE_KEY, at, encrypted, identity, service,
+    ALARM_TOPIC_KEY, BUCKET_KEY, LOGS_KEY, Out, PolicyAt, TABLE_KEY, at, encrypted, identity,
+    service,
 };
 use crate::model::Kind;
 use crate::model::{Resource, Value};
@@ -158,19 +159,36 @@ fn json_strings(value: Option<&serde_json::Value>) -> Vec<String> {
 /// must allow the account's principals that.
 pub(super) fn table_keys(out: &mut Out<'_>) {
     let graph = out.graph;
-    let (account, region) = out.place();
-    let caller = Principal::Aws(format!("arn:aws:iam::{account}:role/nc-provision-caller"));
+    let (_, region) = out.place();
     for (table, key, grant) in encrypted(graph, Kind::DynamoDbTable, "sse_kms_key") {
-        for action in [
-            "kms:CreateGrant",
-            "kms:DescribeKey",
-            "kms:Decrypt",
-            "kms:GenerateDataKey",
-        ] {
-            let request = Request::new(caller.clone(), action, key.clone())
-                .with("kms:ViaService", format!("dynamodb.{region}.amazonaws.com"))
-                .with("kms:CallerAccount", account.clone());
-            out.require(&TABLE_KEY, table, true, request, vec![grant.clone()]);
-        }
+        dynamodb_key_use(out, table, &key, &grant, &region);
+    }
+}
+
+/// What DynamoDB does with a table's key (its own, or a replica's) on behalf of the caller,
+/// through DynamoDB in the key's region `key_region`: it creates a grant, describes the key,
+/// decrypts and makes data keys.
+pub(super) fn dynamodb_key_use(
+    out: &mut Out<'_>,
+    table: &Resource,
+    key: &str,
+    grant: &PolicyAt,
+    key_region: &str,
+) {
+    let (account, _) = out.place();
+    let caller = Principal::Aws(format!("arn:aws:iam::{account}:role/nc-provision-caller"));
+    for action in [
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    ] {
+        let request = Request::new(caller.clone(), action, key)
+            .with(
+                "kms:ViaService",
+                format!("dynamodb.{key_region}.amazonaws.com"),
+            )
+            .with("kms:CallerAccount", account.clone());
+        out.require(&TABLE_KEY, table, true, request, vec![grant.clone()]);
     }
 }

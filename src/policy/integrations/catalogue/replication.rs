@@ -21,7 +21,8 @@
 //!   (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html>)
 //!   needs no permission beyond these.
 
-use super::{Out, REPLICATION, TABLE_KEY, identity, key_grant, service};
+use super::keys::dynamodb_key_use;
+use super::{Out, REPLICATION, identity, key_grant, service};
 use crate::model::Kind;
 use crate::policy::eval::{Principal, Request};
 
@@ -36,8 +37,7 @@ pub(super) fn replication(out: &mut Out<'_>) {
 /// own key, `table_keys`), through `dynamodb.<replica region>.amazonaws.com`.
 fn table_replicas(out: &mut Out<'_>) {
     let graph = out.graph;
-    let (account, region) = out.place();
-    let caller = Principal::Aws(format!("arn:aws:iam::{account}:role/nc-provision-caller"));
+    let (_, region) = out.place();
     for table in graph.of_kind(Kind::DynamoDbTable) {
         let Some((key, grant)) = key_grant(graph, table, "replica_kms_key") else {
             continue;
@@ -46,20 +46,7 @@ fn table_replicas(out: &mut Out<'_>) {
             .referenced(table, "replica_kms_key")
             .and_then(|key| key.region.clone())
             .unwrap_or_else(|| region.clone());
-        for action in [
-            "kms:CreateGrant",
-            "kms:DescribeKey",
-            "kms:Decrypt",
-            "kms:GenerateDataKey",
-        ] {
-            let request = Request::new(caller.clone(), action, key.clone())
-                .with(
-                    "kms:ViaService",
-                    format!("dynamodb.{key_region}.amazonaws.com"),
-                )
-                .with("kms:CallerAccount", account.clone());
-            out.require(&TABLE_KEY, table, true, request, vec![grant.clone()]);
-        }
+        dynamodb_key_use(out, table, &key, &grant, &key_region);
     }
 }
 
