@@ -30,7 +30,7 @@ pub use observed::{Live, MarkerSorter, Sorter, name_and_arn};
 pub use props::{list_of, list_prop};
 pub(crate) use tags::tag_api;
 pub use tags::{
-    SdkTag, TagApi, keys_as_they_are, output, sdk_tags, sdk_tags_of, sync_tags, sync_touched_tags,
-    tag_delta, tag_map_of, tag_pairs, tags_from, tags_value,
+    Done, SdkTag, TagApi, keys_as_they_are, output, sdk_tags, sdk_tags_of, sync_tags,
+    sync_touched_tags, tag_delta, tag_map_of, tag_pairs, tags_from, tags_value,
 };
 pub use token::{client_token, run_token};
