@@ -121,7 +121,7 @@ impl Provider for KmsProvider {
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match resource.kind {
             Kind::KmsKeyPolicy => key_policy::apply(&self.client, resource).await,
-            _ => key::create(&self.client, &self.creates, resource, ctx).await,
+            _ => self.create_key(resource, ctx).await,
         }
     }
 
@@ -129,7 +129,7 @@ impl Provider for KmsProvider {
         let resource = change.resource;
         match resource.kind {
             Kind::KmsKeyPolicy => key_policy::apply(&self.client, resource).await,
-            _ => key::update(&self.client, change).await,
+            _ => self.update_key(change).await,
         }
     }
 
