@@ -249,9 +249,7 @@ impl CloudWatchProvider {
             .map_err(|error| aws_error("cloudwatch:PutMetricAlarm", name, error))?;
         Ok(())
     }
-}
 
-impl CloudWatchProvider {
     /// The alarms of `desired`, and the orphans whose marker names `env`.
     pub(super) async fn observe_alarms(
         &self,

@@ -73,6 +73,28 @@ fn outputs(name: &str, arn: &str) -> Outputs {
 }
 
 impl CloudWatchProvider {
+    /// Every dashboard whose name starts with `prefix`.
+    async fn list_dashboards(&self, prefix: &str) -> Result<Vec<DashboardEntry>, ProviderError> {
+        let call = self.client.list_dashboards().dashboard_name_prefix(prefix);
+        let call = call.into_paginator().items();
+        sent(
+            "cloudwatch:ListDashboards",
+            prefix,
+            call.send().try_collect(),
+        )
+        .await
+    }
+
+    /// The body of dashboard `name`, or `None` if it was deleted since it was listed.
+    async fn dashboard_body(&self, name: &str) -> Result<Option<String>, ProviderError> {
+        let call = self.client.get_dashboard().dashboard_name(name);
+        match sent("cloudwatch:GetDashboard", name, call.send()).await {
+            Ok(answer) => Ok(Some(answer.dashboard_body().unwrap_or("{}").to_string())),
+            Err(error) if is_absent(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The dashboards of `desired`, and the orphans whose marker names `env`.
     pub(super) async fn observe_dashboards(
         &self,
@@ -100,28 +122,6 @@ impl CloudWatchProvider {
             sorter.add(live, owner, orphan);
         }
         Ok(sorter.finish())
-    }
-
-    /// Every dashboard whose name starts with `prefix`.
-    async fn list_dashboards(&self, prefix: &str) -> Result<Vec<DashboardEntry>, ProviderError> {
-        let call = self.client.list_dashboards().dashboard_name_prefix(prefix);
-        let call = call.into_paginator().items();
-        sent(
-            "cloudwatch:ListDashboards",
-            prefix,
-            call.send().try_collect(),
-        )
-        .await
-    }
-
-    /// The body of dashboard `name`, or `None` if it was deleted since it was listed.
-    async fn dashboard_body(&self, name: &str) -> Result<Option<String>, ProviderError> {
-        let call = self.client.get_dashboard().dashboard_name(name);
-        match sent("cloudwatch:GetDashboard", name, call.send()).await {
-            Ok(answer) => Ok(Some(answer.dashboard_body().unwrap_or("{}").to_string())),
-            Err(error) if is_absent(&error) => Ok(None),
-            Err(error) => Err(error),
-        }
     }
 
     /// PutDashboard with the desired body (create and update alike).
