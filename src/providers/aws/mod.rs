@@ -11,6 +11,7 @@ mod config;
 mod errors;
 mod named;
 mod observed;
+mod pages;
 mod props;
 mod tags;
 mod token;
@@ -27,6 +28,7 @@ pub use errors::{
 };
 pub use named::{observe_named, tagged_only};
 pub use observed::{Live, MarkerSorter, Sorter, name_and_arn, outputs_of};
+pub use pages::follow_pages;
 pub use props::{list_of, list_prop};
 pub(crate) use tags::tag_api;
 pub use tags::{
