@@ -27,7 +27,7 @@ pub use errors::{
     is_propagation,
 };
 pub use named::{observe_named, tagged_only};
-pub use observed::{Live, MarkerSorter, Sorter, name_and_arn, outputs_of};
+pub use observed::{Live, MarkerSorter, Sorter, name_and_arn, outputs_of, split_by_kind};
 pub use pages::follow_pages;
 pub use props::{list_of, list_prop};
 pub(crate) use tags::tag_api;

@@ -16,6 +16,16 @@ use crate::model::{
 
 use super::tags::tags_value;
 
+/// The desired resources of `kind`, and the others (for a service that observes its kinds
+/// apart).
+#[must_use]
+pub fn split_by_kind<'a>(
+    desired: &[&'a Resource],
+    kind: Kind,
+) -> (Vec<&'a Resource>, Vec<&'a Resource>) {
+    desired.iter().partition(|resource| resource.kind == kind)
+}
+
 /// Outputs from (name, value) pairs: `outputs_of([("key_id", id), ("arn", arn)])`.
 #[must_use]
 pub fn outputs_of<const N: usize>(pairs: [(&str, &str); N]) -> Outputs {

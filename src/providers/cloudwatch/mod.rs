@@ -12,6 +12,7 @@ mod dashboard;
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::Client;
 
+use super::aws::split_by_kind;
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Resource};
 use crate::providers::Change;
@@ -44,10 +45,7 @@ impl Provider for CloudWatchProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let (dashboards, alarms): (Vec<&Resource>, Vec<&Resource>) = desired
-            .iter()
-            .copied()
-            .partition(|resource| resource.kind == Kind::CloudWatchDashboard);
+        let (dashboards, alarms) = split_by_kind(desired, Kind::CloudWatchDashboard);
         let alarms = async {
             if alarms.is_empty() {
                 return Ok(Observation::default());
