@@ -20,7 +20,7 @@ use aws_sdk_cloudwatch::types::DashboardEntry;
 use super::CloudWatchProvider;
 use crate::model::{DashboardBody, Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, MarkerSorter, aws_error, list_prop, read_all, sent};
+use crate::providers::aws::{Change, Live, MarkerSorter, aws_error, list_prop, read_all, sent};
 
 /// The error code of CloudWatch's `DashboardNotFoundError`.
 const DASHBOARD_NOT_FOUND: &str = "ResourceNotFound";
@@ -164,6 +164,16 @@ impl CloudWatchProvider {
             ));
         }
         Ok(outputs(name, ""))
+    }
+
+    /// PutDashboard replaces the whole body: one call whatever differs.
+    pub(super) async fn update_dashboard(
+        &self,
+        change: &Change<'_>,
+    ) -> Result<Outputs, ProviderError> {
+        let mut outputs = self.put_dashboard(change.resource).await?;
+        outputs.extend(change.observed.outputs.clone());
+        Ok(outputs)
     }
 
     /// DeleteDashboards of one dashboard; one already gone counts as done.

@@ -65,26 +65,23 @@ impl Provider for CloudWatchProvider {
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        if resource.kind == Kind::CloudWatchDashboard {
-            return self.put_dashboard(resource).await;
+        match resource.kind {
+            Kind::CloudWatchDashboard => self.put_dashboard(resource).await,
+            _ => self.create_alarm(resource).await,
         }
-        self.create_alarm(resource).await
     }
 
     async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        if change.resource.kind == Kind::CloudWatchDashboard {
-            // PutDashboard replaces the whole body: one call whatever differs.
-            let mut outputs = self.put_dashboard(change.resource).await?;
-            outputs.extend(change.observed.outputs.clone());
-            return Ok(outputs);
+        match change.resource.kind {
+            Kind::CloudWatchDashboard => self.update_dashboard(change).await,
+            _ => self.update_alarm(change).await,
         }
-        self.update_alarm(change.resource, change.observed).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        if observed.kind == Kind::CloudWatchDashboard {
-            return self.delete_dashboard(observed).await;
+        match observed.kind {
+            Kind::CloudWatchDashboard => self.delete_dashboard(observed).await,
+            _ => self.delete_alarm(observed).await,
         }
-        self.delete_alarm(observed).await
     }
 }
