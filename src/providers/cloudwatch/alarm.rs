@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Change, Live, MarkerSorter, aws_error, gone_is_done, list_prop, name_and_arn, sent,
+    Change, Live, MarkerSorter, gone_is_done, list_prop, name_and_arn, sent,
 };
 
 /// The longest common name prefix of the desired alarms (one DescribeAlarms for all).
@@ -243,10 +243,7 @@ impl CloudWatchProvider {
                 request = request.tags(Tag::builder().key(key).value(value).build());
             }
         }
-        request
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:PutMetricAlarm", name, error))?;
+        sent("cloudwatch:PutMetricAlarm", name, request.send()).await?;
         Ok(())
     }
 

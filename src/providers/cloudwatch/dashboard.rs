@@ -20,7 +20,7 @@ use aws_sdk_cloudwatch::types::DashboardEntry;
 use super::CloudWatchProvider;
 use crate::model::{DashboardBody, Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Change, Live, MarkerSorter, aws_error, list_prop, read_all, sent};
+use crate::providers::aws::{Change, Live, MarkerSorter, list_prop, read_all, sent};
 
 /// The error code of CloudWatch's `DashboardNotFoundError`.
 const DASHBOARD_NOT_FOUND: &str = "ResourceNotFound";
@@ -134,14 +134,8 @@ impl CloudWatchProvider {
         let body = desired_body(resource)
             .to_text()
             .map_err(|why| ProviderError::local(ACTION, name, why))?;
-        let answer = self
-            .client
-            .put_dashboard()
-            .dashboard_name(name)
-            .dashboard_body(body)
-            .send()
-            .await
-            .map_err(|error| aws_error(ACTION, name, error))?;
+        let call = self.client.put_dashboard().dashboard_name(name);
+        let answer = sent(ACTION, name, call.dashboard_body(body).send()).await?;
         let messages: Vec<String> = answer
             .dashboard_validation_messages()
             .iter()

@@ -9,7 +9,7 @@ use aws_sdk_config::types::{
 
 use super::{ConfigProvider, propagation};
 use crate::model::{Kind, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::providers::aws::{Change, Live, aws_error, outputs_of, sent};
+use crate::providers::aws::{Change, Done, Live, non_empty_prop, outputs_of, sent};
 use crate::providers::ownership::How;
 use crate::providers::{ProviderError, StepCtx};
 
@@ -128,11 +128,7 @@ fn observe(
     Ok(Some(live.owned_by(resource.id.clone(), Owner::Untracked)))
 }
 
-async fn put_recorder(
-    client: &Client,
-    resource: &Resource,
-    name: &str,
-) -> Result<(), ProviderError> {
+async fn put_recorder(client: &Client, resource: &Resource, name: &str) -> Done {
     let recorder = ConfigurationRecorder::builder()
         .name(name)
         .role_arn(resource.str_prop("role_arn").unwrap_or_default())
@@ -145,36 +141,25 @@ async fn put_recorder(
                 .build(),
         )
         .build();
-    client
+    let call = client
         .put_configuration_recorder()
-        .configuration_recorder(recorder)
-        .send()
+        .configuration_recorder(recorder);
+    sent("config:PutConfigurationRecorder", name, call.send())
         .await
-        .map_err(|error| propagation(aws_error("config:PutConfigurationRecorder", name, error)))?;
+        .map_err(propagation)?;
     Ok(())
 }
 
-async fn put_channel(
-    client: &Client,
-    resource: &Resource,
-    name: &str,
-) -> Result<(), ProviderError> {
-    let prefix = resource
-        .str_prop("delivery_prefix")
-        .filter(|prefix| !prefix.is_empty())
-        .map(str::to_string);
-    client
-        .put_delivery_channel()
-        .delivery_channel(
-            DeliveryChannel::builder()
-                .name(name)
-                .s3_bucket_name(resource.str_prop("delivery_bucket").unwrap_or_default())
-                .set_s3_key_prefix(prefix)
-                .build(),
-        )
-        .send()
+async fn put_channel(client: &Client, resource: &Resource, name: &str) -> Done {
+    let channel = DeliveryChannel::builder()
+        .name(name)
+        .s3_bucket_name(resource.str_prop("delivery_bucket").unwrap_or_default())
+        .set_s3_key_prefix(non_empty_prop(resource, "delivery_prefix"))
+        .build();
+    let call = client.put_delivery_channel().delivery_channel(channel);
+    sent("config:PutDeliveryChannel", name, call.send())
         .await
-        .map_err(|error| propagation(aws_error("config:PutDeliveryChannel", name, error)))?;
+        .map_err(propagation)?;
     Ok(())
 }
 

@@ -13,8 +13,8 @@ use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType};
 use super::{KmsProvider, policy_text, put_policy};
 use crate::model::{Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
 use crate::providers::aws::{
-    Change, Done, ErrorClass, Live, aws_error, found, keys_as_they_are, outputs_of, read_all,
-    sdk_tags_of, sent, sent_or_none, tag_api, tag_pairs, tags_from, tags_value,
+    Change, Done, ErrorClass, Live, found, keys_as_they_are, outputs_of, read_all, sdk_tags_of,
+    sent, sent_or_none, tag_api, tag_pairs, tags_from, tags_value,
 };
 use crate::providers::{ProviderError, StepCtx};
 
@@ -96,23 +96,17 @@ pub(super) async fn observe(
         sent("kms:DescribeKey", key_id, call.send()).await
     };
     let rotation = async {
-        client
-            .get_key_rotation_status()
-            .key_id(key_id)
-            .send()
-            .await
-            .map(|output| output.key_rotation_enabled())
-            .map_err(|error| aws_error("kms:GetKeyRotationStatus", key_id, error))
+        let call = client.get_key_rotation_status().key_id(key_id);
+        let output = sent("kms:GetKeyRotationStatus", key_id, call.send()).await?;
+        Ok(output.key_rotation_enabled())
     };
     let policy = async {
-        client
+        let call = client
             .get_key_policy()
             .key_id(key_id)
-            .policy_name("default")
-            .send()
-            .await
-            .map(|output| output.policy().map(str::to_string))
-            .map_err(|error| aws_error("kms:GetKeyPolicy", key_id, error))
+            .policy_name("default");
+        let output = sent("kms:GetKeyPolicy", key_id, call.send()).await?;
+        Ok::<_, ProviderError>(output.policy().map(str::to_string))
     };
     let (describe, rotation, policy, tags) =
         tokio::join!(describe, rotation, policy, tags(client, key_id));

@@ -17,8 +17,8 @@ use crate::model::{
 };
 use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Change, Live, aws_error, found, gone_is_done, keys_as_they_are, name_and_arn, output, read_all,
-    sent, tag_api, tag_map_of, tag_pairs,
+    Change, Live, found, gone_is_done, keys_as_they_are, name_and_arn, non_empty_prop, output,
+    read_all, sent, tag_api, tag_map_of, tag_pairs,
 };
 
 /// A log group as DescribeLogGroups lists it.
@@ -245,23 +245,17 @@ impl LogsProvider {
     pub(super) async fn create_group(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
         let name = resolved_name(resource);
         let tags: HashMap<String, String> = tag_pairs(resource).into_iter().collect();
-        let kms_key = resource
-            .str_prop("kms_key")
-            .filter(|key| !key.is_empty())
-            .map(str::to_string);
-        let created = self
+        let call = self
             .client
             .create_log_group()
             .log_group_name(&name)
-            .set_kms_key_id(kms_key)
-            .set_tags(Some(tags))
-            .send()
-            .await;
+            .set_kms_key_id(non_empty_prop(resource, "kms_key"))
+            .set_tags(Some(tags));
         // `ResourceAlreadyExistsException` (an earlier CreateLogGroup whose answer was lost,
         // re-sent by the SDK) is returned as it is: the executor re-observes the group and, if
         // it is ours, changes only what differs (`exec::recover`) — never configures a group
         // that is not ours, and never calls AssociateKmsKey for a key the group already has.
-        created.map_err(|error| aws_error("logs:CreateLogGroup", &name, error))?;
+        sent("logs:CreateLogGroup", &name, call.send()).await?;
         if let Some(days) = resource.int_prop("retention_days") {
             self.put_retention(&name, days).await?;
         }
