@@ -75,32 +75,34 @@ fn system_time(time: Option<&aws_smithy_types::DateTime>) -> Option<SystemTime> 
     time.and_then(|time| SystemTime::try_from(*time).ok())
 }
 
-impl AlarmState {
-    /// The state of a metric alarm.
-    #[must_use]
-    pub fn from_metric(alarm: &MetricAlarm) -> AlarmState {
-        AlarmState {
-            name: alarm.alarm_name().unwrap_or_default().to_string(),
-            description: alarm.alarm_description().unwrap_or_default().to_string(),
-            value: AlarmValue::from_sdk(alarm.state_value()),
-            reason: alarm.state_reason().unwrap_or_default().to_string(),
-            changed_at: system_time(alarm.state_transitioned_timestamp())
-                .or_else(|| system_time(alarm.state_updated_timestamp())),
+/// Implements `AlarmState::$method(&$sdk)` for each SDK alarm type: the metric and composite
+/// alarms share these fields but no trait, so the one mapping is written once for both.
+macro_rules! alarm_states {
+    ($($(#[$doc:meta])* $method:ident($sdk:ty);)*) => {
+        impl AlarmState {
+            $(
+                $(#[$doc])*
+                #[must_use]
+                pub fn $method(alarm: &$sdk) -> AlarmState {
+                    AlarmState {
+                        name: alarm.alarm_name().unwrap_or_default().to_string(),
+                        description: alarm.alarm_description().unwrap_or_default().to_string(),
+                        value: AlarmValue::from_sdk(alarm.state_value()),
+                        reason: alarm.state_reason().unwrap_or_default().to_string(),
+                        changed_at: system_time(alarm.state_transitioned_timestamp())
+                            .or_else(|| system_time(alarm.state_updated_timestamp())),
+                    }
+                }
+            )*
         }
-    }
+    };
+}
 
+alarm_states! {
+    /// The state of a metric alarm.
+    from_metric(MetricAlarm);
     /// The state of a composite alarm.
-    #[must_use]
-    pub fn from_composite(alarm: &CompositeAlarm) -> AlarmState {
-        AlarmState {
-            name: alarm.alarm_name().unwrap_or_default().to_string(),
-            description: alarm.alarm_description().unwrap_or_default().to_string(),
-            value: AlarmValue::from_sdk(alarm.state_value()),
-            reason: alarm.state_reason().unwrap_or_default().to_string(),
-            changed_at: system_time(alarm.state_transitioned_timestamp())
-                .or_else(|| system_time(alarm.state_updated_timestamp())),
-        }
-    }
+    from_composite(CompositeAlarm);
 }
 
 /// Reads alarm states with the session's CloudWatch client (calls counted).

@@ -15,8 +15,8 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{Rule, RuleState, Target};
 
 use super::aws::{
-    Live, gone_is_done, keys_as_they_are, name_and_arn, observe_named, output, sdk_tags_of, sent,
-    tag_api, tagged_only, tags_from,
+    Live, follow_pages, gone_is_done, keys_as_they_are, name_and_arn, observe_named, output,
+    sdk_tags_of, sent, tag_api, tagged_only, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::Kind;
@@ -33,6 +33,16 @@ pub struct EventsProvider {
     logs: aws_sdk_cloudwatchlogs::Client,
 }
 
+/// The action that tags a rule.
+const TAGGING: &str = "events:TagResource";
+
+tag_api! {
+    /// Tags a rule with TagResource / UntagResource (by ARN; errors name the rule).
+    RuleTags(Client) by resource_arn;
+    "events:TagResource": tag_resource.set_tags(|pairs, name| sdk_tags_of(pairs, TAGGING, name));
+    "events:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
+}
+
 impl EventsProvider {
     /// A provider using `aws`'s configuration.
     #[must_use]
@@ -43,28 +53,20 @@ impl EventsProvider {
         }
     }
 
-    /// Rules whose names start with `prefix`, by name. ListRules has no SDK paginator: the
-    /// pages are followed by hand, stopping at an absent or empty token.
+    /// Rules whose names start with `prefix`, by name. ListRules has no SDK paginator: its
+    /// pages are followed by [`follow_pages`].
     async fn rules(&self, prefix: &str) -> Result<BTreeMap<String, Rule>, ProviderError> {
-        let mut rules = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let call = self
-                .client
-                .list_rules()
-                .name_prefix(prefix)
-                .set_next_token(token.take());
+        let rules = follow_pages(|token| async move {
+            let call = self.client.list_rules().name_prefix(prefix);
+            let call = call.set_next_token(token);
             let page = sent("events:ListRules", prefix, call.send()).await?;
-            for rule in page.rules() {
-                if let Some(name) = rule.name() {
-                    rules.insert(name.to_string(), rule.clone());
-                }
-            }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(rules),
-            }
-        }
+            Ok((page.rules().to_vec(), page.next_token().map(str::to_string)))
+        })
+        .await?;
+        Ok(rules
+            .into_iter()
+            .filter_map(|rule| Some((rule.name()?.to_string(), rule)))
+            .collect())
     }
 
     /// A rule's tags.
@@ -229,16 +231,6 @@ fn canonical_json(text: &str) -> String {
         |_| text.to_string(),
         |value| crate::policy::canonical_text(&value),
     )
-}
-
-/// The action that tags a rule.
-const TAGGING: &str = "events:TagResource";
-
-tag_api! {
-    /// Tags a rule with TagResource / UntagResource (by ARN; errors name the rule).
-    RuleTags(Client) by resource_arn;
-    "events:TagResource": tag_resource.set_tags(|pairs, name| sdk_tags_of(pairs, TAGGING, name));
-    "events:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 #[async_trait]

@@ -1,7 +1,7 @@
 //! Notifications: a message to an SNS topic (the drift summary `reconcile` publishes to the
 //! environment's operations topic where change control forbids scheduled repair).
 
-use super::aws::aws_error;
+use super::aws::sent;
 use super::{Aws, ProviderError};
 
 /// The longest SNS subject (100 characters, printable ASCII).
@@ -22,14 +22,8 @@ pub async fn publish(
         .filter(|c| c.is_ascii() && !c.is_ascii_control())
         .take(SUBJECT_LIMIT)
         .collect();
-    let answer = aws
-        .sns()
-        .publish()
-        .topic_arn(topic_arn)
-        .subject(subject)
-        .message(message)
-        .send()
-        .await
-        .map_err(|error| aws_error("sns:Publish", topic_arn, error))?;
+    let call = aws.sns().publish().topic_arn(topic_arn);
+    let call = call.subject(subject).message(message);
+    let answer = sent("sns:Publish", topic_arn, call.send()).await?;
     Ok(answer.message_id().unwrap_or_default().to_string())
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
+use aws_sdk_sns::types::Subscription;
 
 use super::aws::{
     Live, found, gone_is_done, keys_as_they_are, name_and_arn, observe_named, sdk_tags_of, sent,
@@ -30,6 +31,16 @@ const KINDS: &[Kind] = &[Kind::SnsTopic];
 /// The SNS provider (topics and their subscriptions).
 pub struct SnsProvider {
     client: Client,
+}
+
+/// The action that tags a topic.
+const TAGGING: &str = "sns:TagResource";
+
+tag_api! {
+    /// Tags a topic with TagResource / UntagResource (by ARN).
+    TopicTags(Client) by resource_arn;
+    "sns:TagResource": tag_resource.set_tags(|pairs, topic| sdk_tags_of(pairs, TAGGING, topic));
+    "sns:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 /// `protocol:endpoint` entries of the `subscriptions` attribute.
@@ -66,33 +77,12 @@ impl SnsProvider {
             .collect())
     }
 
-    /// (protocol, endpoint, subscription ARN or `PendingConfirmation`) of a topic.
+    /// The subscriptions of a topic (see [`subscribed`]).
     async fn subscriptions(&self, arn: &str) -> Result<Vec<Subscribed>, ProviderError> {
-        let call = self
-            .client
-            .list_subscriptions_by_topic()
-            .topic_arn(arn)
-            .into_paginator()
-            .items();
-        let subscriptions = sent(
-            "sns:ListSubscriptionsByTopic",
-            arn,
-            call.send().try_collect(),
-        )
-        .await?;
-        Ok(subscriptions
-            .iter()
-            .filter_map(|subscription| {
-                Some((
-                    subscription.protocol()?.to_string(),
-                    subscription.endpoint()?.to_string(),
-                    subscription
-                        .subscription_arn()
-                        .unwrap_or(PENDING)
-                        .to_string(),
-                ))
-            })
-            .collect())
+        let call = self.client.list_subscriptions_by_topic().topic_arn(arn);
+        let pages = call.into_paginator().items().send();
+        let listed = sent("sns:ListSubscriptionsByTopic", arn, pages.try_collect()).await?;
+        Ok(listed.iter().filter_map(subscribed).collect())
     }
 
     /// A topic's tags.
@@ -192,6 +182,17 @@ impl SnsProvider {
 /// What SNS says of a subscription that waits for its confirmation.
 const PENDING: &str = "PendingConfirmation";
 
+/// A listed subscription as (protocol, endpoint, subscription ARN or [`PENDING`]); `None`
+/// without a protocol or an endpoint.
+fn subscribed(subscription: &Subscription) -> Option<Subscribed> {
+    let arn = subscription.subscription_arn().unwrap_or(PENDING);
+    Some((
+        subscription.protocol()?.to_string(),
+        subscription.endpoint()?.to_string(),
+        arn.to_string(),
+    ))
+}
+
 /// One subscription: protocol, endpoint, subscription ARN (or [`PENDING`]).
 type Subscribed = (String, String, String);
 
@@ -205,16 +206,6 @@ fn wanted_contains(wanted: &[(String, String)], protocol: &str, endpoint: &str) 
         .any(|(p, e)| p == protocol && e.eq_ignore_ascii_case(endpoint))
 }
 
-/// The action that tags a topic.
-const TAGGING: &str = "sns:TagResource";
-
-tag_api! {
-    /// Tags a topic with TagResource / UntagResource (by ARN).
-    TopicTags(Client) by resource_arn;
-    "sns:TagResource": tag_resource.set_tags(|pairs, topic| sdk_tags_of(pairs, TAGGING, topic));
-    "sns:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
-}
-
 #[async_trait]
 impl Provider for SnsProvider {
     fn kinds(&self) -> &'static [Kind] {
@@ -226,11 +217,10 @@ impl Provider for SnsProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let topics = self.topics().await?;
         observe_named(
             desired,
             env,
-            &topics,
+            &self.topics().await?,
             |resource, arn| self.read_topic(resource, arn),
             |name, arn| {
                 let tags = self.tags(arn);

@@ -1,6 +1,6 @@
 //! STS: the caller's identity, for the account pin, ARNs and the audit record.
 
-use super::{Aws, ProviderError, aws::aws_error};
+use super::{Aws, ProviderError, aws::sent};
 
 /// Who the credentials belong to.
 #[derive(Debug, Clone)]
@@ -16,12 +16,8 @@ pub struct Caller {
 /// # Errors
 /// STS refused or could not be reached.
 pub async fn caller(aws: &Aws) -> Result<Caller, ProviderError> {
-    let output = aws
-        .sts()
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|error| aws_error("sts:GetCallerIdentity", "caller", error))?;
+    let call = aws.sts().get_caller_identity();
+    let output = sent("sts:GetCallerIdentity", "caller", call.send()).await?;
     let account = output.account().map(str::to_string).ok_or_else(|| {
         ProviderError::local(
             "sts:GetCallerIdentity",

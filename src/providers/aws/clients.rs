@@ -5,9 +5,10 @@
 use super::config::Aws;
 use crate::providers::no_resend::NoBlindResend;
 
-/// Defines `Aws::$method()`, a client of `$sdk` that counts its calls.
+/// Defines `Aws::$method()`, a client of `$sdk` that counts its calls, with the settings
+/// that follow its name (`.retry_classifier(NoBlindResend)`, say) added to its configuration.
 macro_rules! counted_clients {
-    ($($(#[$doc:meta])* $method:ident => $sdk:ident;)*) => {
+    ($($(#[$doc:meta])* $method:ident => $sdk:ident $(.$setting:ident($value:expr))*;)*) => {
         impl Aws {
             $(
                 $(#[$doc])*
@@ -16,6 +17,7 @@ macro_rules! counted_clients {
                     $sdk::Client::from_conf(
                         $sdk::config::Builder::from(&self.config)
                             .interceptor(self.counter.clone())
+                            $(.$setting($value))*
                             .build(),
                     )
                 }
@@ -55,34 +57,16 @@ counted_clients! {
     cloudwatch => aws_sdk_cloudwatch;
     /// An AWS Backup client.
     backup => aws_sdk_backup;
-}
-
-impl Aws {
     /// A KMS client for creates without an idempotency token (CreateKey): the SDK retries
     /// only throttling, never re-sends a request whose outcome is unknown (see
     /// `providers::no_resend`).
-    #[must_use]
-    pub fn kms_without_resend(&self) -> aws_sdk_kms::Client {
-        aws_sdk_kms::Client::from_conf(
-            aws_sdk_kms::config::Builder::from(&self.config)
-                .interceptor(self.counter.clone())
-                .retry_classifier(NoBlindResend)
-                .build(),
-        )
-    }
-
+    kms_without_resend => aws_sdk_kms.retry_classifier(NoBlindResend);
     /// An EC2 client for creates whose outcome must be looked up, not re-sent (CreateVpc,
     /// CreateSubnet, AllocateAddress, ...): the SDK retries only throttling.
-    #[must_use]
-    pub fn ec2_without_resend(&self) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&self.config)
-                .interceptor(self.counter.clone())
-                .retry_classifier(NoBlindResend)
-                .build(),
-        )
-    }
+    ec2_without_resend => aws_sdk_ec2.retry_classifier(NoBlindResend);
+}
 
+impl Aws {
     /// An AWS Backup client for the calls moto lacks (selections, recovery points): moto answers
     /// them with an HTML 500 page, which the SDK would retry with back-off (10-16 s a call), so
     /// in emulator mode it makes a single attempt; otherwise it is [`Aws::backup`].

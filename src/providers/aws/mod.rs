@@ -11,6 +11,7 @@ mod config;
 mod errors;
 mod named;
 mod observed;
+mod pages;
 mod props;
 mod tags;
 mod token;
@@ -26,11 +27,12 @@ pub use errors::{
     is_propagation,
 };
 pub use named::{observe_named, tagged_only};
-pub use observed::{Live, MarkerSorter, Sorter, name_and_arn};
-pub use props::{list_of, list_prop};
+pub use observed::{Live, MarkerSorter, Sorter, name_and_arn, outputs_of, split_by_kind};
+pub use pages::follow_pages;
+pub use props::{list_of, list_prop, non_empty_prop};
 pub(crate) use tags::tag_api;
 pub use tags::{
-    SdkTag, TagApi, keys_as_they_are, output, sdk_tags, sdk_tags_of, sync_tags, sync_touched_tags,
-    tag_delta, tag_map_of, tag_pairs, tags_from, tags_value,
+    Done, SdkTag, TagApi, keys_as_they_are, output, sdk_tags, sdk_tags_of, sync_tags,
+    sync_touched_tags, tag_delta, tag_map_of, tag_pairs, tags_from, tags_value,
 };
 pub use token::{client_token, run_token};

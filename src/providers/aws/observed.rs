@@ -16,13 +16,29 @@ use crate::model::{
 
 use super::tags::tags_value;
 
+/// The desired resources of `kind`, and the others (for a service that observes its kinds
+/// apart).
+#[must_use]
+pub fn split_by_kind<'a>(
+    desired: &[&'a Resource],
+    kind: Kind,
+) -> (Vec<&'a Resource>, Vec<&'a Resource>) {
+    desired.iter().partition(|resource| resource.kind == kind)
+}
+
+/// Outputs from (name, value) pairs: `outputs_of([("key_id", id), ("arn", arn)])`.
+#[must_use]
+pub fn outputs_of<const N: usize>(pairs: [(&str, &str); N]) -> Outputs {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
 /// The outputs of a resource known by name and ARN (a table, a topic, a rule, a log group).
 #[must_use]
 pub fn name_and_arn(name: &str, arn: &str) -> Outputs {
-    Outputs::from([
-        ("name".to_string(), name.to_string()),
-        ("arn".to_string(), arn.to_string()),
-    ])
+    outputs_of([("name", name), ("arn", arn)])
 }
 
 /// A live resource as read from AWS, before it is matched to the spec.

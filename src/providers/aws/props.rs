@@ -14,6 +14,16 @@ pub fn list_of(value: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// A string attribute of `resource` as an optional SDK setting: `None` when it is unset or
+/// empty (the call then leaves the setting out).
+#[must_use]
+pub fn non_empty_prop(resource: &Resource, name: &str) -> Option<String> {
+    resource
+        .str_prop(name)
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
+}
+
 /// A list-of-strings attribute of `resource` (empty when unset).
 #[must_use]
 pub fn list_prop(resource: &Resource, name: &str) -> Vec<String> {

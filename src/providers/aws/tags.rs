@@ -7,6 +7,9 @@ use aws_smithy_types::error::operation::BuildError;
 use super::errors::ProviderError;
 use crate::model::{Delta, Observed, Outputs, Resource, TAGS, Value};
 
+/// The answer of a call whose output is not needed: done, or why not.
+pub type Done = Result<(), ProviderError>;
+
 /// How one live resource is tagged and untagged (a kind's `TagResource` / `UntagResource`).
 #[async_trait]
 pub trait TagApi: Send + Sync {
@@ -226,26 +229,16 @@ macro_rules! tag_api {
 
         #[async_trait::async_trait]
         impl $crate::providers::aws::TagApi for $name<'_> {
-            async fn tag(
-                &self,
-                pairs: Vec<(String, String)>,
-            ) -> Result<(), $crate::providers::aws::ProviderError> {
+            async fn tag(&self, pairs: Vec<(String, String)>) -> $crate::providers::aws::Done {
                 let tags = ($tags)(pairs, self.name)?;
                 let call = self.client.$tag().$by(self.id).$set_tags(Some(tags));
-                $crate::providers::aws::sent($tag_action, self.name, call.send())
-                    .await
-                    .map(drop)
+                $crate::providers::aws::sent($tag_action, self.name, call.send()).await.map(drop)
             }
 
-            async fn untag(
-                &self,
-                keys: Vec<String>,
-            ) -> Result<(), $crate::providers::aws::ProviderError> {
+            async fn untag(&self, keys: Vec<String>) -> $crate::providers::aws::Done {
                 let keys = ($keys)(keys, self.name)?;
                 let call = self.client.$untag().$by(self.id).$set_keys(Some(keys));
-                $crate::providers::aws::sent($untag_action, self.name, call.send())
-                    .await
-                    .map(drop)
+                $crate::providers::aws::sent($untag_action, self.name, call.send()).await.map(drop)
             }
         }
     };

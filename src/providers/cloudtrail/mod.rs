@@ -15,7 +15,7 @@ use aws_sdk_cloudtrail::operation::create_trail::CreateTrailError;
 use aws_sdk_cloudtrail::types::{Tag, Trail};
 
 use super::aws::{
-    Live, aws_error, gone_is_done, name_and_arn, read_all, sdk_tags_of, sent, sent_or_none,
+    Live, gone_is_done, name_and_arn, non_empty_prop, read_all, sdk_tags_of, sent, sent_or_none,
     tag_api, tag_pairs,
 };
 use super::{Aws, ErrorClass, Provider, ProviderError, StepCtx};
@@ -26,7 +26,7 @@ use selectors::Selectors;
 const KINDS: &[Kind] = &[Kind::CloudTrailTrail];
 
 /// The trail attributes UpdateTrail changes.
-const TRAIL_ATTRIBUTES: [&str; 7] = [
+const TRAIL_ATTRIBUTES: &[&str] = &[
     "s3_bucket",
     "multi_region",
     "global_service_events",
@@ -37,7 +37,7 @@ const TRAIL_ATTRIBUTES: [&str; 7] = [
 ];
 
 /// The trail attributes PutEventSelectors changes.
-const SELECTOR_ATTRIBUTES: [&str; 3] = ["management_events", "data_events", "data_events_excluded"];
+const SELECTOR_ATTRIBUTES: &[&str] = &["management_events", "data_events", "data_events_excluded"];
 
 /// The CloudTrail provider.
 pub struct CloudTrailProvider {
@@ -227,13 +227,6 @@ fn propagation(mut error: ProviderError) -> ProviderError {
     error
 }
 
-fn non_empty(resource: &Resource, name: &str) -> Option<String> {
-    resource
-        .str_prop(name)
-        .filter(|value| !value.is_empty())
-        .map(str::to_string)
-}
-
 /// A boolean attribute of a trail; unset means on.
 fn flag(resource: &Resource, attribute: &str) -> bool {
     resource.bool_prop(attribute).unwrap_or(true)
@@ -250,14 +243,9 @@ impl Provider for CloudTrailProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let trails = self
-            .client
-            .describe_trails()
-            // Shadows too: from the DR region, the primary's multi-region trail is verified.
-            .include_shadow_trails(true)
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudtrail:DescribeTrails", "trails", error))?;
+        // Shadows too: from the DR region, the primary's multi-region trail is verified.
+        let call = self.client.describe_trails().include_shadow_trails(true);
+        let trails = sent("cloudtrail:DescribeTrails", "trails", call.send()).await?;
         // Collected first: a lazy iterator of futures would not be `Send` for every lifetime.
         let mut reads = Vec::new();
         let mut shadows = Vec::new();
@@ -284,6 +272,7 @@ impl Provider for CloudTrailProvider {
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         let name = resource.name.as_str();
+        let tags = trail_tags(tag_pairs(resource), name)?;
         let call = self
             .client
             .create_trail()
@@ -292,10 +281,13 @@ impl Provider for CloudTrailProvider {
             .is_multi_region_trail(flag(resource, "multi_region"))
             .include_global_service_events(flag(resource, "global_service_events"))
             .enable_log_file_validation(flag(resource, "log_file_validation"))
-            .set_kms_key_id(non_empty(resource, "kms_key"))
-            .set_cloud_watch_logs_log_group_arn(non_empty(resource, "cloudwatch_log_group_arn"))
-            .set_cloud_watch_logs_role_arn(non_empty(resource, "cloudwatch_role_arn"))
-            .set_tags_list(Some(trail_tags(tag_pairs(resource), name)?));
+            .set_kms_key_id(non_empty_prop(resource, "kms_key"))
+            .set_cloud_watch_logs_log_group_arn(non_empty_prop(
+                resource,
+                "cloudwatch_log_group_arn",
+            ))
+            .set_cloud_watch_logs_role_arn(non_empty_prop(resource, "cloudwatch_role_arn"))
+            .set_tags_list(Some(tags));
         let exists = |e: &CreateTrailError| e.is_trail_already_exists_exception();
         let created = sent_or_none("cloudtrail:CreateTrail", name, call.send(), exists)
             .await
@@ -314,8 +306,9 @@ impl Provider for CloudTrailProvider {
     async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         let trail = change.observed.physical_id.as_str();
         let text = |attribute: &str| change.resource.str_prop(attribute).unwrap_or_default();
-        if change.delta.touches_any(&TRAIL_ATTRIBUTES) {
-            self.client
+        if change.delta.touches_any(TRAIL_ATTRIBUTES) {
+            let call = self
+                .client
                 .update_trail()
                 .name(trail)
                 .s3_bucket_name(text("s3_bucket"))
@@ -324,12 +317,12 @@ impl Provider for CloudTrailProvider {
                 .enable_log_file_validation(flag(change.resource, "log_file_validation"))
                 .kms_key_id(text("kms_key"))
                 .cloud_watch_logs_log_group_arn(text("cloudwatch_log_group_arn"))
-                .cloud_watch_logs_role_arn(text("cloudwatch_role_arn"))
-                .send()
+                .cloud_watch_logs_role_arn(text("cloudwatch_role_arn"));
+            sent("cloudtrail:UpdateTrail", trail, call.send())
                 .await
-                .map_err(|error| propagation(aws_error("cloudtrail:UpdateTrail", trail, error)))?;
+                .map_err(propagation)?;
         }
-        if change.delta.touches_any(&SELECTOR_ATTRIBUTES) {
+        if change.delta.touches_any(SELECTOR_ATTRIBUTES) {
             self.put_selectors(change.resource, trail).await?;
         }
         if change.touches("logging") {

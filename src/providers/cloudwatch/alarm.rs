@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Live, MarkerSorter, aws_error, gone_is_done, list_prop, name_and_arn, sent,
+    Change, Live, MarkerSorter, gone_is_done, list_prop, name_and_arn, sent,
 };
 
 /// The longest common name prefix of the desired alarms (one DescribeAlarms for all).
@@ -243,15 +243,10 @@ impl CloudWatchProvider {
                 request = request.tags(Tag::builder().key(key).value(value).build());
             }
         }
-        request
-            .send()
-            .await
-            .map_err(|error| aws_error("cloudwatch:PutMetricAlarm", name, error))?;
+        sent("cloudwatch:PutMetricAlarm", name, request.send()).await?;
         Ok(())
     }
-}
 
-impl CloudWatchProvider {
     /// The alarms of `desired`, and the orphans whose marker names `env`.
     pub(super) async fn observe_alarms(
         &self,
@@ -285,14 +280,10 @@ impl CloudWatchProvider {
     }
 
     /// Updates an alarm.
-    pub(super) async fn update_alarm(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-    ) -> Result<Outputs, ProviderError> {
+    pub(super) async fn update_alarm(&self, change: &Change<'_>) -> Result<Outputs, ProviderError> {
         // PutMetricAlarm replaces the whole definition; tags are left as they are.
-        self.put(resource, false).await?;
-        Ok(observed.outputs.clone())
+        self.put(change.resource, false).await?;
+        Ok(change.observed.outputs.clone())
     }
 
     /// Deletes an alarm; NotFound counts as done.

@@ -20,7 +20,7 @@ use aws_sdk_cloudwatch::types::DashboardEntry;
 use super::CloudWatchProvider;
 use crate::model::{DashboardBody, Kind, Observation, Observed, Outputs, Owner, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, MarkerSorter, aws_error, list_prop, read_all, sent};
+use crate::providers::aws::{Change, Live, MarkerSorter, list_prop, read_all, sent};
 
 /// The error code of CloudWatch's `DashboardNotFoundError`.
 const DASHBOARD_NOT_FOUND: &str = "ResourceNotFound";
@@ -73,6 +73,28 @@ fn outputs(name: &str, arn: &str) -> Outputs {
 }
 
 impl CloudWatchProvider {
+    /// Every dashboard whose name starts with `prefix`.
+    async fn list_dashboards(&self, prefix: &str) -> Result<Vec<DashboardEntry>, ProviderError> {
+        let call = self.client.list_dashboards().dashboard_name_prefix(prefix);
+        let call = call.into_paginator().items();
+        sent(
+            "cloudwatch:ListDashboards",
+            prefix,
+            call.send().try_collect(),
+        )
+        .await
+    }
+
+    /// The body of dashboard `name`, or `None` if it was deleted since it was listed.
+    async fn dashboard_body(&self, name: &str) -> Result<Option<String>, ProviderError> {
+        let call = self.client.get_dashboard().dashboard_name(name);
+        match sent("cloudwatch:GetDashboard", name, call.send()).await {
+            Ok(answer) => Ok(Some(answer.dashboard_body().unwrap_or("{}").to_string())),
+            Err(error) if is_absent(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The dashboards of `desired`, and the orphans whose marker names `env`.
     pub(super) async fn observe_dashboards(
         &self,
@@ -102,28 +124,6 @@ impl CloudWatchProvider {
         Ok(sorter.finish())
     }
 
-    /// Every dashboard whose name starts with `prefix`.
-    async fn list_dashboards(&self, prefix: &str) -> Result<Vec<DashboardEntry>, ProviderError> {
-        let call = self.client.list_dashboards().dashboard_name_prefix(prefix);
-        let call = call.into_paginator().items();
-        sent(
-            "cloudwatch:ListDashboards",
-            prefix,
-            call.send().try_collect(),
-        )
-        .await
-    }
-
-    /// The body of dashboard `name`, or `None` if it was deleted since it was listed.
-    async fn dashboard_body(&self, name: &str) -> Result<Option<String>, ProviderError> {
-        let call = self.client.get_dashboard().dashboard_name(name);
-        match sent("cloudwatch:GetDashboard", name, call.send()).await {
-            Ok(answer) => Ok(Some(answer.dashboard_body().unwrap_or("{}").to_string())),
-            Err(error) if is_absent(&error) => Ok(None),
-            Err(error) => Err(error),
-        }
-    }
-
     /// PutDashboard with the desired body (create and update alike).
     pub(super) async fn put_dashboard(
         &self,
@@ -134,14 +134,8 @@ impl CloudWatchProvider {
         let body = desired_body(resource)
             .to_text()
             .map_err(|why| ProviderError::local(ACTION, name, why))?;
-        let answer = self
-            .client
-            .put_dashboard()
-            .dashboard_name(name)
-            .dashboard_body(body)
-            .send()
-            .await
-            .map_err(|error| aws_error(ACTION, name, error))?;
+        let call = self.client.put_dashboard().dashboard_name(name);
+        let answer = sent(ACTION, name, call.dashboard_body(body).send()).await?;
         let messages: Vec<String> = answer
             .dashboard_validation_messages()
             .iter()
@@ -164,6 +158,16 @@ impl CloudWatchProvider {
             ));
         }
         Ok(outputs(name, ""))
+    }
+
+    /// PutDashboard replaces the whole body: one call whatever differs.
+    pub(super) async fn update_dashboard(
+        &self,
+        change: &Change<'_>,
+    ) -> Result<Outputs, ProviderError> {
+        let mut outputs = self.put_dashboard(change.resource).await?;
+        outputs.extend(change.observed.outputs.clone());
+        Ok(outputs)
     }
 
     /// DeleteDashboards of one dashboard; one already gone counts as done.

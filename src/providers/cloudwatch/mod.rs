@@ -12,6 +12,7 @@ mod dashboard;
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::Client;
 
+use super::aws::split_by_kind;
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Resource};
 use crate::providers::Change;
@@ -44,10 +45,7 @@ impl Provider for CloudWatchProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let (dashboards, alarms): (Vec<&Resource>, Vec<&Resource>) = desired
-            .iter()
-            .copied()
-            .partition(|resource| resource.kind == Kind::CloudWatchDashboard);
+        let (dashboards, alarms) = split_by_kind(desired, Kind::CloudWatchDashboard);
         let alarms = async {
             if alarms.is_empty() {
                 return Ok(Observation::default());
@@ -67,26 +65,23 @@ impl Provider for CloudWatchProvider {
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        if resource.kind == Kind::CloudWatchDashboard {
-            return self.put_dashboard(resource).await;
+        match resource.kind {
+            Kind::CloudWatchDashboard => self.put_dashboard(resource).await,
+            _ => self.create_alarm(resource).await,
         }
-        self.create_alarm(resource).await
     }
 
     async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        if change.resource.kind == Kind::CloudWatchDashboard {
-            // PutDashboard replaces the whole body: one call whatever differs.
-            let mut outputs = self.put_dashboard(change.resource).await?;
-            outputs.extend(change.observed.outputs.clone());
-            return Ok(outputs);
+        match change.resource.kind {
+            Kind::CloudWatchDashboard => self.update_dashboard(change).await,
+            _ => self.update_alarm(change).await,
         }
-        self.update_alarm(change.resource, change.observed).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
-        if observed.kind == Kind::CloudWatchDashboard {
-            return self.delete_dashboard(observed).await;
+        match observed.kind {
+            Kind::CloudWatchDashboard => self.delete_dashboard(observed).await,
+            _ => self.delete_alarm(observed).await,
         }
-        self.delete_alarm(observed).await
     }
 }

@@ -89,24 +89,14 @@ impl Provider for ConfigProvider {
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match resource.kind {
             Kind::ConfigRule => rule::create(&self.client, resource).await,
-            _ => recorder::create(&self.client, &self.registry, resource, ctx).await,
+            _ => self.create_recorder(resource, ctx).await,
         }
     }
 
     async fn update(&self, change: &Change<'_>, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match change.resource.kind {
             Kind::ConfigRule => rule::update(&self.client, change.resource, change.observed).await,
-            _ => {
-                recorder::update(
-                    &self.client,
-                    &self.registry,
-                    change.resource,
-                    change.observed,
-                    change.delta,
-                    ctx,
-                )
-                .await
-            }
+            _ => self.update_recorder(change, ctx).await,
         }
     }
 

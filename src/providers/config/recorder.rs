@@ -7,10 +7,10 @@ use aws_sdk_config::types::{
     ConfigurationRecorder, ConfigurationRecorderStatus, DeliveryChannel, RecordingGroup,
 };
 
-use super::propagation;
-use crate::model::{Delta, Kind, Observed, Outputs, Owner, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error, sent};
-use crate::providers::ownership::{How, OwnershipRegistry};
+use super::{ConfigProvider, propagation};
+use crate::model::{Kind, Observed, Outputs, Owner, Props, Resource, Value};
+use crate::providers::aws::{Change, Done, Live, non_empty_prop, outputs_of, sent};
+use crate::providers::ownership::How;
 use crate::providers::{ProviderError, StepCtx};
 
 /// The recorder's attributes PutConfigurationRecorder changes.
@@ -20,10 +20,7 @@ const CHANNEL_ATTRIBUTES: [&str; 2] = ["delivery_bucket", "delivery_prefix"];
 
 /// The recorder's outputs: its name and its delivery channel's (`channel`).
 fn outputs(recorder: &str, channel: &str) -> Outputs {
-    Outputs::from([
-        ("name".to_string(), recorder.to_string()),
-        ("channel".to_string(), channel.to_string()),
-    ])
+    outputs_of([("name", recorder), ("channel", channel)])
 }
 
 /// The region's recorders (DescribeConfigurationRecorders); errors name `resource`.
@@ -131,11 +128,7 @@ fn observe(
     Ok(Some(live.owned_by(resource.id.clone(), Owner::Untracked)))
 }
 
-async fn put_recorder(
-    client: &Client,
-    resource: &Resource,
-    name: &str,
-) -> Result<(), ProviderError> {
+async fn put_recorder(client: &Client, resource: &Resource, name: &str) -> Done {
     let recorder = ConfigurationRecorder::builder()
         .name(name)
         .role_arn(resource.str_prop("role_arn").unwrap_or_default())
@@ -148,36 +141,25 @@ async fn put_recorder(
                 .build(),
         )
         .build();
-    client
+    let call = client
         .put_configuration_recorder()
-        .configuration_recorder(recorder)
-        .send()
+        .configuration_recorder(recorder);
+    sent("config:PutConfigurationRecorder", name, call.send())
         .await
-        .map_err(|error| propagation(aws_error("config:PutConfigurationRecorder", name, error)))?;
+        .map_err(propagation)?;
     Ok(())
 }
 
-async fn put_channel(
-    client: &Client,
-    resource: &Resource,
-    name: &str,
-) -> Result<(), ProviderError> {
-    let prefix = resource
-        .str_prop("delivery_prefix")
-        .filter(|prefix| !prefix.is_empty())
-        .map(str::to_string);
-    client
-        .put_delivery_channel()
-        .delivery_channel(
-            DeliveryChannel::builder()
-                .name(name)
-                .s3_bucket_name(resource.str_prop("delivery_bucket").unwrap_or_default())
-                .set_s3_key_prefix(prefix)
-                .build(),
-        )
-        .send()
+async fn put_channel(client: &Client, resource: &Resource, name: &str) -> Done {
+    let channel = DeliveryChannel::builder()
+        .name(name)
+        .s3_bucket_name(resource.str_prop("delivery_bucket").unwrap_or_default())
+        .set_s3_key_prefix(non_empty_prop(resource, "delivery_prefix"))
+        .build();
+    let call = client.put_delivery_channel().delivery_channel(channel);
+    sent("config:PutDeliveryChannel", name, call.send())
         .await
-        .map_err(|error| propagation(aws_error("config:PutDeliveryChannel", name, error)))?;
+        .map_err(propagation)?;
     Ok(())
 }
 
@@ -196,92 +178,92 @@ async fn set_recording(client: &Client, name: &str, on: bool) -> Result<(), Prov
     Ok(())
 }
 
-/// Sets the recorder and channel up. One of each per region: the region is looked at again
-/// (the plan saw neither); existing ones are taken only when the tool's record says they are
-/// ours, and keep their names.
-pub(super) async fn create(
-    client: &Client,
-    registry: &OwnershipRegistry,
-    resource: &Resource,
-    ctx: &StepCtx,
-) -> Result<Outputs, ProviderError> {
-    let name = resource.name.as_str();
-    let (recorders, channels) = tokio::join!(recorders(client, name), channels(client, name));
-    let existing_recorder = recorders?
-        .first()
-        .and_then(ConfigurationRecorder::name)
-        .map(str::to_string);
-    let existing_channel = channels?
-        .first()
-        .and_then(DeliveryChannel::name)
-        .map(str::to_string);
-    let existing = existing_recorder.is_some() || existing_channel.is_some();
-    let recorder = existing_recorder.unwrap_or_else(|| name.to_string());
-    let channel = existing_channel.unwrap_or_else(|| recorder.clone());
-    let ours = existing
-        && registry
-            .owner(Kind::ConfigRecorder, &recorder, &ctx.env)
-            .await?
-            == Owner::Ours;
-    if existing && !ours {
-        // Not ours: never overwritten here. The next plan shows it as a conflict.
-        return Err(ProviderError::local(
-            "config:PutConfigurationRecorder",
-            &recorder,
-            format!(
-                "the region's configuration recorder {recorder} / delivery channel \
-                 {channel} appeared after the plan and was not set up by nc-provision; \
-                 make a new plan, and apply --adopt to take it over"
-            ),
-        ));
-    }
-    put_recorder(client, resource, &recorder).await?;
-    if !ours {
-        registry
-            .record(Kind::ConfigRecorder, &recorder, ctx, How::Created)
-            .await?;
-    }
-    put_channel(client, resource, &channel).await?;
-    if resource.bool_prop("recording") != Some(false) {
-        set_recording(client, &recorder, true).await?;
-    }
-    Ok(outputs(&recorder, &channel))
-}
-
-/// Changes the recorder, its channel and its recording in place. An adoption is recorded as
-/// soon as the first change went through, so that a step that fails half-way is not a
-/// conflict again on the next plan.
-pub(super) async fn update(
-    client: &Client,
-    registry: &OwnershipRegistry,
-    resource: &Resource,
-    observed: &Observed,
-    delta: &Delta,
-    ctx: &StepCtx,
-) -> Result<Outputs, ProviderError> {
-    let name = observed.physical_id.as_str();
-    let channel = observed.outputs.get("channel").map_or(name, String::as_str);
-    let mut recorded = false;
-    let mut record = async || -> Result<(), ProviderError> {
-        if !recorded {
-            registry.record_adoption(observed, ctx).await?;
-            recorded = true;
+impl ConfigProvider {
+    /// Sets the recorder and channel up. One of each per region: the region is looked at
+    /// again (the plan saw neither); existing ones are taken only when the tool's record says
+    /// they are ours, and keep their names.
+    pub(super) async fn create_recorder(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let (client, registry) = (&self.client, &self.registry);
+        let name = resource.name.as_str();
+        let (recorders, channels) = tokio::join!(recorders(client, name), channels(client, name));
+        let existing_recorder = recorders?
+            .first()
+            .and_then(ConfigurationRecorder::name)
+            .map(str::to_string);
+        let existing_channel = channels?
+            .first()
+            .and_then(DeliveryChannel::name)
+            .map(str::to_string);
+        let existing = existing_recorder.is_some() || existing_channel.is_some();
+        let recorder = existing_recorder.unwrap_or_else(|| name.to_string());
+        let channel = existing_channel.unwrap_or_else(|| recorder.clone());
+        let ours = existing
+            && registry
+                .owner(Kind::ConfigRecorder, &recorder, &ctx.env)
+                .await?
+                == Owner::Ours;
+        if existing && !ours {
+            // Not ours: never overwritten here. The next plan shows it as a conflict.
+            return Err(ProviderError::local(
+                "config:PutConfigurationRecorder",
+                &recorder,
+                format!(
+                    "the region's configuration recorder {recorder} / delivery channel \
+                     {channel} appeared after the plan and was not set up by nc-provision; \
+                     make a new plan, and apply --adopt to take it over"
+                ),
+            ));
         }
-        Ok(())
-    };
-    if delta.touches_any(&RECORDER_ATTRIBUTES) {
-        put_recorder(client, resource, name).await?;
-        record().await?;
+        put_recorder(client, resource, &recorder).await?;
+        if !ours {
+            registry
+                .record(Kind::ConfigRecorder, &recorder, ctx, How::Created)
+                .await?;
+        }
+        put_channel(client, resource, &channel).await?;
+        if resource.bool_prop("recording") != Some(false) {
+            set_recording(client, &recorder, true).await?;
+        }
+        Ok(outputs(&recorder, &channel))
     }
-    if delta.touches_any(&CHANNEL_ATTRIBUTES) {
-        put_channel(client, resource, channel).await?;
-        record().await?;
+
+    /// Changes the recorder, its channel and its recording in place. An adoption is recorded
+    /// as soon as the first change went through, so that a step that fails half-way is not a
+    /// conflict again on the next plan.
+    pub(super) async fn update_recorder(
+        &self,
+        change: &Change<'_>,
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        let (client, resource, observed) = (&self.client, change.resource, change.observed);
+        let name = observed.physical_id.as_str();
+        let channel = observed.outputs.get("channel").map_or(name, String::as_str);
+        let mut recorded = false;
+        let mut record = async || -> Result<(), ProviderError> {
+            if !recorded {
+                self.registry.record_adoption(observed, ctx).await?;
+                recorded = true;
+            }
+            Ok(())
+        };
+        if change.delta.touches_any(&RECORDER_ATTRIBUTES) {
+            put_recorder(client, resource, name).await?;
+            record().await?;
+        }
+        if change.delta.touches_any(&CHANNEL_ATTRIBUTES) {
+            put_channel(client, resource, channel).await?;
+            record().await?;
+        }
+        if change.touches("recording") {
+            set_recording(client, name, resource.bool_prop("recording") != Some(false)).await?;
+            record().await?;
+        }
+        Ok(observed.outputs.clone())
     }
-    if delta.touches("recording") {
-        set_recording(client, name, resource.bool_prop("recording") != Some(false)).await?;
-        record().await?;
-    }
-    Ok(observed.outputs.clone())
 }
 
 /// "Deletes" the recorder: stops recording (the recorder and channel stay).

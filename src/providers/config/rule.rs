@@ -11,7 +11,7 @@ use crate::model::{
     Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, Value,
 };
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, gone_is_done, sent};
+use crate::providers::aws::{Live, gone_is_done, non_empty_prop, sent};
 
 /// A rule's outputs: its name.
 fn outputs(name: &str) -> Outputs {
@@ -93,15 +93,11 @@ async fn put(client: &Client, resource: &Resource, with_tags: bool) -> Result<()
         .source_identifier(resource.str_prop("source_identifier").unwrap_or_default())
         .build()
         .map_err(local)?;
-    let parameters = resource
-        .str_prop("input_parameters")
-        .filter(|text| !text.is_empty())
-        .map(str::to_string);
     let rule = ConfigRule::builder()
         .config_rule_name(name)
         .description(resource.str_prop("description").unwrap_or_default())
         .source(source)
-        .set_input_parameters(parameters)
+        .set_input_parameters(non_empty_prop(resource, "input_parameters"))
         .build();
     let mut request = client.put_config_rule().config_rule(rule);
     if with_tags {

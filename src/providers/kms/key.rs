@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::operation::create_alias::CreateAliasError;
-use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType};
 
-use super::{policy_text, put_policy};
+use super::{KmsProvider, policy_text, put_policy};
 use crate::model::{Observed, Outputs, Owner, Props, Resource, TAG_ENV, TAG_ID, Value};
 use crate::providers::aws::{
-    Change, ErrorClass, Live, aws_error, found, keys_as_they_are, read_all, sdk_tags_of, sent,
-    sent_or_none, tag_api, tag_pairs, tags_from, tags_value,
+    Change, Done, ErrorClass, Live, found, keys_as_they_are, outputs_of, read_all, sdk_tags_of,
+    sent, sent_or_none, tag_api, tag_pairs, tags_from, tags_value,
 };
 use crate::providers::{ProviderError, StepCtx};
 
@@ -23,13 +23,9 @@ pub(super) async fn aliases(client: &Client) -> Result<BTreeMap<String, String>,
     let call = client.list_aliases().into_paginator().items();
     let aliases: Vec<_> = sent("kms:ListAliases", "aliases", call.send().try_collect()).await?;
     Ok(aliases
-        .into_iter()
-        .filter_map(|alias| {
-            Some((
-                alias.alias_name()?.to_string(),
-                alias.target_key_id()?.to_string(),
-            ))
-        })
+        .iter()
+        .filter_map(|alias| alias.alias_name().zip(alias.target_key_id()))
+        .map(|(alias, key_id)| (alias.to_string(), key_id.to_string()))
         .collect())
 }
 
@@ -100,23 +96,17 @@ pub(super) async fn observe(
         sent("kms:DescribeKey", key_id, call.send()).await
     };
     let rotation = async {
-        client
-            .get_key_rotation_status()
-            .key_id(key_id)
-            .send()
-            .await
-            .map(|output| output.key_rotation_enabled())
-            .map_err(|error| aws_error("kms:GetKeyRotationStatus", key_id, error))
+        let call = client.get_key_rotation_status().key_id(key_id);
+        let output = sent("kms:GetKeyRotationStatus", key_id, call.send()).await?;
+        Ok(output.key_rotation_enabled())
     };
     let policy = async {
-        client
+        let call = client
             .get_key_policy()
             .key_id(key_id)
-            .policy_name("default")
-            .send()
-            .await
-            .map(|output| output.policy().map(str::to_string))
-            .map_err(|error| aws_error("kms:GetKeyPolicy", key_id, error))
+            .policy_name("default");
+        let output = sent("kms:GetKeyPolicy", key_id, call.send()).await?;
+        Ok::<_, ProviderError>(output.policy().map(str::to_string))
     };
     let (describe, rotation, policy, tags) =
         tokio::join!(describe, rotation, policy, tags(client, key_id));
@@ -169,15 +159,10 @@ pub(super) async fn observe(
     }
     let owner = Owner::from_tags(&tags, env);
     props.insert("tags".into(), tags_value(tags));
-    let mut outputs = Outputs::new();
-    outputs.insert("key_id".into(), metadata.key_id().to_string());
-    if let Some(arn) = metadata.arn() {
-        outputs.insert("arn".into(), arn.to_string());
-    }
     let key_id = metadata.key_id();
     let live = Live::new(resource.kind, key_id, key_id)
         .props(props)
-        .outputs(outputs);
+        .outputs(outputs(metadata));
     Ok(Some(live.owned_by(resource.id.clone(), owner)))
 }
 
@@ -186,11 +171,7 @@ pub(super) async fn observe(
 /// "associates an existing KMS alias with a different KMS key" (AWS KMS API Reference,
 /// CreateAlias: `AlreadyExistsException`; UpdateAlias): the alias this step wants is
 /// exactly the one it then has.
-pub(super) async fn create_alias(
-    client: &Client,
-    alias: &str,
-    key_id: &str,
-) -> Result<(), ProviderError> {
+pub(super) async fn create_alias(client: &Client, alias: &str, key_id: &str) -> Done {
     let call = client
         .create_alias()
         .alias_name(alias)
@@ -209,7 +190,7 @@ pub(super) async fn create_alias(
     Ok(())
 }
 
-async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Result<(), ProviderError> {
+async fn set_rotation(client: &Client, key_id: &str, enabled: bool) -> Done {
     if enabled {
         let call = client.enable_key_rotation().key_id(key_id);
         sent("kms:EnableKeyRotation", key_id, call.send()).await?;
@@ -230,83 +211,89 @@ tag_api! {
     "kms:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
-/// Creates the key (tagged, sent once: `creates` never re-sends), turns rotation on when
-/// asked, and points its alias at it.
-pub(super) async fn create(
-    client: &Client,
-    creates: &Client,
-    resource: &Resource,
-    ctx: &StepCtx,
-) -> Result<Outputs, ProviderError> {
-    let alias = resource.name.as_str();
-    let tags: Vec<Tag> = sdk_tags_of(tag_pairs(resource), TAGGING, alias)?;
-    // CreateKey has no idempotency token: sent once. A lost answer comes back as a
-    // transient error, and the retried step finds the key by its `nc:id` tag
-    // (`unaliased_keys`) instead of making a second one.
-    let call = creates
-        .create_key()
-        .set_policy(policy_text(&resource.create_inputs))
-        .description(resource.str_prop("description").unwrap_or_default())
-        .key_usage(KeyUsageType::EncryptDecrypt)
-        .key_spec(KeySpec::SymmetricDefault)
-        .set_tags(Some(tags));
-    let created = sent("kms:CreateKey", alias, call.send()).await?;
-    let metadata = created.key_metadata().ok_or_else(|| {
-        ProviderError::local("kms:CreateKey", alias, "no key metadata in the answer")
-    })?;
-    let key_id = metadata.key_id().to_string();
-    ctx.note(&format!("created key {key_id}"));
-    if resource.bool_prop("rotation") == Some(true) {
-        set_rotation(client, &key_id, true).await?;
-    }
-    create_alias(client, alias, &key_id).await?;
-    let mut outputs = Outputs::new();
-    outputs.insert("key_id".into(), key_id);
+/// A key's outputs: its `key_id`, and its `arn` when the answer has one.
+fn outputs(metadata: &KeyMetadata) -> Outputs {
+    let mut outputs = outputs_of([("key_id", metadata.key_id())]);
     if let Some(arn) = metadata.arn() {
         outputs.insert("arn".into(), arn.to_string());
     }
-    Ok(outputs)
+    outputs
 }
 
-/// Changes the attributes in `delta`: a disabled or pending-deletion key is enabled again.
-pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
-    let key_id = change.physical_id();
-    if change.touches("key_state") {
-        let state = change
-            .observed
-            .props
-            .get("key_state")
-            .and_then(Value::as_str);
-        if state == Some(KeyState::PendingDeletion.as_str()) {
-            let call = client.cancel_key_deletion().key_id(key_id);
-            sent("kms:CancelKeyDeletion", key_id, call.send()).await?;
+impl KmsProvider {
+    /// Creates the key (tagged, sent once: `creates` never re-sends), turns rotation on when
+    /// asked, and points its alias at it.
+    pub(super) async fn create_key(
+        &self,
+        resource: &Resource,
+        ctx: &StepCtx,
+    ) -> Result<Outputs, ProviderError> {
+        // CreateKey has no idempotency token: sent once. A lost answer comes back as a
+        // transient error, and the retried step finds the key by its `nc:id` tag
+        // (`unaliased_keys`) instead of making a second one.
+        let call = self
+            .creates
+            .create_key()
+            .set_policy(policy_text(&resource.create_inputs))
+            .description(resource.str_prop("description").unwrap_or_default())
+            .key_usage(KeyUsageType::EncryptDecrypt)
+            .key_spec(KeySpec::SymmetricDefault)
+            .set_tags(Some(sdk_tags_of(
+                tag_pairs(resource),
+                TAGGING,
+                &resource.name,
+            )?));
+        let alias = resource.name.as_str();
+        let created = sent("kms:CreateKey", alias, call.send()).await?;
+        let metadata = created.key_metadata().ok_or_else(|| {
+            ProviderError::local("kms:CreateKey", alias, "no key metadata in the answer")
+        })?;
+        let key_id = metadata.key_id();
+        ctx.note(&format!("created key {key_id}"));
+        if resource.bool_prop("rotation") == Some(true) {
+            set_rotation(&self.client, key_id, true).await?;
         }
-        let call = client.enable_key().key_id(key_id);
-        sent("kms:EnableKey", key_id, call.send()).await?;
+        create_alias(&self.client, alias, key_id).await?;
+        Ok(outputs(metadata))
     }
-    if change.touches("alias") {
-        create_alias(client, &change.resource.name, key_id).await?;
+
+    /// Changes the attributes in `change`: a disabled or pending-deletion key is enabled
+    /// again.
+    pub(super) async fn update_key(&self, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+        let (client, key_id) = (&self.client, change.physical_id());
+        if change.touches("key_state") {
+            let state = change
+                .observed
+                .props
+                .get("key_state")
+                .and_then(Value::as_str);
+            if state == Some(KeyState::PendingDeletion.as_str()) {
+                let call = client.cancel_key_deletion().key_id(key_id);
+                sent("kms:CancelKeyDeletion", key_id, call.send()).await?;
+            }
+            let call = client.enable_key().key_id(key_id);
+            sent("kms:EnableKey", key_id, call.send()).await?;
+        }
+        if change.touches("alias") {
+            create_alias(client, &change.resource.name, key_id).await?;
+        }
+        if change.touches("description") {
+            let call = client
+                .update_key_description()
+                .key_id(key_id)
+                .description(change.resource.str_prop("description").unwrap_or_default());
+            sent("kms:UpdateKeyDescription", key_id, call.send()).await?;
+        }
+        if change.touches("policy")
+            && let Some(policy) = policy_text(&change.resource.props)
+        {
+            put_policy(client, key_id, policy).await?;
+        }
+        if change.touches("rotation") {
+            let enabled = change.resource.bool_prop("rotation") == Some(true);
+            set_rotation(client, key_id, enabled).await?;
+        }
+        let api = KeyTags::new(client, key_id, key_id);
+        change.sync_tags(&api).await
     }
-    if change.touches("description") {
-        let call = client
-            .update_key_description()
-            .key_id(key_id)
-            .description(change.resource.str_prop("description").unwrap_or_default());
-        sent("kms:UpdateKeyDescription", key_id, call.send()).await?;
-    }
-    if change.touches("policy")
-        && let Some(policy) = policy_text(&change.resource.props)
-    {
-        put_policy(client, key_id, policy).await?;
-    }
-    if change.touches("rotation") {
-        set_rotation(
-            client,
-            key_id,
-            change.resource.bool_prop("rotation") == Some(true),
-        )
-        .await?;
-    }
-    let api = KeyTags::new(client, key_id, key_id);
-    change.sync_tags(&api).await
 }

@@ -4,12 +4,10 @@
 //!
 //! Props: `key_id` (a reference to the key), `policy` (Policy). Outputs `key_id`.
 
-use aws_sdk_kms::Client;
-
-use super::{policy_text, put_policy};
+use super::{KmsProvider, policy_text, put_policy};
 use crate::model::{Kind, Observed, Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::Live;
+use crate::providers::aws::{Live, outputs_of};
 
 /// The observation of `resource` from its key's (already observed) one.
 pub(super) fn observe(resource: &Resource, key: &Observed) -> Observed {
@@ -18,24 +16,21 @@ pub(super) fn observe(resource: &Resource, key: &Observed) -> Observed {
     if let Some(policy) = key.props.get("policy") {
         props.insert("policy".to_string(), policy.clone());
     }
-    let mut outputs = Outputs::new();
-    outputs.insert("key_id".into(), key.physical_id.clone());
     Live::new(Kind::KmsKeyPolicy, &key.physical_id, &key.physical_id)
         .props(props)
-        .outputs(outputs)
+        .outputs(outputs_of([("key_id", &key.physical_id)]))
         .owned_by(resource.id.clone(), key.owner.clone())
 }
 
-/// Puts the policy on the key its `key_id` names (create and update alike).
-pub(super) async fn apply(client: &Client, resource: &Resource) -> Result<Outputs, ProviderError> {
-    let key_id = resource.str_prop("key_id").ok_or_else(|| {
-        ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no key_id")
-    })?;
-    let policy = policy_text(&resource.props).ok_or_else(|| {
-        ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), "no policy")
-    })?;
-    put_policy(client, key_id, policy).await?;
-    let mut outputs = Outputs::new();
-    outputs.insert("key_id".into(), key_id.to_string());
-    Ok(outputs)
+impl KmsProvider {
+    /// Puts the policy on the key its `key_id` names (create and update alike).
+    pub(super) async fn apply_policy(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
+        let missing = |what| ProviderError::local("kms:PutKeyPolicy", resource.id.as_str(), what);
+        let key_id = resource
+            .str_prop("key_id")
+            .ok_or_else(|| missing("no key_id"))?;
+        let policy = policy_text(&resource.props).ok_or_else(|| missing("no policy"))?;
+        put_policy(&self.client, key_id, policy).await?;
+        Ok(outputs_of([("key_id", key_id)]))
+    }
 }

@@ -120,16 +120,15 @@ impl Provider for KmsProvider {
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
         match resource.kind {
-            Kind::KmsKeyPolicy => key_policy::apply(&self.client, resource).await,
-            _ => key::create(&self.client, &self.creates, resource, ctx).await,
+            Kind::KmsKeyPolicy => self.apply_policy(resource).await,
+            _ => self.create_key(resource, ctx).await,
         }
     }
 
     async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        let resource = change.resource;
-        match resource.kind {
-            Kind::KmsKeyPolicy => key_policy::apply(&self.client, resource).await,
-            _ => key::update(&self.client, change).await,
+        match change.resource.kind {
+            Kind::KmsKeyPolicy => self.apply_policy(change.resource).await,
+            _ => self.update_key(change).await,
         }
     }
 

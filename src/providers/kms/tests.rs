@@ -7,7 +7,7 @@ use aws_sdk_kms::operation::enable_key_rotation::EnableKeyRotationOutput;
 use aws_sdk_kms::operation::put_key_policy::PutKeyPolicyOutput;
 use aws_sdk_kms::operation::update_alias::UpdateAliasOutput;
 use aws_sdk_kms::types::KeyMetadata;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleBuilder, RuleMode, mock, mock_client};
 
 use super::*;
 use crate::exec::retry::{RetryPolicy, with_retry};
@@ -29,6 +29,46 @@ fn policy() -> RetryPolicy {
     }
 }
 
+/// What a mocked operation's input, output and error are.
+trait Mocked: std::fmt::Debug + Send + Sync + 'static {}
+impl<T: std::fmt::Debug + Send + Sync + 'static> Mocked for T {}
+
+/// `rule` refusing `refusals` requests with HTTP 400 and `body`, then answering `output`.
+fn refused_then<I: Mocked, O: Mocked, E: Mocked + std::error::Error>(
+    rule: RuleBuilder<I, O, E>,
+    body: &str,
+    refusals: usize,
+    output: impl Fn() -> O + Send + Sync + 'static,
+) -> Rule {
+    let refusal = Some(body.to_string());
+    rule.sequence()
+        .http_status(400, refusal)
+        .times(refusals)
+        .output(output)
+        .build()
+}
+
+/// `rule` refusing every request with HTTP 400 and `body`.
+fn always_refused<I: Mocked, O: Mocked, E: Mocked + std::error::Error>(
+    rule: RuleBuilder<I, O, E>,
+    body: &str,
+) -> Rule {
+    let refusal = Some(body.to_string());
+    rule.sequence()
+        .http_status(400, refusal)
+        .repeatedly()
+        .build()
+}
+
+/// Creates `resource` with the executor's retries: the result and the attempts made.
+async fn create_with_retries(
+    provider: &KmsProvider,
+    resource: &Resource,
+) -> (Result<Outputs, ProviderError>, u32) {
+    let context = ctx();
+    with_retry(policy(), || provider.create(resource, &context)).await
+}
+
 fn key_policy() -> Resource {
     Resource::new(
         "kms.key_policy.data",
@@ -46,17 +86,15 @@ fn key_policy() -> Resource {
 
 #[tokio::test(start_paused = true)]
 async fn put_key_policy_is_retried_until_the_new_role_propagates() {
-    let put = mock!(aws_sdk_kms::Client::put_key_policy)
-        .sequence()
-        .http_status(400, Some(NOT_YET.to_string()))
-        .times(2)
-        .output(|| PutKeyPolicyOutput::builder().build())
-        .build();
+    let put = refused_then(
+        mock!(aws_sdk_kms::Client::put_key_policy),
+        NOT_YET,
+        2,
+        || PutKeyPolicyOutput::builder().build(),
+    );
     let provider =
         KmsProvider::with_client(mock_client!(aws_sdk_kms, RuleMode::Sequential, [&put]));
-    let resource = key_policy();
-    let context = ctx();
-    let (result, attempts) = with_retry(policy(), || provider.create(&resource, &context)).await;
+    let (result, attempts) = create_with_retries(&provider, &key_policy()).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(attempts, 3);
     assert_eq!(put.num_calls(), 3);
@@ -64,22 +102,17 @@ async fn put_key_policy_is_retried_until_the_new_role_propagates() {
 
 #[tokio::test(start_paused = true)]
 async fn create_key_is_retried_until_the_principal_propagates() {
-    let create = mock!(aws_sdk_kms::Client::create_key)
-        .sequence()
-        .http_status(400, Some(NOT_YET.to_string()))
-        .times(2)
-        .output(|| {
-            CreateKeyOutput::builder()
-                .key_metadata(
-                    KeyMetadata::builder()
-                        .key_id("key-1")
-                        .arn("arn:aws:kms:us-east-1:123456789012:key/key-1")
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-        })
-        .build();
+    let metadata = KeyMetadata::builder()
+        .key_id("key-1")
+        .arn("arn:aws:kms:us-east-1:123456789012:key/key-1")
+        .build()
+        .unwrap();
+    let created = move || {
+        CreateKeyOutput::builder()
+            .key_metadata(metadata.clone())
+            .build()
+    };
+    let create = refused_then(mock!(aws_sdk_kms::Client::create_key), NOT_YET, 2, created);
     let rotation = mock!(aws_sdk_kms::Client::enable_key_rotation)
         .then_output(|| EnableKeyRotationOutput::builder().build());
     let alias = mock!(aws_sdk_kms::Client::create_alias)
@@ -92,8 +125,7 @@ async fn create_key_is_retried_until_the_principal_propagates() {
     let resource = Resource::new("kms.key.data", Kind::KmsKey, "alias/nc-dp-data-stg")
         .prop("rotation", true)
         .create_input("policy", key_policy().props["policy"].clone());
-    let context = ctx();
-    let (result, attempts) = with_retry(policy(), || provider.create(&resource, &context)).await;
+    let (result, attempts) = create_with_retries(&provider, &resource).await;
     assert_eq!(result.unwrap()["key_id"], "key-1");
     assert_eq!(attempts, 3);
     assert_eq!(create.num_calls(), 3);
@@ -102,17 +134,11 @@ async fn create_key_is_retried_until_the_principal_propagates() {
 
 #[tokio::test(start_paused = true)]
 async fn a_principal_that_never_propagates_gives_up_in_bounded_time_with_a_clear_message() {
-    let put = mock!(aws_sdk_kms::Client::put_key_policy)
-        .sequence()
-        .http_status(400, Some(NOT_YET.to_string()))
-        .repeatedly()
-        .build();
+    let put = always_refused(mock!(aws_sdk_kms::Client::put_key_policy), NOT_YET);
     let provider =
         KmsProvider::with_client(mock_client!(aws_sdk_kms, RuleMode::Sequential, [&put]));
-    let resource = key_policy();
-    let context = ctx();
     let started = tokio::time::Instant::now();
-    let (result, attempts) = with_retry(policy(), || provider.create(&resource, &context)).await;
+    let (result, attempts) = create_with_retries(&provider, &key_policy()).await;
     let error = result.unwrap_err();
     assert_eq!(error.class, ErrorClass::Propagation);
     assert_eq!(attempts, 8, "bounded by max_attempts");
@@ -150,10 +176,7 @@ const ALIAS_TAKEN: &str = r#"{"__type":"AlreadyExistsException","message":"An al
 /// again): no emulator stages that moment, so this runs over a mocked client.
 #[tokio::test]
 async fn an_alias_that_already_exists_is_moved_to_the_key() {
-    let create = mock!(aws_sdk_kms::Client::create_alias)
-        .sequence()
-        .http_status(400, Some(ALIAS_TAKEN.to_string()))
-        .build();
+    let create = always_refused(mock!(aws_sdk_kms::Client::create_alias), ALIAS_TAKEN);
     let update = mock!(aws_sdk_kms::Client::update_alias)
         .match_requests(|request| {
             request.alias_name() == Some("alias/nc-dp-data-stg")
@@ -168,8 +191,11 @@ async fn an_alias_that_already_exists_is_moved_to_the_key() {
     key::create_alias(&provider.client, "alias/nc-dp-data-stg", "key-1")
         .await
         .expect("already there is success");
-    assert_eq!(create.num_calls(), 1);
-    assert_eq!(update.num_calls(), 1, "the alias now names the key");
+    assert_eq!(
+        (create.num_calls(), update.num_calls()),
+        (1, 1),
+        "one CreateAlias (refused), then one UpdateAlias: the alias now names the key"
+    );
 }
 
 /// No emulator refuses to show one key's tags, so the scan's tolerance of a key it may not

@@ -13,12 +13,12 @@ use aws_sdk_cloudwatchlogs::Client;
 
 use super::LogsProvider;
 use crate::model::{
-    Delta, Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, Value,
+    Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, TAG_ID, Value,
 };
 use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Live, aws_error, found, gone_is_done, keys_as_they_are, name_and_arn, output, read_all, sent,
-    sync_touched_tags, tag_api, tag_map_of, tag_pairs,
+    Change, Live, found, gone_is_done, keys_as_they_are, name_and_arn, non_empty_prop, output,
+    read_all, sent, tag_api, tag_map_of, tag_pairs,
 };
 
 /// A log group as DescribeLogGroups lists it.
@@ -245,23 +245,17 @@ impl LogsProvider {
     pub(super) async fn create_group(&self, resource: &Resource) -> Result<Outputs, ProviderError> {
         let name = resolved_name(resource);
         let tags: HashMap<String, String> = tag_pairs(resource).into_iter().collect();
-        let kms_key = resource
-            .str_prop("kms_key")
-            .filter(|key| !key.is_empty())
-            .map(str::to_string);
-        let created = self
+        let call = self
             .client
             .create_log_group()
             .log_group_name(&name)
-            .set_kms_key_id(kms_key)
-            .set_tags(Some(tags))
-            .send()
-            .await;
+            .set_kms_key_id(non_empty_prop(resource, "kms_key"))
+            .set_tags(Some(tags));
         // `ResourceAlreadyExistsException` (an earlier CreateLogGroup whose answer was lost,
         // re-sent by the SDK) is returned as it is: the executor re-observes the group and, if
         // it is ours, changes only what differs (`exec::recover`) — never configures a group
         // that is not ours, and never calls AssociateKmsKey for a key the group already has.
-        created.map_err(|error| aws_error("logs:CreateLogGroup", &name, error))?;
+        sent("logs:CreateLogGroup", &name, call.send()).await?;
         if let Some(days) = resource.int_prop("retention_days") {
             self.put_retention(&name, days).await?;
         }
@@ -270,23 +264,18 @@ impl LogsProvider {
     }
 
     /// Changes a group's retention, key and tags in place.
-    pub(super) async fn update_group(
-        &self,
-        resource: &Resource,
-        observed: &Observed,
-        delta: &Delta,
-    ) -> Result<Outputs, ProviderError> {
-        let name = observed.physical_id.clone();
-        if delta.touches("retention_days") {
-            self.put_retention(&name, resource.int_prop("retention_days").unwrap_or(0))
-                .await?;
+    pub(super) async fn update_group(&self, change: &Change<'_>) -> Result<Outputs, ProviderError> {
+        let (name, resource) = (change.physical_id(), change.resource);
+        if change.touches("retention_days") {
+            let days = resource.int_prop("retention_days").unwrap_or(0);
+            self.put_retention(name, days).await?;
         }
-        if delta.touches("kms_key") {
-            self.put_kms_key(&name, resource.str_prop("kms_key").unwrap_or_default())
-                .await?;
+        if change.touches("kms_key") {
+            let key = resource.str_prop("kms_key").unwrap_or_default();
+            self.put_kms_key(name, key).await?;
         }
-        let api = GroupTags::new(&self.client, output(observed, "arn"), &name);
-        sync_touched_tags(&api, resource, observed, delta).await
+        let api = GroupTags::new(&self.client, output(change.observed, "arn"), name);
+        change.sync_tags(&api).await
     }
 
     /// Sets (or, for 0 days, removes) a group's retention.

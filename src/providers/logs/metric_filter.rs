@@ -12,75 +12,31 @@ use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource, Value}
 use crate::providers::ProviderError;
 use crate::providers::aws::{Live, MarkerSorter, found, gone_is_done, read_all, sent};
 
-impl LogsProvider {
-    /// Metric filters, one DescribeMetricFilters per log group they sit on.
-    pub(super) async fn observe_filters(
-        &self,
-        desired: &[&Resource],
-        env: &str,
-    ) -> Result<Observation, ProviderError> {
-        let groups: BTreeSet<String> = desired
-            .iter()
-            .filter_map(|resource| resource.str_prop("log_group"))
-            .map(str::to_string)
-            .collect();
-        // A filter whose log group is named after an output not known yet (e.g. the VPC's
-        // flow-log group) is looked up by its metric instead.
-        let metrics: BTreeSet<(String, String)> = desired
-            .iter()
-            .filter(|resource| resource.str_prop("log_group").is_none())
-            .map(|resource| {
-                (
-                    resource
-                        .str_prop("metric_name")
-                        .unwrap_or_default()
-                        .to_string(),
-                    resource
-                        .str_prop("metric_namespace")
-                        .unwrap_or_default()
-                        .to_string(),
-                )
-            })
-            .collect();
-        let by_group: Vec<_> = groups
-            .iter()
-            .map(|group| self.filters(Some(group), None))
-            .collect();
-        let by_metric: Vec<_> = metrics
-            .iter()
-            .map(|(name, namespace)| self.filters(None, Some((name, namespace))))
-            .collect();
-        let (by_group, by_metric) = tokio::join!(read_all(by_group), read_all(by_metric));
-        let mut seen = BTreeSet::new();
-        let lists: Vec<Vec<FilterRow>> = by_group?
-            .into_iter()
-            .chain(by_metric?)
-            .map(|rows| {
-                rows.into_iter()
-                    .filter(|row| seen.insert((row.0.clone(), row.1.clone())))
-                    .collect()
-            })
-            .collect();
-        let ours = format!("nc-{env}-");
-        let mut sorter = MarkerSorter::new(desired, "filter");
-        for filter in lists.into_iter().flatten() {
-            let (group, name) = (&filter.0, &filter.1);
-            let mut props = BTreeMap::new();
-            props.insert("log_group".to_string(), Value::str(group));
-            props.insert("pattern".to_string(), Value::str(&filter.2));
-            props.insert("metric_name".to_string(), Value::str(&filter.3));
-            props.insert("metric_namespace".to_string(), Value::str(&filter.4));
-            props.insert("metric_value".to_string(), Value::str(&filter.5));
-            let mut outputs = Outputs::new();
-            outputs.insert("name".into(), name.clone());
-            let live = Live::new(Kind::LogMetricFilter, name, name)
-                .props(props)
-                .outputs(outputs);
-            sorter.add(live, Owner::Ours, name.starts_with(&ours));
-        }
-        Ok(sorter.finish())
-    }
+/// What to read for the desired filters: the log groups they sit on, and the metrics (name,
+/// namespace) of the filters whose log group is named after an output not known yet (e.g. the
+/// VPC's flow-log group), which are looked up by their metric instead.
+fn lookups(desired: &[&Resource]) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+    let text = |resource: &Resource, name| resource.str_prop(name).unwrap_or_default().to_string();
+    let (known, unknown): (Vec<&Resource>, Vec<&Resource>) = desired
+        .iter()
+        .partition(|resource| resource.str_prop("log_group").is_some());
+    let groups = known
+        .into_iter()
+        .map(|resource| text(resource, "log_group"))
+        .collect();
+    let metrics = unknown
+        .into_iter()
+        .map(|resource| {
+            (
+                text(resource, "metric_name"),
+                text(resource, "metric_namespace"),
+            )
+        })
+        .collect();
+    (groups, metrics)
+}
 
+impl LogsProvider {
     /// (group, name, pattern, metric name, namespace, value) of every filter on `group`, or
     /// of every filter publishing `metric` (name, namespace).
     async fn filters(
@@ -126,6 +82,52 @@ impl LogsProvider {
                 )
             })
             .collect())
+    }
+
+    /// Metric filters, one DescribeMetricFilters per log group they sit on.
+    pub(super) async fn observe_filters(
+        &self,
+        desired: &[&Resource],
+        env: &str,
+    ) -> Result<Observation, ProviderError> {
+        let (groups, metrics) = lookups(desired);
+        let by_group: Vec<_> = groups
+            .iter()
+            .map(|group| self.filters(Some(group), None))
+            .collect();
+        let by_metric: Vec<_> = metrics
+            .iter()
+            .map(|(name, namespace)| self.filters(None, Some((name, namespace))))
+            .collect();
+        let (by_group, by_metric) = tokio::join!(read_all(by_group), read_all(by_metric));
+        let mut seen = BTreeSet::new();
+        let lists: Vec<Vec<FilterRow>> = by_group?
+            .into_iter()
+            .chain(by_metric?)
+            .map(|rows| {
+                rows.into_iter()
+                    .filter(|row| seen.insert((row.0.clone(), row.1.clone())))
+                    .collect()
+            })
+            .collect();
+        let ours = format!("nc-{env}-");
+        let mut sorter = MarkerSorter::new(desired, "filter");
+        for filter in lists.into_iter().flatten() {
+            let (group, name) = (&filter.0, &filter.1);
+            let mut props = BTreeMap::new();
+            props.insert("log_group".to_string(), Value::str(group));
+            props.insert("pattern".to_string(), Value::str(&filter.2));
+            props.insert("metric_name".to_string(), Value::str(&filter.3));
+            props.insert("metric_namespace".to_string(), Value::str(&filter.4));
+            props.insert("metric_value".to_string(), Value::str(&filter.5));
+            let mut outputs = Outputs::new();
+            outputs.insert("name".into(), name.clone());
+            let live = Live::new(Kind::LogMetricFilter, name, name)
+                .props(props)
+                .outputs(outputs);
+            sorter.add(live, Owner::Ours, name.starts_with(&ours));
+        }
+        Ok(sorter.finish())
     }
 
     /// PutMetricFilter is an upsert: create and update are the same call.

@@ -7,6 +7,7 @@ mod metric_filter;
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
 
+use super::aws::split_by_kind;
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Resource};
 use crate::providers::Change;
@@ -37,10 +38,7 @@ impl Provider for LogsProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let (filters, groups): (Vec<&Resource>, Vec<&Resource>) = desired
-            .iter()
-            .copied()
-            .partition(|resource| resource.kind == Kind::LogMetricFilter);
+        let (filters, groups) = split_by_kind(desired, Kind::LogMetricFilter);
         let (mut observation, filters) = tokio::join!(
             self.observe_groups(&groups, env),
             self.observe_filters(&filters, env)
@@ -62,8 +60,7 @@ impl Provider for LogsProvider {
         if change.resource.kind == Kind::LogMetricFilter {
             return self.put_filter(change.resource).await;
         }
-        self.update_group(change.resource, change.observed, change.delta)
-            .await
+        self.update_group(change).await
     }
 
     async fn delete(&self, observed: &Observed, _ctx: &StepCtx) -> Result<(), ProviderError> {
