@@ -10,7 +10,7 @@ use aws_sdk_s3::types::{
 use super::{ACCESS_BLOCKS, S3Provider, s3_tags};
 use crate::model::{Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::aws_error;
+use crate::providers::aws::sent;
 
 impl S3Provider {
     pub(super) async fn put_logging(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -28,28 +28,17 @@ impl S3Provider {
                     })?,
             );
         }
-        self.client
-            .put_bucket_logging()
-            .bucket(bucket)
-            .bucket_logging_status(status.build())
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketLogging", bucket, error))?;
+        let call = self.client.put_bucket_logging().bucket(bucket);
+        let call = call.bucket_logging_status(status.build());
+        sent("s3:PutBucketLogging", bucket, call.send()).await?;
         Ok(())
     }
 
     pub(super) async fn put_versioning(&self, bucket: &str) -> Result<(), ProviderError> {
-        self.client
-            .put_bucket_versioning()
-            .bucket(bucket)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketVersioning", bucket, error))?;
+        let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled);
+        let call = self.client.put_bucket_versioning().bucket(bucket);
+        let call = call.versioning_configuration(enabled.build());
+        sent("s3:PutBucketVersioning", bucket, call.send()).await?;
         Ok(())
     }
 
@@ -74,33 +63,24 @@ impl S3Provider {
             )
             .build()
             .map_err(local)?;
-        self.client
-            .put_bucket_encryption()
-            .bucket(bucket)
-            .server_side_encryption_configuration(configuration)
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketEncryption", bucket, error))?;
+        let call = self.client.put_bucket_encryption().bucket(bucket);
+        let call = call.server_side_encryption_configuration(configuration);
+        sent("s3:PutBucketEncryption", bucket, call.send()).await?;
         Ok(())
     }
 
     pub(super) async fn put_access_block(&self, resource: &Resource) -> Result<(), ProviderError> {
         let bucket = resource.name.as_str();
         let flag = |name: &str| resource.bool_prop(name).unwrap_or(true);
-        self.client
-            .put_public_access_block()
-            .bucket(bucket)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(flag(ACCESS_BLOCKS[0]))
-                    .ignore_public_acls(flag(ACCESS_BLOCKS[1]))
-                    .block_public_policy(flag(ACCESS_BLOCKS[2]))
-                    .restrict_public_buckets(flag(ACCESS_BLOCKS[3]))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutPublicAccessBlock", bucket, error))?;
+        let [acls, ignore_acls, policy, restrict] = ACCESS_BLOCKS.map(flag);
+        let blocks = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(acls)
+            .ignore_public_acls(ignore_acls)
+            .block_public_policy(policy)
+            .restrict_public_buckets(restrict);
+        let call = self.client.put_public_access_block().bucket(bucket);
+        let call = call.public_access_block_configuration(blocks.build());
+        sent("s3:PutPublicAccessBlock", bucket, call.send()).await?;
         Ok(())
     }
 
@@ -109,13 +89,9 @@ impl S3Provider {
         let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) else {
             return Ok(());
         };
-        self.client
-            .put_bucket_policy()
-            .bucket(bucket)
-            .policy(policy.to_string())
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketPolicy", bucket, error))?;
+        let call = self.client.put_bucket_policy().bucket(bucket);
+        let call = call.policy(policy.to_string());
+        sent("s3:PutBucketPolicy", bucket, call.send()).await?;
         Ok(())
     }
 
@@ -127,13 +103,8 @@ impl S3Provider {
             .map_err(|error| {
                 ProviderError::local("s3:PutBucketTagging", bucket, error.to_string())
             })?;
-        self.client
-            .put_bucket_tagging()
-            .bucket(bucket)
-            .tagging(tagging)
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketTagging", bucket, error))?;
+        let call = self.client.put_bucket_tagging().bucket(bucket);
+        sent("s3:PutBucketTagging", bucket, call.tagging(tagging).send()).await?;
         Ok(())
     }
 }
