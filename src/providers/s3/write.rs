@@ -12,6 +12,11 @@ use crate::model::{Resource, Value};
 use crate::providers::ProviderError;
 use crate::providers::aws::sent;
 
+/// A Put call's answer, as done: S3's Put answers carry nothing the tool keeps.
+fn written<T>(answer: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    answer.map(drop)
+}
+
 impl S3Provider {
     pub(super) async fn put_logging(&self, resource: &Resource) -> Result<(), ProviderError> {
         let bucket = resource.name.as_str();
@@ -30,16 +35,14 @@ impl S3Provider {
         }
         let call = self.client.put_bucket_logging().bucket(bucket);
         let call = call.bucket_logging_status(status.build());
-        sent("s3:PutBucketLogging", bucket, call.send()).await?;
-        Ok(())
+        written(sent("s3:PutBucketLogging", bucket, call.send()).await)
     }
 
     pub(super) async fn put_versioning(&self, bucket: &str) -> Result<(), ProviderError> {
         let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled);
         let call = self.client.put_bucket_versioning().bucket(bucket);
         let call = call.versioning_configuration(enabled.build());
-        sent("s3:PutBucketVersioning", bucket, call.send()).await?;
-        Ok(())
+        written(sent("s3:PutBucketVersioning", bucket, call.send()).await)
     }
 
     pub(super) async fn put_encryption(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -65,8 +68,7 @@ impl S3Provider {
             .map_err(local)?;
         let call = self.client.put_bucket_encryption().bucket(bucket);
         let call = call.server_side_encryption_configuration(configuration);
-        sent("s3:PutBucketEncryption", bucket, call.send()).await?;
-        Ok(())
+        written(sent("s3:PutBucketEncryption", bucket, call.send()).await)
     }
 
     pub(super) async fn put_access_block(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -80,8 +82,7 @@ impl S3Provider {
             .restrict_public_buckets(restrict);
         let call = self.client.put_public_access_block().bucket(bucket);
         let call = call.public_access_block_configuration(blocks.build());
-        sent("s3:PutPublicAccessBlock", bucket, call.send()).await?;
-        Ok(())
+        written(sent("s3:PutPublicAccessBlock", bucket, call.send()).await)
     }
 
     pub(super) async fn put_policy(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -91,8 +92,7 @@ impl S3Provider {
         };
         let call = self.client.put_bucket_policy().bucket(bucket);
         let call = call.policy(policy.to_string());
-        sent("s3:PutBucketPolicy", bucket, call.send()).await?;
-        Ok(())
+        written(sent("s3:PutBucketPolicy", bucket, call.send()).await)
     }
 
     pub(super) async fn put_tags(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -104,7 +104,6 @@ impl S3Provider {
                 ProviderError::local("s3:PutBucketTagging", bucket, error.to_string())
             })?;
         let call = self.client.put_bucket_tagging().bucket(bucket);
-        sent("s3:PutBucketTagging", bucket, call.tagging(tagging).send()).await?;
-        Ok(())
+        written(sent("s3:PutBucketTagging", bucket, call.tagging(tagging).send()).await)
     }
 }
