@@ -16,13 +16,18 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TableStatus, Tag,
 };
 use tokio::task::JoinHandle;
 
-use super::aws::{NO_RETRY_DELAY_ENV, aws_error, found, sent};
+use super::aws::{NO_RETRY_DELAY_ENV, found, sent, sent_or_none};
 use super::{Aws, ProviderError};
 use crate::fence::Fence;
 
@@ -121,6 +126,19 @@ fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A consistent GetItem of the item `pk` of `table` (the lock table of some account and
+/// region); a failure names `named`.
+pub(super) async fn get_item(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    named: &str,
+) -> Result<GetItemOutput, ProviderError> {
+    let call = client.get_item().table_name(table);
+    let call = call.key("pk", AttributeValue::S(pk.to_string()));
+    sent("dynamodb:GetItem", named, call.consistent_read(true).send()).await
+}
+
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
     item.get(name)
         .and_then(|value| value.as_n().ok())
@@ -170,7 +188,7 @@ impl LockTable {
             let local = |error: aws_smithy_types::error::operation::BuildError| {
                 ProviderError::local("dynamodb:CreateTable", TABLE, error.to_string())
             };
-            let created = self
+            let call = self
                 .client
                 .create_table()
                 .table_name(TABLE)
@@ -195,17 +213,10 @@ impl LockTable {
                         .value(crate::model::MANAGER)
                         .build()
                         .map_err(local)?,
-                )
-                .send()
-                .await;
-            match created {
-                Ok(_) => {}
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_in_use_exception()) => {}
-                Err(error) => return Err(aws_error("dynamodb:CreateTable", TABLE, error)),
-            }
+                );
+            // Made meanwhile by another run: ResourceInUseException.
+            let made_meanwhile = CreateTableError::is_resource_in_use_exception;
+            sent_or_none("dynamodb:CreateTable", TABLE, call.send(), made_meanwhile).await?;
         }
         for _ in 0..120 {
             let active = describe().await?.and_then(|output| {
@@ -267,63 +278,56 @@ impl LockTable {
                     .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
             };
             let written_at = std::time::Instant::now();
-            match put.send().await {
-                Ok(_) => {
-                    let fence = Fence::new();
-                    fence
-                        .extend_until(written_at + lease.saturating_sub(heartbeat_interval(lease)));
-                    let heartbeat = tokio::spawn(heartbeat(
-                        self.client.clone(),
-                        key.to_string(),
-                        owner.to_string(),
-                        fence.clone(),
-                        lease,
-                    ));
-                    return Ok(Lease {
-                        client: self.client.clone(),
-                        key: key.to_string(),
-                        owner: owner.to_string(),
-                        heartbeat,
-                        fence,
-                        took_over,
-                    });
-                }
-                Err(error)
-                    if error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
-                    let holder = self.holder(key).await?;
-                    if let Some(dead) = holder.as_ref().filter(|holder| {
-                        holder_process_is_gone(&holder.owner) && took_over.is_none()
-                    }) {
-                        tracing::warn!(
-                            key,
-                            "taking over the lease of {}: that process is gone from this host",
-                            dead.owner
-                        );
-                        took_over = Some(dead.clone());
-                        continue;
-                    }
-                    took_over = None;
-                    if started.elapsed() + RETRY > timeout {
-                        return Err(LockError::Held {
-                            key: key.to_string(),
-                            holder: holder.unwrap_or(Holder {
-                                owner: "unknown".into(),
-                                expires_at: now,
-                            }),
-                        });
-                    }
-                    tracing::warn!(
-                        key,
-                        "waiting for the lease held by {}",
-                        holder.map(|h| h.owner).unwrap_or_default()
-                    );
-                    tokio::time::sleep(RETRY).await;
-                }
-                Err(error) => return Err(aws_error("dynamodb:PutItem", TABLE, error).into()),
+            let taken = PutItemError::is_conditional_check_failed_exception;
+            let written = sent_or_none("dynamodb:PutItem", TABLE, put.send(), taken).await?;
+            if written.is_some() {
+                let fence = Fence::new();
+                fence.extend_until(written_at + lease.saturating_sub(heartbeat_interval(lease)));
+                let heartbeat = tokio::spawn(heartbeat(
+                    self.client.clone(),
+                    key.to_string(),
+                    owner.to_string(),
+                    fence.clone(),
+                    lease,
+                ));
+                return Ok(Lease {
+                    client: self.client.clone(),
+                    key: key.to_string(),
+                    owner: owner.to_string(),
+                    heartbeat,
+                    fence,
+                    took_over,
+                });
             }
+            let holder = self.holder(key).await?;
+            if let Some(dead) = holder
+                .as_ref()
+                .filter(|holder| holder_process_is_gone(&holder.owner) && took_over.is_none())
+            {
+                tracing::warn!(
+                    key,
+                    "taking over the lease of {}: that process is gone from this host",
+                    dead.owner
+                );
+                took_over = Some(dead.clone());
+                continue;
+            }
+            took_over = None;
+            if started.elapsed() + RETRY > timeout {
+                return Err(LockError::Held {
+                    key: key.to_string(),
+                    holder: holder.unwrap_or(Holder {
+                        owner: "unknown".into(),
+                        expires_at: now,
+                    }),
+                });
+            }
+            tracing::warn!(
+                key,
+                "waiting for the lease held by {}",
+                holder.map(|h| h.owner).unwrap_or_default()
+            );
+            tokio::time::sleep(RETRY).await;
         }
     }
 
@@ -332,13 +336,8 @@ impl LockTable {
     /// # Errors
     /// An AWS failure.
     pub async fn holder(&self, key: &str) -> Result<Option<Holder>, ProviderError> {
-        let call = self
-            .client
-            .get_item()
-            .table_name(TABLE)
-            .key("pk", AttributeValue::S(format!("lock#{key}")))
-            .consistent_read(true);
-        let item = found(sent("dynamodb:GetItem", TABLE, call.send()).await)?;
+        let pk = format!("lock#{key}");
+        let item = found(get_item(&self.client, TABLE, &pk, TABLE).await)?;
         Ok(item
             .as_ref()
             .and_then(|output| output.item())
@@ -354,27 +353,17 @@ impl LockTable {
     /// # Errors
     /// An AWS failure.
     pub async fn break_lease(&self, key: &str, holder: &Holder) -> Result<bool, ProviderError> {
-        let deleted = self
+        let call = self
             .client
             .delete_item()
             .table_name(TABLE)
             .key("pk", AttributeValue::S(format!("lock#{key}")))
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", AttributeValue::S(holder.owner.clone()))
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(aws_error("dynamodb:DeleteItem", TABLE, error)),
-        }
+            .expression_attribute_values(":owner", AttributeValue::S(holder.owner.clone()));
+        let changed_hands = DeleteItemError::is_conditional_check_failed_exception;
+        let deleted = sent_or_none("dynamodb:DeleteItem", TABLE, call.send(), changed_hands);
+        Ok(deleted.await?.is_some())
     }
 
     /// Writes an audit record of one run, retrying transient failures (five attempts with
@@ -400,13 +389,7 @@ impl LockTable {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_millis());
         let pk = format!("audit#{key}#{at}#{}", std::process::id());
-        let mut backoff = if std::env::var_os(NO_RETRY_DELAY_ENV).is_some() {
-            Duration::ZERO
-        } else {
-            Duration::from_millis(500)
-        };
-        let mut attempt = 1;
-        loop {
+        let write = || async {
             let call = self
                 .client
                 .put_item()
@@ -414,25 +397,52 @@ impl LockTable {
                 .item("pk", AttributeValue::S(pk.clone()))
                 .item("at", AttributeValue::S(format_epoch(now())))
                 .item("record", AttributeValue::S(record.to_string()));
-            let written = sent("dynamodb:PutItem", TABLE, call.send()).await;
-            match written {
-                Ok(_) => return Ok(pk),
-                Err(error)
-                    if attempt < AUDIT_ATTEMPTS
-                        && !matches!(error.class, super::ErrorClass::Fatal) =>
-                {
-                    tracing::warn!(attempt, "audit record not written yet: {error}");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-                Err(mut error) => {
-                    error.message = format!(
-                        "{} (the audit record was not written after {attempt} attempts)",
-                        error.message
-                    );
-                    return Err(error);
-                }
+            sent("dynamodb:PutItem", TABLE, call.send()).await
+        };
+        let outcome = (
+            "audit record not written yet",
+            "the audit record was not written",
+        );
+        audit_retried(outcome, write).await?;
+        Ok(pk)
+    }
+}
+
+/// Runs one operation on an audit record (`once`) until it succeeds, retrying any failure but
+/// a fatal one, [`AUDIT_ATTEMPTS`] times at most, with a back-off that doubles from 500 ms (none
+/// when [`NO_RETRY_DELAY_ENV`] is set). `(waiting, failed)` say what is logged at a retry
+/// (`waiting: <error>`) and what the last failure's message ends with (`failed after N
+/// attempts`).
+///
+/// # Errors
+/// The last failure, once the attempts are exhausted or the failure is fatal.
+async fn audit_retried<T, F>(
+    (waiting, failed): (&str, &str),
+    mut once: impl FnMut() -> F,
+) -> Result<T, ProviderError>
+where
+    F: Future<Output = Result<T, ProviderError>>,
+{
+    let mut backoff = if std::env::var_os(NO_RETRY_DELAY_ENV).is_some() {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(500)
+    };
+    let mut attempt = 1;
+    loop {
+        match once().await {
+            Ok(done) => return Ok(done),
+            Err(error)
+                if attempt < AUDIT_ATTEMPTS && !matches!(error.class, super::ErrorClass::Fatal) =>
+            {
+                tracing::warn!(attempt, "{waiting}: {error}");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            Err(mut error) => {
+                error.message = format!("{} ({failed} after {attempt} attempts)", error.message);
+                return Err(error);
             }
         }
     }
@@ -445,7 +455,7 @@ async fn heartbeat(client: Client, key: String, owner: String, fence: Fence, lea
     loop {
         tokio::time::sleep(interval).await;
         let sent_at = std::time::Instant::now();
-        let extend = client
+        let call = client
             .update_item()
             .table_name(TABLE)
             .key("pk", AttributeValue::S(format!("lock#{key}")))
@@ -456,26 +466,18 @@ async fn heartbeat(client: Client, key: String, owner: String, fence: Fence, lea
                 ":expires",
                 AttributeValue::N((now() + lease.as_secs()).to_string()),
             )
-            .expression_attribute_values(":owner", AttributeValue::S(owner.clone()))
-            .send();
+            .expression_attribute_values(":owner", AttributeValue::S(owner.clone()));
+        let taken = UpdateItemError::is_conditional_check_failed_exception;
+        let extend = sent_or_none("dynamodb:UpdateItem", TABLE, call.send(), taken);
         let reason = match tokio::time::timeout(interval, extend).await {
-            Ok(Ok(_)) => {
+            Ok(Ok(Some(_))) => {
                 fence.extend_until(sent_at + lease.saturating_sub(interval));
                 continue;
             }
-            Ok(Err(error))
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                "the lease is no longer ours (it expired and another run took it, or it was \
-                 broken with `nc-provision unlock`)"
-                    .to_string()
-            }
-            Ok(Err(error)) => format!(
-                "could not extend the lease: {}",
-                aws_error("dynamodb:UpdateItem", TABLE, error)
-            ),
+            Ok(Ok(None)) => "the lease is no longer ours (it expired and another run took it, or \
+                             it was broken with `nc-provision unlock`)"
+                .to_string(),
+            Ok(Err(error)) => format!("could not extend the lease: {error}"),
             Err(_) => format!(
                 "could not extend the lease: dynamodb:UpdateItem on {TABLE} did not answer within {}s",
                 interval.as_secs()
@@ -497,18 +499,16 @@ impl Lease {
     /// Stops the heartbeat and deletes the lease (only if still ours).
     pub async fn release(self) {
         self.heartbeat.abort();
-        let deleted = self
+        let call = self
             .client
             .delete_item()
             .table_name(TABLE)
             .key("pk", AttributeValue::S(format!("lock#{}", self.key)))
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", AttributeValue::S(self.owner.clone()))
-            .send()
-            .await;
-        if let Err(error) = deleted {
-            tracing::warn!(key = %self.key, "could not release the lease: {}", aws_error("dynamodb:DeleteItem", TABLE, error));
+            .expression_attribute_values(":owner", AttributeValue::S(self.owner.clone()));
+        if let Err(error) = sent("dynamodb:DeleteItem", TABLE, call.send()).await {
+            tracing::warn!(key = %self.key, "could not release the lease: {error}");
         }
     }
 }

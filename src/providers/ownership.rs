@@ -20,11 +20,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::OnceCell;
 
-use super::aws::{aws_error, found};
-use super::lock::TABLE;
+use super::aws::{found, sent, sent_or_none};
+use super::lock::{TABLE, get_item};
 use super::{Aws, ProviderError, StepCtx};
 use crate::model::Kind;
 use crate::model::{Observed, Owner};
@@ -98,16 +99,8 @@ impl OwnershipRegistry {
         env: &str,
     ) -> Result<Owner, ProviderError> {
         let key = record_key(kind, physical_id);
-        let answer = found(
-            self.client
-                .get_item()
-                .table_name(TABLE)
-                .key("pk", AttributeValue::S(key.clone()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:GetItem", &format!("{TABLE} {key}"), error)),
-        )?;
+        let named = format!("{TABLE} {key}");
+        let answer = found(get_item(&self.client, TABLE, &key, &named).await)?;
         let Some(item) = answer.as_ref().and_then(|answer| answer.item()) else {
             return Ok(Owner::Untracked);
         };
@@ -135,8 +128,11 @@ impl OwnershipRegistry {
         let key = record_key(kind, physical_id);
         let who = self.caller().await?;
         let at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let resource = format!("{TABLE} {key}");
+        let conflict = PutItemError::is_conditional_check_failed_exception;
         let put = || {
-            self.client
+            let call = self
+                .client
                 .put_item()
                 .table_name(TABLE)
                 .item("pk", AttributeValue::S(key.clone()))
@@ -149,40 +145,32 @@ impl OwnershipRegistry {
                 .item("at", AttributeValue::S(at.clone()))
                 .condition_expression("attribute_not_exists(pk) OR #env = :env")
                 .expression_attribute_names("#env", "env")
-                .expression_attribute_values(":env", AttributeValue::S(ctx.env.clone()))
-                .send()
+                .expression_attribute_values(":env", AttributeValue::S(ctx.env.clone()));
+            sent_or_none("dynamodb:PutItem", &resource, call.send(), conflict)
         };
-        let resource = format!("{TABLE} {key}");
-        let mut result = put().await;
-        let table_missing = result.as_ref().err().is_some_and(|error| {
-            error
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_not_found_exception())
-        });
+        let mut written = put().await;
+        let table_missing = written
+            .as_ref()
+            .err()
+            .and_then(|error| error.code.as_deref())
+            == Some("ResourceNotFoundException");
         if table_missing {
             self.ensure_table().await?;
-            result = put().await;
+            written = put().await;
         }
-        match result {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let owner = self.owner(kind, physical_id, &ctx.env).await?;
-                Err(ProviderError::local(
-                    "dynamodb:PutItem",
-                    &resource,
-                    format!(
-                        "{physical_id} ({kind}) is recorded as set up by nc-provision for \
-                         another environment ({owner:?}); it was not recorded for {}",
-                        ctx.env
-                    ),
-                ))
-            }
-            Err(error) => Err(aws_error("dynamodb:PutItem", &resource, error)),
+        if written?.is_some() {
+            return Ok(());
         }
+        let owner = self.owner(kind, physical_id, &ctx.env).await?;
+        Err(ProviderError::local(
+            "dynamodb:PutItem",
+            &resource,
+            format!(
+                "{physical_id} ({kind}) is recorded as set up by nc-provision for \
+                 another environment ({owner:?}); it was not recorded for {}",
+                ctx.env
+            ),
+        ))
     }
 
     /// Records an adoption when `observed` was untracked (the step runs an `--adopt`); a
@@ -206,12 +194,8 @@ impl OwnershipRegistry {
     async fn caller(&self) -> Result<String, ProviderError> {
         self.caller
             .get_or_try_init(|| async {
-                let identity = self
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("sts:GetCallerIdentity", "caller", error))?;
+                let call = self.sts.get_caller_identity().send();
+                let identity = sent("sts:GetCallerIdentity", "caller", call).await?;
                 Ok(identity.arn().unwrap_or("unknown").to_string())
             })
             .await

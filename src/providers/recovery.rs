@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_cloudwatch::types::{Dimension, Statistic};
 use aws_smithy_types::DateTime;
 
-use super::aws::aws_error;
+use super::aws::sent;
 use super::{Aws, ProviderError};
 
 /// How far back the latency is read.
@@ -28,7 +28,7 @@ pub async fn replication_latency(
 ) -> Result<Option<f64>, ProviderError> {
     let end = SystemTime::now();
     let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
-    let answer = aws
+    let call = aws
         .cloudwatch()
         .get_metric_statistics()
         .namespace("AWS/S3")
@@ -39,10 +39,8 @@ pub async fn replication_latency(
         .start_time(DateTime::from(end - LATENCY_WINDOW))
         .end_time(DateTime::from(end))
         .period(60)
-        .statistics(Statistic::Maximum)
-        .send()
-        .await
-        .map_err(|error| aws_error("cloudwatch:GetMetricStatistics", source, error))?;
+        .statistics(Statistic::Maximum);
+    let answer = sent("cloudwatch:GetMetricStatistics", source, call.send()).await?;
     Ok(answer
         .datapoints()
         .iter()

@@ -93,6 +93,50 @@ impl BackupProvider {
     }
 }
 
+/// One create step of a vault, plan or selection: the client, the desired resource, the step,
+/// and the step's `CreatorRequestId` (see [`BackupProvider::request_id`]).
+struct Create<'a> {
+    client: &'a Client,
+    resource: &'a Resource,
+    ctx: &'a StepCtx,
+    request_id: String,
+}
+
+impl Create<'_> {
+    /// The name of the resource being created.
+    fn name(&self) -> &str {
+        &self.resource.name
+    }
+
+    /// Lets the create reuse the vault or plan of its name (ARN `arn`) that `appeared` since
+    /// the plan only when its tags say it is this environment's: a create whose answer was
+    /// lost. Notes the reuse as `reusing`.
+    ///
+    /// # Errors
+    /// The tag read failed, or the resource is not ours (`action` refused).
+    async fn reuse_if_ours(
+        &self,
+        action: &str,
+        arn: &str,
+        appeared: &str,
+        reusing: &str,
+    ) -> Result<(), ProviderError> {
+        let (name, env) = (self.name(), &self.ctx.env);
+        let tags = read_tags(self.client, name, arn).await?;
+        if Owner::from_tags(&tags, env) != Owner::Ours {
+            return Err(ProviderError::local(
+                action,
+                name,
+                format!(
+                    "{appeared} and is not tagged as nc-provision's for {env}; make a new plan"
+                ),
+            ));
+        }
+        self.ctx.note(&format!("reusing the {reusing} {name}"));
+        Ok(())
+    }
+}
+
 /// Whether a live vault or plan (`kind`) named `name` is read: one named like this
 /// environment's (`nc-<env>-`), or one the spec desires.
 fn wanted<'a>(desired: &'a [&'a Resource], kind: Kind, env: &str) -> impl Fn(&str) -> bool + 'a {
@@ -158,33 +202,6 @@ async fn read_tags(
     Ok(tags)
 }
 
-/// Lets a create reuse the vault or plan `name` (ARN `arn`) that `appeared` since the plan
-/// only when its tags say it is this environment's: a create whose answer was lost.
-///
-/// # Errors
-/// The tag read failed, or the resource is not ours (`action` refused).
-async fn reuse_if_ours(
-    client: &Client,
-    action: &str,
-    name: &str,
-    arn: &str,
-    appeared: &str,
-    ctx: &StepCtx,
-) -> Result<(), ProviderError> {
-    let tags = read_tags(client, name, arn).await?;
-    if Owner::from_tags(&tags, &ctx.env) == Owner::Ours {
-        return Ok(());
-    }
-    Err(ProviderError::local(
-        action,
-        name,
-        format!(
-            "{appeared} and is not tagged as nc-provision's for {}; make a new plan",
-            ctx.env
-        ),
-    ))
-}
-
 #[async_trait]
 impl Provider for BackupProvider {
     fn kinds(&self) -> &'static [Kind] {
@@ -219,14 +236,16 @@ impl Provider for BackupProvider {
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        let create = Create {
+            client: &self.client,
+            resource,
+            ctx,
+            request_id: self.request_id(ctx),
+        };
         match resource.kind {
-            Kind::BackupVault => {
-                vault::create(&self.client, resource, ctx, &self.request_id(ctx)).await
-            }
-            Kind::BackupPlan => {
-                plan::create(&self.client, resource, ctx, &self.request_id(ctx)).await
-            }
-            _ => selection::create(&self.client, resource, ctx, &self.request_id(ctx)).await,
+            Kind::BackupVault => vault::create(&create).await,
+            Kind::BackupPlan => plan::create(&create).await,
+            _ => selection::create(&create).await,
         }
     }
 

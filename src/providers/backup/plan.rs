@@ -11,13 +11,13 @@ use aws_sdk_backup::types::{
     BackupPlanInput, BackupPlansListMember, BackupRule, BackupRuleInput, CopyAction, Lifecycle,
 };
 
-use super::{BackupTags, lacking, read_tags, reuse_if_ours, selection, wanted};
+use super::{BackupTags, Create, lacking, read_tags, selection, wanted};
 use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Change, ErrorClass, Live, Sorter, aws_error, found, gone_is_done, list_prop, output, read_all,
-    sent, tag_pairs,
+    Change, ErrorClass, Live, Sorter, found, gone_is_done, list_prop, output, read_all, sent,
+    tag_pairs,
 };
-use crate::providers::{ProviderError, StepCtx};
 
 /// A plan as read: its list entry, rules and tags.
 pub(super) struct LivePlan {
@@ -234,30 +234,23 @@ async fn put_rules(
 /// that name made since the plan was computed (before the create, or by this create's own
 /// first send whose answer was lost: the re-send then meets `AlreadyExistsException`) is
 /// reused (its rules put back) only when it is tagged as this environment's.
-pub(super) async fn create(
-    client: &Client,
-    resource: &Resource,
-    ctx: &StepCtx,
-    request_id: &str,
-) -> Result<Outputs, ProviderError> {
-    let name = resource.name.as_str();
-    if let Some(outputs) = reuse(client, resource, ctx, true).await? {
+pub(super) async fn create(create: &Create<'_>) -> Result<Outputs, ProviderError> {
+    if let Some(outputs) = reuse(create, true).await? {
         return Ok(outputs);
     }
-    let sent = client
+    let (resource, name) = (create.resource, create.name());
+    let call = create
+        .client
         .create_backup_plan()
         .backup_plan(plan_input(resource)?)
-        .creator_request_id(request_id)
-        .set_backup_plan_tags(Some(tag_pairs(resource).into_iter().collect()))
-        .send()
-        .await
-        .map_err(|error| aws_error("backup:CreateBackupPlan", name, error));
-    let created = match sent {
+        .creator_request_id(&create.request_id)
+        .set_backup_plan_tags(Some(tag_pairs(resource).into_iter().collect()));
+    let created = match sent("backup:CreateBackupPlan", name, call.send()).await {
         // The list a moment ago had no such plan: this is the one the first send made (AWS
         // answers a re-send with its `CreatorRequestId` by returning it; moto, which keeps no
         // such record, says AlreadyExists). It holds the rules just sent.
         Err(error) if super::already_exists(&error) => {
-            return reuse(client, resource, ctx, false).await?.ok_or(error);
+            return reuse(create, false).await?.ok_or(error);
         }
         other => other?,
     };
@@ -271,14 +264,9 @@ pub(super) async fn create(
 
 /// The plan of that name, with its rules put back when `put_back`, when it exists and is this
 /// environment's; an error when it exists and is not.
-async fn reuse(
-    client: &Client,
-    resource: &Resource,
-    ctx: &StepCtx,
-    put_back: bool,
-) -> Result<Option<Outputs>, ProviderError> {
-    let name = resource.name.as_str();
-    let Some(plan) = list(client, "plans")
+async fn reuse(create: &Create<'_>, put_back: bool) -> Result<Option<Outputs>, ProviderError> {
+    let name = create.name();
+    let Some(plan) = list(create.client, "plans")
         .await?
         .into_iter()
         .find(|plan| plan.backup_plan_name() == Some(name))
@@ -288,11 +276,11 @@ async fn reuse(
     let id = plan.backup_plan_id().unwrap_or_default().to_string();
     let arn = plan.backup_plan_arn().unwrap_or_default().to_string();
     let appeared = format!("the plan {name} appeared after the plan was computed");
-    let action = "backup:CreateBackupPlan";
-    reuse_if_ours(client, action, name, &arn, &appeared, ctx).await?;
-    ctx.note(&format!("reusing the backup plan {name}"));
+    create
+        .reuse_if_ours("backup:CreateBackupPlan", &arn, &appeared, "backup plan")
+        .await?;
     let version = if put_back {
-        put_rules(client, &id, resource).await?
+        put_rules(create.client, &id, create.resource).await?
     } else {
         plan.version_id().unwrap_or_default().to_string()
     };

@@ -5,15 +5,15 @@
 //! every attribute forces a replacement. One belongs to us when its plan does.
 
 use aws_sdk_backup::Client;
-use aws_sdk_backup::types::{BackupSelection, BackupSelectionsListMember};
+use aws_sdk_backup::types::{BackupPlansListMember, BackupSelection, BackupSelectionsListMember};
 
-use super::lacking;
 use super::plan::LivePlan;
+use super::{Create, lacking};
 use crate::model::{
     Kind, LogicalId, Observation, Observed, Outputs, Owner, Props, Resource, Value,
 };
+use crate::providers::ProviderError;
 use crate::providers::aws::{found, list_prop, read_all};
-use crate::providers::{ProviderError, StepCtx};
 
 /// A selection as read, with the name of its plan.
 pub(super) struct LiveSelection {
@@ -23,11 +23,10 @@ pub(super) struct LiveSelection {
     selection: BackupSelection,
 }
 
+/// A selection's outputs: its id and its plan's.
 fn outputs(id: &str, plan_id: &str) -> Outputs {
-    Outputs::from([
-        ("id".to_string(), id.to_string()),
-        ("plan_id".to_string(), plan_id.to_string()),
-    ])
+    let output = |name: &str, value: &str| (name.to_string(), value.to_string());
+    Outputs::from([output("id", id), output("plan_id", plan_id)])
 }
 
 /// The selections of plan `plan_id` (ListBackupSelections, all pages).
@@ -157,19 +156,19 @@ pub(super) fn observe(
 
 /// The id of the live plan named `name` (ListBackupPlans).
 async fn plan_id(client: &Client, name: &str, selection: &str) -> Result<String, ProviderError> {
-    super::plan::list(client, selection)
-        .await?
+    let plans = super::plan::list(client, selection).await?;
+    let named = plans
         .iter()
-        .find(|plan| plan.backup_plan_name() == Some(name))
-        .and_then(|plan| plan.backup_plan_id())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            ProviderError::local(
-                "backup:CreateBackupSelection",
-                selection,
-                format!("its backup plan {name} does not exist"),
-            )
-        })
+        .find(|plan| plan.backup_plan_name() == Some(name));
+    if let Some(id) = named.and_then(BackupPlansListMember::backup_plan_id) {
+        return Ok(id.to_string());
+    }
+    let missing = format!("its backup plan {name} does not exist");
+    Err(ProviderError::local(
+        "backup:CreateBackupSelection",
+        selection,
+        missing,
+    ))
 }
 
 /// CreateBackupSelection in the plan the selection names, with the step's
@@ -178,13 +177,8 @@ async fn plan_id(client: &Client, name: &str, selection: &str) -> Result<String,
 /// answer carries the same `CreatorRequestId`, so AWS answers it with the selection the first
 /// send made (selection names are not unique in a plan: without the id, a re-send would add a
 /// second one).
-pub(super) async fn create(
-    client: &Client,
-    resource: &Resource,
-    ctx: &StepCtx,
-    request_id: &str,
-) -> Result<Outputs, ProviderError> {
-    let name = resource.name.as_str();
+pub(super) async fn create(create: &Create<'_>) -> Result<Outputs, ProviderError> {
+    let (client, resource, name) = (create.client, create.resource, create.name());
     let plan_name = resource.str_prop("plan").unwrap_or_default();
     let plan_id = plan_id(client, plan_name, name).await?;
     if let Some(existing) = list(client, &plan_id)
@@ -192,7 +186,9 @@ pub(super) async fn create(
         .into_iter()
         .find(|member| member.selection_name() == Some(name))
     {
-        ctx.note(&format!("reusing the backup selection {name}"));
+        create
+            .ctx
+            .note(&format!("reusing the backup selection {name}"));
         return Ok(outputs(
             existing.selection_id().unwrap_or_default(),
             &plan_id,
@@ -210,7 +206,7 @@ pub(super) async fn create(
     let created = client
         .create_backup_selection()
         .backup_plan_id(&plan_id)
-        .creator_request_id(request_id)
+        .creator_request_id(&create.request_id)
         .backup_selection(selection)
         .send()
         .await

@@ -66,6 +66,21 @@ fn selection_resource() -> Resource {
     )
 }
 
+/// The provider over a client that answers with `rules` (in emulator mode when `emulator`).
+fn mocked(rules: &[aws_smithy_mocks::Rule], emulator: bool) -> BackupProvider {
+    BackupProvider::from_client(
+        mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter()),
+        emulator,
+    )
+}
+
+/// The outputs of the provider's create of `resource` over a client that answers with `rules`;
+/// a failure panics with `expected`.
+async fn created(rules: &[aws_smithy_mocks::Rule], resource: &Resource, expected: &str) -> Outputs {
+    let provider = mocked(rules, false);
+    provider.create(resource, &ctx()).await.expect(expected)
+}
+
 fn ctx() -> StepCtx {
     StepCtx::silent("backup.plan", "prod", std::time::Duration::from_secs(1))
 }
@@ -184,10 +199,7 @@ async fn selections_of_our_plan_are_matched_by_name_and_the_rest_are_orphans() {
         get_selection("s-1", "nc-prod-backup-data"),
         get_selection("s-2", "by-hand"),
     ];
-    let provider = BackupProvider::from_client(
-        mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter()),
-        false,
-    );
+    let provider = mocked(&rules, false);
     let (plan, selection) = (plan_resource(), selection_resource());
     let observation = provider
         .observe(&[&plan, &selection], "prod")
@@ -247,10 +259,7 @@ async fn a_rule_changed_out_of_band_is_put_back_with_update_backup_plan() {
         })
         .then_output(|| UpdateBackupPlanOutput::builder().version_id("v2").build());
     let rules = [list_plans(), get_plan(7), list_tags(), update];
-    let provider = BackupProvider::from_client(
-        mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter()),
-        false,
-    );
+    let provider = mocked(&rules, false);
     let plan = plan_resource();
     let observation = provider.observe(&[&plan], "prod").await.expect("observe");
     let observed = &observation.found[&plan.id];
@@ -281,19 +290,18 @@ async fn a_rule_changed_out_of_band_is_put_back_with_update_backup_plan() {
 async fn a_selection_is_created_in_its_plan_with_the_role_and_resources() {
     let create = mock!(Client::create_backup_selection)
         .match_requests(|request| {
-            let Some(selection) = request.backup_selection() else {
-                return false;
-            };
+            let token = client_token("run", "prod", "backup.plan", 0);
+            let resources = [
+                "arn:aws:s3:::nc-dp-prod-norm",
+                "arn:aws:s3:::nc-dp-prod-raw",
+            ];
             request.backup_plan_id() == Some("p-1")
-                && request.creator_request_id()
-                    == Some(client_token("run", "prod", "backup.plan", 0).as_str())
-                && selection.selection_name() == "nc-prod-backup-data"
-                && selection.iam_role_arn() == ROLE_ARN
-                && selection.resources()
-                    == [
-                        "arn:aws:s3:::nc-dp-prod-norm",
-                        "arn:aws:s3:::nc-dp-prod-raw",
-                    ]
+                && request.creator_request_id() == Some(token.as_str())
+                && request.backup_selection().is_some_and(|selection| {
+                    selection.selection_name() == "nc-prod-backup-data"
+                        && selection.iam_role_arn() == ROLE_ARN
+                        && selection.resources() == resources
+                })
         })
         .then_output(|| {
             CreateBackupSelectionOutput::builder()
@@ -302,14 +310,7 @@ async fn a_selection_is_created_in_its_plan_with_the_role_and_resources() {
                 .build()
         });
     let rules = [list_plans(), list_selections(&[]), create];
-    let provider = BackupProvider::from_client(
-        mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter()),
-        false,
-    );
-    let outputs = provider
-        .create(&selection_resource(), &ctx())
-        .await
-        .expect("create");
+    let outputs = created(&rules, &selection_resource(), "create").await;
     assert_eq!(outputs["id"], "s-9");
     assert_eq!(outputs["plan_id"], "p-1");
     assert_eq!(rules[2].num_calls(), 1);
@@ -328,10 +329,7 @@ async fn an_html_500_for_the_selection_api_is_not_checked_only_in_emulator_mode(
             .repeatedly()
             .build();
         let rules = [list_plans(), get_plan(30), list_tags(), lacking];
-        BackupProvider::from_client(
-            mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter()),
-            emulator,
-        )
+        mocked(&rules, emulator)
     };
     let (plan, selection) = (plan_resource(), selection_resource());
     let observation = make(true)
@@ -377,14 +375,8 @@ async fn a_plan_create_whose_answer_was_lost_reuses_the_plan_it_made() {
         )
         .build();
     let rules = [listed, create, list_tags()];
-    let provider = BackupProvider::from_client(
-        mock_client!(aws_sdk_backup, RuleMode::MatchAny, rules.iter()),
-        false,
-    );
-    let outputs = provider
-        .create(&plan_resource(), &ctx())
-        .await
-        .expect("the plan the lost answer made is this step's");
+    let reused = "the plan the lost answer made is this step's";
+    let outputs = created(&rules, &plan_resource(), reused).await;
     assert_eq!(outputs["id"], "p-1");
     assert_eq!(outputs["version_id"], "v1");
     assert_eq!(rules[1].num_calls(), 1, "one CreateBackupPlan");

@@ -6,14 +6,15 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_backup::Client;
+use aws_sdk_backup::operation::create_backup_vault::CreateBackupVaultOutput;
 use aws_sdk_backup::types::BackupVaultListMember;
 
-use super::{BackupTags, read_tags, reuse_if_ours, wanted};
+use super::{BackupTags, Create, read_tags, wanted};
 use crate::model::{Kind, Observation, Outputs, Props, Resource, Value};
+use crate::providers::ProviderError;
 use crate::providers::aws::{
-    Change, Live, Sorter, aws_error, found, name_and_arn, output, read_all, sent, tag_pairs,
+    Change, Live, Sorter, found, name_and_arn, output, read_all, sent, tag_pairs,
 };
-use crate::providers::{ProviderError, StepCtx};
 
 /// A vault as read: its list entry and tags.
 pub(super) struct LiveVault {
@@ -80,70 +81,56 @@ pub(super) fn observe(desired: &[&Resource], live: Vec<LiveVault>, env: &str) ->
 /// that name made since the plan (before the create, or by this create's own first send whose
 /// answer was lost: the re-send then meets `AlreadyExistsException`) is reused only when it is
 /// tagged as this environment's.
-pub(super) async fn create(
-    client: &Client,
-    resource: &Resource,
-    ctx: &StepCtx,
-    request_id: &str,
-) -> Result<Outputs, ProviderError> {
-    let name = resource.name.as_str();
-    if let Some(outputs) = reuse(client, name, ctx).await? {
+pub(super) async fn create(create: &Create<'_>) -> Result<Outputs, ProviderError> {
+    if let Some(outputs) = reuse(create).await? {
         return Ok(outputs);
     }
-    let created = match send_create(client, resource, request_id).await {
+    let created = match send_create(create).await {
         Err(error) if super::already_exists(&error) => {
-            return reuse(client, name, ctx).await?.ok_or(error);
+            return reuse(create).await?.ok_or(error);
         }
         other => other?,
     };
     Ok(name_and_arn(
-        created.backup_vault_name().unwrap_or(name),
+        created.backup_vault_name().unwrap_or(create.name()),
         created.backup_vault_arn().unwrap_or_default(),
     ))
 }
 
 /// The vault of that name when it exists and is this environment's; an error when it exists
 /// and is not.
-async fn reuse(
-    client: &Client,
-    name: &str,
-    ctx: &StepCtx,
-) -> Result<Option<Outputs>, ProviderError> {
-    let call = client.describe_backup_vault().backup_vault_name(name);
+async fn reuse(create: &Create<'_>) -> Result<Option<Outputs>, ProviderError> {
+    let name = create.name();
+    let call = create
+        .client
+        .describe_backup_vault()
+        .backup_vault_name(name);
     let existing = found(sent("backup:DescribeBackupVault", name, call.send()).await)?;
     let Some(vault) = existing else {
         return Ok(None);
     };
     let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
     let appeared = format!("the vault {name} appeared after the plan");
-    let action = "backup:CreateBackupVault";
-    reuse_if_ours(client, action, name, &arn, &appeared, ctx).await?;
-    ctx.note(&format!("reusing the vault {name}"));
+    create
+        .reuse_if_ours("backup:CreateBackupVault", &arn, &appeared, "vault")
+        .await?;
     Ok(Some(name_and_arn(name, &arn)))
 }
 
 /// CreateBackupVault.
-async fn send_create(
-    client: &Client,
-    resource: &Resource,
-    request_id: &str,
-) -> Result<aws_sdk_backup::operation::create_backup_vault::CreateBackupVaultOutput, ProviderError>
-{
-    let name = resource.name.as_str();
-    client
+async fn send_create(create: &Create<'_>) -> Result<CreateBackupVaultOutput, ProviderError> {
+    let (resource, name) = (create.resource, create.name());
+    let key = resource
+        .str_prop("encryption_key")
+        .filter(|key| !key.is_empty());
+    let call = create
+        .client
         .create_backup_vault()
         .backup_vault_name(name)
-        .creator_request_id(request_id)
-        .set_encryption_key_arn(
-            resource
-                .str_prop("encryption_key")
-                .filter(|key| !key.is_empty())
-                .map(str::to_string),
-        )
-        .set_backup_vault_tags(Some(tag_pairs(resource).into_iter().collect()))
-        .send()
-        .await
-        .map_err(|error| aws_error("backup:CreateBackupVault", name, error))
+        .creator_request_id(&create.request_id)
+        .set_encryption_key_arn(key.map(str::to_string))
+        .set_backup_vault_tags(Some(tag_pairs(resource).into_iter().collect()));
+    sent("backup:CreateBackupVault", name, call.send()).await
 }
 
 /// Only the tags change in place (the key forces a replacement, which a retained vault never

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::describe_continuous_backups::DescribeContinuousBackupsOutput;
 use aws_sdk_dynamodb::operation::update_continuous_backups::UpdateContinuousBackupsError;
+use aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     PointInTimeRecoveryStatus, ScalarAttributeType, SseSpecification, SseType, TableDescription,
@@ -23,8 +24,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::aws::{
-    Live, Sorter, aws_error, found, keys_as_they_are, name_and_arn, output, read_all, sdk_tags_of,
-    sent, sent_or_none, tag_api, tags_from,
+    Live, Sorter, found, keys_as_they_are, name_and_arn, output, read_all, sdk_tags_of, sent,
+    sent_or_none, tag_api, tags_from,
 };
 use super::{Aws, Provider, ProviderError, StepCtx, wait};
 use crate::model::Kind;
@@ -56,44 +57,17 @@ impl DynamoDbProvider {
         describe_in(&self.client, table).await
     }
 
-    /// A table's tags. ListTagsOfResource has no SDK paginator: the pages are followed by
-    /// hand, stopping at an absent or empty token.
-    async fn tags(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
-        let mut tags = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_tags_of_resource()
-                .resource_arn(arn)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:ListTagsOfResource", arn, error))?;
-            tags.extend(tags_from(page.tags(), |tag| (tag.key(), tag.value())));
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(tags),
-            }
-        }
-    }
-
     /// Everything about one desired table; `None` when there is no such table.
     async fn read_table(&self, resource: &Resource) -> Result<Option<Live>, ProviderError> {
         let table = resource.name.as_str();
         let Some(description) = self.describe(table).await? else {
             return Ok(None);
         };
-        let arn = description.table_arn().unwrap_or_default().to_string();
-        let backups = async {
-            self.client
-                .describe_continuous_backups()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:DescribeContinuousBackups", table, error))
-        };
-        let (backups, tags) = tokio::join!(backups, self.tags(&arn));
+        let arn = description.table_arn().unwrap_or_default();
+        let (backups, tags) = tokio::join!(
+            backups_in(&self.client, table),
+            tags_in(&self.client, arn, arn)
+        );
         let mut props = Props::new();
         props.insert(
             "billing_mode".into(),
@@ -149,7 +123,7 @@ impl DynamoDbProvider {
             Live::new(resource.kind, table, table)
                 .tags(tags?)
                 .props(props)
-                .outputs(name_and_arn(table, &arn)),
+                .outputs(name_and_arn(table, arn)),
         ))
     }
 
@@ -172,19 +146,16 @@ impl DynamoDbProvider {
         .await
     }
 
+    /// One UpdateTable of `table` (`build` adds the one change it makes), then the wait until
+    /// the table is ACTIVE again.
     async fn update_table(
         &self,
         table: &str,
-        action: &str,
         ctx: &StepCtx,
-        build: impl FnOnce(
-            aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
-        ) -> aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
+        build: impl FnOnce(UpdateTableFluentBuilder) -> UpdateTableFluentBuilder,
     ) -> Result<(), ProviderError> {
-        build(self.client.update_table().table_name(table))
-            .send()
-            .await
-            .map_err(|error| aws_error(action, table, error))?;
+        let call = build(self.client.update_table().table_name(table));
+        sent("dynamodb:UpdateTable", table, call.send()).await?;
         self.wait_active(table, ctx).await?;
         Ok(())
     }
@@ -250,6 +221,47 @@ async fn describe_in(
     let call = client.describe_table().table_name(table);
     let output = found(sent("dynamodb:DescribeTable", table, call.send()).await)?;
     Ok(output.and_then(|output| output.table().cloned()))
+}
+
+/// DescribeContinuousBackups with `client` (the table's region or a replica's).
+async fn backups_in(
+    client: &Client,
+    table: &str,
+) -> Result<DescribeContinuousBackupsOutput, ProviderError> {
+    let call = client.describe_continuous_backups().table_name(table);
+    sent("dynamodb:DescribeContinuousBackups", table, call.send()).await
+}
+
+/// A table's tags with `client` (the table's region or a replica's); a failure names `named`.
+/// ListTagsOfResource has no SDK paginator: the pages are followed by hand, stopping at an
+/// absent or empty token.
+async fn tags_in(
+    client: &Client,
+    arn: &str,
+    named: &str,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let mut tags = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let call = client.list_tags_of_resource().resource_arn(arn);
+        let call = call.set_next_token(token.take());
+        let page = sent("dynamodb:ListTagsOfResource", named, call.send()).await?;
+        tags.extend(tags_from(page.tags(), |tag| (tag.key(), tag.value())));
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(tags),
+        }
+    }
+}
+
+/// The action that tags a table.
+const TAGGING: &str = "dynamodb:TagResource";
+
+tag_api! {
+    /// Tags a table with TagResource / UntagResource (by ARN; errors name the table).
+    TableTags(Client) by resource_arn;
+    "dynamodb:TagResource": tag_resource.set_tags(|tags, table| sdk_tags_of(tags, TAGGING, table));
+    "dynamodb:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
 }
 
 /// The attributes a table's (or its replica's) point-in-time recovery is declared and
@@ -358,16 +370,6 @@ fn key_schema(
     Ok((schema, definitions))
 }
 
-/// The action that tags a table.
-const TAGGING: &str = "dynamodb:TagResource";
-
-tag_api! {
-    /// Tags a table with TagResource / UntagResource (by ARN; errors name the table).
-    TableTags(Client) by resource_arn;
-    "dynamodb:TagResource": tag_resource.set_tags(|tags, table| sdk_tags_of(tags, TAGGING, table));
-    "dynamodb:UntagResource": untag_resource.set_tag_keys(keys_as_they_are);
-}
-
 #[async_trait]
 impl Provider for DynamoDbProvider {
     fn kinds(&self) -> &'static [Kind] {
@@ -379,10 +381,7 @@ impl Provider for DynamoDbProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let reads: Vec<_> = desired
-            .iter()
-            .map(|resource| self.read_table(resource))
-            .collect();
+        let reads: Vec<_> = desired.iter().map(|r| self.read_table(r)).collect();
         let mut sorter = Sorter::new(desired, env);
         for live in read_all(reads).await?.into_iter().flatten() {
             sorter.add(live);
@@ -429,27 +428,23 @@ impl Provider for DynamoDbProvider {
         let table = change.resource.name.as_str();
         // One kind of change per UpdateTable call, as DynamoDB requires.
         if change.touches("billing_mode") {
-            self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
+            self.update_table(table, ctx, |call| {
                 call.billing_mode(BillingMode::PayPerRequest)
             })
             .await?;
         }
         if change.touches("sse_type") || change.touches("sse_kms_key") {
             let specification = sse(change.resource);
-            self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
-                call.sse_specification(specification)
-            })
-            .await?;
+            self.update_table(table, ctx, |call| call.sse_specification(specification))
+                .await?;
         }
         if change.touches("deletion_protection") {
             let protect = change
                 .resource
                 .bool_prop("deletion_protection")
                 .unwrap_or(false);
-            self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
-                call.deletion_protection_enabled(protect)
-            })
-            .await?;
+            self.update_table(table, ctx, |call| call.deletion_protection_enabled(protect))
+                .await?;
         }
         if change.touches("point_in_time_recovery") || change.touches("pitr_recovery_period_days") {
             self.put_recovery(change.resource, ctx).await?;

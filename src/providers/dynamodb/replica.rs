@@ -22,9 +22,11 @@ use aws_sdk_dynamodb::types::{
     StreamSpecification, StreamViewType, TableDescription, UpdateReplicationGroupMemberAction,
 };
 
-use super::{DynamoDbProvider, POLL_INTERVAL, Recovery, TableTags, describe_in};
+use super::{
+    DynamoDbProvider, POLL_INTERVAL, Recovery, TableTags, backups_in, describe_in, tags_in,
+};
 use crate::model::{Delta, Observed, Props, Resource, TAG_ENV, TAG_ID, Value};
-use crate::providers::aws::{TagApi, aws_error, list_of, list_prop, sent, tags_from};
+use crate::providers::aws::{TagApi, list_of, list_prop, sent};
 use crate::providers::{ProviderError, StepCtx, tags_value, wait};
 
 /// The replica's own point-in-time recovery.
@@ -101,12 +103,8 @@ impl DynamoDbProvider {
             let Some(arn) = key.key_arn() else {
                 continue;
             };
-            let tags = kms
-                .list_resource_tags()
-                .key_id(arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("kms:ListResourceTags", arn, error))?;
+            let call = kms.list_resource_tags().key_id(arn);
+            let tags = sent("kms:ListResourceTags", arn, call.send()).await?;
             let tagged = |name: &str, value: &str| {
                 tags.tags()
                     .iter()
@@ -133,31 +131,15 @@ impl DynamoDbProvider {
         let Some(description) = describe_in(&client, table).await? else {
             return Ok(props);
         };
-        let arn = description.table_arn().unwrap_or_default().to_string();
-        let backups = async {
-            client
-                .describe_continuous_backups()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:DescribeContinuousBackups", table, error))
-        };
-        let tags = async {
-            client
-                .list_tags_of_resource()
-                .resource_arn(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:ListTagsOfResource", table, error))
-        };
-        let (backups, tags) = tokio::join!(backups, tags);
+        let arn = description.table_arn().unwrap_or_default();
+        let (backups, tags) =
+            tokio::join!(backups_in(&client, table), tags_in(&client, arn, table));
         props.extend(REPLICA_RECOVERY.observed(resource, &backups?));
         props.insert(
             "replica_deletion_protection".into(),
             Value::Bool(description.deletion_protection_enabled().unwrap_or(false)),
         );
-        let pairs = tags_from(tags?.tags(), |tag| (tag.key(), tag.value()));
-        props.insert("replica_tags".into(), tags_value(pairs));
+        props.insert("replica_tags".into(), tags_value(tags?));
         Ok(props)
     }
 
@@ -234,10 +216,8 @@ impl DynamoDbProvider {
             .stream_view_type(StreamViewType::NewAndOldImages)
             .build()
             .map_err(|e| ProviderError::local("dynamodb:UpdateTable", table, e.to_string()))?;
-        self.update_table(table, "dynamodb:UpdateTable", ctx, |call| {
-            call.stream_specification(stream)
-        })
-        .await
+        self.update_table(table, ctx, |call| call.stream_specification(stream))
+            .await
     }
 
     /// Sends one replica update and waits, with progress, until the table and the replica in
@@ -256,15 +236,9 @@ impl DynamoDbProvider {
         ctx: &StepCtx,
     ) -> Result<(), ProviderError> {
         let creating = update.create().is_some();
-        let sent = self
-            .client
-            .update_table()
-            .table_name(table)
-            .replica_updates(update)
-            .send()
-            .await
-            .map_err(|error| aws_error("dynamodb:UpdateTable", table, error));
-        if let Err(error) = sent {
+        let call = self.client.update_table().table_name(table);
+        let call = call.replica_updates(update);
+        if let Err(error) = sent("dynamodb:UpdateTable", table, call.send()).await {
             if !(creating && self.lists_replica(table, region).await?) {
                 return Err(error);
             }
@@ -326,13 +300,9 @@ impl DynamoDbProvider {
             let protect = resource
                 .bool_prop("replica_deletion_protection")
                 .unwrap_or(false);
-            client
-                .update_table()
-                .table_name(table)
-                .deletion_protection_enabled(protect)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:UpdateTable", table, error))?;
+            let call = client.update_table().table_name(table);
+            let call = call.deletion_protection_enabled(protect);
+            sent("dynamodb:UpdateTable", table, call.send()).await?;
         }
         if touched("replica_point_in_time_recovery") || touched("replica_pitr_recovery_period_days")
         {
@@ -340,23 +310,17 @@ impl DynamoDbProvider {
                 .await?;
         }
         if touched("replica_tags") {
-            let arn = client
-                .describe_table()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(|error| aws_error("dynamodb:DescribeTable", table, error))?
-                .table()
-                .and_then(TableDescription::table_arn)
-                .unwrap_or_default()
-                .to_string();
+            let call = client.describe_table().table_name(table);
+            let described = sent("dynamodb:DescribeTable", table, call.send()).await?;
+            let arn = described.table().and_then(TableDescription::table_arn);
+            let arn = arn.unwrap_or_default();
             let pairs: Vec<(String, String)> = resource
                 .props
                 .get("replica_tags")
                 .and_then(Value::as_map)
                 .map(|tags| tags.clone().into_iter().collect())
                 .unwrap_or_default();
-            TableTags::new(&client, &arn, table).tag(pairs).await?;
+            TableTags::new(&client, arn, table).tag(pairs).await?;
         }
         Ok(())
     }
@@ -441,25 +405,28 @@ mod tests {
             .build()
     }
 
-    /// The provider over a client answering UpdateTable "in use" and DescribeTable with
-    /// `describe`, and one replica create for ca-central-1 through it.
+    /// One replica create for ca-central-1 through a provider whose client answers
+    /// UpdateTable "in use" and DescribeTable with `table()`: its outcome, and the number of
+    /// UpdateTable and DescribeTable calls made.
     async fn create_replica_after_in_use(
-        describe: &aws_smithy_mocks::Rule,
-        update: &aws_smithy_mocks::Rule,
-    ) -> Result<(), ProviderError> {
+        table: fn() -> TableDescription,
+    ) -> (Result<(), ProviderError>, usize, usize) {
+        let update = aws_smithy_mocks::mock!(Client::update_table).then_http_response(in_use);
+        let describe = describe_as(table);
         let provider = mocked(aws_smithy_mocks::mock_client!(
             aws_sdk_dynamodb,
             aws_smithy_mocks::RuleMode::MatchAny,
-            [update, describe]
+            [&update, &describe]
         ));
-        provider
+        let outcome = provider
             .replica_update(
                 "nc-prod-documents",
                 "ca-central-1",
                 create_in("ca-central-1"),
                 &ctx(),
             )
-            .await
+            .await;
+        (outcome, update.num_calls(), describe.num_calls())
     }
 
     fn create_in(region: &str) -> ReplicationGroupUpdate {
@@ -477,8 +444,7 @@ mod tests {
     /// first send made is listed, so the step waits for it instead of failing or adding one.
     #[tokio::test(start_paused = true)]
     async fn a_replica_create_whose_answer_was_lost_is_done_when_the_replica_is_listed() {
-        let update = aws_smithy_mocks::mock!(Client::update_table).then_http_response(in_use);
-        let describe = describe_as(|| {
+        let (outcome, updates, describes) = create_replica_after_in_use(|| {
             TableDescription::builder()
                 .table_status(TableStatus::Active)
                 .replicas(
@@ -488,26 +454,22 @@ mod tests {
                         .build(),
                 )
                 .build()
-        });
-        create_replica_after_in_use(&describe, &update)
-            .await
-            .expect("the listed replica is the one asked for");
-        assert_eq!(update.num_calls(), 1, "never sent again");
-        assert!(describe.num_calls() >= 2);
+        })
+        .await;
+        outcome.expect("the listed replica is the one asked for");
+        assert_eq!(updates, 1, "never sent again");
+        assert!(describes >= 2);
     }
 
     /// The same error with no replica listed is a real failure, named with its action.
     #[tokio::test(start_paused = true)]
     async fn a_failed_replica_create_with_no_replica_listed_is_an_error() {
-        let update = aws_smithy_mocks::mock!(Client::update_table).then_http_response(in_use);
-        let describe = describe_as(|| {
-            TableDescription::builder()
-                .table_status(TableStatus::Updating)
-                .build()
-        });
-        let error = create_replica_after_in_use(&describe, &update)
-            .await
-            .expect_err("nothing was created");
+        let updating = || {
+            let table = TableDescription::builder();
+            table.table_status(TableStatus::Updating).build()
+        };
+        let (outcome, _, _) = create_replica_after_in_use(updating).await;
+        let error = outcome.expect_err("nothing was created");
         assert_eq!(error.action, "dynamodb:UpdateTable");
         assert_eq!(error.code.as_deref(), Some("ResourceInUseException"));
     }

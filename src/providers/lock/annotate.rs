@@ -17,34 +17,9 @@ impl LockTable {
         field: &str,
         value: serde_json::Value,
     ) -> Result<(), ProviderError> {
-        let mut backoff = if std::env::var_os(NO_RETRY_DELAY_ENV).is_some() {
-            Duration::ZERO
-        } else {
-            Duration::from_millis(500)
-        };
-        let mut attempt = 1;
-        loop {
-            let outcome = self.annotate_once(pk, field, &value).await;
-            match outcome {
-                Ok(()) => return Ok(()),
-                Err(error)
-                    if attempt < AUDIT_ATTEMPTS
-                        && !matches!(error.class, crate::providers::ErrorClass::Fatal) =>
-                {
-                    tracing::warn!(attempt, "audit record not annotated yet: {error}");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-                Err(mut error) => {
-                    error.message = format!(
-                        "{} (the audit record {pk} was not annotated with {field} after {attempt} attempts)",
-                        error.message
-                    );
-                    return Err(error);
-                }
-            }
-        }
+        let failed = format!("the audit record {pk} was not annotated with {field}");
+        let annotate = || self.annotate_once(pk, field, &value);
+        audit_retried(("audit record not annotated yet", &failed), annotate).await
     }
 
     async fn annotate_once(
@@ -53,15 +28,7 @@ impl LockTable {
         field: &str,
         value: &serde_json::Value,
     ) -> Result<(), ProviderError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(TABLE)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| aws_error("dynamodb:GetItem", pk, error))?;
+        let item = get_item(&self.client, TABLE, pk, pk).await?;
         let Some(old) = item
             .item()
             .and_then(|item| item.get("record"))
@@ -83,7 +50,7 @@ impl LockTable {
         if let Some(fields) = record.as_object_mut() {
             fields.insert(field.to_string(), value.clone());
         }
-        let updated = self
+        let call = self
             .client
             .update_item()
             .table_name(TABLE)
@@ -92,25 +59,20 @@ impl LockTable {
             .condition_expression("#record = :old")
             .expression_attribute_names("#record", "record")
             .expression_attribute_values(":new", AttributeValue::S(record.to_string()))
-            .expression_attribute_values(":old", AttributeValue::S(old.to_string()))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                let mut error = ProviderError::local(
-                    "dynamodb:UpdateItem",
-                    pk,
-                    "the audit record changed meanwhile",
-                );
-                error.class = crate::providers::ErrorClass::Transient;
-                Err(error)
-            }
-            Err(error) => Err(aws_error("dynamodb:UpdateItem", pk, error)),
+            .expression_attribute_values(":old", AttributeValue::S(old.to_string()));
+        let changed = UpdateItemError::is_conditional_check_failed_exception;
+        if sent_or_none("dynamodb:UpdateItem", pk, call.send(), changed)
+            .await?
+            .is_some()
+        {
+            return Ok(());
         }
+        let mut error = ProviderError::local(
+            "dynamodb:UpdateItem",
+            pk,
+            "the audit record changed meanwhile",
+        );
+        error.class = crate::providers::ErrorClass::Transient;
+        Err(error)
     }
 }

@@ -12,12 +12,11 @@ const DENIED: &str = r#"{"__type":"com.amazon.coral.service#AccessDeniedExceptio
 /// audit's retries and its final failure are shown over a mocked DynamoDB client.
 #[tokio::test(start_paused = true)]
 async fn the_audit_record_is_retried_then_its_failure_is_an_error() {
-    let flaky = mock!(aws_sdk_dynamodb::Client::put_item)
-        .sequence()
-        .http_status(500, Some(UNAVAILABLE.to_string()))
-        .times(2)
-        .output(|| PutItemOutput::builder().build())
-        .build();
+    // Two answers of an unavailable service, then the write.
+    let put = mock!(aws_sdk_dynamodb::Client::put_item).sequence();
+    let unavailable = put.http_status(500, Some(UNAVAILABLE.to_string())).times(2);
+    let written = || PutItemOutput::builder().build();
+    let flaky = unavailable.output(written).build();
     let table = LockTable::with_client(mock_client!(
         aws_sdk_dynamodb,
         RuleMode::Sequential,

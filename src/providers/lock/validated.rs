@@ -152,13 +152,7 @@ impl ConvergedReader {
     }
 
     async fn get(&self, pk: &str) -> Result<Option<Converged>, ProviderError> {
-        let call = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_string()))
-            .consistent_read(true);
-        let answer = found(sent("dynamodb:GetItem", &self.table, call.send()).await)?;
+        let answer = found(get_item(&self.client, &self.table, pk, &self.table).await)?;
         let Some(item) = answer.as_ref().and_then(|answer| answer.item()) else {
             return Ok(None);
         };

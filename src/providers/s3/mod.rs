@@ -25,9 +25,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag};
+use aws_sdk_s3::operation::create_bucket::CreateBucketError;
+use aws_sdk_s3::types::{Bucket, BucketLocationConstraint, CreateBucketConfiguration, Tag};
 
-use super::aws::{Live, Sorter, after_create, aws_error, read_all};
+use super::aws::{Live, Sorter, after_create, read_all, sent, sent_or_none};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource};
 use crate::providers::Change;
@@ -78,24 +79,13 @@ impl S3Provider {
 
     /// Every bucket of the account, by name, with its region.
     async fn list(&self) -> Result<BTreeMap<String, Listed>, ProviderError> {
-        let buckets = self
-            .client
-            .list_buckets()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|error| aws_error("s3:ListBuckets", "buckets", error))?;
-        Ok(buckets
-            .iter()
-            .filter_map(|bucket| {
-                let listed = Listed {
-                    region: bucket.bucket_region().map(str::to_string),
-                };
-                Some((bucket.name()?.to_string(), listed))
-            })
-            .collect())
+        let call = self.client.list_buckets().into_paginator().items();
+        let buckets = sent("s3:ListBuckets", "buckets", call.send().try_collect()).await?;
+        let by_name = buckets.into_iter().filter_map(|bucket: Bucket| {
+            let region = bucket.bucket_region;
+            Some((bucket.name?, Listed { region }))
+        });
+        Ok(by_name.collect())
     }
 
     /// A bucket of this environment's prefix that the spec does not name: every attribute
@@ -226,24 +216,18 @@ impl Provider for S3Provider {
                 .location_constraint(BucketLocationConstraint::from(self.region.as_str()));
         }
         let object_lock = resource.str_prop("object_lock") == Some("Enabled");
-        let created = self
+        let call = self
             .client
             .create_bucket()
             .bucket(bucket)
             .set_object_lock_enabled_for_bucket(object_lock.then_some(true))
-            .create_bucket_configuration(configuration.build())
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_bucket_already_owned_by_you()) =>
-            {
-                ctx.note("bucket already exists in this account; configuring it");
-            }
-            Err(error) => return Err(aws_error("s3:CreateBucket", bucket, error)),
+            .create_bucket_configuration(configuration.build());
+        let owned = CreateBucketError::is_bucket_already_owned_by_you;
+        if sent_or_none("s3:CreateBucket", bucket, call.send(), owned)
+            .await?
+            .is_none()
+        {
+            ctx.note("bucket already exists in this account; configuring it");
         }
         // A new bucket may answer NoSuchBucket or OperationAborted for a moment: each
         // configuration call is retried while it does (eventual consistency).

@@ -3,15 +3,17 @@
 //! (Amazon S3 User Guide, "Locking objects with Object Lock": "no user, including the root
 //! user, can ... shorten its retention period" in compliance mode.)
 
+use aws_sdk_s3::operation::get_object_lock_configuration::GetObjectLockConfigurationError;
 use aws_sdk_s3::types::{
     DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
     ObjectLockRule,
 };
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::S3Provider;
 use crate::model::Resource;
 use crate::providers::ProviderError;
-use crate::providers::aws::aws_error;
+use crate::providers::aws::{sent, sent_or_none};
 
 /// A bucket's Object Lock configuration as the attributes show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,26 +45,17 @@ pub(super) fn refusal(live: &LockState, desired: Option<&Resource>) -> Option<St
 impl S3Provider {
     /// A bucket's Object Lock configuration.
     pub(super) async fn object_lock(&self, bucket: &str) -> Result<LockState, ProviderError> {
-        let result = self
-            .client
-            .get_object_lock_configuration()
-            .bucket(bucket)
-            .send()
-            .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(error)
-                if error.as_service_error().and_then(|e| {
-                    aws_smithy_types::error::metadata::ProvideErrorMetadata::code(e)
-                }) == Some("ObjectLockConfigurationNotFoundError") =>
-            {
-                return Ok(LockState {
-                    enabled: "Disabled".into(),
-                    mode: String::new(),
-                    retention: String::new(),
-                });
-            }
-            Err(error) => return Err(aws_error("s3:GetObjectLockConfiguration", bucket, error)),
+        let call = self.client.get_object_lock_configuration().bucket(bucket);
+        let unset = |error: &GetObjectLockConfigurationError| {
+            error.code() == Some("ObjectLockConfigurationNotFoundError")
+        };
+        let action = "s3:GetObjectLockConfiguration";
+        let Some(output) = sent_or_none(action, bucket, call.send(), unset).await? else {
+            return Ok(LockState {
+                enabled: "Disabled".into(),
+                mode: String::new(),
+                retention: String::new(),
+            });
         };
         let configuration = output.object_lock_configuration();
         let enabled = configuration
@@ -117,13 +110,9 @@ impl S3Provider {
                     .build(),
             )
             .build();
-        self.client
-            .put_object_lock_configuration()
-            .bucket(bucket)
-            .object_lock_configuration(configuration)
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutObjectLockConfiguration", bucket, error))?;
+        let call = self.client.put_object_lock_configuration().bucket(bucket);
+        let call = call.object_lock_configuration(configuration);
+        sent("s3:PutObjectLockConfiguration", bucket, call.send()).await?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use super::object_lock::refusal;
 use super::{ACCESS_BLOCKS, KINDS, S3Provider, outputs};
 use crate::model::{Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, found};
+use crate::providers::aws::{Live, found, sent};
 
 impl S3Provider {
     /// A bucket's tags (none when it has no tag set).
@@ -18,14 +18,8 @@ impl S3Provider {
         &self,
         bucket: &str,
     ) -> Result<BTreeMap<String, String>, ProviderError> {
-        let tagging = found(
-            self.client
-                .get_bucket_tagging()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|error| aws_error("s3:GetBucketTagging", bucket, error)),
-        )?;
+        let call = self.client.get_bucket_tagging().bucket(bucket);
+        let tagging = found(sent("s3:GetBucketTagging", bucket, call.send()).await)?;
         Ok(tagging
             .map(|output| {
                 output
@@ -46,44 +40,14 @@ impl S3Provider {
     ) -> Result<(Live, Option<String>), ProviderError> {
         let declares = |name: &str| desired.is_some_and(|r| r.props.contains_key(name));
         let client = &self.client;
-        let versioning = async {
-            client
-                .get_bucket_versioning()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|error| aws_error("s3:GetBucketVersioning", bucket, error))
-        };
-        let encryption = async {
-            found(
-                client
-                    .get_bucket_encryption()
-                    .bucket(bucket)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("s3:GetBucketEncryption", bucket, error)),
-            )
-        };
-        let access_block = async {
-            found(
-                client
-                    .get_public_access_block()
-                    .bucket(bucket)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("s3:GetPublicAccessBlock", bucket, error)),
-            )
-        };
-        let policy = async {
-            found(
-                client
-                    .get_bucket_policy()
-                    .bucket(bucket)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("s3:GetBucketPolicy", bucket, error)),
-            )
-        };
+        let versioning = client.get_bucket_versioning().bucket(bucket).send();
+        let versioning = sent("s3:GetBucketVersioning", bucket, versioning);
+        let encryption = client.get_bucket_encryption().bucket(bucket).send();
+        let encryption = sent("s3:GetBucketEncryption", bucket, encryption);
+        let access_block = client.get_public_access_block().bucket(bucket).send();
+        let access_block = sent("s3:GetPublicAccessBlock", bucket, access_block);
+        let policy = client.get_bucket_policy().bucket(bucket).send();
+        let policy = sent("s3:GetBucketPolicy", bucket, policy);
         let lock = async {
             if declares("object_lock") {
                 self.object_lock(bucket).await.map(Some)
@@ -107,6 +71,8 @@ impl S3Provider {
             lock,
             logging
         );
+        let (encryption, access_block, policy) =
+            (found(encryption), found(access_block), found(policy));
         let mut props = Props::new();
         let status = versioning?
             .status()
@@ -184,13 +150,8 @@ impl S3Provider {
 
     /// (target bucket, prefix) of a bucket's server access logging ("" when off).
     pub(super) async fn logging(&self, bucket: &str) -> Result<(String, String), ProviderError> {
-        let output = self
-            .client
-            .get_bucket_logging()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:GetBucketLogging", bucket, error))?;
+        let call = self.client.get_bucket_logging().bucket(bucket);
+        let output = sent("s3:GetBucketLogging", bucket, call.send()).await?;
         Ok(output.logging_enabled().map_or_else(
             || (String::new(), String::new()),
             |logging| {

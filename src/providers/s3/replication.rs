@@ -20,7 +20,7 @@ use aws_sdk_s3::types::{
 
 use crate::model::{Kind, Observed, Outputs, Owner, Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::aws_error;
+use crate::providers::aws::sent;
 
 /// The error code of GetBucketReplication on a bucket without a configuration.
 const NOT_FOUND: &str = "ReplicationConfigurationNotFoundError";
@@ -31,18 +31,20 @@ pub(super) async fn read(
     resource: &Resource,
 ) -> Result<Option<Props>, ProviderError> {
     let bucket = resource.name.as_str();
-    match client.get_bucket_replication().bucket(bucket).send().await {
-        Ok(output) => Ok(output
-            .replication_configuration()
-            .map(|configuration| props_of(configuration, resource.str_prop("rule_id")))),
-        Err(error) => {
-            let error = aws_error("s3:GetBucketReplication", bucket, error);
-            if error.code.as_deref() == Some(NOT_FOUND) || error.is_not_found() {
-                Ok(None)
-            } else {
-                Err(error)
-            }
-        }
+    let call = client.get_bucket_replication().bucket(bucket);
+    let read = none_is_absent(sent("s3:GetBucketReplication", bucket, call.send()).await)?;
+    Ok(read.and_then(|output| {
+        let configuration = output.replication_configuration()?;
+        Some(props_of(configuration, resource.str_prop("rule_id")))
+    }))
+}
+
+/// A call's answer, with "no configuration" (NotFound, or [`NOT_FOUND`]) as `None`.
+fn none_is_absent<T>(sent: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match sent {
+        Ok(output) => Ok(Some(output)),
+        Err(error) if error.code.as_deref() == Some(NOT_FOUND) || error.is_not_found() => Ok(None),
+        Err(error) => Err(error),
     }
 }
 
@@ -64,34 +66,16 @@ pub(super) fn observed(resource: &Resource, props: Props, owner: Owner) -> Obser
 pub(super) async fn put(client: &Client, resource: &Resource) -> Result<Outputs, ProviderError> {
     let bucket = resource.name.as_str();
     let configuration = configuration_of(resource)?;
-    client
-        .put_bucket_replication()
-        .bucket(bucket)
-        .replication_configuration(configuration)
-        .send()
-        .await
-        .map_err(|error| aws_error("s3:PutBucketReplication", bucket, error))?;
+    let call = client.put_bucket_replication().bucket(bucket);
+    let call = call.replication_configuration(configuration);
+    sent("s3:PutBucketReplication", bucket, call.send()).await?;
     Ok(outputs(bucket))
 }
 
 /// Removes the bucket's configuration; none left counts as done.
 pub(super) async fn delete(client: &Client, bucket: &str) -> Result<(), ProviderError> {
-    match client
-        .delete_bucket_replication()
-        .bucket(bucket)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            let error = aws_error("s3:DeleteBucketReplication", bucket, error);
-            if error.code.as_deref() == Some(NOT_FOUND) || error.is_not_found() {
-                Ok(())
-            } else {
-                Err(error)
-            }
-        }
-    }
+    let call = client.delete_bucket_replication().bucket(bucket);
+    none_is_absent(sent("s3:DeleteBucketReplication", bucket, call.send()).await).map(drop)
 }
 
 fn outputs(bucket: &str) -> Outputs {
@@ -196,11 +180,13 @@ pub(super) fn configuration_of(
         ProviderError::local("s3:PutBucketReplication", bucket, error.to_string())
     };
     let text = |name: &str| resource.str_prop(name).unwrap_or_default();
+    // A time in minutes, when it is set (0 is off).
     let minutes = |name: &str| {
-        resource
+        let minutes = resource
             .int_prop(name)
-            .and_then(|minutes| i32::try_from(minutes).ok())
-            .filter(|minutes| *minutes > 0)
+            .and_then(|minutes| i32::try_from(minutes).ok());
+        let minutes = minutes.filter(|minutes| *minutes > 0)?;
+        Some(ReplicationTimeValue::builder().minutes(minutes).build())
     };
     let mut destination = Destination::builder().bucket(text("destination_bucket"));
     if !text("replica_kms_key").is_empty() {
@@ -210,23 +196,14 @@ pub(super) fn configuration_of(
                 .build(),
         );
     }
-    if let Some(minutes) = minutes("replication_time_minutes") {
-        destination = destination.replication_time(
-            ReplicationTime::builder()
-                .status(ReplicationTimeStatus::Enabled)
-                .time(ReplicationTimeValue::builder().minutes(minutes).build())
-                .build()
-                .map_err(local)?,
-        );
+    if let Some(time) = minutes("replication_time_minutes") {
+        let rtc = ReplicationTime::builder().status(ReplicationTimeStatus::Enabled);
+        destination = destination.replication_time(rtc.time(time).build().map_err(local)?);
     }
-    if let Some(minutes) = minutes("metrics_minutes") {
-        destination = destination.metrics(
-            Metrics::builder()
-                .status(MetricsStatus::Enabled)
-                .event_threshold(ReplicationTimeValue::builder().minutes(minutes).build())
-                .build()
-                .map_err(local)?,
-        );
+    if let Some(threshold) = minutes("metrics_minutes") {
+        let metrics = Metrics::builder().status(MetricsStatus::Enabled);
+        destination =
+            destination.metrics(metrics.event_threshold(threshold).build().map_err(local)?);
     }
     let rule = ReplicationRule::builder()
         .id(text("rule_id"))

@@ -10,7 +10,12 @@ use aws_sdk_s3::types::{
 use super::{ACCESS_BLOCKS, S3Provider, s3_tags};
 use crate::model::{Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::aws_error;
+use crate::providers::aws::sent;
+
+/// A Put call's answer, as done: S3's Put answers carry nothing the tool keeps.
+fn written<T>(answer: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    answer.map(drop)
+}
 
 impl S3Provider {
     pub(super) async fn put_logging(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -28,29 +33,16 @@ impl S3Provider {
                     })?,
             );
         }
-        self.client
-            .put_bucket_logging()
-            .bucket(bucket)
-            .bucket_logging_status(status.build())
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketLogging", bucket, error))?;
-        Ok(())
+        let call = self.client.put_bucket_logging().bucket(bucket);
+        let call = call.bucket_logging_status(status.build());
+        written(sent("s3:PutBucketLogging", bucket, call.send()).await)
     }
 
     pub(super) async fn put_versioning(&self, bucket: &str) -> Result<(), ProviderError> {
-        self.client
-            .put_bucket_versioning()
-            .bucket(bucket)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketVersioning", bucket, error))?;
-        Ok(())
+        let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled);
+        let call = self.client.put_bucket_versioning().bucket(bucket);
+        let call = call.versioning_configuration(enabled.build());
+        written(sent("s3:PutBucketVersioning", bucket, call.send()).await)
     }
 
     pub(super) async fn put_encryption(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -74,34 +66,23 @@ impl S3Provider {
             )
             .build()
             .map_err(local)?;
-        self.client
-            .put_bucket_encryption()
-            .bucket(bucket)
-            .server_side_encryption_configuration(configuration)
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketEncryption", bucket, error))?;
-        Ok(())
+        let call = self.client.put_bucket_encryption().bucket(bucket);
+        let call = call.server_side_encryption_configuration(configuration);
+        written(sent("s3:PutBucketEncryption", bucket, call.send()).await)
     }
 
     pub(super) async fn put_access_block(&self, resource: &Resource) -> Result<(), ProviderError> {
         let bucket = resource.name.as_str();
         let flag = |name: &str| resource.bool_prop(name).unwrap_or(true);
-        self.client
-            .put_public_access_block()
-            .bucket(bucket)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(flag(ACCESS_BLOCKS[0]))
-                    .ignore_public_acls(flag(ACCESS_BLOCKS[1]))
-                    .block_public_policy(flag(ACCESS_BLOCKS[2]))
-                    .restrict_public_buckets(flag(ACCESS_BLOCKS[3]))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutPublicAccessBlock", bucket, error))?;
-        Ok(())
+        let [acls, ignore_acls, policy, restrict] = ACCESS_BLOCKS.map(flag);
+        let blocks = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(acls)
+            .ignore_public_acls(ignore_acls)
+            .block_public_policy(policy)
+            .restrict_public_buckets(restrict);
+        let call = self.client.put_public_access_block().bucket(bucket);
+        let call = call.public_access_block_configuration(blocks.build());
+        written(sent("s3:PutPublicAccessBlock", bucket, call.send()).await)
     }
 
     pub(super) async fn put_policy(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -109,14 +90,9 @@ impl S3Provider {
         let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) else {
             return Ok(());
         };
-        self.client
-            .put_bucket_policy()
-            .bucket(bucket)
-            .policy(policy.to_string())
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketPolicy", bucket, error))?;
-        Ok(())
+        let call = self.client.put_bucket_policy().bucket(bucket);
+        let call = call.policy(policy.to_string());
+        written(sent("s3:PutBucketPolicy", bucket, call.send()).await)
     }
 
     pub(super) async fn put_tags(&self, resource: &Resource) -> Result<(), ProviderError> {
@@ -127,13 +103,7 @@ impl S3Provider {
             .map_err(|error| {
                 ProviderError::local("s3:PutBucketTagging", bucket, error.to_string())
             })?;
-        self.client
-            .put_bucket_tagging()
-            .bucket(bucket)
-            .tagging(tagging)
-            .send()
-            .await
-            .map_err(|error| aws_error("s3:PutBucketTagging", bucket, error))?;
-        Ok(())
+        let call = self.client.put_bucket_tagging().bucket(bucket);
+        written(sent("s3:PutBucketTagging", bucket, call.tagging(tagging).send()).await)
     }
 }
