@@ -49,7 +49,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, ResourceType, TagSpecification};
 
 use self::observe::assemble;
-use self::props::{client_token, differs, text};
+use self::props::{changed_directions, client_token, differs, text};
 use self::snapshot::filter;
 use self::tags::{Ec2Tags, tag_specification};
 use self::waits::{delete_when_free, done_if_gone};
@@ -164,6 +164,15 @@ impl New<'_> {
         text(self.resource, name)
     }
 
+    /// Resolved string attributes of the desired resource, in the order named.
+    fn texts<const N: usize>(&self, names: [&str; N]) -> Result<[String; N], ProviderError> {
+        let mut texts = names.map(|_| String::new());
+        for (text, name) in texts.iter_mut().zip(names) {
+            *text = self.text(name)?;
+        }
+        Ok(texts)
+    }
+
     /// The client token of this create (see [`client_token`]); `generation` counts the
     /// earlier incarnations that died.
     fn token(&self, generation: usize) -> String {
@@ -199,9 +208,14 @@ impl Ec2Provider {
                 self.converge_gateway(resource, physical, current).await?;
             }
             Kind::RouteTable => self.converge_routes(resource, physical, current).await?,
-            Kind::NetworkAcl => self.converge_acl(resource, physical, current).await?,
-            Kind::SecurityGroup => {
-                self.converge_group(resource, physical, current).await?;
+            Kind::NetworkAcl | Kind::SecurityGroup => {
+                for direction in changed_directions(resource, physical, current) {
+                    if resource.kind == Kind::NetworkAcl {
+                        self.apply_entries(&direction).await?;
+                    } else {
+                        self.apply_rules(&direction).await?;
+                    }
+                }
             }
             Kind::VpcEndpoint => {
                 self.converge_endpoint(resource, physical, current, ctx)

@@ -76,21 +76,55 @@ pub(super) fn parse_all<T: std::str::FromStr<Err = String>>(
         .collect()
 }
 
-/// The directions (`egress`, live, desired) of a network ACL's entries or a security group's
-/// rules that differ from the desired ones.
-pub(super) fn changed_directions(
-    resource: &Resource,
-    current: &Props,
-) -> Vec<(bool, Vec<String>, Vec<String>)> {
-    [(false, "ingress"), (true, "egress")]
-        .into_iter()
-        .filter(|(_, name)| differs(resource, current, name))
-        .map(|(egress, name)| {
-            (
-                egress,
-                list_of(current.get(name)),
-                list_prop(resource, name),
-            )
+/// One direction of a network ACL's entries or a security group's rules, to move from `live`
+/// to `desired` (both in their text form).
+pub(super) struct Direction<'a> {
+    /// The network ACL or security group (or its VPC, for the defaults): errors name it.
+    pub resource: &'a Resource,
+    /// The AWS id of the network ACL or security group.
+    pub id: &'a str,
+    /// Outbound (else inbound).
+    pub egress: bool,
+    /// The entries or rules as they are.
+    pub live: Vec<String>,
+    /// The entries or rules as the spec wants them.
+    pub desired: Vec<String>,
+}
+
+impl<'a> Direction<'a> {
+    /// Both directions of the entries or rules of `id`: the desired ones are `resource`'s
+    /// attributes `{prefix}ingress` and `{prefix}egress`, the live ones `live(egress)`.
+    pub(super) fn both(
+        resource: &'a Resource,
+        id: &'a str,
+        prefix: &str,
+        live: impl Fn(bool) -> Vec<String>,
+    ) -> [Direction<'a>; 2] {
+        [false, true].map(|egress| Direction {
+            resource,
+            id,
+            egress,
+            live: live(egress),
+            desired: list_prop(resource, &direction_name(prefix, egress)),
         })
+    }
+}
+
+/// The attribute of one direction: `{prefix}ingress` or `{prefix}egress`.
+fn direction_name(prefix: &str, egress: bool) -> String {
+    format!("{prefix}{}", if egress { "egress" } else { "ingress" })
+}
+
+/// The directions of a network ACL's entries or a security group's rules (attributes
+/// `ingress` and `egress`) whose live value differs from the desired one.
+pub(super) fn changed_directions<'a>(
+    resource: &'a Resource,
+    id: &'a str,
+    current: &Props,
+) -> Vec<Direction<'a>> {
+    let live = |egress| list_of(current.get(&direction_name("", egress)));
+    Direction::both(resource, id, "", live)
+        .into_iter()
+        .filter(|direction| differs(resource, current, &direction_name("", direction.egress)))
         .collect()
 }

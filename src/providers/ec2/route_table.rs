@@ -220,14 +220,13 @@ impl Ec2Provider {
 
     /// CreateRouteTable with a client token.
     pub(super) async fn create_route_table(&self, new: &mut New<'_>) -> Created {
-        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_route_table()
             .vpc_id(new.text("vpc_id")?)
             .client_token(new.token(0))
             .tag_specifications(new.tags(ResourceType::RouteTable));
-        let created = sent("ec2:CreateRouteTable", name, call.send()).await?;
+        let created = sent("ec2:CreateRouteTable", new.name(), call.send()).await?;
         new.props.insert("routes".into(), Value::List(Vec::new()));
         Ok(created
             .route_table()

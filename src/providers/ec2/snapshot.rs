@@ -43,6 +43,11 @@ where
         .build()
 }
 
+/// The filters of one of a VPC's resources: in `vpc_id`, with `name` = `value`.
+pub(super) fn in_vpc(vpc_id: &str, name: &str, value: &str) -> Vec<Filter> {
+    vec![filter("vpc-id", [vpc_id]), filter(name, [value])]
+}
+
 pub(super) fn env_filter(env: &str) -> Filter {
     filter(&format!("tag:{TAG_ENV}"), [env])
 }

@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{
 };
 
 use super::network_acl::{ACL_ENTRY_EXISTS, DEFAULT_ACL_RULE, acl_entries};
-use super::props::strings;
+use super::props::{Direction, strings};
 use super::route_table::{
     Destination, ROUTE_EXISTS, Target, destination_kind, routes, target_kind,
 };
@@ -456,14 +456,15 @@ mod mocked {
         );
         let acl = Resource::new("vpc.nacl.app", Kind::NetworkAcl, "nc-stg-app")
             .prop("ingress", strings(["100 allow tcp 443 10.0.0.0/16"]));
+        let ingress = Direction {
+            resource: &acl,
+            id: "acl-1",
+            egress: false,
+            live: Vec::new(),
+            desired: vec!["100 allow tcp 443 10.0.0.0/16".to_string()],
+        };
         provider
-            .apply_entries(
-                &acl,
-                "acl-1",
-                &[],
-                &["100 allow tcp 443 10.0.0.0/16".to_string()],
-                false,
-            )
+            .apply_entries(&ingress)
             .await
             .expect("already there is success");
         assert_eq!(create.num_calls(), 1);
