@@ -46,11 +46,11 @@ mod waits;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, ResourceType, TagSpecification};
+use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, Filter, ResourceType, TagSpecification};
 
 use self::observe::assemble;
 use self::props::{changed_directions, client_token, differs, text};
-use self::snapshot::filter;
+use self::snapshot::{filter, id_filters};
 use self::tags::{Ec2Tags, tag_specification};
 use self::waits::{delete_when_free, done_if_gone};
 use super::aws::{Live, sent, sync_tags};
@@ -177,6 +177,19 @@ impl New<'_> {
     /// earlier incarnations that died.
     fn token(&self, generation: usize) -> String {
         client_token(self.run, &self.ctx.env, self.name(), generation)
+    }
+
+    /// The client token of this create when `earlier` are the live resources tagged with its
+    /// logical id: each earlier incarnation that died (`live` says which are alive) moves the
+    /// token on, as AWS would answer its token with the dead one.
+    fn token_past<T>(&self, earlier: &[T], live: impl Fn(&T) -> bool) -> String {
+        self.token(earlier.iter().filter(|item| !live(item)).count())
+    }
+
+    /// The filters that find the live resources tagged with this one's environment and
+    /// logical id.
+    fn id_filters(&self) -> Vec<Filter> {
+        id_filters(&self.ctx.env, self.name())
     }
 
     /// The desired tags, for the create call's TagSpecifications.
@@ -372,7 +385,7 @@ impl Provider for Ec2Provider {
                 delete_when_free(ctx, "ec2:DeleteSecurityGroup", id, call).await
             }
             Kind::NatGateway => self.delete_nat_gateway(observed, ctx).await,
-            Kind::VpcEndpoint => self.delete_vpc_endpoint(observed, ctx).await,
+            Kind::VpcEndpoint => self.delete_vpc_endpoint(id, ctx).await,
             Kind::FlowLog => {
                 let call = ec2.delete_flow_logs().flow_log_ids(id).send();
                 done_if_gone(sent("ec2:DeleteFlowLogs", id, call).await)
