@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
 
-use super::props::{Direction, parse_all, strings, text_props};
+use super::props::{Direction, direction_name, parse_all, strings, text_props};
 use super::snapshot::in_vpc;
 use super::waits::{done_if_gone, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
-use crate::model::Observed;
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
+use crate::model::{Observed, Value};
 use crate::providers::ProviderError;
 use crate::providers::aws::{Live, sent};
 
@@ -25,9 +25,18 @@ pub(super) fn observe(acl: &NetworkAcl) -> Option<Live> {
     }
     let acl_id = acl.network_acl_id()?;
     let mut props = text_props([("vpc_id", acl.vpc_id())]);
-    props.insert("ingress".into(), strings(acl_entries(acl, false)));
-    props.insert("egress".into(), strings(acl_entries(acl, true)));
+    props.extend(entry_props(acl, ""));
     Some(Live::new(Kind::NetworkAcl, acl_id, "").props(props))
+}
+
+/// A network ACL's entries as the attributes `{prefix}ingress` and `{prefix}egress`.
+pub(super) fn entry_props(acl: &NetworkAcl, prefix: &str) -> [(String, Value); 2] {
+    [false, true].map(|egress| {
+        (
+            direction_name(prefix, egress),
+            strings(acl_entries(acl, egress)),
+        )
+    })
 }
 
 /// Network ACL entries of one direction as `"{rule} {action} {protocol} {ports} {cidr}"`, in
@@ -220,10 +229,7 @@ impl Ec2Provider {
         let created = sent("ec2:CreateNetworkAcl", new.name(), call.send()).await?;
         let acl = created.network_acl();
         if let Some(acl) = acl {
-            new.props
-                .insert("ingress".into(), strings(acl_entries(acl, false)));
-            new.props
-                .insert("egress".into(), strings(acl_entries(acl, true)));
+            new.props.extend(entry_props(acl, ""));
         }
         Ok(acl
             .and_then(NetworkAcl::network_acl_id)

@@ -111,7 +111,7 @@ impl<'a> Direction<'a> {
 }
 
 /// The attribute of one direction: `{prefix}ingress` or `{prefix}egress`.
-fn direction_name(prefix: &str, egress: bool) -> String {
+pub(super) fn direction_name(prefix: &str, egress: bool) -> String {
     format!("{prefix}{}", if egress { "egress" } else { "ingress" })
 }
 

@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, UserIdGroupPair,
 };
 
-use super::props::{Direction, parse_all, sorted_strings, strings, text_props};
+use super::props::{Direction, direction_name, parse_all, sorted_strings, strings, text_props};
 use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Ports, Protocol, SgRule};
 use crate::model::{Outputs, Value};
@@ -19,14 +19,7 @@ pub(super) fn observe(group: &SecurityGroup) -> Option<Live> {
         ("group_name", group.group_name()),
         ("description", group.description()),
     ]);
-    props.insert(
-        "ingress".into(),
-        sorted_strings(rules(group.ip_permissions())),
-    );
-    props.insert(
-        "egress".into(),
-        sorted_strings(rules(group.ip_permissions_egress())),
-    );
+    props.extend(rule_props(group, ""));
     let mut outputs = Outputs::new();
     if let Some(arn) = group.security_group_arn() {
         outputs.insert("arn".into(), arn.to_string());
@@ -36,6 +29,23 @@ pub(super) fn observe(group: &SecurityGroup) -> Option<Live> {
             .props(props)
             .outputs(outputs),
     )
+}
+
+/// A security group's rules as the attributes `{prefix}ingress` and `{prefix}egress`.
+pub(super) fn rule_props(group: &SecurityGroup, prefix: &str) -> [(String, Value); 2] {
+    [false, true].map(|egress| {
+        let rules = rules(permissions(group, egress));
+        (direction_name(prefix, egress), sorted_strings(rules))
+    })
+}
+
+/// A security group's permissions of one direction.
+pub(super) fn permissions(group: &SecurityGroup, egress: bool) -> &[IpPermission] {
+    if egress {
+        group.ip_permissions_egress()
+    } else {
+        group.ip_permissions()
+    }
 }
 
 /// Security group rules as `"{protocol} {ports} {peer}"`, one per peer.

@@ -2,13 +2,12 @@
 //! default network ACL (stripped: CIS 5.4).
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, IpPermission, NetworkAcl, ResourceType, SecurityGroup, Vpc,
-    VpcAttributeName,
+    AttributeBooleanValue, NetworkAcl, ResourceType, SecurityGroup, Vpc, VpcAttributeName,
 };
 
-use super::network_acl::acl_entries;
-use super::props::{Direction, differs, sorted_strings, strings, text_props};
-use super::security_group::rules;
+use super::network_acl::{acl_entries, entry_props};
+use super::props::{Direction, differs, text_props};
+use super::security_group::{permissions, rule_props, rules};
 use super::snapshot::{filter, in_vpc};
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
@@ -54,27 +53,13 @@ fn vpc_props(
     }
     let mut outputs = Outputs::new();
     if let Some(group) = default_group {
-        props.insert(
-            "default_security_group_ingress".into(),
-            sorted_strings(rules(group.ip_permissions())),
-        );
-        props.insert(
-            "default_security_group_egress".into(),
-            sorted_strings(rules(group.ip_permissions_egress())),
-        );
+        props.extend(rule_props(group, DEFAULT_GROUP));
         if let Some(group_id) = group.group_id() {
             outputs.insert("default_security_group_id".into(), group_id.to_string());
         }
     }
     if let Some(acl) = default_acl {
-        props.insert(
-            "default_network_acl_ingress".into(),
-            strings(acl_entries(acl, false)),
-        );
-        props.insert(
-            "default_network_acl_egress".into(),
-            strings(acl_entries(acl, true)),
-        );
+        props.extend(entry_props(acl, DEFAULT_ACL));
         if let Some(acl_id) = acl.network_acl_id() {
             outputs.insert("default_network_acl_id".into(), acl_id.to_string());
         }
@@ -86,15 +71,6 @@ fn vpc_props(
 const DEFAULT_GROUP: &str = "default_security_group_";
 /// The prefix of the attributes of the default network ACL's entries.
 const DEFAULT_ACL: &str = "default_network_acl_";
-
-/// A security group's permissions of one direction.
-fn permissions(group: &SecurityGroup, egress: bool) -> &[IpPermission] {
-    if egress {
-        group.ip_permissions_egress()
-    } else {
-        group.ip_permissions()
-    }
-}
 
 impl Ec2Provider {
     pub(super) async fn converge_vpc(
