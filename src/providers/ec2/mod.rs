@@ -50,7 +50,7 @@ use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, Filter, ResourceType, TagS
 
 use self::observe::assemble;
 use self::props::{changed_directions, client_token, differs, text};
-use self::snapshot::{filter, id_filters};
+use self::snapshot::{desired_vpc, filter, id_filters};
 use self::tags::{Ec2Tags, tag_specification};
 use self::waits::{delete_when_free, done_if_gone};
 use super::aws::{Live, sent, sync_tags};
@@ -317,7 +317,7 @@ impl Provider for Ec2Provider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let snapshot = self.read(desired, env).await?;
+        let snapshot = self.read(env, desired_vpc(desired)).await?;
         Ok(assemble(&snapshot, desired, env, &self.region))
     }
 

@@ -1,7 +1,7 @@
 //! Attribute helpers shared by the kinds: resolved values of the desired resource, what
 //! differs from the live ones, lists of strings, and client tokens.
 
-use crate::model::{Props, Resource, Value};
+use crate::model::{Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
 pub(super) use crate::providers::aws::{list_of, list_prop};
 
@@ -58,6 +58,16 @@ pub(super) fn text_props<'a>(
     values
         .into_iter()
         .map(|(name, value)| (name.to_string(), Value::str(value.unwrap_or_default())))
+        .collect()
+}
+
+/// The outputs AWS returned (an absent one is left out), by name.
+pub(super) fn text_outputs<'a>(
+    values: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Outputs {
+    values
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value?.to_string())))
         .collect()
 }
 

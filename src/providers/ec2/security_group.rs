@@ -4,10 +4,12 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, UserIdGroupPair,
 };
 
-use super::props::{Direction, direction_name, parse_all, sorted_strings, strings, text_props};
+use super::props::{
+    Direction, direction_name, parse_all, sorted_strings, strings, text_outputs, text_props,
+};
 use super::{Created, Ec2Provider, New};
+use crate::model::Value;
 use crate::model::{Kind, Ports, Protocol, SgRule};
-use crate::model::{Outputs, Value};
 use crate::providers::ProviderError;
 use crate::providers::aws::{Live, sent};
 
@@ -20,10 +22,7 @@ pub(super) fn observe(group: &SecurityGroup) -> Option<Live> {
         ("description", group.description()),
     ]);
     props.extend(rule_props(group, ""));
-    let mut outputs = Outputs::new();
-    if let Some(arn) = group.security_group_arn() {
-        outputs.insert("arn".into(), arn.to_string());
-    }
+    let outputs = text_outputs([("arn", group.security_group_arn())]);
     Some(
         Live::new(Kind::SecurityGroup, group_id, "")
             .props(props)
