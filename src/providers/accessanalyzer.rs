@@ -161,7 +161,7 @@ mod tests {
     use aws_sdk_accessanalyzer::operation::tag_resource::TagResourceOutput;
     use aws_sdk_accessanalyzer::operation::untag_resource::UntagResourceOutput;
     use aws_sdk_accessanalyzer::types::{AnalyzerStatus, AnalyzerSummary};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
     use super::*;
     use crate::model::Observation;
@@ -231,6 +231,12 @@ mod tests {
         AccessAnalyzerProvider::with_client(mock_client!(aws_sdk_accessanalyzer, [&list]))
     }
 
+    /// A provider whose account answers the listing `list` and one more call, `call`.
+    fn listing_and(list: &Rule, call: &Rule) -> AccessAnalyzerProvider {
+        let client = mock_client!(aws_sdk_accessanalyzer, RuleMode::MatchAny, [list, call]);
+        AccessAnalyzerProvider::with_client(client)
+    }
+
     async fn plan(provider: &AccessAnalyzerProvider) -> (Observation, Action) {
         let resource = desired();
         let observation = provider.observe(&[&resource], "stg").await.unwrap();
@@ -259,11 +265,7 @@ mod tests {
                     })
             })
             .then_output(|| CreateAnalyzerOutput::builder().arn(ARN).build());
-        let provider = AccessAnalyzerProvider::with_client(mock_client!(
-            aws_sdk_accessanalyzer,
-            RuleMode::MatchAny,
-            [&list, &create]
-        ));
+        let provider = listing_and(&list, &create);
         let (_, action) = plan(&provider).await;
         assert_eq!(action, Action::Create);
         let outputs = provider.create(&desired(), &ctx()).await.unwrap();
@@ -291,11 +293,7 @@ mod tests {
                         .is_some_and(|tags| tags.len() == 1 && tags.contains_key("nc:id"))
             })
             .then_output(|| TagResourceOutput::builder().build());
-        let provider = AccessAnalyzerProvider::with_client(mock_client!(
-            aws_sdk_accessanalyzer,
-            RuleMode::MatchAny,
-            [&list, &tag]
-        ));
+        let provider = listing_and(&list, &tag);
         let (observation, action) = plan(&provider).await;
         assert_eq!(action, Action::Update);
         let observed = observation.found.values().next().unwrap();
