@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
-use aws_sdk_accessanalyzer::types::Type;
+use aws_sdk_accessanalyzer::types::{AnalyzerSummary, Type};
 
 use super::aws::{Live, aws_error, gone_is_done, keys_as_they_are, sent, tag_api, tag_map_of};
 use super::{Aws, Provider, ProviderError, StepCtx};
@@ -46,6 +46,34 @@ impl AccessAnalyzerProvider {
     }
 }
 
+/// The region's account analyzers (ListAnalyzers, every page).
+async fn account_analyzers(client: &Client) -> Result<Vec<AnalyzerSummary>, ProviderError> {
+    let call = client
+        .list_analyzers()
+        .r#type(Type::Account)
+        .into_paginator()
+        .items();
+    let action = "access-analyzer:ListAnalyzers";
+    sent(action, "account", call.send().try_collect()).await
+}
+
+/// An analyzer as read: its type, tags, ARN and name.
+fn live(analyzer: &AnalyzerSummary) -> Live {
+    let tags: BTreeMap<String, String> = analyzer
+        .tags()
+        .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut props = Props::new();
+    props.insert("type".into(), Value::str(analyzer.r#type().as_str()));
+    let mut outputs = Outputs::new();
+    outputs.insert("arn".into(), analyzer.arn().to_string());
+    outputs.insert("name".into(), analyzer.name().to_string());
+    Live::new(Kind::AccessAnalyzer, analyzer.arn(), analyzer.name())
+        .tags(tags)
+        .props(props)
+        .outputs(outputs)
+}
+
 tag_api! {
     /// Tags of one analyzer, by ARN: TagResource / UntagResource.
     AnalyzerTags(Client) by resource_arn;
@@ -64,48 +92,22 @@ impl Provider for AccessAnalyzerProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let call = self
-            .client
-            .list_analyzers()
-            .r#type(Type::Account)
-            .into_paginator()
-            .items();
-        let analyzers: Vec<_> = sent(
-            "access-analyzer:ListAnalyzers",
-            "account",
-            call.send().try_collect(),
-        )
-        .await?;
+        let analyzers = account_analyzers(&self.client).await?;
         let mut observation = Observation::default();
         for resource in desired {
             // The spec's analyzer by name, or else the region's one account analyzer.
-            let Some(analyzer) = analyzers
+            let by_name = analyzers
                 .iter()
-                .find(|analyzer| analyzer.name() == resource.name)
-                .or_else(|| analyzers.first())
-            else {
-                continue;
-            };
-            let tags: BTreeMap<String, String> = analyzer
-                .tags()
-                .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            let mut props = Props::new();
-            props.insert("type".into(), Value::str(analyzer.r#type().as_str()));
-            let mut outputs = Outputs::new();
-            outputs.insert("arn".into(), analyzer.arn().to_string());
-            outputs.insert("name".into(), analyzer.name().to_string());
-            let live = Live::new(Kind::AccessAnalyzer, analyzer.arn(), analyzer.name())
-                .tags(tags)
-                .props(props)
-                .outputs(outputs);
-            observation.insert(live.observed(resource.id.clone(), env));
+                .find(|analyzer| analyzer.name() == resource.name);
+            if let Some(analyzer) = by_name.or_else(|| analyzers.first()) {
+                observation.insert(live(analyzer).observed(resource.id.clone(), env));
+            }
         }
         Ok(observation)
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        let name = resource.name.as_str();
+        let name = &resource.name;
         let created = self
             .client
             .create_analyzer()
