@@ -49,7 +49,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, Filter, ResourceType, TagSpecification};
 
 use self::observe::assemble;
-use self::props::{changed_directions, client_token, differs, text};
+use self::props::{changed_directions, client_token, differs, live_text, text};
 use self::snapshot::{desired_vpc, filter, id_filters};
 use self::tags::{Ec2Tags, tag_specification};
 use self::waits::{delete_when_free, done_if_gone};
@@ -217,10 +217,13 @@ impl Ec2Provider {
                 self.converge_subnet(resource, physical, current, &mut outputs)
                     .await?;
             }
-            Kind::InternetGateway => {
+            // A gateway moves, and a table's routes change, only when they differ.
+            Kind::InternetGateway if differs(resource, current, "vpc_id") => {
                 self.converge_gateway(resource, physical, current).await?;
             }
-            Kind::RouteTable => self.converge_routes(resource, physical, current).await?,
+            Kind::RouteTable if differs(resource, current, "routes") => {
+                self.converge_routes(resource, physical, current).await?;
+            }
             Kind::NetworkAcl | Kind::SecurityGroup => {
                 for direction in changed_directions(resource, physical, current) {
                     if resource.kind == Kind::NetworkAcl {
@@ -359,9 +362,9 @@ impl Provider for Ec2Provider {
                 delete_when_free(ctx, "ec2:DeleteSubnet", id, call).await
             }
             Kind::InternetGateway => {
-                let attached = observed.props.get("vpc_id").and_then(Value::as_str);
-                if let Some(vpc_id) = attached.filter(|vpc_id| !vpc_id.is_empty()) {
-                    self.detach_gateway(id, vpc_id).await?;
+                let attached = live_text(&observed.props, "vpc_id");
+                if !attached.is_empty() {
+                    self.detach_gateway(id, attached).await?;
                 }
                 let call = || ec2.delete_internet_gateway().internet_gateway_id(id).send();
                 delete_when_free(ctx, "ec2:DeleteInternetGateway", id, call).await

@@ -4,7 +4,7 @@
 use aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput;
 use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, ResourceType};
 
-use super::props::text_props;
+use super::props::{live_text, text_props};
 use super::waits::{POLL_INTERVAL, done_if_gone, sent_unless_gone, until_deleted};
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
@@ -172,11 +172,7 @@ impl Ec2Provider {
             released_interfaces,
         )
         .await?;
-        let allocation = observed
-            .props
-            .get("allocation_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let allocation = live_text(&observed.props, "allocation_id");
         self.free_address(allocation, &interfaces).await
     }
 }

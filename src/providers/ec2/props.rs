@@ -38,6 +38,14 @@ pub(super) fn text(resource: &Resource, name: &str) -> Result<String, ProviderEr
     }
 }
 
+/// A live string attribute (`""` when absent or not a string).
+pub(super) fn live_text<'a>(current: &'a Props, name: &str) -> &'a str {
+    current
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
 /// Whether the live value differs from the desired one (a missing live value always does).
 pub(super) fn differs(resource: &Resource, current: &Props, name: &str) -> bool {
     match (resource.props.get(name), current.get(name)) {

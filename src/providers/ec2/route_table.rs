@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
-use super::props::{differs, list_of, list_prop, parse_all, sorted_strings, text_props};
+use super::props::{list_of, list_prop, parse_all, sorted_strings, text_props};
 use super::waits::{done_if_gone, is_gone, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Route};
@@ -121,15 +121,13 @@ macro_rules! with_target {
 }
 
 impl Ec2Provider {
+    /// Moves the table's routes to the desired ones (called when they differ).
     pub(super) async fn converge_routes(
         &self,
         resource: &Resource,
         table_id: &str,
         current: &Props,
     ) -> Result<(), ProviderError> {
-        if !differs(resource, current, "routes") {
-            return Ok(());
-        }
         let by_destination = |routes: Vec<Route>| -> BTreeMap<String, String> {
             routes
                 .into_iter()
