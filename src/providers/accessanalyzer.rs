@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
-use aws_sdk_accessanalyzer::types::Type;
+use aws_sdk_accessanalyzer::types::{AnalyzerSummary, Type};
 
 use super::aws::{Live, aws_error, gone_is_done, keys_as_they_are, sent, tag_api, tag_map_of};
 use super::{Aws, Provider, ProviderError, StepCtx};
@@ -46,6 +46,34 @@ impl AccessAnalyzerProvider {
     }
 }
 
+/// The region's account analyzers (ListAnalyzers, every page).
+async fn account_analyzers(client: &Client) -> Result<Vec<AnalyzerSummary>, ProviderError> {
+    let call = client
+        .list_analyzers()
+        .r#type(Type::Account)
+        .into_paginator()
+        .items();
+    let action = "access-analyzer:ListAnalyzers";
+    sent(action, "account", call.send().try_collect()).await
+}
+
+/// An analyzer as read: its type, tags, ARN and name.
+fn live(analyzer: &AnalyzerSummary) -> Live {
+    let tags: BTreeMap<String, String> = analyzer
+        .tags()
+        .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut props = Props::new();
+    props.insert("type".into(), Value::str(analyzer.r#type().as_str()));
+    let mut outputs = Outputs::new();
+    outputs.insert("arn".into(), analyzer.arn().to_string());
+    outputs.insert("name".into(), analyzer.name().to_string());
+    Live::new(Kind::AccessAnalyzer, analyzer.arn(), analyzer.name())
+        .tags(tags)
+        .props(props)
+        .outputs(outputs)
+}
+
 tag_api! {
     /// Tags of one analyzer, by ARN: TagResource / UntagResource.
     AnalyzerTags(Client) by resource_arn;
@@ -64,48 +92,22 @@ impl Provider for AccessAnalyzerProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let call = self
-            .client
-            .list_analyzers()
-            .r#type(Type::Account)
-            .into_paginator()
-            .items();
-        let analyzers: Vec<_> = sent(
-            "access-analyzer:ListAnalyzers",
-            "account",
-            call.send().try_collect(),
-        )
-        .await?;
+        let analyzers = account_analyzers(&self.client).await?;
         let mut observation = Observation::default();
         for resource in desired {
             // The spec's analyzer by name, or else the region's one account analyzer.
-            let Some(analyzer) = analyzers
+            let by_name = analyzers
                 .iter()
-                .find(|analyzer| analyzer.name() == resource.name)
-                .or_else(|| analyzers.first())
-            else {
-                continue;
-            };
-            let tags: BTreeMap<String, String> = analyzer
-                .tags()
-                .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            let mut props = Props::new();
-            props.insert("type".into(), Value::str(analyzer.r#type().as_str()));
-            let mut outputs = Outputs::new();
-            outputs.insert("arn".into(), analyzer.arn().to_string());
-            outputs.insert("name".into(), analyzer.name().to_string());
-            let live = Live::new(Kind::AccessAnalyzer, analyzer.arn(), analyzer.name())
-                .tags(tags)
-                .props(props)
-                .outputs(outputs);
-            observation.insert(live.observed(resource.id.clone(), env));
+                .find(|analyzer| analyzer.name() == resource.name);
+            if let Some(analyzer) = by_name.or_else(|| analyzers.first()) {
+                observation.insert(live(analyzer).observed(resource.id.clone(), env));
+            }
         }
         Ok(observation)
     }
 
     async fn create(&self, resource: &Resource, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
-        let name = resource.name.as_str();
+        let name = &resource.name;
         let created = self
             .client
             .create_analyzer()
@@ -161,7 +163,7 @@ mod tests {
     use aws_sdk_accessanalyzer::operation::tag_resource::TagResourceOutput;
     use aws_sdk_accessanalyzer::operation::untag_resource::UntagResourceOutput;
     use aws_sdk_accessanalyzer::types::{AnalyzerStatus, AnalyzerSummary};
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
     use super::*;
     use crate::model::Observation;
@@ -231,6 +233,12 @@ mod tests {
         AccessAnalyzerProvider::with_client(mock_client!(aws_sdk_accessanalyzer, [&list]))
     }
 
+    /// A provider whose account answers the listing `list` and one more call, `call`.
+    fn listing_and(list: &Rule, call: &Rule) -> AccessAnalyzerProvider {
+        let client = mock_client!(aws_sdk_accessanalyzer, RuleMode::MatchAny, [list, call]);
+        AccessAnalyzerProvider::with_client(client)
+    }
+
     async fn plan(provider: &AccessAnalyzerProvider) -> (Observation, Action) {
         let resource = desired();
         let observation = provider.observe(&[&resource], "stg").await.unwrap();
@@ -259,11 +267,7 @@ mod tests {
                     })
             })
             .then_output(|| CreateAnalyzerOutput::builder().arn(ARN).build());
-        let provider = AccessAnalyzerProvider::with_client(mock_client!(
-            aws_sdk_accessanalyzer,
-            RuleMode::MatchAny,
-            [&list, &create]
-        ));
+        let provider = listing_and(&list, &create);
         let (_, action) = plan(&provider).await;
         assert_eq!(action, Action::Create);
         let outputs = provider.create(&desired(), &ctx()).await.unwrap();
@@ -291,11 +295,7 @@ mod tests {
                         .is_some_and(|tags| tags.len() == 1 && tags.contains_key("nc:id"))
             })
             .then_output(|| TagResourceOutput::builder().build());
-        let provider = AccessAnalyzerProvider::with_client(mock_client!(
-            aws_sdk_accessanalyzer,
-            RuleMode::MatchAny,
-            [&list, &tag]
-        ));
+        let provider = listing_and(&list, &tag);
         let (observation, action) = plan(&provider).await;
         assert_eq!(action, Action::Update);
         let observed = observation.found.values().next().unwrap();

@@ -8,6 +8,7 @@ mod change;
 mod clients;
 mod concurrent;
 mod config;
+pub mod ec2_shared;
 mod errors;
 mod named;
 mod observed;

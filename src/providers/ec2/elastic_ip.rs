@@ -2,9 +2,10 @@
 
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 
+use super::props::text_outputs;
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Outputs, Props, Value};
+use crate::model::{Props, Value};
 use crate::providers::aws::{Live, sent};
 
 /// An elastic IP as observed: its domain, allocation id and public address.
@@ -15,11 +16,10 @@ pub(super) fn observe(address: &Address) -> Option<Live> {
         "domain".into(),
         Value::str(address.domain().map_or("vpc", DomainType::as_str)),
     );
-    let mut outputs = Outputs::new();
-    outputs.insert("allocation_id".into(), allocation_id.to_string());
-    if let Some(ip) = address.public_ip() {
-        outputs.insert("public_ip".into(), ip.to_string());
-    }
+    let outputs = text_outputs([
+        ("allocation_id", Some(allocation_id)),
+        ("public_ip", address.public_ip()),
+    ]);
     Some(
         Live::new(Kind::ElasticIp, allocation_id, "")
             .props(props)

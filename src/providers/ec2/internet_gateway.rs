@@ -2,7 +2,7 @@
 
 use aws_sdk_ec2::types::{InternetGateway, ResourceType};
 
-use super::props::{differs, text};
+use super::props::{live_text, text};
 use super::waits::is_gone;
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
@@ -34,19 +34,15 @@ fn gateway_vpc(gateway: &InternetGateway) -> &str {
 }
 
 impl Ec2Provider {
+    /// Attaches the gateway to the desired VPC (detached first from another; called when its
+    /// `vpc_id` differs).
     pub(super) async fn converge_gateway(
         &self,
         resource: &Resource,
         gateway_id: &str,
         current: &Props,
     ) -> Result<(), ProviderError> {
-        if !differs(resource, current, "vpc_id") {
-            return Ok(());
-        }
-        let attached = current
-            .get("vpc_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let attached = live_text(current, "vpc_id");
         if !attached.is_empty() {
             self.detach_gateway(gateway_id, attached).await?;
         }

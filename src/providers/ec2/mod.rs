@@ -46,11 +46,11 @@ mod waits;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, ResourceType, TagSpecification};
+use aws_sdk_ec2::types::{AvailabilityZoneOptInStatus, Filter, ResourceType, TagSpecification};
 
 use self::observe::assemble;
-use self::props::{client_token, differs, text};
-use self::snapshot::filter;
+use self::props::{changed_directions, client_token, differs, live_text, text};
+use self::snapshot::{desired_vpc, filter, id_filters};
 use self::tags::{Ec2Tags, tag_specification};
 use self::waits::{delete_when_free, done_if_gone};
 use super::aws::{Live, sent, sync_tags};
@@ -164,10 +164,32 @@ impl New<'_> {
         text(self.resource, name)
     }
 
+    /// Resolved string attributes of the desired resource, in the order named.
+    fn texts<const N: usize>(&self, names: [&str; N]) -> Result<[String; N], ProviderError> {
+        let mut texts = names.map(|_| String::new());
+        for (text, name) in texts.iter_mut().zip(names) {
+            *text = self.text(name)?;
+        }
+        Ok(texts)
+    }
+
     /// The client token of this create (see [`client_token`]); `generation` counts the
     /// earlier incarnations that died.
     fn token(&self, generation: usize) -> String {
         client_token(self.run, &self.ctx.env, self.name(), generation)
+    }
+
+    /// The client token of this create when `earlier` are the live resources tagged with its
+    /// logical id: each earlier incarnation that died (`live` says which are alive) moves the
+    /// token on, as AWS would answer its token with the dead one.
+    fn token_past<T>(&self, earlier: &[T], live: impl Fn(&T) -> bool) -> String {
+        self.token(earlier.iter().filter(|item| !live(item)).count())
+    }
+
+    /// The filters that find the live resources tagged with this one's environment and
+    /// logical id.
+    fn id_filters(&self) -> Vec<Filter> {
+        id_filters(&self.ctx.env, self.name())
     }
 
     /// The desired tags, for the create call's TagSpecifications.
@@ -195,13 +217,21 @@ impl Ec2Provider {
                 self.converge_subnet(resource, physical, current, &mut outputs)
                     .await?;
             }
-            Kind::InternetGateway => {
+            // A gateway moves, and a table's routes change, only when they differ.
+            Kind::InternetGateway if differs(resource, current, "vpc_id") => {
                 self.converge_gateway(resource, physical, current).await?;
             }
-            Kind::RouteTable => self.converge_routes(resource, physical, current).await?,
-            Kind::NetworkAcl => self.converge_acl(resource, physical, current).await?,
-            Kind::SecurityGroup => {
-                self.converge_group(resource, physical, current).await?;
+            Kind::RouteTable if differs(resource, current, "routes") => {
+                self.converge_routes(resource, physical, current).await?;
+            }
+            Kind::NetworkAcl | Kind::SecurityGroup => {
+                for direction in changed_directions(resource, physical, current) {
+                    if resource.kind == Kind::NetworkAcl {
+                        self.apply_entries(&direction).await?;
+                    } else {
+                        self.apply_rules(&direction).await?;
+                    }
+                }
             }
             Kind::VpcEndpoint => {
                 self.converge_endpoint(resource, physical, current, ctx)
@@ -290,7 +320,7 @@ impl Provider for Ec2Provider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let snapshot = self.read(desired, env).await?;
+        let snapshot = self.read(env, desired_vpc(desired)).await?;
         Ok(assemble(&snapshot, desired, env, &self.region))
     }
 
@@ -332,9 +362,9 @@ impl Provider for Ec2Provider {
                 delete_when_free(ctx, "ec2:DeleteSubnet", id, call).await
             }
             Kind::InternetGateway => {
-                let attached = observed.props.get("vpc_id").and_then(Value::as_str);
-                if let Some(vpc_id) = attached.filter(|vpc_id| !vpc_id.is_empty()) {
-                    self.detach_gateway(id, vpc_id).await?;
+                let attached = live_text(&observed.props, "vpc_id");
+                if !attached.is_empty() {
+                    self.detach_gateway(id, attached).await?;
                 }
                 let call = || ec2.delete_internet_gateway().internet_gateway_id(id).send();
                 delete_when_free(ctx, "ec2:DeleteInternetGateway", id, call).await
@@ -358,7 +388,7 @@ impl Provider for Ec2Provider {
                 delete_when_free(ctx, "ec2:DeleteSecurityGroup", id, call).await
             }
             Kind::NatGateway => self.delete_nat_gateway(observed, ctx).await,
-            Kind::VpcEndpoint => self.delete_vpc_endpoint(observed, ctx).await,
+            Kind::VpcEndpoint => self.delete_vpc_endpoint(id, ctx).await,
             Kind::FlowLog => {
                 let call = ec2.delete_flow_logs().flow_log_ids(id).send();
                 done_if_gone(sent("ec2:DeleteFlowLogs", id, call).await)

@@ -1,11 +1,11 @@
 //! NAT gateways: created with a client token, waited for, and deleted with their address
 //! freed.
 
+use aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput;
 use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, ResourceType};
 
-use super::props::text_props;
-use super::snapshot::id_filters;
-use super::waits::{POLL_INTERVAL, done_if_gone, sent_unless_gone};
+use super::props::{live_text, text_props};
+use super::waits::{POLL_INTERVAL, done_if_gone, sent_unless_gone, until_deleted};
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Observed, Value};
@@ -30,6 +30,24 @@ pub(super) fn observe(nat: &NatGateway) -> Option<Live> {
         ),
     );
     Some(Live::new(Kind::NatGateway, nat_id, "").props(props))
+}
+
+/// Once every NAT gateway of a Describe answer is deleted (or failed), the network interfaces
+/// they released.
+fn released_interfaces(found: &DescribeNatGatewaysOutput) -> Option<Vec<String>> {
+    let nats = found.nat_gateways();
+    let deleted = nats.iter().all(|nat| {
+        matches!(
+            nat.state(),
+            Some(NatGatewayState::Deleted | NatGatewayState::Failed)
+        )
+    });
+    deleted.then(|| {
+        nats.iter()
+            .flat_map(NatGateway::nat_gateway_addresses)
+            .filter_map(|address| address.network_interface_id().map(str::to_string))
+            .collect()
+    })
 }
 
 fn nat_is_live(nat: &NatGateway) -> bool {
@@ -112,24 +130,16 @@ impl Ec2Provider {
 
     /// CreateNatGateway with a client token that moves on past dead incarnations.
     pub(super) async fn create_nat_gateway(&self, new: &mut New<'_>) -> Created {
-        let ctx = new.ctx;
-        let name = new.resource.id.as_str();
-        // Earlier NAT gateways of this id that died: each one moves the token on.
-        let dead = self
-            .nats(id_filters(&ctx.env, name))
-            .await?
-            .iter()
-            .filter(|nat| !nat_is_live(nat))
-            .count();
+        let earlier = self.nats(new.id_filters()).await?;
         let call = self
             .creates
             .create_nat_gateway()
             .subnet_id(new.text("subnet_id")?)
             .allocation_id(new.text("allocation_id")?)
             .connectivity_type(ConnectivityType::Public)
-            .client_token(new.token(dead))
+            .client_token(new.token_past(&earlier, nat_is_live))
             .tag_specifications(new.tags(ResourceType::Natgateway));
-        let created = sent("ec2:CreateNatGateway", name, call.send()).await?;
+        let created = sent("ec2:CreateNatGateway", new.name(), call.send()).await?;
         Ok(created
             .nat_gateway()
             .and_then(NatGateway::nat_gateway_id)
@@ -144,50 +154,25 @@ impl Ec2Provider {
         ctx: &StepCtx,
     ) -> Result<(), ProviderError> {
         let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        let call = client.delete_nat_gateway().nat_gateway_id(physical);
+        let call = self.client.delete_nat_gateway().nat_gateway_id(physical);
         let deleted = sent_unless_gone("ec2:DeleteNatGateway", physical, call.send()).await?;
         if deleted.is_none() {
             return Ok(());
         }
         // Its elastic IP and network interface are only released once it is deleted.
-        let interfaces = wait::until(
+        let describe = || {
+            let call = self.client.describe_nat_gateways();
+            call.nat_gateway_ids(physical).send()
+        };
+        let interfaces = until_deleted(
             ctx,
             "ec2:DescribeNatGateways",
-            &format!("NAT gateway {physical} to be deleted"),
-            POLL_INTERVAL,
-            || async {
-                let call = client.describe_nat_gateways().nat_gateway_ids(physical);
-                let action = "ec2:DescribeNatGateways";
-                match sent_unless_gone(action, physical, call.send()).await? {
-                    None => Ok(Some(Vec::new())),
-                    Some(found) => {
-                        let deleted = found.nat_gateways().iter().all(|nat| {
-                            matches!(
-                                nat.state(),
-                                Some(NatGatewayState::Deleted | NatGatewayState::Failed)
-                            )
-                        });
-                        Ok(deleted.then(|| {
-                            found
-                                .nat_gateways()
-                                .iter()
-                                .flat_map(NatGateway::nat_gateway_addresses)
-                                .filter_map(|address| {
-                                    address.network_interface_id().map(str::to_string)
-                                })
-                                .collect::<Vec<String>>()
-                        }))
-                    }
-                }
-            },
+            ("NAT gateway", physical),
+            describe,
+            released_interfaces,
         )
         .await?;
-        let allocation = observed
-            .props
-            .get("allocation_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let allocation = live_text(&observed.props, "allocation_id");
         self.free_address(allocation, &interfaces).await
     }
 }

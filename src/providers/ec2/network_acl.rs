@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{NetworkAcl, PortRange, ResourceType, RuleAction};
 
-use super::props::{changed_directions, parse_all, strings, text_props};
-use super::snapshot::filter;
+use super::props::{Direction, direction_name, parse_all, strings, text_props};
+use super::snapshot::in_vpc;
 use super::waits::{done_if_gone, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
 use crate::model::{AclAction, AclEntry, Kind, Ports, Protocol};
-use crate::model::{Observed, Props, Resource};
+use crate::model::{Observed, Value};
 use crate::providers::ProviderError;
 use crate::providers::aws::{Live, sent};
 
@@ -25,9 +25,18 @@ pub(super) fn observe(acl: &NetworkAcl) -> Option<Live> {
     }
     let acl_id = acl.network_acl_id()?;
     let mut props = text_props([("vpc_id", acl.vpc_id())]);
-    props.insert("ingress".into(), strings(acl_entries(acl, false)));
-    props.insert("egress".into(), strings(acl_entries(acl, true)));
+    props.extend(entry_props(acl, ""));
     Some(Live::new(Kind::NetworkAcl, acl_id, "").props(props))
+}
+
+/// A network ACL's entries as the attributes `{prefix}ingress` and `{prefix}egress`.
+pub(super) fn entry_props(acl: &NetworkAcl, prefix: &str) -> [(String, Value); 2] {
+    [false, true].map(|egress| {
+        (
+            direction_name(prefix, egress),
+            strings(acl_entries(acl, egress)),
+        )
+    })
 }
 
 /// Network ACL entries of one direction as `"{rule} {action} {protocol} {ports} {cidr}"`, in
@@ -102,37 +111,21 @@ macro_rules! with_entry {
 }
 
 impl Ec2Provider {
-    pub(super) async fn converge_acl(
-        &self,
-        resource: &Resource,
-        acl_id: &str,
-        current: &Props,
-    ) -> Result<(), ProviderError> {
-        for (egress, live, desired) in changed_directions(resource, current) {
-            self.apply_entries(resource, acl_id, &live, &desired, egress)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Moves a network ACL's entries of one direction from `live` to `desired`, by rule
-    /// number: replace what differs, create what is missing, delete what is extra.
+    /// Moves a network ACL's entries of one direction from live to desired, by rule number:
+    /// replace what differs, create what is missing, delete what is extra.
     pub(super) async fn apply_entries(
         &self,
-        resource: &Resource,
-        acl_id: &str,
-        live: &[String],
-        desired: &[String],
-        egress: bool,
+        direction: &Direction<'_>,
     ) -> Result<(), ProviderError> {
+        let (acl_id, egress) = (direction.id, direction.egress);
         let by_rule = |entries: Vec<AclEntry>| -> BTreeMap<i32, AclEntry> {
             entries
                 .into_iter()
                 .map(|entry| (entry.rule, entry))
                 .collect()
         };
-        let live = by_rule(parse_all(resource, live)?);
-        let desired = by_rule(parse_all(resource, desired)?);
+        let live = by_rule(parse_all(direction.resource, &direction.live)?);
+        let desired = by_rule(parse_all(direction.resource, &direction.desired)?);
         for rule in live.keys().filter(|rule| !desired.contains_key(rule)) {
             let call = self
                 .client
@@ -207,12 +200,7 @@ impl Ec2Provider {
             return Ok(());
         }
         let vpc_id = acl.vpc_id().unwrap_or_default();
-        let defaults = self
-            .acls(vec![
-                filter("vpc-id", [vpc_id]),
-                filter("default", ["true"]),
-            ])
-            .await?;
+        let defaults = self.acls(in_vpc(vpc_id, "default", "true")).await?;
         let Some(default_id) = defaults.first().and_then(NetworkAcl::network_acl_id) else {
             return Ok(());
         };
@@ -232,20 +220,16 @@ impl Ec2Provider {
 
     /// CreateNetworkAcl with a client token.
     pub(super) async fn create_network_acl(&self, new: &mut New<'_>) -> Created {
-        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_network_acl()
             .vpc_id(new.text("vpc_id")?)
             .client_token(new.token(0))
             .tag_specifications(new.tags(ResourceType::NetworkAcl));
-        let created = sent("ec2:CreateNetworkAcl", name, call.send()).await?;
+        let created = sent("ec2:CreateNetworkAcl", new.name(), call.send()).await?;
         let acl = created.network_acl();
         if let Some(acl) = acl {
-            new.props
-                .insert("ingress".into(), strings(acl_entries(acl, false)));
-            new.props
-                .insert("egress".into(), strings(acl_entries(acl, true)));
+            new.props.extend(entry_props(acl, ""));
         }
         Ok(acl
             .and_then(NetworkAcl::network_acl_id)

@@ -1,7 +1,7 @@
 //! Attribute helpers shared by the kinds: resolved values of the desired resource, what
 //! differs from the live ones, lists of strings, and client tokens.
 
-use crate::model::{Props, Resource, Value};
+use crate::model::{Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
 pub(super) use crate::providers::aws::{list_of, list_prop};
 
@@ -38,6 +38,14 @@ pub(super) fn text(resource: &Resource, name: &str) -> Result<String, ProviderEr
     }
 }
 
+/// A live string attribute (`""` when absent or not a string).
+pub(super) fn live_text<'a>(current: &'a Props, name: &str) -> &'a str {
+    current
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
 /// Whether the live value differs from the desired one (a missing live value always does).
 pub(super) fn differs(resource: &Resource, current: &Props, name: &str) -> bool {
     match (resource.props.get(name), current.get(name)) {
@@ -61,6 +69,16 @@ pub(super) fn text_props<'a>(
         .collect()
 }
 
+/// The outputs AWS returned (an absent one is left out), by name.
+pub(super) fn text_outputs<'a>(
+    values: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Outputs {
+    values
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value?.to_string())))
+        .collect()
+}
+
 /// Parses each of a resource's typed values (routes, ACL entries, security group rules) from
 /// its text form.
 ///
@@ -76,21 +94,55 @@ pub(super) fn parse_all<T: std::str::FromStr<Err = String>>(
         .collect()
 }
 
-/// The directions (`egress`, live, desired) of a network ACL's entries or a security group's
-/// rules that differ from the desired ones.
-pub(super) fn changed_directions(
-    resource: &Resource,
-    current: &Props,
-) -> Vec<(bool, Vec<String>, Vec<String>)> {
-    [(false, "ingress"), (true, "egress")]
-        .into_iter()
-        .filter(|(_, name)| differs(resource, current, name))
-        .map(|(egress, name)| {
-            (
-                egress,
-                list_of(current.get(name)),
-                list_prop(resource, name),
-            )
+/// One direction of a network ACL's entries or a security group's rules, to move from `live`
+/// to `desired` (both in their text form).
+pub(super) struct Direction<'a> {
+    /// The network ACL or security group (or its VPC, for the defaults): errors name it.
+    pub resource: &'a Resource,
+    /// The AWS id of the network ACL or security group.
+    pub id: &'a str,
+    /// Outbound (else inbound).
+    pub egress: bool,
+    /// The entries or rules as they are.
+    pub live: Vec<String>,
+    /// The entries or rules as the spec wants them.
+    pub desired: Vec<String>,
+}
+
+impl<'a> Direction<'a> {
+    /// Both directions of the entries or rules of `id`: the desired ones are `resource`'s
+    /// attributes `{prefix}ingress` and `{prefix}egress`, the live ones `live(egress)`.
+    pub(super) fn both(
+        resource: &'a Resource,
+        id: &'a str,
+        prefix: &str,
+        live: impl Fn(bool) -> Vec<String>,
+    ) -> [Direction<'a>; 2] {
+        [false, true].map(|egress| Direction {
+            resource,
+            id,
+            egress,
+            live: live(egress),
+            desired: list_prop(resource, &direction_name(prefix, egress)),
         })
+    }
+}
+
+/// The attribute of one direction: `{prefix}ingress` or `{prefix}egress`.
+pub(super) fn direction_name(prefix: &str, egress: bool) -> String {
+    format!("{prefix}{}", if egress { "egress" } else { "ingress" })
+}
+
+/// The directions of a network ACL's entries or a security group's rules (attributes
+/// `ingress` and `egress`) whose live value differs from the desired one.
+pub(super) fn changed_directions<'a>(
+    resource: &'a Resource,
+    id: &'a str,
+    current: &Props,
+) -> Vec<Direction<'a>> {
+    let live = |egress| list_of(current.get(&direction_name("", egress)));
+    Direction::both(resource, id, "", live)
+        .into_iter()
+        .filter(|direction| differs(resource, current, &direction_name("", direction.egress)))
         .collect()
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, RouteTable};
 
-use super::props::{differs, list_of, list_prop, parse_all, sorted_strings, text_props};
+use super::props::{list_of, list_prop, parse_all, sorted_strings, text_props};
 use super::waits::{done_if_gone, is_gone, sent_unless_gone};
 use super::{Created, Ec2Provider, New};
 use crate::model::{Kind, Route};
@@ -121,15 +121,13 @@ macro_rules! with_target {
 }
 
 impl Ec2Provider {
+    /// Moves the table's routes to the desired ones (called when they differ).
     pub(super) async fn converge_routes(
         &self,
         resource: &Resource,
         table_id: &str,
         current: &Props,
     ) -> Result<(), ProviderError> {
-        if !differs(resource, current, "routes") {
-            return Ok(());
-        }
         let by_destination = |routes: Vec<Route>| -> BTreeMap<String, String> {
             routes
                 .into_iter()
@@ -220,14 +218,13 @@ impl Ec2Provider {
 
     /// CreateRouteTable with a client token.
     pub(super) async fn create_route_table(&self, new: &mut New<'_>) -> Created {
-        let name = new.resource.id.as_str();
         let call = self
             .creates
             .create_route_table()
             .vpc_id(new.text("vpc_id")?)
             .client_token(new.token(0))
             .tag_specifications(new.tags(ResourceType::RouteTable));
-        let created = sent("ec2:CreateRouteTable", name, call.send()).await?;
+        let created = sent("ec2:CreateRouteTable", new.name(), call.send()).await?;
         new.props.insert("routes".into(), Value::List(Vec::new()));
         Ok(created
             .route_table()

@@ -4,10 +4,12 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, UserIdGroupPair,
 };
 
-use super::props::{changed_directions, parse_all, sorted_strings, strings, text_props};
+use super::props::{
+    Direction, direction_name, parse_all, sorted_strings, strings, text_outputs, text_props,
+};
 use super::{Created, Ec2Provider, New};
+use crate::model::Value;
 use crate::model::{Kind, Ports, Protocol, SgRule};
-use crate::model::{Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
 use crate::providers::aws::{Live, sent};
 
@@ -19,23 +21,30 @@ pub(super) fn observe(group: &SecurityGroup) -> Option<Live> {
         ("group_name", group.group_name()),
         ("description", group.description()),
     ]);
-    props.insert(
-        "ingress".into(),
-        sorted_strings(rules(group.ip_permissions())),
-    );
-    props.insert(
-        "egress".into(),
-        sorted_strings(rules(group.ip_permissions_egress())),
-    );
-    let mut outputs = Outputs::new();
-    if let Some(arn) = group.security_group_arn() {
-        outputs.insert("arn".into(), arn.to_string());
-    }
+    props.extend(rule_props(group, ""));
+    let outputs = text_outputs([("arn", group.security_group_arn())]);
     Some(
         Live::new(Kind::SecurityGroup, group_id, "")
             .props(props)
             .outputs(outputs),
     )
+}
+
+/// A security group's rules as the attributes `{prefix}ingress` and `{prefix}egress`.
+pub(super) fn rule_props(group: &SecurityGroup, prefix: &str) -> [(String, Value); 2] {
+    [false, true].map(|egress| {
+        let rules = rules(permissions(group, egress));
+        (direction_name(prefix, egress), sorted_strings(rules))
+    })
+}
+
+/// A security group's permissions of one direction.
+pub(super) fn permissions(group: &SecurityGroup, egress: bool) -> &[IpPermission] {
+    if egress {
+        group.ip_permissions_egress()
+    } else {
+        group.ip_permissions()
+    }
 }
 
 /// Security group rules as `"{protocol} {ports} {peer}"`, one per peer.
@@ -91,31 +100,13 @@ pub(super) fn permission(rule: &SgRule) -> IpPermission {
 }
 
 impl Ec2Provider {
-    pub(super) async fn converge_group(
-        &self,
-        resource: &Resource,
-        group_id: &str,
-        current: &Props,
-    ) -> Result<(), ProviderError> {
-        for (egress, live, desired) in changed_directions(resource, current) {
-            self.apply_rules(resource, group_id, &live, &desired, egress)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Moves a security group's rules of one direction from `live` to `desired`: revoke the
-    /// extra ones, authorize the missing ones.
-    pub(super) async fn apply_rules(
-        &self,
-        resource: &Resource,
-        group_id: &str,
-        live: &[String],
-        desired: &[String],
-        egress: bool,
-    ) -> Result<(), ProviderError> {
-        let to_permissions = |rules: Vec<String>| -> Result<Vec<IpPermission>, ProviderError> {
-            Ok(parse_all::<SgRule>(resource, &rules)?
+    /// Moves a security group's rules of one direction from live to desired: revoke the extra
+    /// ones, authorize the missing ones.
+    pub(super) async fn apply_rules(&self, direction: &Direction<'_>) -> Result<(), ProviderError> {
+        let (group_id, egress) = (direction.id, direction.egress);
+        let (live, desired) = (&direction.live, &direction.desired);
+        let to_permissions = |items: Vec<String>| -> Result<Vec<IpPermission>, ProviderError> {
+            Ok(parse_all::<SgRule>(direction.resource, &items)?
                 .iter()
                 .map(permission)
                 .collect())
@@ -174,15 +165,16 @@ impl Ec2Provider {
 
     /// CreateSecurityGroup (no client token: looked up by tag on a retry).
     pub(super) async fn create_security_group(&self, new: &mut New<'_>) -> Created {
-        let name = new.resource.id.as_str();
+        let [vpc_id, group_name, description] =
+            new.texts(["vpc_id", "group_name", "description"])?;
         let call = self
             .creates
             .create_security_group()
-            .vpc_id(new.text("vpc_id")?)
-            .group_name(new.text("group_name")?)
-            .description(new.text("description")?)
+            .vpc_id(vpc_id)
+            .group_name(group_name)
+            .description(description)
             .tag_specifications(new.tags(ResourceType::SecurityGroup));
-        let created = sent("ec2:CreateSecurityGroup", name, call.send()).await?;
+        let created = sent("ec2:CreateSecurityGroup", new.name(), call.send()).await?;
         if let Some(arn) = created.security_group_arn() {
             new.outputs.insert("arn".into(), arn.to_string());
         }

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 use super::Ec2Provider;
 use super::observe::assemble;
 use super::tags::tag;
-use crate::model::{Kind, Observed, Resource, TAG_ENV, TAG_ID};
+use crate::model::{Kind, LogicalId, Observed, Resource, TAG_ENV, TAG_ID};
 use crate::providers::ProviderError;
 use crate::providers::aws::sent;
 
@@ -43,12 +43,23 @@ where
         .build()
 }
 
+/// The filters of one of a VPC's resources: in `vpc_id`, with `name` = `value`.
+pub(super) fn in_vpc(vpc_id: &str, name: &str, value: &str) -> Vec<Filter> {
+    vec![filter("vpc-id", [vpc_id]), filter(name, [value])]
+}
+
 pub(super) fn env_filter(env: &str) -> Filter {
     filter(&format!("tag:{TAG_ENV}"), [env])
 }
 
 pub(super) fn id_filters(env: &str, logical: &str) -> Vec<Filter> {
     vec![env_filter(env), filter(&format!("tag:{TAG_ID}"), [logical])]
+}
+
+/// The logical id of the desired VPC, if any.
+pub(super) fn desired_vpc<'a>(desired: &[&'a Resource]) -> Option<&'a LogicalId> {
+    let vpc = desired.iter().find(|resource| resource.kind == Kind::Vpc);
+    vpc.map(|vpc| &vpc.id)
 }
 
 /// One paginated Describe filtered by `filters`: every item of every page.
@@ -70,11 +81,12 @@ macro_rules! describe {
 }
 
 impl Ec2Provider {
-    /// One call per type, concurrently: the first round by tag, the second by VPC id.
+    /// One call per type, concurrently: the first round by tag, the second by VPC id. The DNS
+    /// attributes are read for the live VPC of the desired one, `vpc` (its logical id).
     pub(super) async fn read(
         &self,
-        desired: &[&Resource],
         env: &str,
+        vpc: Option<&LogicalId>,
     ) -> Result<Snapshot, ProviderError> {
         let (vpcs, subnets, gateways, addresses, nats, tables, endpoints, flow_logs) = tokio::try_join!(
             self.vpcs(vec![env_filter(env)]),
@@ -105,15 +117,12 @@ impl Ec2Provider {
             return Ok(live);
         }
         // DNS attributes only for the VPC that will be diffed.
-        let matched = desired
-            .iter()
-            .filter(|resource| resource.kind == Kind::Vpc)
-            .find_map(|resource| {
-                live.vpcs
-                    .iter()
-                    .find(|vpc| tag(vpc.tags(), TAG_ID) == Some(resource.id.as_str()))
-                    .and_then(|vpc| vpc.vpc_id().map(str::to_string))
-            });
+        let matched = vpc.and_then(|logical| {
+            live.vpcs
+                .iter()
+                .find(|vpc| tag(vpc.tags(), TAG_ID) == Some(logical.as_str()))
+                .and_then(|vpc| vpc.vpc_id().map(str::to_string))
+        });
         let dns = async {
             match &matched {
                 Some(vpc_id) => {

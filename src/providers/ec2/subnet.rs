@@ -165,17 +165,17 @@ impl Ec2Provider {
 
     /// CreateSubnet (no client token: looked up by tag on a retry).
     pub(super) async fn create_subnet(&self, new: &mut New<'_>) -> Created {
-        let name = new.resource.id.as_str();
+        let [vpc_id, cidr, zone] = new.texts(["vpc_id", "cidr", "availability_zone"])?;
         let call = self
             .creates
             .create_subnet()
-            .vpc_id(new.text("vpc_id")?)
-            .cidr_block(new.text("cidr")?)
-            .availability_zone(new.text("availability_zone")?)
+            .vpc_id(vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(zone)
             .tag_specifications(new.tags(ResourceType::Subnet));
-        let created = sent("ec2:CreateSubnet", name, call.send()).await?;
+        let created = sent("ec2:CreateSubnet", new.name(), call.send()).await?;
         let subnet = created.subnet().ok_or_else(|| {
-            ProviderError::local("ec2:CreateSubnet", name, "no subnet in the answer")
+            ProviderError::local("ec2:CreateSubnet", new.name(), "no subnet in the answer")
         })?;
         new.props.insert(
             "map_public_ip_on_launch".into(),

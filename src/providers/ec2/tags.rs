@@ -68,15 +68,14 @@ impl TagApi for Ec2Tags {
             .map(|key| Tag::builder().key(key).build())
             .collect();
         // DeleteTags without tags would delete every tag.
-        if tags.is_empty() {
-            return Ok(());
+        if !tags.is_empty() {
+            let call = self
+                .client
+                .delete_tags()
+                .resources(&self.id)
+                .set_tags(Some(tags));
+            sent("ec2:DeleteTags", &self.id, call.send()).await?;
         }
-        let call = self
-            .client
-            .delete_tags()
-            .resources(&self.id)
-            .set_tags(Some(tags));
-        sent("ec2:DeleteTags", &self.id, call.send()).await?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{
 };
 
 use super::network_acl::{ACL_ENTRY_EXISTS, DEFAULT_ACL_RULE, acl_entries};
-use super::props::strings;
+use super::props::{Direction, strings};
 use super::route_table::{
     Destination, ROUTE_EXISTS, Target, destination_kind, routes, target_kind,
 };
@@ -269,7 +269,7 @@ mod mocked {
     use aws_sdk_ec2::operation::create_nat_gateway::CreateNatGatewayOutput;
     use aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput;
     use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{Rule, RuleBuilder, RuleMode, mock, mock_client};
 
     use super::*;
 
@@ -425,15 +425,34 @@ mod mocked {
         )
     }
 
+    /// A create mocked to answer EC2's "already exists" `code` (the race the tests below stage).
+    fn already_exists<I, O, E>(create: RuleBuilder<I, O, E>, code: &str) -> Rule
+    where
+        I: std::fmt::Debug + Send + Sync + 'static,
+        O: std::fmt::Debug + Send + Sync + 'static,
+        E: std::fmt::Debug + Send + Sync + std::error::Error + 'static,
+    {
+        create
+            .sequence()
+            .http_status(400, Some(ec2_error(code)))
+            .build()
+    }
+
+    /// The create was sent once, and then the replace once: `what` is set.
+    fn assert_replaced(create: &Rule, replace: &Rule, what: &str) {
+        assert_eq!(create.num_calls(), 1, "one create, answered {what} already");
+        assert_eq!(replace.num_calls(), 1, "{what} is set");
+    }
+
     /// The race of an entry made after the observation — in practice, an earlier create
     /// whose answer was lost and that the SDK sent again — cannot be staged on an emulator
     /// at a chosen moment, so this one runs over a mocked client.
     #[tokio::test]
     async fn an_acl_entry_that_already_exists_is_replaced_by_exactly_the_one_wanted() {
-        let create = mock!(aws_sdk_ec2::Client::create_network_acl_entry)
-            .sequence()
-            .http_status(400, Some(ec2_error(ACL_ENTRY_EXISTS)))
-            .build();
+        let create = already_exists(
+            mock!(aws_sdk_ec2::Client::create_network_acl_entry),
+            ACL_ENTRY_EXISTS,
+        );
         let replace = mock!(aws_sdk_ec2::Client::replace_network_acl_entry)
             .match_requests(|request| {
                 request.network_acl_id() == Some("acl-1")
@@ -456,27 +475,24 @@ mod mocked {
         );
         let acl = Resource::new("vpc.nacl.app", Kind::NetworkAcl, "nc-stg-app")
             .prop("ingress", strings(["100 allow tcp 443 10.0.0.0/16"]));
+        let ingress = Direction {
+            resource: &acl,
+            id: "acl-1",
+            egress: false,
+            live: Vec::new(),
+            desired: vec!["100 allow tcp 443 10.0.0.0/16".to_string()],
+        };
         provider
-            .apply_entries(
-                &acl,
-                "acl-1",
-                &[],
-                &["100 allow tcp 443 10.0.0.0/16".to_string()],
-                false,
-            )
+            .apply_entries(&ingress)
             .await
             .expect("already there is success");
-        assert_eq!(create.num_calls(), 1);
-        assert_eq!(replace.num_calls(), 1, "the wanted entry is set");
+        assert_replaced(&create, &replace, "the wanted entry");
     }
 
     /// As above, for a route (no emulator stages the race).
     #[tokio::test]
     async fn a_route_that_already_exists_is_pointed_at_the_wanted_target() {
-        let create = mock!(aws_sdk_ec2::Client::create_route)
-            .sequence()
-            .http_status(400, Some(ec2_error(ROUTE_EXISTS)))
-            .build();
+        let create = already_exists(mock!(aws_sdk_ec2::Client::create_route), ROUTE_EXISTS);
         let replace = mock!(aws_sdk_ec2::Client::replace_route)
             .match_requests(|request| {
                 request.route_table_id() == Some("rtb-1")
@@ -498,7 +514,6 @@ mod mocked {
             .converge_routes(&table, "rtb-1", &current)
             .await
             .expect("already there is success");
-        assert_eq!(create.num_calls(), 1);
-        assert_eq!(replace.num_calls(), 1, "the wanted route is set");
+        assert_replaced(&create, &replace, "the wanted route");
     }
 }

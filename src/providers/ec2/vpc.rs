@@ -5,15 +5,15 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, NetworkAcl, ResourceType, SecurityGroup, Vpc, VpcAttributeName,
 };
 
-use super::network_acl::acl_entries;
-use super::props::{differs, list_prop, sorted_strings, strings, text_props};
-use super::security_group::rules;
-use super::snapshot::filter;
+use super::network_acl::{acl_entries, entry_props};
+use super::props::{Direction, differs, text_props};
+use super::security_group::{permissions, rule_props, rules};
+use super::snapshot::{filter, in_vpc};
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
 use crate::model::{Outputs, Props, Resource, Value};
 use crate::providers::ProviderError;
-use crate::providers::aws::{Live, aws_error, sent};
+use crate::providers::aws::{Live, sent};
 
 /// The VPC as observed, with its DNS attributes (when read) and its default security group
 /// and network ACL.
@@ -53,33 +53,24 @@ fn vpc_props(
     }
     let mut outputs = Outputs::new();
     if let Some(group) = default_group {
-        props.insert(
-            "default_security_group_ingress".into(),
-            sorted_strings(rules(group.ip_permissions())),
-        );
-        props.insert(
-            "default_security_group_egress".into(),
-            sorted_strings(rules(group.ip_permissions_egress())),
-        );
+        props.extend(rule_props(group, DEFAULT_GROUP));
         if let Some(group_id) = group.group_id() {
             outputs.insert("default_security_group_id".into(), group_id.to_string());
         }
     }
     if let Some(acl) = default_acl {
-        props.insert(
-            "default_network_acl_ingress".into(),
-            strings(acl_entries(acl, false)),
-        );
-        props.insert(
-            "default_network_acl_egress".into(),
-            strings(acl_entries(acl, true)),
-        );
+        props.extend(entry_props(acl, DEFAULT_ACL));
         if let Some(acl_id) = acl.network_acl_id() {
             outputs.insert("default_network_acl_id".into(), acl_id.to_string());
         }
     }
     (props, outputs)
 }
+
+/// The prefix of the attributes of the default security group's rules.
+const DEFAULT_GROUP: &str = "default_security_group_";
+/// The prefix of the attributes of the default network ACL's entries.
+const DEFAULT_ACL: &str = "default_network_acl_";
 
 impl Ec2Provider {
     pub(super) async fn converge_vpc(
@@ -104,107 +95,63 @@ impl Ec2Provider {
                 VpcAttributeName::EnableDnsSupport => call.enable_dns_support(value),
                 _ => call.enable_dns_hostnames(value),
             };
-            call.send()
-                .await
-                .map_err(|error| aws_error("ec2:ModifyVpcAttribute", vpc_id, error))?;
+            sent("ec2:ModifyVpcAttribute", vpc_id, call.send()).await?;
         }
-        if differs(resource, current, "default_security_group_ingress")
-            || differs(resource, current, "default_security_group_egress")
-        {
-            self.strip_default_group(resource, vpc_id).await?;
-        }
-        if differs(resource, current, "default_network_acl_ingress")
-            || differs(resource, current, "default_network_acl_egress")
-        {
-            self.strip_default_acl(resource, vpc_id).await?;
-        }
-        Ok(())
+        self.strip_defaults(resource, vpc_id, current).await
     }
 
-    /// Makes the default security group's rules the desired ones (none: CIS 5.4).
-    pub(super) async fn strip_default_group(
+    /// Makes the rules of the VPC's default security group and the entries of its default
+    /// network ACL the desired ones (none: CIS 5.4), each read again when its attributes
+    /// differ.
+    pub(super) async fn strip_defaults(
         &self,
         resource: &Resource,
         vpc_id: &str,
+        current: &Props,
     ) -> Result<(), ProviderError> {
-        let groups = self
-            .groups(vec![
-                filter("vpc-id", [vpc_id]),
-                filter("group-name", ["default"]),
-            ])
-            .await?;
-        let Some(group) = groups.first() else {
-            return Ok(());
+        let differs_any = |prefix: &str| {
+            ["ingress", "egress"]
+                .iter()
+                .any(|direction| differs(resource, current, &format!("{prefix}{direction}")))
         };
-        let group_id = group.group_id().unwrap_or_default();
-        let ingress = rules(group.ip_permissions());
-        let egress = rules(group.ip_permissions_egress());
-        self.apply_rules(
-            resource,
-            group_id,
-            &ingress,
-            &list_prop(resource, "default_security_group_ingress"),
-            false,
-        )
-        .await?;
-        self.apply_rules(
-            resource,
-            group_id,
-            &egress,
-            &list_prop(resource, "default_security_group_egress"),
-            true,
-        )
-        .await
-    }
-
-    /// Makes the default network ACL's entries the desired ones (none).
-    pub(super) async fn strip_default_acl(
-        &self,
-        resource: &Resource,
-        vpc_id: &str,
-    ) -> Result<(), ProviderError> {
-        let acls = self
-            .acls(vec![
-                filter("vpc-id", [vpc_id]),
-                filter("default", ["true"]),
-            ])
-            .await?;
-        let Some(acl) = acls.first() else {
-            return Ok(());
-        };
-        let acl_id = acl.network_acl_id().unwrap_or_default();
-        for (egress, name) in [
-            (false, "default_network_acl_ingress"),
-            (true, "default_network_acl_egress"),
-        ] {
-            self.apply_entries(
-                resource,
-                acl_id,
-                &acl_entries(acl, egress),
-                &list_prop(resource, name),
-                egress,
-            )
-            .await?;
+        if differs_any(DEFAULT_GROUP) {
+            let groups = self.groups(in_vpc(vpc_id, "group-name", "default")).await?;
+            if let Some(group) = groups.first() {
+                let id = group.group_id().unwrap_or_default();
+                let live = |egress| rules(permissions(group, egress));
+                for direction in Direction::both(resource, id, DEFAULT_GROUP, live) {
+                    self.apply_rules(&direction).await?;
+                }
+            }
+        }
+        if differs_any(DEFAULT_ACL) {
+            let acls = self.acls(in_vpc(vpc_id, "default", "true")).await?;
+            if let Some(acl) = acls.first() {
+                let id = acl.network_acl_id().unwrap_or_default();
+                let live = |egress| acl_entries(acl, egress);
+                for direction in Direction::both(resource, id, DEFAULT_ACL, live) {
+                    self.apply_entries(&direction).await?;
+                }
+            }
         }
         Ok(())
     }
 
     /// CreateVpc (no client token: looked up by tag on a retry).
     pub(super) async fn create_vpc(&self, new: &mut New<'_>) -> Created {
-        let name = new.resource.id.as_str();
+        let cidr = new.text("cidr")?;
         let call = self
             .creates
             .create_vpc()
-            .cidr_block(new.text("cidr")?)
+            .cidr_block(&cidr)
             .tag_specifications(new.tags(ResourceType::Vpc));
-        let created = sent("ec2:CreateVpc", name, call.send()).await?;
+        let created = sent("ec2:CreateVpc", new.name(), call.send()).await?;
         let vpc_id = created
             .vpc()
             .and_then(Vpc::vpc_id)
             .map(str::to_string)
-            .ok_or_else(|| ProviderError::local("ec2:CreateVpc", name, "no VPC id"))?;
-        new.props
-            .insert("cidr".into(), Value::str(new.text("cidr")?));
+            .ok_or_else(|| ProviderError::local("ec2:CreateVpc", new.name(), "no VPC id"))?;
+        new.props.insert("cidr".into(), Value::Str(cidr));
         new.props
             .insert("enable_dns_support".into(), Value::Bool(true));
         Ok(vpc_id)

@@ -2,16 +2,16 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 
 use super::observe::Names;
 use super::props::{differs, list_of, list_prop, text_props};
-use super::snapshot::id_filters;
-use super::waits::{POLL_INTERVAL, sent_unless_gone};
+use super::waits::{POLL_INTERVAL, sent_unless_gone, until_deleted};
 use super::{Created, Ec2Provider, New};
 use crate::model::Kind;
-use crate::model::{Observed, Props, Resource, Value};
-use crate::providers::aws::{Live, aws_error, sent};
+use crate::model::{Props, Resource, Value};
+use crate::providers::aws::{Live, sent};
 use crate::providers::{ProviderError, StepCtx, wait};
 
 /// An endpoint as observed (dead ones are gone), its lists of references ordered as the
@@ -85,39 +85,41 @@ impl Ec2Provider {
         current: &Props,
         ctx: &StepCtx,
     ) -> Result<(), ProviderError> {
+        // The ids to add and to remove of a list that differs (None: nothing).
         let delta = |name: &str| {
+            if !differs(resource, current, name) {
+                return (None, None);
+            }
             let desired: BTreeSet<String> = list_prop(resource, name).into_iter().collect();
             let live: BTreeSet<String> = list_of(current.get(name)).into_iter().collect();
-            let add: Vec<String> = desired.difference(&live).cloned().collect();
-            let remove: Vec<String> = live.difference(&desired).cloned().collect();
-            (add, remove)
+            let some = |ids: Vec<String>| (!ids.is_empty()).then_some(ids);
+            (
+                some(desired.difference(&live).cloned().collect()),
+                some(live.difference(&desired).cloned().collect()),
+            )
         };
+        let (add_tables, remove_tables) = delta("route_table_ids");
+        let (add_subnets, remove_subnets) = delta("subnet_ids");
+        let (add_groups, remove_groups) = delta("security_group_ids");
+        let lists = [
+            &add_tables,
+            &remove_tables,
+            &add_subnets,
+            &remove_subnets,
+            &add_groups,
+            &remove_groups,
+        ];
+        let mut changed = lists.iter().any(|ids| ids.is_some());
         let mut call = self
             .client
             .modify_vpc_endpoint()
-            .vpc_endpoint_id(endpoint_id);
-        let mut changed = false;
-        if differs(resource, current, "route_table_ids") {
-            let (add, remove) = delta("route_table_ids");
-            changed |= !add.is_empty() || !remove.is_empty();
-            call = call
-                .set_add_route_table_ids((!add.is_empty()).then_some(add))
-                .set_remove_route_table_ids((!remove.is_empty()).then_some(remove));
-        }
-        if differs(resource, current, "subnet_ids") {
-            let (add, remove) = delta("subnet_ids");
-            changed |= !add.is_empty() || !remove.is_empty();
-            call = call
-                .set_add_subnet_ids((!add.is_empty()).then_some(add))
-                .set_remove_subnet_ids((!remove.is_empty()).then_some(remove));
-        }
-        if differs(resource, current, "security_group_ids") {
-            let (add, remove) = delta("security_group_ids");
-            changed |= !add.is_empty() || !remove.is_empty();
-            call = call
-                .set_add_security_group_ids((!add.is_empty()).then_some(add))
-                .set_remove_security_group_ids((!remove.is_empty()).then_some(remove));
-        }
+            .vpc_endpoint_id(endpoint_id)
+            .set_add_route_table_ids(add_tables)
+            .set_remove_route_table_ids(remove_tables)
+            .set_add_subnet_ids(add_subnets)
+            .set_remove_subnet_ids(remove_subnets)
+            .set_add_security_group_ids(add_groups)
+            .set_remove_security_group_ids(remove_groups);
         if differs(resource, current, "private_dns_enabled")
             && let Some(enabled) = resource.bool_prop("private_dns_enabled")
         {
@@ -131,9 +133,7 @@ impl Ec2Provider {
             call = call.policy_document(policy.to_string());
         }
         if changed {
-            call.send()
-                .await
-                .map_err(|error| aws_error("ec2:ModifyVpcEndpoint", endpoint_id, error))?;
+            sent("ec2:ModifyVpcEndpoint", endpoint_id, call.send()).await?;
         }
         if resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str()) {
             self.wait_endpoint(endpoint_id, ctx).await?;
@@ -194,14 +194,7 @@ impl Ec2Provider {
     /// CreateVpcEndpoint with a client token that moves on past dead incarnations.
     pub(super) async fn create_vpc_endpoint(&self, new: &mut New<'_>) -> Created {
         let resource = new.resource;
-        let ctx = new.ctx;
-        let name = resource.id.as_str();
-        let dead = self
-            .endpoints(id_filters(&ctx.env, name))
-            .await?
-            .iter()
-            .filter(|endpoint| !endpoint_is_live(endpoint))
-            .count();
+        let earlier = self.endpoints(new.id_filters()).await?;
         let interface =
             resource.str_prop("endpoint_type") == Some(VpcEndpointType::Interface.as_str());
         let mut call = self
@@ -214,7 +207,7 @@ impl Ec2Provider {
             } else {
                 VpcEndpointType::Gateway
             })
-            .client_token(new.token(dead))
+            .client_token(new.token_past(&earlier, endpoint_is_live))
             .tag_specifications(new.tags(ResourceType::VpcEndpoint));
         if let Some(policy) = resource.props.get("policy").and_then(Value::as_policy) {
             call = call.policy_document(policy.to_string());
@@ -227,7 +220,7 @@ impl Ec2Provider {
         } else {
             call = call.set_route_table_ids(Some(list_prop(resource, "route_table_ids")));
         }
-        let created = sent("ec2:CreateVpcEndpoint", name, call.send()).await?;
+        let created = sent("ec2:CreateVpcEndpoint", new.name(), call.send()).await?;
         // Everything was set in the create call.
         for attribute in [
             "route_table_ids",
@@ -250,14 +243,12 @@ impl Ec2Provider {
     /// DeleteVpcEndpoints, then waits until it is deleted.
     pub(super) async fn delete_vpc_endpoint(
         &self,
-        observed: &Observed,
+        id: &str,
         ctx: &StepCtx,
     ) -> Result<(), ProviderError> {
-        let physical = observed.physical_id.as_str();
-        let client = &self.client;
-        let call = client.delete_vpc_endpoints().vpc_endpoint_ids(physical);
+        let call = self.client.delete_vpc_endpoints().vpc_endpoint_ids(id);
         let action = "ec2:DeleteVpcEndpoints";
-        let Some(output) = sent_unless_gone(action, physical, call.send()).await? else {
+        let Some(output) = sent_unless_gone(action, id, call.send()).await? else {
             return Ok(());
         };
         if let Some(failure) = output.unsuccessful().first() {
@@ -266,32 +257,22 @@ impl Ec2Provider {
                 let message = failure.error().and_then(|e| e.message());
                 return Err(ProviderError::local(
                     action,
-                    physical,
+                    id,
                     format!("{code}: {}", message.unwrap_or_default()),
                 ));
             }
         }
         // Interface endpoints release their network interfaces while deleting.
-        wait::until(
-            ctx,
-            "ec2:DescribeVpcEndpoints",
-            &format!("endpoint {physical} to be deleted"),
-            POLL_INTERVAL,
-            || async {
-                let call = client.describe_vpc_endpoints().vpc_endpoint_ids(physical);
-                let action = "ec2:DescribeVpcEndpoints";
-                match sent_unless_gone(action, physical, call.send()).await? {
-                    None => Ok(Some(())),
-                    Some(found) => Ok(found
-                        .vpc_endpoints()
-                        .iter()
-                        .all(|endpoint| {
-                            matches!(endpoint_state(endpoint).as_str(), "deleted" | "failed")
-                        })
-                        .then_some(())),
-                }
-            },
-        )
-        .await
+        let describe = || {
+            let call = self.client.describe_vpc_endpoints();
+            call.vpc_endpoint_ids(id).send()
+        };
+        let deleted = |found: &DescribeVpcEndpointsOutput| {
+            let mut states = found.vpc_endpoints().iter().map(endpoint_state);
+            let deleted = states.all(|state| matches!(state.as_str(), "deleted" | "failed"));
+            deleted.then_some(())
+        };
+        let what = ("endpoint", id);
+        until_deleted(ctx, "ec2:DescribeVpcEndpoints", what, describe, deleted).await
     }
 }

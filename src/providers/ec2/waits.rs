@@ -47,6 +47,38 @@ pub(super) fn done_if_gone<T>(result: Result<T, ProviderError>) -> Result<(), Pr
     }
 }
 
+/// Polls a resource being deleted until it is gone: `describe` makes a new Describe call each
+/// time (named `action`), and `deleted` finds in its answer whether the resource is deleted
+/// yet, with what the wait yields then; NotFound is deleted too, yielding the default. The
+/// wait is named `{what} to be deleted`.
+///
+/// # Errors
+/// A Describe that failed other than with NotFound, or the wait timed out.
+pub(super) async fn until_deleted<T, O, E, F, Fut>(
+    ctx: &StepCtx,
+    action: &str,
+    (what, physical): (&str, &str),
+    describe: F,
+    deleted: impl Fn(&O) -> Option<T>,
+) -> Result<T, ProviderError>
+where
+    T: Default,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let waited_for = format!("{what} {physical} to be deleted");
+    wait::until(ctx, action, &waited_for, POLL_INTERVAL, || async {
+        Ok(
+            match sent_unless_gone(action, physical, describe()).await? {
+                None => Some(T::default()),
+                Some(found) => deleted(&found),
+            },
+        )
+    })
+    .await
+}
+
 /// AWS refuses because something still uses the resource; it goes away on its own (network
 /// interfaces of deleted NAT gateways and endpoints are released asynchronously).
 pub(super) fn is_in_use(error: &ProviderError) -> bool {

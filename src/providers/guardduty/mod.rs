@@ -18,6 +18,7 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::operation::get_detector::GetDetectorOutput;
 use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 
+use super::aws::ec2_shared::observe_singleton;
 use super::aws::{
     Live, found, gone_is_done, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of, tag_pairs,
 };
@@ -144,6 +145,21 @@ fn observe_detector(
         .observed(resource.id.clone(), env)
 }
 
+impl GuardDutyProvider {
+    /// The region's detector as `resource` (`None`: the region has none).
+    async fn read_detector(
+        &self,
+        resource: &Resource,
+        env: &str,
+    ) -> Result<Option<Observed>, ProviderError> {
+        let Some(id) = self.detector_id().await? else {
+            return Ok(None);
+        };
+        let detector = self.detector(&id).await?;
+        Ok(detector.map(|detector| observe_detector(resource, &id, &detector, env)))
+    }
+}
+
 fn frequency(resource: &Resource) -> FindingPublishingFrequency {
     FindingPublishingFrequency::from(resource.str_prop("frequency").unwrap_or("SIX_HOURS"))
 }
@@ -163,17 +179,7 @@ impl Provider for GuardDutyProvider {
         desired: &[&Resource],
         env: &str,
     ) -> Result<Observation, ProviderError> {
-        let mut observation = Observation::default();
-        let Some(resource) = desired.first() else {
-            return Ok(observation);
-        };
-        let Some(id) = self.detector_id().await? else {
-            return Ok(observation);
-        };
-        if let Some(detector) = self.detector(&id).await? {
-            observation.insert(observe_detector(resource, &id, &detector, env));
-        }
-        Ok(observation)
+        observe_singleton(desired, |resource| self.read_detector(resource, env)).await
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {

@@ -22,6 +22,7 @@ use aws_sdk_iam::Client;
 
 pub use account::IamAccountProvider;
 
+use super::aws::ec2_shared::fixed_in_place;
 use super::aws::{Change, Sorter, list_of, read_all};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
@@ -170,6 +171,15 @@ impl Provider for IamProvider {
     }
 
     async fn update(&self, change: &Change<'_>, _ctx: &StepCtx) -> Result<Outputs, ProviderError> {
+        // Neither a role's path nor a managed policy's can change in place.
+        let (action, why) = match change.resource.kind {
+            Kind::IamPolicy => (
+                "iam:CreatePolicyVersion",
+                "a managed policy's path cannot change in place",
+            ),
+            _ => ("iam:UpdateRole", "a role's path cannot change in place"),
+        };
+        fixed_in_place(change, "path", action, why)?;
         match change.resource.kind {
             Kind::IamPolicy => policy::update(&self.client, change).await,
             _ => role::update(&self.client, change).await,

@@ -127,17 +127,10 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
     Ok(outputs)
 }
 
-/// Changes the document (a new default version, pruning the oldest beyond five) and tags; a
-/// policy's path cannot change in place.
+/// Changes the document (a new default version, pruning the oldest beyond five) and tags (the
+/// path, which cannot change in place, was refused before).
 pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
     let arn = change.physical_id();
-    if change.touches("path") {
-        return Err(ProviderError::local(
-            "iam:CreatePolicyVersion",
-            arn,
-            "a managed policy's path cannot change in place",
-        ));
-    }
     if change.touches("policy")
         && let Some(document) = policy_text(change.resource, "policy")
     {

@@ -153,8 +153,8 @@ pub(super) async fn create(client: &Client, resource: &Resource) -> Result<Outpu
     for arn in string_list(resource, "managed_policies") {
         attach(client, name, &arn).await?;
     }
-    for (policy_name, document) in inline_policies(&resource.props) {
-        put_inline(client, name, &policy_name, &document).await?;
+    for policy in inline_policies(&resource.props) {
+        put_inline(client, name, &policy).await?;
     }
     outputs.insert("name".into(), name.to_string());
     Ok(outputs)
@@ -182,19 +182,15 @@ async fn detach(client: &Client, role: &str, arn: &str) -> Result<(), ProviderEr
     gone_is_done("iam:DetachRolePolicy", role, call.send()).await
 }
 
+/// Puts one inline policy (its name and document, as [`inline_policies`] reads them) on `role`.
 async fn put_inline(
     client: &Client,
     role: &str,
-    name: &str,
-    document: &str,
+    (name, document): &(String, String),
 ) -> Result<(), ProviderError> {
-    let call = client
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .policy_document(document);
-    sent("iam:PutRolePolicy", role, call.send()).await?;
-    Ok(())
+    let call = client.put_role_policy().role_name(role).policy_name(name);
+    let call = call.policy_document(document);
+    sent("iam:PutRolePolicy", role, call.send()).await.map(drop)
 }
 
 async fn delete_inline(client: &Client, role: &str, policy: &str) -> Result<(), ProviderError> {
@@ -216,16 +212,10 @@ pub(super) async fn release(client: &Client, role: &str, arn: &str) -> Result<()
     detach(client, role, arn).await
 }
 
-/// Changes the attributes in `delta`; a role's path cannot change in place.
+/// Changes the attributes in `delta` (the path, which cannot change in place, was refused
+/// before).
 pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outputs, ProviderError> {
     let name = change.physical_id();
-    if change.touches("path") {
-        return Err(ProviderError::local(
-            "iam:UpdateRole",
-            name,
-            "a role's path cannot change in place",
-        ));
-    }
     if change.touches("assume_role_policy")
         && let Some(trust) = policy_text(change.resource, "assume_role_policy")
     {
@@ -276,9 +266,9 @@ pub(super) async fn update(client: &Client, change: &Change<'_>) -> Result<Outpu
             attach(client, name, arn).await?;
         }
     }
-    for (policy_name, document) in inline_policies(&change.resource.props) {
-        if change.touches(&format!("{INLINE_PREFIX}{policy_name}")) {
-            put_inline(client, name, &policy_name, &document).await?;
+    for policy in inline_policies(&change.resource.props) {
+        if change.touches(&format!("{INLINE_PREFIX}{}", policy.0)) {
+            put_inline(client, name, &policy).await?;
         }
     }
     if change.touches("inline_policy_names") {

@@ -26,6 +26,7 @@ use aws_sdk_securityhub::types::{
     StandardsStatus, StandardsSubscription, StandardsSubscriptionRequest,
 };
 
+use super::aws::ec2_shared::observe_singleton;
 use super::aws::{Live, aws_error, list_prop, sent, sent_or_none};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource, Value};
@@ -129,6 +130,28 @@ impl SecurityHubProvider {
         Ok(())
     }
 
+    /// The region's hub as `resource`, with the desired standards it has enabled (`None`: Security
+    /// Hub is not enabled).
+    async fn read_hub(&self, resource: &Resource) -> Result<Option<Observed>, ProviderError> {
+        let Some(arn) = self.hub().await? else {
+            return Ok(None);
+        };
+        let enabled = self.enabled_standards().await?;
+        // The desired subset, in the spec's order: other enabled standards are not drift.
+        let wanted: Vec<Value> = standards(resource)
+            .into_iter()
+            .filter(|arn| enabled.contains(arn))
+            .map(Value::Str)
+            .collect();
+        let mut props = BTreeMap::new();
+        props.insert("standards".into(), Value::List(wanted));
+        let outputs = Outputs::from([("arn".to_string(), arn.clone())]);
+        let live = Live::new(KINDS[0], arn.clone(), arn)
+            .props(props)
+            .outputs(outputs);
+        Ok(Some(live.owned_by(resource.id.clone(), Owner::Untracked)))
+    }
+
     /// Enables every wanted standard not enabled yet.
     async fn enable_missing(
         &self,
@@ -167,28 +190,7 @@ impl Provider for SecurityHubProvider {
         desired: &[&Resource],
         _env: &str,
     ) -> Result<Observation, ProviderError> {
-        let mut observation = Observation::default();
-        let Some(resource) = desired.first() else {
-            return Ok(observation);
-        };
-        let Some(arn) = self.hub().await? else {
-            return Ok(observation);
-        };
-        let enabled = self.enabled_standards().await?;
-        // The desired subset, in the spec's order: other enabled standards are not drift.
-        let wanted: Vec<Value> = standards(resource)
-            .into_iter()
-            .filter(|arn| enabled.contains(arn))
-            .map(Value::Str)
-            .collect();
-        let mut props = BTreeMap::new();
-        props.insert("standards".into(), Value::List(wanted));
-        let outputs = Outputs::from([("arn".to_string(), arn.clone())]);
-        let live = Live::new(KINDS[0], arn.clone(), arn)
-            .props(props)
-            .outputs(outputs);
-        observation.insert(live.owned_by(resource.id.clone(), Owner::Untracked));
-        Ok(observation)
+        observe_singleton(desired, |resource| self.read_hub(resource)).await
     }
 
     async fn create(&self, resource: &Resource, ctx: &StepCtx) -> Result<Outputs, ProviderError> {
