@@ -48,4 +48,21 @@ impl<'a> Change<'a> {
     pub async fn sync_tags(&self, api: &dyn TagApi) -> Result<Outputs, ProviderError> {
         sync_touched_tags(api, self.resource, self.observed, self.delta).await
     }
+
+    /// Refuses a change of `attribute`, which AWS cannot change in place (an IAM path, say):
+    /// the error names `action`, the live resource and `why`.
+    ///
+    /// # Errors
+    /// This change touches `attribute`.
+    pub fn fixed_in_place(
+        &self,
+        attribute: &str,
+        action: &str,
+        why: &str,
+    ) -> Result<(), ProviderError> {
+        if self.touches(attribute) {
+            return Err(ProviderError::local(action, self.physical_id(), why));
+        }
+        Ok(())
+    }
 }

@@ -8,12 +8,12 @@ mod change;
 mod clients;
 mod concurrent;
 mod config;
-pub mod ec2_shared;
 mod errors;
 mod named;
 mod observed;
 mod pages;
 mod props;
+mod singleton;
 mod tags;
 mod token;
 
@@ -31,6 +31,7 @@ pub use named::{observe_named, tagged_only};
 pub use observed::{Live, MarkerSorter, Sorter, name_and_arn, outputs_of, split_by_kind};
 pub use pages::follow_pages;
 pub use props::{list_of, list_prop, non_empty_prop};
+pub use singleton::observe_singleton;
 pub(crate) use tags::tag_api;
 pub use tags::{
     Done, SdkTag, TagApi, keys_as_they_are, output, sdk_tags, sdk_tags_of, sync_tags,

@@ -18,7 +18,7 @@ use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::operation::get_detector::GetDetectorOutput;
 use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 
-use super::aws::ec2_shared::observe_singleton;
+use super::aws::observe_singleton;
 use super::aws::{
     Live, found, gone_is_done, keys_as_they_are, sent, sync_tags, tag_api, tag_map_of, tag_pairs,
 };

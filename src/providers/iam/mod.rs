@@ -22,7 +22,6 @@ use aws_sdk_iam::Client;
 
 pub use account::IamAccountProvider;
 
-use super::aws::ec2_shared::fixed_in_place;
 use super::aws::{Change, Sorter, list_of, read_all};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Props, Resource, Value};
@@ -179,7 +178,7 @@ impl Provider for IamProvider {
             ),
             _ => ("iam:UpdateRole", "a role's path cannot change in place"),
         };
-        fixed_in_place(change, "path", action, why)?;
+        change.fixed_in_place("path", action, why)?;
         match change.resource.kind {
             Kind::IamPolicy => policy::update(&self.client, change).await,
             _ => role::update(&self.client, change).await,

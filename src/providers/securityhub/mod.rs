@@ -26,7 +26,7 @@ use aws_sdk_securityhub::types::{
     StandardsStatus, StandardsSubscription, StandardsSubscriptionRequest,
 };
 
-use super::aws::ec2_shared::observe_singleton;
+use super::aws::observe_singleton;
 use super::aws::{Live, aws_error, list_prop, sent, sent_or_none};
 use super::{Aws, Provider, ProviderError, StepCtx};
 use crate::model::{Kind, Observation, Observed, Outputs, Owner, Resource, Value};

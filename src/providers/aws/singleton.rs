@@ -1,8 +1,5 @@
-//! Shapes the security and identity providers share (GuardDuty, Security Hub, IAM, Access
-//! Analyzer): the observation of a regional singleton, and the attributes that cannot change
-//! in place.
+//! The observation of a regional singleton (GuardDuty's detector, Security Hub's hub).
 
-use super::Change;
 use super::errors::ProviderError;
 use crate::model::{Observation, Observed, Resource};
 
@@ -27,21 +24,4 @@ where
         observation.insert(observed);
     }
     Ok(observation)
-}
-
-/// Refuses a change of `attribute`, which AWS cannot change in place (an IAM path, say): the
-/// error names `action`, the live resource and `why`.
-///
-/// # Errors
-/// `change` touches `attribute`.
-pub fn fixed_in_place(
-    change: &Change<'_>,
-    attribute: &str,
-    action: &str,
-    why: &str,
-) -> Result<(), ProviderError> {
-    if change.touches(attribute) {
-        return Err(ProviderError::local(action, change.physical_id(), why));
-    }
-    Ok(())
 }
