@@ -21,7 +21,7 @@ use std::process::Command;
 use super::callcount::{self, Proxies};
 use super::moto::Moto;
 use super::peak_rss::{self, Run};
-use super::{aws_env, bench_spec, fresh_account, shipped_spec};
+use super::{aws_env, bench_spec, fresh_account, pending_changes, shipped_spec};
 
 /// No-change plans timed per environment (the median is printed).
 const PLAN_RUNS: usize = 5;
@@ -206,17 +206,7 @@ fn print_row(measured: &EnvMeasured) {
             apply["result"], measured.apply.stderr_tail
         );
     }
-    let changes = plan["changes"].as_array().map_or(0, |changes| {
-        changes
-            .iter()
-            .filter(|change| {
-                matches!(
-                    change["action"].as_str(),
-                    Some("create" | "update" | "replace" | "delete" | "adopt" | "conflict")
-                )
-            })
-            .count()
-    });
+    let changes = pending_changes(plan);
     if changes > 0 {
         println!("      (the no-change plan still wants {changes} changes)");
     }

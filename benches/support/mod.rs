@@ -103,3 +103,19 @@ pub fn shipped_spec(env: &str) -> std::io::Result<String> {
 pub fn megabytes(kib: Option<u64>) -> String {
     kib.map_or("-".to_string(), |kib| format!("{:.0}", kib as f64 / 1024.0))
 }
+
+/// How many changes a plan's JSON still wants to make (every action but no-op, retain and
+/// skip): 0 for a no-change plan.
+pub fn pending_changes(plan: &serde_json::Value) -> usize {
+    plan["changes"].as_array().map_or(0, |changes| {
+        changes
+            .iter()
+            .filter(|change| {
+                matches!(
+                    change["action"].as_str(),
+                    Some("create" | "update" | "replace" | "delete" | "adopt" | "conflict")
+                )
+            })
+            .count()
+    })
+}

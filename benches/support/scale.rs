@@ -18,7 +18,7 @@ use std::time::Duration;
 use super::callcount::{self, Proxies};
 use super::moto::Moto;
 use super::peak_rss::{self, Run};
-use super::{SPEC_VARIABLES, aws_env, bench_spec, fresh_account, shipped_spec};
+use super::{SPEC_VARIABLES, aws_env, bench_spec, fresh_account, pending_changes, shipped_spec};
 
 /// The environment sizes measured (resources).
 pub const SIZES: [usize; 3] = [120, 500, 1_000];
@@ -197,17 +197,7 @@ fn print_row(size: usize, result: &Result<Measured, String>) {
         .iter()
         .filter_map(|run| run.peak_rss_kib)
         .max();
-    let changes = plan["changes"].as_array().map_or(0, |changes| {
-        changes
-            .iter()
-            .filter(|change| {
-                matches!(
-                    change["action"].as_str(),
-                    Some("create" | "update" | "replace" | "delete" | "adopt" | "conflict")
-                )
-            })
-            .count()
-    });
+    let changes = pending_changes(&plan);
     println!(
         "{:>6} {:>9} {:>7} | {:>6} {:>6} {:>6} {:>8.1} {:>6} | {:>6} {:>6} {:>8.2} {:>6} {:>7} {:>6}",
         size,
