@@ -66,3 +66,31 @@ impl<'a> Change<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, LogicalId, Owner};
+    use crate::providers::aws::Live;
+
+    /// A role's path change is refused by name (IAM has no UpdateRole path); any other
+    /// change passes.
+    #[test]
+    fn fixed_in_place_refuses_only_the_fixed_attribute() {
+        let resource = Resource::new("iam.role.app", Kind::IamRole, "nc-stg-app");
+        let observed = Live::new(Kind::IamRole, "nc-stg-app", "nc-stg-app")
+            .owned_by(LogicalId::new("iam.role.app"), Owner::Ours);
+        let why = "a role's path cannot change in place";
+        let path = Delta::new(["path"]);
+        let refused = Change::new(&resource, &observed, &path)
+            .fixed_in_place("path", "iam:UpdateRole", why)
+            .expect_err("a path change is refused");
+        assert_eq!(refused.action, "iam:UpdateRole");
+        assert_eq!(refused.resource, "nc-stg-app");
+        assert!(refused.message.contains(why), "{}", refused.message);
+        let tags = Delta::new(["tags"]);
+        Change::new(&resource, &observed, &tags)
+            .fixed_in_place("path", "iam:UpdateRole", why)
+            .expect("a tag change passes");
+    }
+}
